@@ -1,0 +1,1 @@
+"""The command line: a thin argparse layer over plain functions (one module per command)."""

@@ -1,0 +1,71 @@
+"""Options shared by the graph commands (``lock``, ``sync``), which can be combined:
+``pypm lock sync`` runs both as one task graph."""
+
+from __future__ import annotations
+
+import argparse
+
+from pypm.cli.parser import start_dir
+from pypm.errors import UsageError
+from pypm.graph.context import GRAPH_OPERATIONS, GraphContext
+from pypm.operations.selection import Selection
+
+
+def add_graph_arguments(parser: argparse.ArgumentParser, operations: bool = True) -> None:
+    """Options of every graph operation (any of them may run in one call)."""
+    if operations:
+        parser.add_argument(
+            "more", nargs="*", metavar="OPERATION",
+            help="further operations to run: " + ", ".join(GRAPH_OPERATIONS),
+        )
+    lock = parser.add_argument_group("lock options")
+    lock.add_argument("--upgrade", "-U", action="store_true", help="ignore locked versions, take the newest allowed")
+    sync = parser.add_argument_group("sync options")
+    sync.add_argument("--group", action="append", default=[], metavar="G", help="also install dependency group G")
+    sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
+    sync.add_argument("--all-groups", action="store_true", help="install every dependency group")
+    sync.add_argument("--no-dev", action="store_true", help="leave out the dev group")
+    sync.add_argument("--extra", action="append", default=[], metavar="E", help="install extra E")
+    sync.add_argument("--all-extras", action="store_true", help="install every extra")
+    sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
+    sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
+
+
+def selection_from(options: argparse.Namespace) -> Selection:
+    """The sync selection described by the options."""
+    from pypm.workspace.discovery import canonical_name
+
+    return Selection(
+        groups=tuple(canonical_name(g) for g in options.group),
+        no_dev=options.no_dev,
+        all_groups=options.all_groups,
+        only_groups=tuple(canonical_name(g) for g in options.only_group),
+        extras=tuple(canonical_name(e) for e in options.extra),
+        all_extras=options.all_extras,
+        install_project=not options.no_install_project,
+        inexact=options.inexact,
+    )
+
+
+def operations_from(options: argparse.Namespace) -> list[str]:
+    """The requested operations in graph order."""
+    asked = [options.command, *options.more]
+    unknown = [op for op in asked if op not in GRAPH_OPERATIONS]
+    if unknown:
+        raise UsageError(f"{unknown[0]!r} cannot be combined here", hint=f"combine only {', '.join(GRAPH_OPERATIONS)}")
+    return [op for op in GRAPH_OPERATIONS if op in asked]
+
+
+def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphContext:
+    """Run the operations, or say that all is up to date without loading doit."""
+    from pypm import ui
+    from pypm.graph.freshness import stale_operations
+
+    ctx = GraphContext.load(start_dir(options), selection=selection_from(options), upgrade=options.upgrade)
+    if not options.upgrade and not stale_operations(ctx, operations):
+        ui.info(f"All up to date ({', '.join(operations)})")
+        return ctx
+    from pypm.graph.runner import run_graph
+
+    run_graph(ctx, operations)
+    return ctx

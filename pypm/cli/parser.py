@@ -1,0 +1,51 @@
+"""The argparse parser: global options plus one sub-parser per command module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from pypm.errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports mistakes as a one-line :class:`UsageError`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"see `{self.prog} --help`")
+
+
+def _global_options(suppress: bool) -> argparse.ArgumentParser:
+    default = argparse.SUPPRESS if suppress else None
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("global options")
+    group.add_argument("-v", "--verbose", action="count", default=default if suppress else 0, help="more output")
+    group.add_argument("-q", "--quiet", action="count", default=default if suppress else 0, help="less output")
+    group.add_argument("--project", metavar="DIR", default=default, help="run as if started in DIR")
+    group.add_argument("--no-color", action="store_true", default=default if suppress else False, help="plain output")
+    return parent
+
+
+def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
+    """The full parser; each command module supplies ``HELP`` and ``add_arguments``."""
+    from pypm import __version__
+
+    parser = _Parser(prog="pypm", description="Package and project manager for Python workspaces.",
+                     parents=[_global_options(False)])
+    parser.add_argument("--version", "-V", action="version", version=f"pypm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    shared = _global_options(True)
+    for name in commands:
+        module = importlib.import_module(f"pypm.cli.commands.{name}")
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=[shared])
+        module.add_arguments(command_parser)
+    return parser
+
+
+def start_dir(options: argparse.Namespace) -> Path:
+    """Where workspace discovery starts: ``--project`` or the current directory."""
+
+
+    return Path(options.project) if options.project else Path.cwd()

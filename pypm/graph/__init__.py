@@ -1,0 +1,2 @@
+"""The task graph: doit task dicts for each operation, the loader/runner, and the fast
+freshness check that answers "all up to date" without importing doit."""

@@ -1,0 +1,58 @@
+"""What a graph run needs to know: the workspace, the selection and the options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pypm.config import Settings, load_settings
+from pypm.operations.selection import Selection
+from pypm.workspace.discovery import RawWorkspace, find_workspace
+
+if TYPE_CHECKING:
+    from pypm.workspace.model import Workspace
+
+GRAPH_OPERATIONS = ("lock", "sync")
+
+
+@dataclass
+class GraphContext:
+    """Shared state of one ``pypm`` invocation that runs graph operations."""
+
+    raw: RawWorkspace
+    settings: Settings
+    selection: Selection = field(default_factory=Selection)
+    upgrade: bool = False
+    errors: list[BaseException] = field(default_factory=list)
+    _workspace: "Workspace | None" = None
+
+    @classmethod
+    def load(cls, start: Path, **options: Any) -> "GraphContext":
+        """Find the workspace at ``start`` (raw TOML only) and read its settings."""
+        raw = find_workspace(start)
+        return cls(raw, load_settings(raw.tool_table, raw.config_file), **options)
+
+    @property
+    def workspace(self) -> "Workspace":
+        """The validated workspace (validated on first use)."""
+        if self._workspace is None:
+            from pypm.workspace.model import validate_workspace
+
+            self._workspace = validate_workspace(self.raw)
+        return self._workspace
+
+    @property
+    def lock_path(self) -> Path:
+        """The workspace's ``pylock.toml``."""
+        return self.raw.root / "pylock.toml"
+
+    @property
+    def venv_path(self) -> Path:
+        """The workspace's ``.venv``."""
+        return self.raw.root / ".venv"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where doit's database and pypm's file lock live."""
+        return self.raw.root / ".pypm"

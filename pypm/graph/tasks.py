@@ -1,0 +1,80 @@
+"""pypm's operations as doit task dicts: the graph ``lock -> sync``.
+
+Each task only wires a plain operation function to its file dependencies and targets;
+the functions themselves also check freshness by hash, so a fresh clone without doit
+state does no work either.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from pypm.errors import PypmError
+from pypm.graph.context import GraphContext
+from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
+
+
+def _run_lock(ctx: GraphContext) -> None:
+    from pypm.operations.lock import lock
+
+    lock(ctx.workspace, upgrade=ctx.upgrade)
+
+
+def _run_sync(ctx: GraphContext) -> None:
+    from pypm.operations.sync import sync
+
+    sync(ctx.workspace, ctx.selection)
+
+
+OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "sync": _run_sync}
+
+
+def guarded(ctx: GraphContext, operation: str) -> bool:
+    """Run one operation; a :class:`PypmError` is kept on ``ctx`` and fails the task."""
+    try:
+        OPERATIONS[operation](ctx)
+    except PypmError as exc:
+        ctx.errors.append(exc)
+        return False
+    return True
+
+
+def lock_task(ctx: GraphContext) -> dict[str, Any]:
+    """``lock``: pylock.toml from every member's pyproject and the lock settings."""
+    from doit.tools import config_changed
+
+    settings = json.dumps(ctx.settings.lock_inputs(), sort_keys=True)
+    return {
+        "name": "lock",
+        "doc": "resolve the workspace into pylock.toml",
+        "actions": [(guarded, [ctx, "lock"])],
+        "file_dep": [str(path) for path in ctx.raw.input_files],
+        "targets": [str(ctx.lock_path)],
+        "uptodate": [config_changed(settings), not ctx.upgrade, (lock_is_fresh, [ctx], {})],
+    }
+
+
+def sync_task(ctx: GraphContext) -> dict[str, Any]:
+    """``sync``: .venv from pylock.toml, for the selected groups and extras."""
+    from doit.tools import config_changed
+
+    from pypm.operations.stamp import stamp_path
+
+    choice = json.dumps({"selection": ctx.selection.key(), "python": ctx.settings["python"]}, sort_keys=True)
+    return {
+        "name": "sync",
+        "doc": "install pylock.toml into .venv",
+        "actions": [(guarded, [ctx, "sync"])],
+        "file_dep": [str(ctx.lock_path)],
+        "targets": [str(stamp_path(ctx.venv_path))],
+        "uptodate": [config_changed(choice), (sync_is_fresh, [ctx], {})],
+    }
+
+
+TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task, sync_task)
+
+
+def task_dicts(ctx: GraphContext) -> list[dict[str, Any]]:
+    """Every task of the graph, as doit task dicts."""
+    return [build(ctx) for build in TASK_BUILDERS]

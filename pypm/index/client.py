@@ -1,0 +1,212 @@
+"""The index client: fetches project pages from indexes and find-links, and metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import httpx
+from packaging.utils import NormalizedName
+
+from pypm import __version__
+from pypm.config import Settings
+from pypm.errors import IndexClientError
+from pypm.fsutil import atomic_write_bytes
+from pypm.index.lazy_wheel import fetch_wheel_metadata
+from pypm.index.links import FileLink
+from pypm.index.metadata import DistMetadata, parse_metadata
+from pypm.index.pages import ACCEPT, parse_html_page, parse_page
+
+_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def make_http_client() -> httpx.Client:
+    """An httpx client with pypm's user agent, retries on connect errors and redirects."""
+    return httpx.Client(
+        timeout=_TIMEOUT,
+        follow_redirects=True,
+        headers={"User-Agent": f"pypm/{__version__}"},
+        transport=httpx.HTTPTransport(retries=3),
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+    )
+
+
+def redact(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+class IndexClient:
+    """Looks projects up on the configured indexes (first index with the project wins)
+    and find-links locations, and fetches core metadata, caching it by file hash."""
+
+    def __init__(self, settings: Settings, cache_dir: Path | None = None) -> None:
+        self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
+        self.find_links = list(settings["find-links"])
+        self.cache_dir = cache_dir
+        self.http = make_http_client()
+        self._pages: dict[NormalizedName, list[FileLink]] = {}
+        self._page_locks: dict[NormalizedName, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._flat_links: list[FileLink] | None = None
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
+
+    def project_files(self, name: NormalizedName) -> list[FileLink]:
+        """Every file for ``name``: from the first index that knows it, plus find-links."""
+        with self._guard:
+            lock = self._page_locks.setdefault(name, threading.Lock())
+        with lock:
+            if name not in self._pages:
+                links = self._from_indexes(name)
+                links.extend(link for link in self._find_links() if _link_name(link) == name)
+                self._pages[name] = links
+            return self._pages[name]
+
+    def _from_indexes(self, name: NormalizedName) -> list[FileLink]:
+        for index_url in self.index_urls:
+            links = self._fetch_page(index_url, name)
+            if links is not None:
+                return links
+        return []
+
+    def _fetch_page(self, index_url: str, name: NormalizedName) -> list[FileLink] | None:
+        page_url = f"{index_url}{name}/"
+        if page_url.startswith("file:"):
+            return _read_file_page(page_url, index_url)
+        try:
+            response = self.http.get(page_url, headers={"Accept": ACCEPT})
+        except httpx.HTTPError as exc:
+            raise IndexClientError(
+                f"cannot reach the index {redact(index_url)}: {_reason(exc)}",
+                hint="check index-url and your network, or use --offline with a warm cache",
+            ) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise IndexClientError(
+                f"the index {redact(index_url)} answered HTTP {response.status_code} for {name!r}"
+            )
+        content_type = response.headers.get("Content-Type", "text/html")
+        return parse_page(response.content, content_type, str(response.url), index_url)
+
+    def _find_links(self) -> list[FileLink]:
+        if self._flat_links is None:
+            links: list[FileLink] = []
+            for location in self.find_links:
+                links.extend(self._read_find_links(location))
+            self._flat_links = links
+        return self._flat_links
+
+    def _read_find_links(self, location: str) -> list[FileLink]:
+        if location.startswith(("http://", "https://")):
+            try:
+                response = self.http.get(location)
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise IndexClientError(f"cannot read find-links page {redact(location)}: {_reason(exc)}") from None
+            return parse_html_page(response.text, str(response.url), location)
+        directory = Path(url2pathname(location[7:]) if location.startswith("file://") else location)
+        if not directory.is_dir():
+            raise IndexClientError(f"find-links location {location} is not a directory or URL")
+        return [
+            FileLink(filename=p.name, url=p.resolve().as_uri(), index_url=location, size=p.stat().st_size)
+            for p in sorted(directory.iterdir())
+            if p.name.endswith((".whl", ".tar.gz", ".zip"))
+        ]
+
+    def fill_sizes(self, resolution: Any) -> None:
+        """Complete missing sizes (HEAD) and hashes (download) of locked wheels, in parallel."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = [
+            (package, index)
+            for package in resolution.packages.values()
+            for index, link in enumerate(package.files)
+            if link.is_wheel and (link.size is None or not link.sha256)
+        ]
+        if not todo:
+            return
+        with ThreadPoolExecutor(8) as pool:
+            completed = list(pool.map(lambda item: self._complete(item[0].files[item[1]]), todo))
+        for (package, index), link in zip(todo, completed):
+            package.files[index] = link
+
+    def _complete(self, link: FileLink) -> FileLink:
+        from dataclasses import replace
+
+        try:
+            if link.sha256:
+                response = self.http.head(link.url)
+                response.raise_for_status()
+                return replace(link, size=int(response.headers["Content-Length"]))
+            response = self.http.get(link.url)
+            response.raise_for_status()
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise IndexClientError(f"cannot read size of {link.filename}: {_reason(exc)}") from None
+        body = response.content
+        return replace(link, size=len(body), sha256=hashlib.sha256(body).hexdigest())
+
+    def metadata(self, link: FileLink) -> DistMetadata:
+        """Core metadata of a wheel: PEP 658 file, else range requests, else download."""
+        cached = self._cache_path(link)
+        if cached is not None and cached.is_file():
+            return parse_metadata(cached.read_bytes(), link.filename)
+        data = self._fetch_metadata_bytes(link)
+        if cached is not None:
+            atomic_write_bytes(cached, data)
+        return parse_metadata(data, link.filename)
+
+    def _cache_path(self, link: FileLink) -> Path | None:
+        if self.cache_dir is None or not link.sha256:
+            return None
+        return self.cache_dir / "metadata-v1" / link.sha256[:2] / f"{link.sha256}.METADATA"
+
+    def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
+        try:
+            if link.url.startswith("file:"):
+                from pypm.index.metadata import metadata_from_wheel
+
+                with open(url2pathname(urlsplit(link.url).path), "rb") as handle:
+                    return metadata_from_wheel(handle, link.filename)
+            if link.metadata is not None:
+                response = self.http.get(link.url + ".metadata")
+                if response.status_code == 200:
+                    _check_hash(response.content, link.metadata, link.filename + ".metadata")
+                    return response.content
+            return fetch_wheel_metadata(self.http, link.url, link.filename)
+        except httpx.HTTPError as exc:
+            raise IndexClientError(f"cannot fetch metadata of {link.filename}: {_reason(exc)}") from None
+
+
+def _link_name(link: FileLink) -> str | None:
+    parsed = link.parsed
+    return parsed[0] if parsed else None
+
+
+def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:
+    directory = Path(url2pathname(urlsplit(page_url).path))
+    page = directory / "index.html"
+    if not page.is_file():
+        return None
+    return parse_html_page(page.read_text("utf-8"), page.as_uri(), index_url)
+
+
+def _check_hash(data: bytes, expected: str, what: str) -> None:
+    if expected and hashlib.sha256(data).hexdigest() != expected:
+        raise IndexClientError(f"{what}: sha256 does not match the index's hash", hint="retry with --refresh")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return redact(text)
+

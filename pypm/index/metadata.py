@@ -1,0 +1,82 @@
+"""Core metadata (``METADATA`` / PEP 658 files) as the resolver needs it."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from typing import IO
+
+from packaging.metadata import Metadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pypm.errors import IndexClientError
+
+
+@dataclass(frozen=True)
+class DistMetadata:
+    """The fields of a distribution's core metadata that resolution uses."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[Requirement, ...]
+    requires_python: SpecifierSet | None
+    provides_extra: frozenset[NormalizedName] = field(default_factory=frozenset)
+
+
+def parse_metadata(data: bytes, source: str) -> DistMetadata:
+    """Parse METADATA bytes; unparsable entries raise a one-line error naming ``source``."""
+    from email.parser import BytesParser
+
+    message = BytesParser().parsebytes(data, headersonly=True)
+    try:
+        name = canonicalize_name(message["Name"] or "")
+        version = Version(message["Version"] or "")
+    except InvalidVersion:
+        raise IndexClientError(f"{source}: metadata has an invalid version") from None
+    requires = []
+    for text in message.get_all("Requires-Dist") or []:
+        try:
+            requires.append(Requirement(text))
+        except InvalidRequirement:
+            raise IndexClientError(f"{source}: metadata has an invalid Requires-Dist {text!r}") from None
+    python_text = message["Requires-Python"]
+    try:
+        python = SpecifierSet(python_text) if python_text else None
+    except InvalidSpecifier:
+        python = _lenient_python(python_text)
+    extras = frozenset(canonicalize_name(e) for e in message.get_all("Provides-Extra") or [])
+    return DistMetadata(name, version, tuple(requires), python, extras)
+
+
+def _lenient_python(text: str) -> SpecifierSet | None:
+    """Old releases carry specifiers like ``>=2.7.*``: keep the parts that parse."""
+    valid = []
+    for part in text.split(","):
+        try:
+            valid.append(str(SpecifierSet(part)))
+        except InvalidSpecifier:
+            continue
+    return SpecifierSet(",".join(valid)) if valid else None
+
+
+def metadata_from_wheel(fileobj: IO[bytes], filename: str) -> bytes:
+    """Return the ``.dist-info/METADATA`` bytes from a wheel file object."""
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            candidates = [
+                n for n in archive.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(candidates) != 1:
+                raise IndexClientError(f"{filename}: wheel has no single .dist-info/METADATA")
+            return archive.read(candidates[0])
+    except zipfile.BadZipFile:
+        raise IndexClientError(f"{filename}: not a valid wheel (bad zip file)") from None
+
+
+def metadata_object(data: bytes) -> Metadata:
+    """Full :class:`packaging.metadata.Metadata` (for commands that show metadata)."""
+    return Metadata.from_email(data, validate=False)

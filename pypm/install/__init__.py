@@ -1,0 +1,1 @@
+"""Installing a lock into a virtual environment: venv, downloads, wheels, editables."""

@@ -1,0 +1,104 @@
+"""Create ``.venv`` and describe its interpreter (cached beside it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypm.errors import InstallError
+from pypm.fsutil import atomic_write_text
+
+INFO_FILE = ".pypm-interpreter.json"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """What an environment's Python is: executable, marker environment, tags, scheme."""
+
+    executable: Path
+    version: str
+    environment: dict[str, str]
+    tags: list[str]
+    scheme: dict[str, str]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Interpreter":
+        """Build from :mod:`pypm.install.interpreter_info` output."""
+        return cls(Path(data["executable"]), data["version"], data["environment"], data["tags"], data["scheme"])
+
+
+def venv_python(venv: Path) -> Path:
+    """The interpreter path inside a venv on this platform."""
+    if os.name == "nt":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def venv_bin(venv: Path) -> Path:
+    """The scripts directory of a venv on this platform."""
+    return venv / ("Scripts" if os.name == "nt" else "bin")
+
+
+def describe_interpreter(python: Path) -> dict[str, Any]:
+    """Run :mod:`pypm.install.interpreter_info` under ``python`` and return its JSON."""
+    import packaging
+
+    script = Path(__file__).with_name("interpreter_info.py")
+    env = {**os.environ, "PYTHONPATH": str(Path(packaging.__file__).parent.parent)}
+    env.pop("PYTHONHOME", None)
+    try:
+        out = subprocess.run(
+            [str(python), str(script)],
+            capture_output=True, text=True, env=env, check=True,
+        ).stdout
+        return json.loads(out)
+    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+        raise InstallError(f"cannot run the interpreter {python}: {exc}") from None
+
+
+def find_base_python(requested: str | None) -> Path:
+    """The interpreter to build ``.venv`` from: a path, a version like ``3.12``, or ours."""
+    if not requested:
+        return Path(getattr(sys, "_base_executable", sys.executable))
+    candidate = Path(requested).expanduser()
+    if candidate.is_file():
+        return candidate
+    for name in (f"python{requested}", f"python{requested.split('.')[0]}" if "." not in requested else ""):
+        found = shutil.which(name) if name else None
+        if found:
+            return Path(found)
+    raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
+
+
+def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:
+    """Return the venv's interpreter, (re)creating the venv when missing or mismatched."""
+    info_file = venv / INFO_FILE
+    base = find_base_python(requested_python)
+    if info_file.is_file() and venv_python(venv).exists():
+        data = json.loads(info_file.read_text("utf-8"))
+        if data.get("base") == str(base):
+            return Interpreter.from_json(data)
+    if venv.exists():
+        shutil.rmtree(venv)
+    _create(venv, base)
+    data = describe_interpreter(venv_python(venv))
+    data["base"] = str(base)
+    atomic_write_text(info_file, json.dumps(data, indent=1))
+    return Interpreter.from_json(data)
+
+
+def _create(venv: Path, base: Path) -> None:
+    result = subprocess.run(
+        [str(base), "-m", "venv", "--without-pip", str(venv)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        detail = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise InstallError(f"cannot create {venv} with {base}: {detail}")
+    (venv / ".gitignore").write_text("*\n")

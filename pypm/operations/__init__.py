@@ -1,0 +1,1 @@
+"""pypm's operations as plain functions (callable and testable without doit)."""

@@ -1,0 +1,66 @@
+"""``pypm lock``: resolve the workspace and write ``pylock.toml`` when its inputs changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from pypm import ui
+from pypm.lock.reader import load_lock_data, read_input_hash
+from pypm.workspace.inputs import input_hash
+from pypm.workspace.model import Workspace
+
+
+@dataclass
+class LockOutcome:
+    """What ``lock`` did: ``written`` is False when the lock was already up to date."""
+
+    written: bool
+    packages: int
+    path: Path
+
+
+def locked_versions(lock_path: Path) -> dict[NormalizedName, Version]:
+    """Versions in an existing lock (preferred on re-lock, for least churn)."""
+    from packaging.utils import canonicalize_name
+
+    if not lock_path.is_file():
+        return {}
+    try:
+        data = load_lock_data(lock_path)
+    except Exception:  # noqa: BLE001 - an unreadable old lock just gives no preferences
+        return {}
+    versions = {}
+    for package in data.get("packages", []):
+        try:
+            versions[canonicalize_name(package["name"])] = Version(package["version"])
+        except (KeyError, TypeError, InvalidVersion):
+            continue
+    return versions
+
+
+def lock(workspace: Workspace, *, upgrade: bool = False, force: bool = False) -> LockOutcome:
+    """Write ``pylock.toml`` unless its recorded input hash already matches the inputs."""
+    from pypm.index.client import IndexClient
+    from pypm.lock.writer import lock_document, write_lock
+    from pypm.resolver.resolve import resolve
+
+    digest = input_hash(workspace.raw, workspace.settings)
+    if not (upgrade or force) and read_input_hash(workspace.lock_path) == digest:
+        ui.detail("lock: inputs unchanged, pylock.toml is up to date")
+        return LockOutcome(False, 0, workspace.lock_path)
+    preferences = {} if upgrade else locked_versions(workspace.lock_path)
+    client = IndexClient(workspace.settings, workspace.settings.cache_dir)
+    try:
+        resolution = resolve(workspace, client, preferences)
+        client.fill_sizes(resolution)
+    finally:
+        client.close()
+    document = lock_document(workspace, resolution, digest)
+    written = write_lock(workspace.lock_path, document)
+    count = sum(1 for p in resolution.packages.values() if not p.is_member)
+    ui.info(f"Locked {count} packages in {workspace.lock_path.name}")
+    return LockOutcome(written, count, workspace.lock_path)

@@ -1,0 +1,1 @@
+"""The resolver: resolvelib over the index client, universal across environments."""

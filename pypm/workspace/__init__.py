@@ -1,0 +1,1 @@
+"""The workspace model: finding the root, its members and their ``pyproject.toml`` tables."""

@@ -1,0 +1,174 @@
+"""Find the workspace root and its members' files, reading TOML only (no validation).
+
+This module is on the fast "is everything up to date?" path, so it imports nothing
+heavier than :mod:`tomllib`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pypm.errors import WorkspaceError
+from pypm.tomlfile import read_toml
+
+WORKSPACE_FILE = "pypm-workspace.toml"
+PYPROJECT = "pyproject.toml"
+ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
+
+
+@dataclass
+class RawMember:
+    """A member directory and the parsed contents of its ``pyproject.toml``."""
+
+    path: Path
+    pyproject: Path
+    data: dict[str, Any]
+
+    @property
+    def project(self) -> dict[str, Any]:
+        """The ``[project]`` table (empty when missing)."""
+        table = self.data.get("project", {})
+        return table if isinstance(table, dict) else {}
+
+
+@dataclass
+class RawWorkspace:
+    """A workspace as found on disk: root, config file, settings table and members."""
+
+    root: Path
+    config_file: Path
+    root_data: dict[str, Any]
+    tool_table: dict[str, Any]
+    members: list[RawMember] = field(default_factory=list)
+
+    @property
+    def input_files(self) -> list[Path]:
+        """Every file whose content feeds the lock (config file + member pyprojects)."""
+        files = {self.config_file, *(m.pyproject for m in self.members)}
+        return sorted(files)
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation, without importing packaging (fast path)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def find_workspace(start: Path) -> RawWorkspace:
+    """Locate the workspace containing ``start`` and read every member's pyproject."""
+    root, config_file = _find_root(start.resolve())
+    root_data = read_toml(config_file, WorkspaceError)
+    if config_file.name == WORKSPACE_FILE:
+        tool_table = root_data
+        workspace_table = root_data.get("workspace")
+    else:
+        tool_table = _tool_pypm(root_data, config_file)
+        workspace_table = tool_table.get("workspace")
+    workspace = RawWorkspace(root, config_file, root_data, tool_table)
+    if config_file.name == PYPROJECT and "project" in root_data:
+        workspace.members.append(RawMember(root, config_file, root_data))
+    if workspace_table is not None:
+        for member_dir in _member_dirs(root, config_file, workspace_table):
+            if member_dir != root:
+                pyproject = member_dir / PYPROJECT
+                workspace.members.append(
+                    RawMember(member_dir, pyproject, read_toml(pyproject, WorkspaceError))
+                )
+    if not workspace.members:
+        raise WorkspaceError(
+            f"{config_file}: no [project] table and no workspace members",
+            hint="add a [project] table or [tool.pypm.workspace] members = [...]",
+        )
+    return workspace
+
+
+def _tool_pypm(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    tool = data.get("tool", {})
+    table = tool.get("pypm", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise WorkspaceError(f"{path}: [tool.pypm] must be a table")
+    return table
+
+
+def _find_root(start: Path) -> tuple[Path, Path]:
+    override = os.environ.get(ROOT_ENV_VAR)
+    if override:
+        root = Path(override).resolve()
+        config = _root_config(root)
+        if config is None:
+            raise WorkspaceError(
+                f"{ROOT_ENV_VAR}={override}: no {PYPROJECT} or {WORKSPACE_FILE} there",
+                hint=f"point {ROOT_ENV_VAR} at the workspace root",
+            )
+        return root, config
+    nearest: Path | None = None
+    for directory in (start, *start.parents):
+        if (directory / WORKSPACE_FILE).is_file():
+            return directory, directory / WORKSPACE_FILE
+        pyproject = directory / PYPROJECT
+        if pyproject.is_file():
+            nearest = nearest or directory
+            data = read_toml(pyproject, WorkspaceError)
+            if "workspace" in _tool_pypm(data, pyproject):
+                return directory, pyproject
+    if nearest is None:
+        raise WorkspaceError(
+            f"no {PYPROJECT} found in {start} or any parent directory",
+            hint="run `pypm init` to create a project, or use --project DIR",
+        )
+    return nearest, nearest / PYPROJECT
+
+
+def _root_config(root: Path) -> Path | None:
+    for name in (WORKSPACE_FILE, PYPROJECT):
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
+    members = table.get("members") if isinstance(table, dict) else None
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise WorkspaceError(
+            f"{config_file}: workspace 'members' must be a list of glob strings",
+            hint='e.g. members = ["packages/*"]',
+        )
+    excluded = set()
+    for pattern in table.get("exclude", []) or []:
+        excluded.update(p.resolve() for p in root.glob(pattern))
+    found: list[Path] = []
+    for pattern in members:
+        matches = sorted(root.glob(pattern)) if _is_glob(pattern) else [root / pattern]
+        if not matches:
+            raise WorkspaceError(f"{config_file}: workspace member {pattern!r} matches nothing")
+        for match in matches:
+            member = _check_member(root, config_file, pattern, match)
+            if member is not None and member not in excluded and member not in found:
+                found.append(member)
+    return found
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _check_member(root: Path, config_file: Path, pattern: str, match: Path) -> Path | None:
+    resolved = match.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise WorkspaceError(
+            f"{config_file}: workspace member {pattern!r} ({resolved}) is outside the root {root}",
+            hint="members must live inside the workspace root",
+        )
+    if not resolved.exists():
+        raise WorkspaceError(f"{config_file}: workspace member {pattern!r} does not exist")
+    if not resolved.is_dir():
+        return None
+    if not (resolved / PYPROJECT).is_file():
+        raise WorkspaceError(
+            f"workspace member {resolved.relative_to(root).as_posix()} has no {PYPROJECT}",
+            hint=f"add one, or narrow the members globs in {config_file.name}",
+        )
+    return resolved
