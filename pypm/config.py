@@ -8,9 +8,8 @@ by ``PYPM_CONFIG_FILE``), the environment, and finally the default.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from pypm.errors import ConfigError
 
@@ -41,8 +40,7 @@ def _as_choice(*choices: str) -> Callable[[str, Any], str]:
     return coerce
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """One row of the settings table."""
 
     name: str
@@ -71,12 +69,12 @@ SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SET
 NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins"})
 
 
-@dataclass
 class Settings:
     """Resolved settings values and where each came from."""
 
-    values: dict[str, Any]
-    sources: dict[str, str] = field(default_factory=dict)
+    def __init__(self, values: dict[str, Any], sources: dict[str, str] | None = None) -> None:
+        self.values = values
+        self.sources = sources or {}
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

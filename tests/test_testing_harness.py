@@ -409,7 +409,7 @@ def test_server_lifecycle(tmp_path: Path) -> None:
 def test_pypm_env_isolation(pypm_env: dict[str, str]) -> None:
     """pypm_env points the cache and config at the temp dir."""
     assert pypm_env["NO_COLOR"] == "1"
-    assert Path(pypm_env["PYPM_CACHE_DIR"]).parent.is_dir()
+    assert Path(pypm_env["PYPM_CACHE_DIR"]).is_dir()
     assert not Path(pypm_env["PYPM_CONFIG_FILE"]).exists()
     assert {k for k in pypm_env if k.startswith("PYPM_")} == {"PYPM_CACHE_DIR", "PYPM_CONFIG_FILE"}
 

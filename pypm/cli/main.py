@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"pypm {__version__}")
         return 0
+    from pypm.graph.fastpath import try_fast_path
+
+    if try_fast_path(args):
+        return 0
     from pypm import ui
     from pypm.errors import PypmError
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,16 +15,22 @@ if TYPE_CHECKING:
 GRAPH_OPERATIONS = ("lock", "sync")
 
 
-@dataclass
 class GraphContext:
     """Shared state of one ``pypm`` invocation that runs graph operations."""
 
-    raw: RawWorkspace
-    settings: Settings
-    selection: Selection = field(default_factory=Selection)
-    upgrade: bool = False
-    errors: list[BaseException] = field(default_factory=list)
-    _workspace: "Workspace | None" = None
+    def __init__(
+        self,
+        raw: RawWorkspace,
+        settings: Settings,
+        selection: Selection | None = None,
+        upgrade: bool = False,
+    ) -> None:
+        self.raw = raw
+        self.settings = settings
+        self.selection = selection or Selection()
+        self.upgrade = upgrade
+        self.errors: list[BaseException] = []
+        self._workspace: Workspace | None = None
 
     @classmethod
     def load(cls, start: Path, **options: Any) -> "GraphContext":

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """The user's group/extra choices, as given on the command line."""
 
     groups: tuple[str, ...] = ()

@@ -128,6 +128,7 @@ def pypm_env(tmp_path: Path) -> dict[str, str]:
     """
     base = Path(tempfile.mkdtemp(prefix="pypm-env-", dir=tmp_path))
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYPM_")}
+    (base / "cache").mkdir()
     env["PYPM_CACHE_DIR"] = str(base / "cache")
     env["PYPM_CONFIG_FILE"] = str(base / "no-such-config" / "config.toml")
     env["NO_COLOR"] = "1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,13 @@ PYPROJECT = "pyproject.toml"
 ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
 
 
-@dataclass
 class RawMember:
     """A member directory and the parsed contents of its ``pyproject.toml``."""
 
-    path: Path
-    pyproject: Path
-    data: dict[str, Any]
+    def __init__(self, path: Path, pyproject: Path, data: dict[str, Any]) -> None:
+        self.path = path
+        self.pyproject = pyproject
+        self.data = data
 
     @property
     def project(self) -> dict[str, Any]:
@@ -35,15 +34,17 @@ class RawMember:
         return table if isinstance(table, dict) else {}
 
 
-@dataclass
 class RawWorkspace:
     """A workspace as found on disk: root, config file, settings table and members."""
 
-    root: Path
-    config_file: Path
-    root_data: dict[str, Any]
-    tool_table: dict[str, Any]
-    members: list[RawMember] = field(default_factory=list)
+    def __init__(
+        self, root: Path, config_file: Path, root_data: dict[str, Any], tool_table: dict[str, Any]
+    ) -> None:
+        self.root = root
+        self.config_file = config_file
+        self.root_data = root_data
+        self.tool_table = tool_table
+        self.members: list[RawMember] = []
 
     @property
     def input_files(self) -> list[Path]:
