@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from pypm.errors import PypmError
 from pypm.graph.context import GraphContext
 from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
 
@@ -31,10 +30,11 @@ OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "syn
 
 
 def guarded(ctx: GraphContext, operation: str) -> bool:
-    """Run one operation; a :class:`PypmError` is kept on ``ctx`` and fails the task."""
+    """Run one operation; an exception is kept on ``ctx`` (re-raised after doit) and
+    fails the task, so doit records nothing for it."""
     try:
         OPERATIONS[operation](ctx)
-    except PypmError as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised by the runner with its traceback
         ctx.errors.append(exc)
         return False
     return True

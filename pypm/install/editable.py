@@ -9,6 +9,9 @@ import io
 import json
 from pathlib import Path
 
+from installer.scripts import Script
+from installer.utils import get_launcher_kind
+
 from pypm.install.venv import Interpreter
 from pypm.workspace.project import Member
 
@@ -23,9 +26,6 @@ def source_root(member: Member) -> Path:
 
 def install_editable(member: Member, interpreter: Interpreter) -> None:
     """Make ``member`` importable from its source tree and register it as installed."""
-    from installer.scripts import Script
-    from installer.utils import get_launcher_kind
-
     site = Path(interpreter.scheme["purelib"])
     scripts_dir = Path(interpreter.scheme["scripts"])
     version = str(member.version or "0")

@@ -69,11 +69,32 @@ def find_base_python(requested: str | None) -> Path:
     candidate = Path(requested).expanduser()
     if candidate.is_file():
         return candidate
-    for name in (f"python{requested}", f"python{requested.split('.')[0]}" if "." not in requested else ""):
-        found = shutil.which(name) if name else None
+    found = _python_on_path(requested) or _python_in_version_dirs(requested)
+    if found is None:
+        raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
+    return found
+
+
+def _python_on_path(version: str) -> Path | None:
+    """``pythonX.Y`` on PATH, skipping version-manager shims (they may not resolve)."""
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not directory or "shims" in Path(directory).parts:
+            continue
+        found = shutil.which(f"python{version}", path=directory)
         if found:
             return Path(found)
-    raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
+    return None
+
+
+def _python_in_version_dirs(version: str) -> Path | None:
+    """``pythonX.Y`` installed by pyenv or asdf (newest patch release first)."""
+    home = Path.home()
+    roots = [Path(os.environ.get("PYENV_ROOT", home / ".pyenv")) / "versions", home / ".asdf" / "installs" / "python"]
+    for root in roots:
+        matches = sorted(root.glob(f"{version}*/bin/python{version}"), reverse=True)
+        if matches:
+            return matches[0]
+    return None
 
 
 def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.sources import WheelFile
+from installer.utils import get_launcher_kind
+
 from pypm.errors import InstallError
 from pypm.install.venv import Interpreter
 
@@ -24,12 +30,6 @@ def scheme_dict(interpreter: Interpreter) -> dict[str, str]:
 
 def install_wheel(wheel: Path, interpreter: Interpreter) -> None:
     """Unpack ``wheel`` into the environment described by ``interpreter``."""
-    from installer import install
-    from installer.destinations import SchemeDictionaryDestination
-    from installer.exceptions import InstallerError
-    from installer.sources import WheelFile
-    from installer.utils import get_launcher_kind
-
     destination = SchemeDictionaryDestination(
         scheme_dict(interpreter),
         interpreter=str(interpreter.executable),

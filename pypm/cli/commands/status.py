@@ -29,10 +29,28 @@ def run(options: argparse.Namespace) -> int:
     return 0
 
 
+_UPTODATE_LABELS = {
+    "config_changed": "settings changed",
+    "lock_is_fresh": "input hash differs from pylock.toml",
+    "sync_is_fresh": ".venv stamp does not match pylock.toml",
+    "bool": "upgrade requested",
+}
+
+
+def _label(check: object) -> str:
+    """A short phrase for one of doit's 'uptodate' checks."""
+    name = getattr(check, "__name__", type(check).__name__)
+    return _UPTODATE_LABELS.get(name, name)
+
+
 def _reasons(reasons: dict) -> str:
+    """doit's reasons as ``; ``-separated phrases."""
     parts = []
     for key, value in reasons.items():
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        parts.append(f"{key.replace('_', ' ')}: {value}" if value not in (True, "") else key.replace("_", " "))
+        if key == "uptodate_false":
+            parts.extend(_label(check) for check, _args, _kwargs in value)
+        elif isinstance(value, list):
+            parts.append(f"{key.replace('_', ' ')}: {', '.join(str(v) for v in value)}")
+        else:
+            parts.append(key.replace("_", " "))
     return " - " + "; ".join(parts) if parts else ""

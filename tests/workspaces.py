@@ -1,0 +1,75 @@
+"""Builders for the small workspaces and indexes the end-to-end tests use."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from pypm.testing import DistSpec
+
+INDEX_SPECS = [
+    DistSpec("alpha", "1.0"),
+    DistSpec("alpha", "2.0", requires=["beta>=1"]),
+    DistSpec("beta", "1.0"),
+    DistSpec("beta", "1.1"),
+    DistSpec("tomli", "2.0.1", requires_python=">=3.7"),
+    DistSpec("gamma", "1.0", entry_points={"gamma-cli": "gamma:main"},
+             files={"gamma/__init__.py": "def main():\n    print('gamma says hi')\n"}),
+    DistSpec("devtool", "1.0"),
+    DistSpec("extrapkg", "1.0"),
+    DistSpec("extra-only-in-venv", "1.0"),
+]
+
+
+def write(path: Path, text: str) -> Path:
+    """Write dedented ``text`` to ``path``, creating parents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def make_workspace(root: Path) -> Path:
+    """A two-member workspace: ``lib`` (alpha, marker-gated tomli) and ``app``
+    (lib, gamma, extra ``cli`` -> extrapkg), with a root ``dev`` group (devtool)."""
+    write(root / "pyproject.toml", """
+        [tool.pypm.workspace]
+        members = ["packages/*"]
+
+        [dependency-groups]
+        dev = ["devtool"]
+    """)
+    write(root / "packages/lib/pyproject.toml", """
+        [project]
+        name = "lib"
+        version = "0.1.0"
+        requires-python = ">=3.10"
+        dependencies = ["alpha>=2", "tomli>=2; python_version < '3.11'"]
+    """)
+    write(root / "packages/lib/src/lib/__init__.py", "from alpha import __version__ as ALPHA\n")
+    write(root / "packages/app/pyproject.toml", """
+        [project]
+        name = "app"
+        version = "0.2.0"
+        requires-python = ">=3.10"
+        dependencies = ["lib", "gamma"]
+
+        [project.optional-dependencies]
+        cli = ["extrapkg"]
+
+        [project.scripts]
+        app-hello = "app:hello"
+    """)
+    write(root / "packages/app/src/app/__init__.py", """
+        import lib
+
+        def hello():
+            print("hello from app, alpha", lib.ALPHA)
+    """)
+    return root
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit a file in place, asserting ``old`` is there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
