@@ -8,8 +8,9 @@ by ``PYPM_CONFIG_FILE``), the environment, and finally the default.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from pypm.errors import ConfigError
 
@@ -28,16 +29,6 @@ def _as_str_list(name: str, value: Any) -> list[str]:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return [item.strip() for item in value if item.strip()]
     raise ConfigError(f"setting {name!r} must be a list of strings, got {value!r}")
-
-
-def _as_choice(*choices: str) -> Callable[[str, Any], str]:
-    def coerce(name: str, value: Any) -> str:
-        text = _as_str(name, value)
-        if text not in choices:
-            raise ConfigError(f"setting {name!r} must be one of {', '.join(choices)}, got {text!r}")
-        return text
-
-    return coerce
 
 
 class Setting(NamedTuple):
@@ -62,7 +53,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("environments", [], _as_str_list, "markers limiting what the lock must serve", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
     Setting("python", None, _as_str, "interpreter for .venv (version like 3.12, or a path)"),
-    Setting("link-mode", "hardlink", _as_choice("hardlink", "copy", "symlink"), "how files get into .venv"),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}

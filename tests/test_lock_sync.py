@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.pylock import Pylock
 
 from pypm.install.installed import installed_distributions
@@ -73,7 +73,8 @@ def test_lock_sync_run(project: Path, index, env, run_pypm) -> None:
         expected["tomli"] = "2.0.1"
     assert have == expected
 
-    out = run_pypm("run", "python", "-c", "import app, lib, sys; print(lib.ALPHA, sys.prefix)", cwd=project, env_extra=env)
+    code = "import app, lib, sys; print(lib.ALPHA, sys.prefix)"
+    out = run_pypm("run", "python", "-c", code, cwd=project, env_extra=env)
     alpha_version, prefix = out.stdout.split()
     assert alpha_version == "2.0" and Path(prefix) == project / ".venv"
     assert run_pypm("run", "gamma-cli", cwd=project, env_extra=env).stdout.strip() == "gamma says hi"
@@ -125,10 +126,11 @@ def test_sync_removes_extraneous_packages(project: Path, env, run_pypm) -> None:
 
 
 def test_sync_removes_packages_installed_by_hand(project: Path, env, run_pypm, tmp_path: Path) -> None:
+    import json
+
     from pypm.install.venv import Interpreter
     from pypm.install.wheel import install_wheel
     from pypm.testing import DistSpec, build_wheel
-    import json
 
     run_pypm("sync", cwd=project, env_extra=env)
     venv = project / ".venv"

@@ -33,13 +33,13 @@ class GraphContext:
         self._workspace: Workspace | None = None
 
     @classmethod
-    def load(cls, start: Path, **options: Any) -> "GraphContext":
+    def load(cls, start: Path, **options: Any) -> GraphContext:
         """Find the workspace at ``start`` (raw TOML only) and read its settings."""
         raw = find_workspace(start)
         return cls(raw, load_settings(raw.tool_table, raw.config_file), **options)
 
     @property
-    def workspace(self) -> "Workspace":
+    def workspace(self) -> Workspace:
         """The validated workspace (validated on first use)."""
         if self._workspace is None:
             from pypm.workspace.model import validate_workspace

@@ -8,7 +8,8 @@ state does no work either.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pypm.graph.context import GraphContext
 from pypm.graph.freshness import lock_is_fresh, sync_is_fresh

@@ -138,7 +138,7 @@ class IndexClient:
             return
         with ThreadPoolExecutor(8) as pool:
             completed = list(pool.map(lambda item: self._complete(item[0].files[item[1]]), todo))
-        for (package, index), link in zip(todo, completed):
+        for (package, index), link in zip(todo, completed, strict=True):
             package.files[index] = link
 
     def _complete(self, link: FileLink) -> FileLink:

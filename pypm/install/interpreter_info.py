@@ -19,7 +19,7 @@ def describe() -> dict:
     return {
         "executable": sys.executable,
         "prefix": prefix,
-        "version": "%d.%d.%d" % sys.version_info[:3],
+        "version": ".".join(str(part) for part in sys.version_info[:3]),
         "environment": dict(default_environment()),
         "tags": [str(t) for t in tags.sys_tags()],
         "scheme": {key: scheme[key] for key in ("purelib", "platlib", "scripts", "data", "include")},

@@ -28,7 +28,7 @@ class Interpreter:
     scheme: dict[str, str]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Interpreter":
+    def from_json(cls, data: dict[str, Any]) -> Interpreter:
         """Build from :mod:`pypm.install.interpreter_info` output."""
         return cls(Path(data["executable"]), data["version"], data["environment"], data["tags"], data["scheme"])
 

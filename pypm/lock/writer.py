@@ -54,7 +54,8 @@ def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, An
         if python:
             entry["requires-python"] = python
         entry["index"] = package.files[0].index_url if package.files else None
-        entry["wheels"] = [_wheel_entry(link) for link in sorted(package.files, key=lambda l: l.filename) if link.is_wheel]
+        wheels = sorted((link for link in package.files if link.is_wheel), key=lambda link: link.filename)
+        entry["wheels"] = [_wheel_entry(link) for link in wheels]
         if entry["index"] is None:
             del entry["index"]
     if package.dependencies:

@@ -118,7 +118,9 @@ def _download(workspace: Workspace, wheels: list[Any]) -> dict[str, Path]:
     return fetch_all(items, workspace.settings.cache_dir)
 
 
-def _install(workspace: Workspace, to_install: list[tuple[str, str, Any]], paths: dict[str, Path], interpreter: Any) -> None:
+def _install(
+    workspace: Workspace, to_install: list[tuple[str, str, Any]], paths: dict[str, Path], interpreter: Any
+) -> None:
     from pypm.install.editable import install_editable
     from pypm.install.wheel import install_wheel
 

@@ -67,7 +67,7 @@ class Condition:
     features: frozenset[str] = field(default_factory=frozenset)
     atoms: frozenset[str] = field(default_factory=frozenset)
 
-    def extend(self, space: EnvironmentSpace, marker: Marker | None) -> "Condition | None":
+    def extend(self, space: EnvironmentSpace, marker: Marker | None) -> Condition | None:
         """This condition AND ``marker``; None when that never holds."""
         if marker is None or space.mask(marker) == space.full:
             return self
@@ -76,7 +76,7 @@ class Condition:
             return None
         return Condition(self.features, atoms)
 
-    def implies(self, other: "Condition") -> bool:
+    def implies(self, other: Condition) -> bool:
         """True when ``other`` is weaker (holds wherever this one does)."""
         return other.features <= self.features and other.atoms <= self.atoms
 

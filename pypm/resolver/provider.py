@@ -7,8 +7,9 @@ environment; every edge's marker (extras stripped) is recorded for the lock's ma
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
