@@ -232,3 +232,27 @@ def test_cli_in_process(project: Path, index, monkeypatch: pytest.MonkeyPatch, p
     assert (project / "pylock.toml").is_file()
     assert main(["--project", str(project), "lock", "--group", "x", "bogus"]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error:")
+
+
+def test_up_to_date_answer_loads_no_heavy_module(project: Path, env, run_pypm, pypm_env) -> None:
+    import subprocess
+
+    run_pypm("lock", "sync", cwd=project, env_extra=env)
+    code = (
+        "import sys; from pypm.cli.main import main; code = main(['lock', 'sync']); "
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'doit', 'httpx', 'resolvelib', 'rich', 'packaging'}; "
+        "print(code, sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, env={**pypm_env, **env},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 []"
+    assert "All up to date" in out.stderr
+
+
+def test_run_relocks_and_resyncs_when_stale(project: Path, env, run_pypm) -> None:
+    run_pypm("sync", cwd=project, env_extra=env)
+    replace_in(project / "packages/lib/pyproject.toml", '"alpha>=2"', '"alpha<2"')
+    out = run_pypm("run", "python", "-c", "import alpha; print(alpha.__version__)", cwd=project, env_extra=env)
+    assert out.stdout.strip() == "1.0"
+    assert lock_packages(project)["alpha"]["version"] == "1.0"
+    assert "beta" not in installed(project / ".venv")
