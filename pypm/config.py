@@ -119,7 +119,11 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
         sources[setting.name] = "default"
         for source, table in layers:
             if setting.name in table:
-                values[setting.name] = setting.coerce(setting.name, table[setting.name])
+                where = setting.env_var if source == "environment" else source
+                try:
+                    values[setting.name] = setting.coerce(setting.name, table[setting.name])
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
                 sources[setting.name] = source
                 break
     return Settings(values, sources)

@@ -15,6 +15,13 @@ else:  # pragma: no cover - exercised only on Python 3.10
     import tomli as tomllib
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """1-based line and column just past the last character of ``text``."""
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
 
 
 def read_toml(path: Path, error: type[PypmError] = PypmError) -> dict[str, Any]:
@@ -26,14 +33,15 @@ def read_toml(path: Path, error: type[PypmError] = PypmError) -> dict[str, Any]:
     except OSError as exc:
         raise error(f"{path}: cannot read file: {exc.strerror}") from None
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        return tomllib.loads(text)
     except UnicodeDecodeError:
         raise error(f"{path}: not valid UTF-8", hint="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise error(_describe_toml_error(path, exc), hint="fix the TOML syntax") from None
+        raise error(_describe_toml_error(path, exc, text), hint="fix the TOML syntax") from None
 
 
-def _describe_toml_error(path: Path, exc: Exception) -> str:
+def _describe_toml_error(path: Path, exc: Exception, text: str) -> str:
     """Format a TOML decode error as ``path:line:column: message``."""
     message = str(exc.args[0]) if exc.args else str(exc)
     line = getattr(exc, "lineno", None)
@@ -42,6 +50,9 @@ def _describe_toml_error(path: Path, exc: Exception) -> str:
     if match:
         line, column = int(match.group(1)), int(match.group(2))
         message = message[: match.start()]
+    elif end := _END.search(message):
+        message = message[: end.start()] + " at end of file"
+        line, column = _end_position(text)
     if line is None:
         return f"{path}: invalid TOML: {message}"
     return f"{path}:{line}:{column}: invalid TOML: {message}"

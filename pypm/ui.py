@@ -8,10 +8,14 @@ import sys
 _state = {"verbosity": 0, "color": True}
 
 
+def _terminal_wants_color() -> bool:
+    return "NO_COLOR" not in os.environ and sys.stderr.isatty()
+
+
 def configure(verbosity: int, color: bool) -> None:
     """Set the verbosity (-1 quiet, 0 normal, 1+ verbose) and whether to use color."""
     _state["verbosity"] = verbosity
-    _state["color"] = color and "NO_COLOR" not in os.environ and sys.stderr.isatty()
+    _state["color"] = color
 
 
 def verbosity() -> int:
@@ -33,5 +37,5 @@ def detail(message: str) -> None:
 
 def error(message: str) -> None:
     """The one-line error shown when a command fails."""
-    prefix = "\x1b[31merror\x1b[0m" if _state["color"] else "error"
+    prefix = "\x1b[31merror\x1b[0m" if _state["color"] and _terminal_wants_color() else "error"
     print(f"{prefix}: {message}", file=sys.stderr, flush=True)

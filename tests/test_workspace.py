@@ -106,10 +106,14 @@ WORKSPACE_LAYOUTS = {
     ),
     "root-with-project-is-itself-a-member": (
         {
-            "pyproject.toml": project_toml("the-app", deps=("the-lib",), extra="""
+            "pyproject.toml": project_toml(
+                "the-app",
+                deps=("the-lib",),
+                extra="""
 [tool.pypm.workspace]
 members = ["lib"]
-"""),
+""",
+            ),
             "lib/pyproject.toml": project_toml("the-lib"),
         },
         "lib",
@@ -177,13 +181,18 @@ def test_discovery_finds_root_and_members(
     workspace = load_workspace(root / start)
     assert workspace.root == (root / expected_root).resolve()
     assert workspace.raw.config_file == workspace.root / config_name
-    actual = {name: member.path.relative_to(workspace.root).as_posix() or "." for name, member in workspace.members.items()}
+    actual = {
+        name: member.path.relative_to(workspace.root).as_posix() or "." for name, member in workspace.members.items()
+    }
     assert actual == expected_members
     for name, member in workspace.members.items():
         assert member.pyproject == member.path / "pyproject.toml"
         assert canonicalize_name(member.display_name) == name
     # every file that feeds the lock is listed, and nothing else
-    assert set(workspace.raw.input_files) == {workspace.raw.config_file, *(m.pyproject for m in workspace.members.values())}
+    assert set(workspace.raw.input_files) == {
+        workspace.raw.config_file,
+        *(m.pyproject for m in workspace.members.values()),
+    }
 
 
 def test_pypm_workspace_toml_settings_are_top_level(root: Path) -> None:
@@ -208,7 +217,9 @@ def test_members_depending_on_each_other(root: Path) -> None:
     assert [str(r.specifier) for r in web.dependencies if r.name == "acme-core"] == [">=0.1"]
 
 
-def test_workspace_root_env_var_overrides_the_climb(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workspace_root_env_var_overrides_the_climb(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     files, *_ = WORKSPACE_LAYOUTS["tool-pypm-root-from-deep-member-subdir"]
     write_tree(root, files)
     # an unrelated project elsewhere: the climb alone would pick it
@@ -227,7 +238,11 @@ def test_workspace_root_env_var_overrides_the_climb(root: Path, tmp_path: Path, 
 
 
 def test_virtual_root_dependency_groups_become_workspace_groups(root: Path) -> None:
-    root_groups = {"dev": ["pytest>=8", "coverage"], "Lint_Tools": ["ruff"], "docs": [{"include-group": "Lint_Tools"}, "sphinx"]}
+    root_groups = {
+        "dev": ["pytest>=8", "coverage"],
+        "Lint_Tools": ["ruff"],
+        "docs": [{"include-group": "Lint_Tools"}, "sphinx"],
+    }
     member_groups = {"a": {"dev": ["hypothesis"], "lint-tools": ["mypy"]}, "b": {"bench": ["pyperf"]}}
     files: dict[str, str | None] = {
         "pyproject.toml": '[tool.pypm.workspace]\nmembers = ["a", "b"]\n\n[dependency-groups]\n'
@@ -242,7 +257,7 @@ def test_virtual_root_dependency_groups_become_workspace_groups(root: Path) -> N
     assert set(workspace.members) == {"a", "b"}  # the virtual root is not a member
 
     expected: dict[str, list[tuple[str, str]]] = {}
-    for group, reqs in root_groups.items():
+    for group in root_groups:
         flat = _flatten_group(root_groups, group)
         expected.setdefault(canonicalize_name(group), []).extend(("workspace root", r) for r in flat)
     for member, groups in member_groups.items():
@@ -257,11 +272,16 @@ def test_member_groups_are_not_root_groups_when_root_is_a_member(root: Path) -> 
     write_tree(root, {"pyproject.toml": project_toml("solo", extra='[dependency-groups]\ndev = ["pytest"]\n')})
     workspace = load_workspace(root)
     assert workspace.root_groups == {}
-    assert {g: [(who, str(r)) for who, r in reqs] for g, reqs in workspace.groups().items()} == {"dev": [("solo", "pytest")]}
+    assert {g: [(who, str(r)) for who, r in reqs] for g, reqs in workspace.groups().items()} == {
+        "dev": [("solo", "pytest")]
+    }
 
 
 def _toml_array(items: list) -> str:
-    parts = [json.dumps(i) if isinstance(i, str) else "{ include-group = %s }" % json.dumps(i["include-group"]) for i in items]
+    parts = [
+        json.dumps(i) if isinstance(i, str) else f"{{ include-group = {json.dumps(i['include-group'])} }}"
+        for i in items
+    ]
     return "[" + ", ".join(parts) + "]"
 
 
@@ -294,6 +314,23 @@ class BadInput:
     def fill(self, text: str, root: Path) -> str:
         return text.replace("{root}", str(root))
 
+    def setup(self, root: Path) -> dict[str, str]:
+        """Write the tree under ``root``; return the environment variables the case needs."""
+        if self.id == "no-pyproject-anywhere" and _config_above(root):
+            pytest.skip(f"a pyproject.toml exists above {root}")
+        write_tree(root, self.files)
+        return {key: self.fill(value, root) for key, value in self.env.items()}
+
+    def check(self, message: str, root: Path) -> None:
+        """The one-line message names what the case expects (file, member, key, position)."""
+        assert "\n" not in message
+        for fragment in self.expect:
+            assert self.fill(fragment, root) in message, message
+        if self.toml_position is not None:
+            file, line = self.toml_position
+            pattern = re.escape(str(root / file)) + (rf":{line}:\d+:" if line else r":\d+:\d+:")
+            assert re.search(pattern, message), f"no file:line:column in {message!r}"
+
 
 def _with_bad_member(case_id: str, project_body: str, *expect: str) -> BadInput:
     """A workspace whose ``packages/bad`` member has ``project_body``; the error must name it."""
@@ -312,7 +349,11 @@ def _with_bad_member(case_id: str, project_body: str, *expect: str) -> BadInput:
 BAD_INPUTS: list[BadInput] = [
     BadInput(
         "member-dir-without-pyproject",
-        {"pyproject.toml": _WS_ROOT, "packages/good/pyproject.toml": project_toml("good"), "packages/empty/README.md": "hi\n"},
+        {
+            "pyproject.toml": _WS_ROOT,
+            "packages/good/pyproject.toml": project_toml("good"),
+            "packages/empty/README.md": "hi\n",
+        },
         ("packages/empty", "pyproject.toml"),
         start="packages/good",
     ),
@@ -370,8 +411,11 @@ BAD_INPUTS: list[BadInput] = [
     ),
     BadInput(
         "malformed-toml-in-member",
-        {"pyproject.toml": _WS_ROOT, "packages/good/pyproject.toml": project_toml("good"),
-         "packages/bad/pyproject.toml": '[project]\nname = "bad"\nversion = "1"\ndependencies = ["a",, "b"]\n'},
+        {
+            "pyproject.toml": _WS_ROOT,
+            "packages/good/pyproject.toml": project_toml("good"),
+            "packages/bad/pyproject.toml": '[project]\nname = "bad"\nversion = "1"\ndependencies = ["a",, "b"]\n',
+        },
         ("{root}/packages/bad/pyproject.toml",),
         start="packages/good",
         toml_position=("packages/bad/pyproject.toml", 4),
@@ -388,22 +432,35 @@ BAD_INPUTS: list[BadInput] = [
         ("{root}/pyproject.toml",),
         toml_position=("pyproject.toml", 3),
     ),
-    _with_bad_member("invalid-pep508-dependency", project_toml("bad", deps=("requests >>= 2",)), "[project.dependencies][0]", "requests >>= 2"),
-    _with_bad_member("invalid-pep508-second-dependency", project_toml("bad", deps=("attrs", "foo[bar")), "[project.dependencies][1]", "foo[bar"),
+    _with_bad_member(
+        "invalid-pep508-dependency",
+        project_toml("bad", deps=("requests >>= 2",)),
+        "[project.dependencies][0]",
+        "requests >>= 2",
+    ),
+    _with_bad_member(
+        "invalid-pep508-second-dependency",
+        project_toml("bad", deps=("attrs", "foo[bar")),
+        "[project.dependencies][1]",
+        "foo[bar",
+    ),
     _with_bad_member(
         "invalid-pep508-optional-dependency",
         project_toml("bad", extra='[project.optional-dependencies]\nfast = ["ujson ;;"]\n'),
-        "[project.optional-dependencies.fast][0]", "ujson ;;",
+        "[project.optional-dependencies.fast][0]",
+        "ujson ;;",
     ),
     _with_bad_member(
         "invalid-pep508-dependency-group",
         project_toml("bad", extra='[dependency-groups]\ndev = ["pytest >>= 8"]\n'),
-        "[dependency-groups]", "dev",
+        "[dependency-groups]",
+        "dev",
     ),
     _with_bad_member(
         "dependency-group-includes-unknown-group",
         project_toml("bad", extra='[dependency-groups]\ndev = [{ include-group = "nope" }]\n'),
-        "[dependency-groups]", "nope",
+        "[dependency-groups]",
+        "nope",
     ),
     BadInput(
         "invalid-pep508-virtual-root-group",
@@ -414,7 +471,7 @@ BAD_INPUTS: list[BadInput] = [
         ("pyproject.toml", "[dependency-groups]", "dev"),
         start="packages/good",
     ),
-    _with_bad_member("project-table-missing", '[tool.other]\nx = 1\n', "[project]"),
+    _with_bad_member("project-table-missing", "[tool.other]\nx = 1\n", "[project]"),
     _with_bad_member("missing-name", '[project]\nversion = "1.0"\n', "[project.name]"),
     _with_bad_member("name-not-a-string", '[project]\nname = 42\nversion = "1.0"\n', "[project.name]"),
     _with_bad_member("bad-name-space", project_toml("foo bar"), "[project.name]", "foo bar"),
@@ -424,13 +481,35 @@ BAD_INPUTS: list[BadInput] = [
     _with_bad_member("missing-version-without-dynamic", '[project]\nname = "bad"\n', "[project.version]"),
     _with_bad_member(
         "missing-version-dynamic-lists-other",
-        '[project]\nname = "bad"\ndynamic = ["description"]\n', "[project.version]",
+        '[project]\nname = "bad"\ndynamic = ["description"]\n',
+        "[project.version]",
     ),
-    _with_bad_member("dependencies-not-a-list", '[project]\nname = "bad"\nversion = "1"\ndependencies = "requests"\n', "[project.dependencies]"),
-    _with_bad_member("dependency-not-a-string", '[project]\nname = "bad"\nversion = "1"\ndependencies = [3]\n', "[project.dependencies][0]"),
-    _with_bad_member("optional-dependencies-not-a-table", '[project]\nname = "bad"\nversion = "1"\noptional-dependencies = ["x"]\n', "[project.optional-dependencies]"),
-    _with_bad_member("requires-python-invalid", project_toml("bad", extra='requires-python = "3.10+"\n'), "[project.requires-python]", "3.10+"),
-    _with_bad_member("requires-python-not-a-string", project_toml("bad", extra="requires-python = 3.10\n"), "[project.requires-python]"),
+    _with_bad_member(
+        "dependencies-not-a-list",
+        '[project]\nname = "bad"\nversion = "1"\ndependencies = "requests"\n',
+        "[project.dependencies]",
+    ),
+    _with_bad_member(
+        "dependency-not-a-string",
+        '[project]\nname = "bad"\nversion = "1"\ndependencies = [3]\n',
+        "[project.dependencies][0]",
+    ),
+    _with_bad_member(
+        "optional-dependencies-not-a-table",
+        '[project]\nname = "bad"\nversion = "1"\noptional-dependencies = ["x"]\n',
+        "[project.optional-dependencies]",
+    ),
+    _with_bad_member(
+        "requires-python-invalid",
+        project_toml("bad", extra='requires-python = "3.10+"\n'),
+        "[project.requires-python]",
+        "3.10+",
+    ),
+    _with_bad_member(
+        "requires-python-not-a-string",
+        project_toml("bad", extra="requires-python = 3.10\n"),
+        "[project.requires-python]",
+    ),
     BadInput(
         "lone-project-invalid-version",
         {"pyproject.toml": project_toml("solo", version="1.0-final-final")},
@@ -439,7 +518,7 @@ BAD_INPUTS: list[BadInput] = [
     BadInput("no-pyproject-anywhere", {"deep/er": None}, ("no pyproject.toml", "{root}/deep/er"), start="deep/er"),
     BadInput(
         "virtual-root-without-members",
-        {"pyproject.toml": "[tool.pypm]\nlink-mode = \"copy\"\n"},
+        {"pyproject.toml": '[tool.pypm]\npython = "3.12"\n'},
         ("{root}/pyproject.toml",),
     ),
     BadInput(
@@ -451,29 +530,19 @@ BAD_INPUTS: list[BadInput] = [
 ]
 
 
-def _no_config_above(path: Path) -> bool:
-    return not any((p / n).exists() for p in path.parents for n in ("pyproject.toml", "pypm-workspace.toml"))
+def _config_above(path: Path) -> bool:
+    return any((p / n).exists() for p in path.parents for n in ("pyproject.toml", "pypm-workspace.toml"))
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=[c.id for c in BAD_INPUTS])
 def test_bad_input_raises_workspace_error_naming_the_file(
     case: BadInput, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if case.id == "no-pyproject-anywhere" and not _no_config_above(root):
-        pytest.skip(f"a pyproject.toml exists above {root}")
-    write_tree(root, case.files)
-    for key, value in case.env.items():
-        monkeypatch.setenv(key, case.fill(value, root))
+    for key, value in case.setup(root).items():
+        monkeypatch.setenv(key, value)
     with pytest.raises(WorkspaceError) as info:
         load_workspace(root / case.start)
-    message = info.value.one_line()
-    assert "\n" not in message
-    for fragment in case.expect:
-        assert case.fill(fragment, root) in message, message
-    if case.toml_position is not None:
-        file, line = case.toml_position
-        pattern = re.escape(str(root / file)) + (rf":{line}:\d+:" if line else r":\d+:\d+:")
-        assert re.search(pattern, message), f"no file:line:column in {message!r}"
+    case.check(info.value.one_line(), root)
 
 
 def test_duplicate_detection_uses_normalised_names(root: Path) -> None:
@@ -482,7 +551,9 @@ def test_duplicate_detection_uses_normalised_names(root: Path) -> None:
     for index, name in enumerate(names):
         files[f"packages/m{index}/pyproject.toml"] = project_toml(name)
     write_tree(root, files)
-    with pytest.raises(WorkspaceError, match="duplicate workspace member name 'foo-bar' in packages/m0 and packages/m1"):
+    with pytest.raises(
+        WorkspaceError, match="duplicate workspace member name 'foo-bar' in packages/m0 and packages/m1"
+    ):
         load_workspace(root)
 
 
@@ -493,7 +564,7 @@ HASH_BASE: dict[str, str | None] = {
         # workspace root
         [tool.pypm]
         index-url = "http://127.0.0.1:9/simple/"
-        link-mode = "copy"
+        python = "3.12"
 
         [tool.pypm.workspace]
         members = ["packages/*"]
@@ -530,31 +601,33 @@ HASH_BASE: dict[str, str | None] = {
 }
 
 # (id, file, old text, new text, whether the hash must change)
+_ROOT, _A, _B = "pyproject.toml", "packages/a/pyproject.toml", "packages/b/pyproject.toml"
+_SETTING = 'python = "3.12"'  # a line of the root's [tool.pypm] to add settings after
 HASH_EDITS = [
-    ("dependency-added", "packages/a/pyproject.toml", '"attrs>=23"]', '"attrs>=23", "idna"]', True),
-    ("dependency-specifier", "packages/a/pyproject.toml", "attrs>=23", "attrs>=24", True),
-    ("dependency-removed-from-b", "packages/b/pyproject.toml", "dependencies = []", 'dependencies = ["six"]', True),
-    ("optional-dependency", "packages/a/pyproject.toml", 'fast = ["ujson"]', 'fast = ["orjson"]', True),
-    ("extra-added", "packages/a/pyproject.toml", 'fast = ["ujson"]', 'fast = ["ujson"]\nslow = ["simplejson"]', True),
-    ("dependency-group", "packages/a/pyproject.toml", 'test = ["hypothesis"]', 'test = ["hypothesis", "pytest-xdist"]', True),
-    ("root-dependency-group", "pyproject.toml", 'dev = ["pytest>=8"]', 'dev = ["pytest>=7"]', True),
-    ("requires-python", "packages/a/pyproject.toml", ">=3.10", ">=3.11", True),
-    ("version", "packages/b/pyproject.toml", '"2.0"', '"2.1"', True),
-    ("name", "packages/b/pyproject.toml", 'name = "b"', 'name = "b2"', True),
-    ("index-url", "pyproject.toml", "http://127.0.0.1:9/simple/", "http://127.0.0.1:10/simple/", True),
-    ("extra-index-url", "pyproject.toml", 'link-mode = "copy"', 'link-mode = "copy"\nextra-index-url = ["http://127.0.0.1:11/simple/"]', True),
-    ("find-links", "pyproject.toml", 'link-mode = "copy"', 'link-mode = "copy"\nfind-links = ["/tmp/wheels"]', True),
-    ("environments", "pyproject.toml", 'link-mode = "copy"', "link-mode = \"copy\"\nenvironments = [\"sys_platform == 'linux'\"]", True),
-    ("description", "packages/a/pyproject.toml", "the a package", "a better description", False),
-    ("tool-other-member", "packages/a/pyproject.toml", "setting = 1", "setting = 2", False),
-    ("tool-other-root", "pyproject.toml", 'colour = "blue"', 'colour = "red"', False),
-    ("link-mode-not-a-lock-input", "pyproject.toml", 'link-mode = "copy"', 'link-mode = "symlink"', False),
-    ("cache-dir-not-a-lock-input", "pyproject.toml", 'link-mode = "copy"', 'link-mode = "copy"\ncache-dir = "/tmp/elsewhere"', False),
-    ("comment", "packages/a/pyproject.toml", 'version = "1.0"', 'version = "1.0"  # bump me', False),
-    ("root-comment", "pyproject.toml", "# workspace root", "# the workspace root, edited", False),
-    ("blank-lines-and-spacing", "packages/a/pyproject.toml", 'name = "a"', '\n\nname   =   "a"\n', False),
-    ("array-reformatted", "packages/a/pyproject.toml", 'dependencies = ["b", "attrs>=23"]', 'dependencies = [\n    "b",\n    "attrs>=23",  # why\n]', False),
-    ("key-order", "packages/a/pyproject.toml", 'name = "a"\nversion = "1.0"', 'version = "1.0"\nname = "a"', False),
+    ("dependency-added", _A, '"attrs>=23"]', '"attrs>=23", "idna"]', True),
+    ("dependency-specifier", _A, "attrs>=23", "attrs>=24", True),
+    ("dependency-in-other-member", _B, "dependencies = []", 'dependencies = ["six"]', True),
+    ("optional-dependency", _A, 'fast = ["ujson"]', 'fast = ["orjson"]', True),
+    ("extra-added", _A, 'fast = ["ujson"]', 'fast = ["ujson"]\nslow = ["simplejson"]', True),
+    ("dependency-group", _A, 'test = ["hypothesis"]', 'test = ["hypothesis", "pytest-xdist"]', True),
+    ("root-dependency-group", _ROOT, 'dev = ["pytest>=8"]', 'dev = ["pytest>=7"]', True),
+    ("requires-python", _A, ">=3.10", ">=3.11", True),
+    ("version", _B, '"2.0"', '"2.1"', True),
+    ("name", _B, 'name = "b"', 'name = "b2"', True),
+    ("index-url", _ROOT, "http://127.0.0.1:9/simple/", "http://127.0.0.1:10/simple/", True),
+    ("extra-index-url", _ROOT, _SETTING, _SETTING + '\nextra-index-url = ["http://127.0.0.1:11/simple/"]', True),
+    ("find-links", _ROOT, _SETTING, _SETTING + '\nfind-links = ["/tmp/wheels"]', True),
+    ("environments", _ROOT, _SETTING, _SETTING + "\nenvironments = [\"sys_platform == 'linux'\"]", True),
+    ("description", _A, "the a package", "a better description", False),
+    ("tool-other-member", _A, "setting = 1", "setting = 2", False),
+    ("tool-other-root", _ROOT, 'colour = "blue"', 'colour = "red"', False),
+    ("python-not-a-lock-input", _ROOT, _SETTING, 'python = "3.13"', False),
+    ("cache-dir-not-a-lock-input", _ROOT, _SETTING, _SETTING + '\ncache-dir = "/tmp/elsewhere"', False),
+    ("comment", _A, 'version = "1.0"', 'version = "1.0"  # bump me', False),
+    ("root-comment", _ROOT, "# workspace root", "# the workspace root, edited", False),
+    ("blank-lines-and-spacing", _A, 'name = "a"', '\n\nname   =   "a"\n', False),
+    ("array-reformatted", _A, '["b", "attrs>=23"]', '[\n    "b",\n    "attrs>=23",  # why\n]', False),
+    ("key-order", _A, 'name = "a"\nversion = "1.0"', 'version = "1.0"\nname = "a"', False),
 ]
 
 
@@ -578,11 +651,14 @@ def test_input_hash_is_stable(hash_root: Path) -> None:
     code = (
         "import sys; from pathlib import Path; from pypm.config import load_settings; "
         "from pypm.workspace.discovery import find_workspace; from pypm.workspace.inputs import input_hash; "
-        "raw = find_workspace(Path(sys.argv[1])); print(input_hash(raw, load_settings(raw.tool_table, raw.config_file)))"
+        "raw = find_workspace(Path(sys.argv[1])); "
+        "print(input_hash(raw, load_settings(raw.tool_table, raw.config_file)))"
     )
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code, str(hash_root)], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(hash_root)], env=env, capture_output=True, text=True, check=True
+        )
         assert out.stdout.strip() == first
 
 

@@ -67,5 +67,6 @@ def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphC
         return ctx
     from pypm.graph.runner import run_graph
 
+    ctx.validate()  # every member is checked before any state is written
     run_graph(ctx, operations)
     return ctx

@@ -47,6 +47,10 @@ class GraphContext:
             self._workspace = validate_workspace(self.raw)
         return self._workspace
 
+    def validate(self) -> None:
+        """Validate the workspace now (raises :class:`WorkspaceError` on bad input)."""
+        self._workspace = self.workspace
+
     @property
     def lock_path(self) -> Path:
         """The workspace's ``pylock.toml``."""

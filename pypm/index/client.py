@@ -88,7 +88,7 @@ class IndexClient:
         except httpx.HTTPError as exc:
             raise IndexClientError(
                 f"cannot reach the index {redact(index_url)}: {_reason(exc)}",
-                hint="check index-url and your network, or use --offline with a warm cache",
+                hint="check index-url and your network",
             ) from None
         if response.status_code == 404:
             return None

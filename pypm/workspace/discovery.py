@@ -146,8 +146,10 @@ def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
         if not matches:
             raise WorkspaceError(f"{config_file}: workspace member {pattern!r} matches nothing")
         for match in matches:
+            if match.resolve() in excluded:
+                continue
             member = _check_member(root, config_file, pattern, match)
-            if member is not None and member not in excluded and member not in found:
+            if member is not None and member not in found:
                 found.append(member)
     return found
 

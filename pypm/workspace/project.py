@@ -84,7 +84,7 @@ class _Where:
         value = table.get(key)
         if value is None and not required:
             return None
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or (required and not value):
             raise self.error(f"[project.{key}]", "missing or not a string")
         return value
 
