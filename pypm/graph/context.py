@@ -47,9 +47,9 @@ class GraphContext:
             self._workspace = validate_workspace(self.raw)
         return self._workspace
 
-    def validate(self) -> None:
+    def validate(self) -> Workspace:
         """Validate the workspace now (raises :class:`WorkspaceError` on bad input)."""
-        self._workspace = self.workspace
+        return self.workspace
 
     @property
     def lock_path(self) -> Path:
