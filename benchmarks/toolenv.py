@@ -19,7 +19,7 @@ PACKAGES: dict[str, list[str]] = {
     "uv": ["uv"],
     "pip-tools": ["pip-tools", "pip"],
     "poetry": ["poetry"],
-    "pdm": ["pdm"],
+    "pdm": ["pdm", "hishel<1"],  # pdm 2.29 breaks with hishel 2 (no SyncSqliteStorage)
     "_plot": ["matplotlib"],
 }
 

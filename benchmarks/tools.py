@@ -8,9 +8,13 @@ a source in the copy's ``pyproject.toml``); user and machine configuration is sh
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from benchmarks.toolenv import ToolEnv
 
@@ -26,6 +30,7 @@ def clean_env(base: dict[str, str], home: Path, python: Path) -> dict[str, str]:
     env.update({
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_DATA_HOME": str(home / "data"),
+        "XDG_STATE_HOME": str(home / "state"),
         "PIP_CONFIG_FILE": os.devnull,
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
@@ -145,8 +150,8 @@ class PipTools(Adapter):
     def lock(self, tool: ToolEnv) -> list[list[str]]:
         """``pip-compile`` (this environment only: pip-tools cannot lock universally)."""
         return [[
-            tool.exe("pip-compile"), "--quiet", "--index-url", self._index, "--cache-dir", str(self._cache / "pip-tools"),
-            "--output-file", "requirements.txt", "requirements.in",
+            tool.exe("pip-compile"), "--quiet", "--index-url", self._index,
+            "--cache-dir", str(self._cache / "pip-tools"), "--output-file", "requirements.txt", "requirements.in",
         ]]
 
     def before_sync(self, tool: ToolEnv, python: Path) -> list[list[str]]:

@@ -141,7 +141,8 @@ def build_snapshot(
     log(f"snapshot: {len(selection)} projects, {sum(map(len, selection.values()))} versions; fetching pages")
     base = index_url.rstrip("/") + "/"
     with ThreadPoolExecutor(8) as pool:
-        pages = dict(zip(selection, pool.map(lambda n: json.loads(_get(f"{base}{n}/", JSON_ACCEPT)), selection)))
+        fetched = pool.map(lambda n: json.loads(_get(f"{base}{n}/", JSON_ACCEPT)), selection)
+        pages = dict(zip(selection, fetched, strict=True))
     projects = {name: _project_entry(pages[name], selection[name]) for name in sorted(selection)}
     rank = _tag_rank()
     todo: list[tuple[str, str, list[dict[str, Any]]]] = []
@@ -150,7 +151,8 @@ def build_snapshot(
         if missing:
             raise RuntimeError(f"{name}: versions {sorted(missing)} not on the index page")
         for version in project["versions"]:
-            todo.append((name, version, choose_downloads([f for f in project["files"] if f["version"] == version], rank)))
+            files = [f for f in project["files"] if f["version"] == version]
+            todo.append((name, version, choose_downloads(files, rank)))
     downloads = [entry for _, _, chosen in todo for entry in chosen]
     log(f"snapshot: downloading {len(downloads)} files ({sum(e['size'] for e in downloads) / 1e6:.1f} MB)")
     with ThreadPoolExecutor(4) as pool:

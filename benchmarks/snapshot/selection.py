@@ -6,8 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import tomllib
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = ["universal_selection", "parse_uv_lock"]
 

@@ -57,6 +57,14 @@ class IndexClient:
         self._guard = threading.Lock()
         self._flat_links: list[FileLink] | None = None
 
+    @classmethod
+    def for_urls(
+        cls, index_urls: list[str], find_links: list[str] | None = None, cache_dir: Path | None = None
+    ) -> IndexClient:
+        """A client for explicit index URLs (no settings needed)."""
+        values = {"index-url": index_urls[0], "extra-index-url": index_urls[1:], "find-links": find_links or []}
+        return cls(Settings(values), cache_dir)
+
     def close(self) -> None:
         """Close the HTTP connections."""
         self.http.close()

@@ -29,7 +29,7 @@ def _python_full_version(requires_python: SpecifierSet, minor: int) -> str | Non
     return None
 
 
-def sample_environments(requires_python: SpecifierSet, limits: list[str]) -> list[dict[str, str]]:
+def universal_environments(requires_python: SpecifierSet, limits: list[str]) -> list[dict[str, str]]:
     """Every (Python minor x platform) environment allowed by requires-python and limits."""
     limit_markers = [Marker(text) for text in limits]
     environments = []
@@ -38,22 +38,59 @@ def sample_environments(requires_python: SpecifierSet, limits: list[str]) -> lis
         if full is None:
             continue
         for platform in _PLATFORMS:
-            env = {
-                **platform,
-                "python_version": f"3.{minor}",
-                "python_full_version": full,
-                "implementation_name": "cpython",
-                "platform_python_implementation": "CPython",
-                "implementation_version": full,
-                "platform_release": "",
-                "platform_version": "",
-            }
+            env = _environment(platform, full)
             if not limit_markers or any(m.evaluate(env) for m in limit_markers):
                 environments.append(env)
     return environments
 
 
-def lowest_python(environments: list[dict[str, str]]) -> Version | None:
-    """The lowest Python version among the sampled environments."""
-    versions = [Version(env["python_full_version"]) for env in environments]
-    return min(versions) if versions else None
+def _environment(platform: dict[str, str], full_version: str) -> dict[str, str]:
+    major_minor = ".".join(full_version.split(".")[:2])
+    return {
+        **platform,
+        "python_version": major_minor,
+        "python_full_version": full_version,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "implementation_version": full_version,
+        "platform_release": "",
+        "platform_version": "",
+    }
+
+
+_PLATFORM_ALIASES = {
+    "linux": 0, "x86_64-manylinux2014": 0, "x86_64-unknown-linux-gnu": 0, "x86_64-manylinux_2_17": 0,
+    "aarch64-manylinux2014": 1, "aarch64-unknown-linux-gnu": 1,
+    "macos": 2, "aarch64-apple-darwin": 2, "x86_64-apple-darwin": 3,
+    "windows": 4, "x86_64-pc-windows-msvc": 4,
+}
+
+
+def target_environment(python: str, platform: str | None = None) -> list[dict[str, str]]:
+    """The single environment of one Python version (``3.12`` or ``3.12.1``) on a platform.
+
+    ``platform`` is a target triple or alias (``linux``, ``macos``, ``windows``,
+    ``x86_64-manylinux2014``, ...); None means the machine pypm runs on.
+    """
+    from packaging.markers import default_environment
+
+    parts = python.split(".")
+    full = python if len(parts) >= 3 else f"{parts[0]}.{parts[1]}.0"
+    if platform is None:
+        current = default_environment()
+        base = {key: current[key] for key in ("sys_platform", "platform_system", "os_name", "platform_machine")}
+    elif platform in _PLATFORM_ALIASES:
+        base = _PLATFORMS[_PLATFORM_ALIASES[platform]]
+    else:
+        raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(_PLATFORM_ALIASES))}")
+    return [_environment(dict(base), full)]
+
+
+def describe_environment(env: dict[str, str]) -> str:
+    """Short human form, e.g. ``Python 3.12 on linux x86_64``."""
+    return f"Python {env['python_version']} on {env['sys_platform']} {env['platform_machine']}"
+
+
+def lowest_python(environments: list[dict[str, str]]) -> Version:
+    """The lowest Python version among the (non-empty) list of environments."""
+    return min(Version(env["python_full_version"]) for env in environments)

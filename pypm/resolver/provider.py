@@ -1,13 +1,14 @@
 """The resolvelib provider: finds candidates on the index and reads their dependencies.
 
-Universal mode: a requirement is followed when its marker holds in at least one sampled
-environment; every edge's marker (extras stripped) is recorded for the lock's markers.
+A requirement is followed when its marker holds in at least one target environment
+(one environment for a platform-specific resolution, many for a universal lock); every
+edge's marker (extras stripped) is recorded so the lock can give each package a marker.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -21,12 +22,16 @@ from resolvelib import AbstractProvider
 from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
+from pypm.index.metadata import DistMetadata
 from pypm.resolver.candidates import Candidate, Req
 from pypm.resolver.markers import EnvironmentSpace, strip_extra
+from pypm.resolver.options import ResolverOptions
 from pypm.resolver.tags import tags_mask
 from pypm.workspace.project import Member
 
 Edge = tuple[str, "Marker | None"]
+PYTHON = NormalizedName("<python>")
+SdistMetadata = Callable[[FileLink], DistMetadata]
 
 
 def make_req(requirement: Requirement, parent: str | None) -> Req:
@@ -54,8 +59,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         client: IndexClient,
         members: Mapping[NormalizedName, Member],
         space: EnvironmentSpace,
-        lowest_python: Version | None,
+        lowest_python: Version,
         preferences: Mapping[NormalizedName, Version],
+        options: ResolverOptions,
+        sdist_metadata: SdistMetadata | None = None,
         prefetch: Executor | None = None,
     ) -> None:
         self.client = client
@@ -63,6 +70,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self.space = space
         self.lowest_python = lowest_python
         self.preferences = preferences
+        self.options = options
+        self.sdist_metadata = sdist_metadata
         self.prefetch = prefetch
         self.edges: dict[tuple[str, Version], list[Edge]] = {}
         self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {}
@@ -78,12 +87,12 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         candidates: Mapping[str, Iterator[Candidate]],
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
-    ) -> tuple[bool, bool, bool, str]:
+    ) -> tuple[bool, bool, bool, bool, str]:
         infos = list(information[identifier])
         pinned = any(str(s).startswith("==") for info in infos for s in info.requirement.specifier)
         causes = {c.requirement.name for c in backtrack_causes}
         name = identifier.split("[")[0]
-        return (name not in self.members, name not in causes, not pinned, identifier)
+        return (name != PYTHON, name not in self.members, name not in causes, not pinned, identifier)
 
     def find_matches(
         self,
@@ -93,8 +102,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     ) -> list[Candidate]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
-        name = reqs[0].name
-        extras = reqs[0].extras
+        name, extras = reqs[0].name, reqs[0].extras
+        if name == PYTHON:
+            ok = all(r.specifier.contains(self.lowest_python, prereleases=True) for r in reqs)
+            return [Candidate(PYTHON, self.lowest_python)] if ok else []
         if name in self.members:
             member = self.members[name]
             version = member.version or Version("0")
@@ -106,36 +117,39 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         ]
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
-        if candidate.member is not None:
-            return candidate.member.version is None or requirement.specifier.contains(
-                candidate.version, prereleases=True
-            )
+        if candidate.member is not None and candidate.member.version is None:
+            return True
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        if candidate.name == PYTHON:
+            return []
         deps: list[Req] = []
         edges: list[Edge] = []
         if candidate.extras:
             base = Req(candidate.name, SpecifierSet(f"=={candidate.version}"), parent=candidate.key)
             deps.append(base)
             edges.append((base.key, None))
-        for requirement in self._requirements(candidate):
+        requirements, python = self._requirements(candidate)
+        if python is not None and not python.contains(self.lowest_python, prereleases=True):
+            deps.append(Req(PYTHON, python, parent=f"{candidate.name} {candidate.version}"))
+        for requirement in requirements:
             req = make_req(requirement, f"{candidate.name} {candidate.version}")
             deps.append(req)
             edges.append((req.key, strip_extra(requirement.marker)))
         self.edges[(candidate.key, candidate.version)] = edges
         for req in deps:
-            self._warm(req.name)
+            self.warm(req.name)
         return deps
 
-    # -- helpers -------------------------------------------------------------
-    def _requirements(self, candidate: Candidate) -> Iterable[Requirement]:
+    # -- metadata ------------------------------------------------------------
+    def _requirements(self, candidate: Candidate) -> tuple[Iterable[Requirement], SpecifierSet | None]:
         if candidate.member is not None:
             member = candidate.member
             if candidate.extras:
-                return [r for e in candidate.extras for r in member.optional_dependencies.get(e, [])]
-            return member.dependencies
-        metadata = self.client.metadata(self._metadata_file(candidate))
+                return [r for e in candidate.extras for r in member.optional_dependencies.get(e, [])], None
+            return member.dependencies, None
+        metadata = self.metadata(candidate.name, candidate.files)
         wanted = sorted(candidate.extras) if candidate.extras else [""]
         selected = []
         for requirement in metadata.requires_dist:
@@ -145,29 +159,36 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 continue
             if any(self.space.mask(marker, extra) for extra in wanted):
                 selected.append(requirement)
-        return selected
+        return selected, metadata.requires_python
 
-    def _metadata_file(self, candidate: Candidate) -> FileLink:
-        wheels = candidate.wheels
-        if not wheels:
-            raise ResolutionError(f"{candidate.name} {candidate.version} has no wheel")
-        with_metadata = [w for w in wheels if w.metadata is not None]
-        return (with_metadata or wheels)[0]
+    def metadata(self, name: NormalizedName, files: list[FileLink]) -> DistMetadata:
+        """Metadata of one version: from a wheel when there is one, else from the sdist."""
+        wheels = [f for f in files if f.is_wheel]
+        if wheels:
+            with_metadata = [w for w in wheels if w.metadata is not None]
+            return self.client.metadata((with_metadata or wheels)[0])
+        sdists = [f for f in files if not f.is_wheel]
+        if not sdists or self.sdist_metadata is None:
+            raise ResolutionError(f"{files[0].filename if files else name}: no wheel and no buildable sdist")
+        return self.sdist_metadata(sdists[0])
 
-    def _warm(self, name: NormalizedName) -> None:
+    def warm(self, name: NormalizedName) -> None:
         """Fetch a project's page (and its best wheel's metadata) ahead of need."""
-        if self.prefetch is None or name in self.members or name in self._versions:
+        if self.prefetch is None or name in self.members or name == PYTHON or name in self._versions:
             return
         self.prefetch.submit(self._warm_now, name)
 
     def _warm_now(self, name: NormalizedName) -> None:
         try:
             versions = self._all_versions(name)
-            for version in sorted(versions, reverse=True)[:1]:
-                self.client.metadata(self._metadata_file(Candidate(name, version, files=versions[version])))
+            if versions:
+                files = versions[max(versions)]
+                if any(f.is_wheel for f in files):
+                    self.metadata(name, files)
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
             pass
 
+    # -- candidates ----------------------------------------------------------
     def _all_versions(self, name: NormalizedName) -> dict[Version, list[FileLink]]:
         cached = self._versions.get(name)
         if cached is not None:
@@ -175,29 +196,32 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         by_version: dict[Version, list[FileLink]] = defaultdict(list)
         for link in self.client.project_files(name):
             parsed = link.parsed
-            if parsed is None or parsed[0] != name or not self._file_usable(link):
-                continue
-            by_version[parsed[1]].append(link)
-        usable = {v: files for v, files in by_version.items() if any(f.is_wheel for f in files)}
-        self._versions[name] = usable
-        return usable
+            if parsed is not None and parsed[0] == name and self._file_usable(name, link):
+                by_version[parsed[1]].append(link)
+        self._versions[name] = dict(by_version)
+        return self._versions[name]
 
-    def _file_usable(self, link: FileLink) -> bool:
+    def _file_usable(self, name: NormalizedName, link: FileLink) -> bool:
         spec = link.python_specifier
-        if spec is not None and self.lowest_python is not None:
-            if not spec.contains(self.lowest_python, prereleases=True):
-                return False
+        if spec is not None and not spec.contains(self.lowest_python, prereleases=True):
+            return False
         if link.is_wheel:
             parsed = link.parsed
-            return parsed is not None and tags_mask(parsed[2], self.space.environments) != 0
-        return True
+            return (
+                self.options.may_use_wheels(name)
+                and parsed is not None
+                and tags_mask(parsed[2], self.space.environments) != 0
+            )
+        return self.options.may_build(name) and self.sdist_metadata is not None
 
     def _ordered(self, name: NormalizedName, reqs: list[Req]) -> list[tuple[Version, list[FileLink]]]:
         versions = self._all_versions(name)
         combined = SpecifierSet()
         for req in reqs:
             combined &= req.specifier
-        allowed = set(combined.filter(versions))
+        mode = self.options.prereleases
+        prereleases = True if mode == "allow" else (False if mode == "disallow" else None)
+        allowed = set(combined.filter(versions, prereleases=prereleases))
         chosen = []
         for version in sorted(allowed, reverse=True):
             files = versions[version]
@@ -205,7 +229,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 continue
             chosen.append((version, [f for f in files if f.yanked is None] or files))
         preferred = self.preferences.get(name)
-        chosen.sort(key=lambda item: item[0] != preferred)
+        if preferred is not None and self.options.keeps_locked(name):
+            chosen.sort(key=lambda item: item[0] != preferred)
         return chosen
 
     def available_versions(self, name: NormalizedName) -> list[Version]:

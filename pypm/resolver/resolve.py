@@ -16,7 +16,7 @@ from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
-from pypm.resolver.environments import lowest_python, sample_environments
+from pypm.resolver.environments import lowest_python, universal_environments
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
@@ -25,7 +25,8 @@ from pypm.resolver.markers import (
     feature_group,
     render_marker,
 )
-from pypm.resolver.provider import PypmProvider, make_req
+from pypm.resolver.options import ResolverOptions
+from pypm.resolver.provider import PYTHON, PypmProvider, SdistMetadata, make_req
 from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
 
@@ -80,24 +81,64 @@ def resolve(
     workspace: Workspace,
     client: IndexClient,
     preferences: Mapping[NormalizedName, Version] | None = None,
+    options: ResolverOptions | None = None,
+    sdist_metadata: SdistMetadata | None = None,
 ) -> Resolution:
     """Resolve the whole workspace universally; raise :class:`ResolutionError` on conflict."""
-    environments = sample_environments(workspace.requires_python, workspace.settings["environments"])
+    environments = universal_environments(workspace.requires_python, workspace.settings["environments"])
     if not environments:
         raise ResolutionError(
             f"requires-python {workspace.requires_python} allows no supported Python (3.8-3.15)",
             hint="check requires-python and the environments setting",
         )
+    return resolve_roots(
+        root_requirements(workspace), workspace.members, client, environments,
+        options or ResolverOptions(), preferences or {}, sdist_metadata,
+    )
+
+
+def resolve_requirements(
+    requirements: list[str],
+    client: IndexClient,
+    environments: list[dict[str, str]],
+    options: ResolverOptions | None = None,
+    preferences: Mapping[NormalizedName, Version] | None = None,
+    sdist_metadata: SdistMetadata | None = None,
+) -> Resolution:
+    """Resolve plain PEP 508 strings for the given environments (no workspace needed)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    roots = []
+    for text in requirements:
+        try:
+            roots.append((make_req(Requirement(text), "the root"), Condition()))
+        except InvalidRequirement as exc:
+            raise ResolutionError(f"invalid requirement {text!r}: {exc}") from None
+    return resolve_roots(
+        roots, {}, client, environments, options or ResolverOptions(), preferences or {}, sdist_metadata
+    )
+
+
+def resolve_roots(
+    roots: list[RootEdge],
+    members: Mapping[NormalizedName, Member],
+    client: IndexClient,
+    environments: list[dict[str, str]],
+    options: ResolverOptions,
+    preferences: Mapping[NormalizedName, Version],
+    sdist_metadata: SdistMetadata | None,
+) -> Resolution:
+    """Run resolvelib from root requirements (each with the condition that brings it)."""
     space = EnvironmentSpace(environments)
-    roots = [(req, cond) for req, cond in root_requirements(workspace) if space.mask(req.marker)]
+    roots = [(req, cond) for req, cond in roots if space.mask(req.marker)]
+    lowest = lowest_python(environments)
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pypm-prefetch") as pool:
-        provider = PypmProvider(
-            client, workspace.members, space, lowest_python(environments), preferences or {}, pool
-        )
+        provider = PypmProvider(client, members, space, lowest, preferences, options, sdist_metadata, pool)
         for req, _ in roots:
-            provider._warm(req.name)
+            provider.warm(req.name)
         result = _run_resolver(provider, [req for req, _ in roots])
-    return Resolution(_packages(result.mapping, provider, roots, space), environments)
+    packages = _packages(result.mapping, provider, roots, space)
+    return Resolution(packages, environments)
 
 
 def _run_resolver(provider: PypmProvider, requirements: list[Req]):  # type: ignore[no-untyped-def]
@@ -123,6 +164,8 @@ def _packages(
     conditions = _propagate(mapping, provider, roots, space)
     packages: dict[NormalizedName, LockedPackage] = {}
     for key, candidate in mapping.items():
+        if candidate.name == PYTHON:
+            continue
         package = packages.setdefault(
             candidate.name,
             LockedPackage(candidate.name, candidate.version, candidate.files, is_member=candidate.member is not None),
