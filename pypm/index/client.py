@@ -35,6 +35,14 @@ def make_http_client() -> httpx.Client:
     )
 
 
+def strip_credentials(url: str) -> str:
+    """The URL without any user:password part (for what is written to disk)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
 def redact(url: str) -> str:
     """The URL without any user:password part, for messages."""
     parts = urlsplit(url)
@@ -140,7 +148,7 @@ class IndexClient:
             (package, index)
             for package in resolution.packages.values()
             for index, link in enumerate(package.files)
-            if link.is_wheel and (link.size is None or not link.sha256)
+            if link.size is None or not link.sha256
         ]
         if not todo:
             return

@@ -46,10 +46,23 @@ def fetch_all(items: list[FileToFetch], cache_dir: Path) -> dict[str, Path]:
     return {item.filename: cache_path(cache_dir, item) for item in items}
 
 
-def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path) -> None:
-    target = cache_path(cache_dir, item)
+def fetch_unhashed(filename: str, url: str, cache_dir: Path) -> tuple[Path, str]:
+    """Download a file the index gives no hash for; store it under its computed sha256."""
+    from pypm.index.client import make_http_client
+
+    staging = cache_dir / "wheels-v1" / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    with make_http_client() as client:
+        temp, actual = _download_to_temp(client, FileToFetch(filename, url, ""), staging)
+    target = cache_path(cache_dir, FileToFetch(filename, url, actual))
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=".download-", dir=target.parent)
+    os.replace(temp, target)
+    return target, actual
+
+
+def _download_to_temp(client: httpx.Client, item: FileToFetch, directory: Path) -> tuple[Path, str]:
+    """Stream ``item`` into a temp file in ``directory``; return it and its sha256."""
+    fd, temp_name = tempfile.mkstemp(prefix=".download-", dir=directory)
     temp = Path(temp_name)
     try:
         digest = hashlib.sha256()
@@ -57,7 +70,17 @@ def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path) -> None
             for chunk in _stream(client, item):
                 digest.update(chunk)
                 out.write(chunk)
-        actual = digest.hexdigest()
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp, digest.hexdigest()
+
+
+def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path) -> None:
+    target = cache_path(cache_dir, item)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp, actual = _download_to_temp(client, item, target.parent)
+    try:
         if actual != item.sha256:
             raise HashMismatchError(
                 f"{item.filename}: sha256 mismatch: expected {item.sha256}, got {actual}",

@@ -53,14 +53,26 @@ def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, An
         python = _common_requires_python(package)
         if python:
             entry["requires-python"] = python
-        entry["index"] = package.files[0].index_url if package.files else None
+        entry["index"] = _index_of(package)
+        sdists = sorted((link for link in package.files if not link.is_wheel), key=lambda link: link.filename)
+        if sdists:
+            entry["sdist"] = _file_entry(sdists[0])
         wheels = sorted((link for link in package.files if link.is_wheel), key=lambda link: link.filename)
-        entry["wheels"] = [_wheel_entry(link) for link in wheels]
+        if wheels:
+            entry["wheels"] = [_file_entry(link) for link in wheels]
         if entry["index"] is None:
             del entry["index"]
     if package.dependencies:
         entry["dependencies"] = [{"name": name} for name in package.dependencies]
     return entry
+
+
+def _index_of(package: LockedPackage) -> str | None:
+    """The index a package came from (credentials stripped); None for find-links files."""
+    from pypm.index.client import strip_credentials
+
+    url = package.files[0].index_url if package.files else None
+    return strip_credentials(url) if url and url.startswith(("http://", "https://")) else None
 
 
 def _single_quoted(marker: str) -> str:
@@ -75,17 +87,20 @@ def _single_quoted(marker: str) -> str:
 
 
 def _common_requires_python(package: LockedPackage) -> str | None:
-    values = {link.requires_python for link in package.files if link.is_wheel and link.requires_python}
+    values = {link.requires_python for link in package.files if link.requires_python}
     return values.pop() if len(values) == 1 else None
 
 
-def _wheel_entry(link: Any) -> dict[str, Any]:
+def _file_entry(link: Any) -> dict[str, Any]:
     if not link.sha256 or link.size is None:
         raise LockError(
             f"{link.filename}: the index gives no sha256 or size for this file",
             hint="use an index that publishes hashes (PEP 503 #sha256= fragments / PEP 691 hashes)",
         )
-    return {"name": link.filename, "url": link.url, "size": link.size, "hashes": {"sha256": link.sha256}}
+    from pypm.index.client import strip_credentials
+
+    url = strip_credentials(link.url)
+    return {"name": link.filename, "url": url, "size": link.size, "hashes": {"sha256": link.sha256}}
 
 
 def render_lock(document: dict[str, Any]) -> str:

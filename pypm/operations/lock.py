@@ -53,9 +53,13 @@ def lock(workspace: Workspace, *, upgrade: bool = False, force: bool = False) ->
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
     preferences = {} if upgrade else locked_versions(workspace.lock_path)
-    client = IndexClient(workspace.settings, workspace.settings.cache_dir)
+    from pypm.build import make_sdist_metadata_builder
+
+    cache_dir = workspace.settings.cache_dir
+    client = IndexClient(workspace.settings, cache_dir)
     try:
-        resolution = resolve(workspace, client, preferences)
+        sdists = make_sdist_metadata_builder(client, cache_dir)
+        resolution = resolve(workspace, client, preferences, sdist_metadata=sdists)
         client.fill_sizes(resolution)
     finally:
         client.close()

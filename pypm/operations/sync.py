@@ -61,47 +61,61 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     site = [Path(interpreter.scheme["purelib"]), Path(interpreter.scheme["platlib"])]
     present = installed_distributions(site)
     outcome = SyncOutcome()
-    to_install = []
-    for name, (version, source) in sorted(wanted.items()):
+    to_install: list[Planned] = []
+    for name, planned in sorted(wanted.items()):
         current = present.get(name)
-        editable = not hasattr(source, "hashes")
-        if current is not None and current.version == version and current.editable == editable:
+        if current is not None and current.version == planned.version and current.editable == planned.editable:
             outcome.unchanged += 1
             continue
-        to_install.append((name, version, source))
+        to_install.append(planned)
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
-    removals += [present[n] for n, _, _ in to_install if n in present]
-    paths = _download(workspace, [s for _, _, s in to_install if hasattr(s, "hashes")])
+    removals += [present[p.name] for p in to_install if p.name in present]
+    paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
     for dist in removals:
         uninstall(dist)
         if dist.name not in wanted:
             outcome.removed.append(dist.name)
     _install(workspace, to_install, paths, interpreter)
-    outcome.installed = [name for name, _, _ in to_install]
+    outcome.installed = [p.name for p in to_install]
     return outcome
 
 
-def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> dict[str, tuple[str, Any]]:
-    """name -> (version, PackageWheel or PackageDirectory) for this interpreter."""
-    from packaging.pylock import PackageDirectory, PackageWheel, PylockSelectError
+@dataclass(frozen=True)
+class Planned:
+    """One package the lock selects: its version and locked source (wheel, sdist or directory)."""
+
+    name: str
+    version: str
+    source: Any
+
+    @property
+    def editable(self) -> bool:
+        """True for workspace members (installed from their directory)."""
+        return not hasattr(self.source, "hashes")
+
+
+def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> dict[str, Planned]:
+    """What the lock selects for this interpreter, groups and extras."""
+    from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel, PylockSelectError
     from packaging.tags import parse_tag
 
     groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
     extras = selection.resolve_extras(list(lock.extras or []))
     tags = [tag for text in interpreter.tags for tag in parse_tag(text)]
-    wanted: dict[str, tuple[str, Any]] = {}
+    wanted: dict[str, Planned] = {}
     try:
         for package, source in lock.select(
             environment=interpreter.environment, tags=tags, extras=extras, dependency_groups=groups
         ):
             if isinstance(source, PackageDirectory):
-                if not selection.install_project:
-                    continue
                 member = workspace.members.get(package.name)
-                version = str(member.version or "0") if member else str(package.version or "0")
-                wanted[package.name] = (version, source)
-            elif isinstance(source, PackageWheel):
-                wanted[package.name] = (str(package.version), source)
+                if member is None:
+                    raise InstallError(f"{package.name}: locked as a workspace member but not one any more",
+                                       hint="re-lock with `pypm lock`")
+                if selection.install_project:
+                    wanted[package.name] = Planned(package.name, str(member.version or "0"), source)
+            elif isinstance(source, (PackageWheel, PackageSdist)):
+                wanted[package.name] = Planned(package.name, str(package.version), source)
             else:
                 raise InstallError(f"{package.name}: pypm cannot install this kind of locked source yet")
     except PylockSelectError as exc:
@@ -109,29 +123,56 @@ def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: 
     return wanted
 
 
-def _download(workspace: Workspace, wheels: list[Any]) -> dict[str, Path]:
+def _wheel_files(workspace: Workspace, planned: list[Planned]) -> dict[str, Path]:
+    """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist."""
+    from packaging.pylock import PackageWheel
+
     from pypm.install.download import FileToFetch, fetch_all
 
-    items = [FileToFetch(w.filename, w.url, w.hashes["sha256"], w.size) for w in wheels]
+    cache_dir = workspace.settings.cache_dir
+    wheels = [p for p in planned if isinstance(p.source, PackageWheel)]
+    items = [FileToFetch(p.source.filename, p.source.url, p.source.hashes["sha256"], p.source.size) for p in wheels]
     if items:
         ui.detail(f"sync: fetching {len(items)} files")
-    return fetch_all(items, workspace.settings.cache_dir)
+    fetched = fetch_all(items, cache_dir)
+    paths = {p.name: fetched[p.source.filename] for p in wheels}
+    sdists = [p for p in planned if not isinstance(p.source, PackageWheel)]
+    if sdists:
+        paths.update(_build_sdists(workspace, sdists))
+    return paths
 
 
-def _install(
-    workspace: Workspace, to_install: list[tuple[str, str, Any]], paths: dict[str, Path], interpreter: Any
-) -> None:
+def _build_sdists(workspace: Workspace, sdists: list[Planned]) -> dict[str, Path]:
+    from pypm.build import SdistBuilder
+    from pypm.index.client import IndexClient
+    from pypm.index.links import FileLink
+
+    cache_dir = workspace.settings.cache_dir
+    client = IndexClient(workspace.settings, cache_dir)
+    try:
+        builder = SdistBuilder(client, cache_dir)
+        paths = {}
+        for planned in sdists:
+            source = planned.source
+            link = FileLink(source.filename, source.url, "", source.hashes["sha256"], size=source.size)
+            ui.info(f"Building {planned.name} {planned.version} from its sdist")
+            paths[planned.name] = builder.build_wheel(link)
+        return paths
+    finally:
+        client.close()
+
+
+def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from pypm.install.editable import install_editable
     from pypm.install.wheel import install_wheel
 
-    def one(item: tuple[str, str, Any]) -> None:
-        name, _version, source = item
-        if hasattr(source, "hashes"):
-            install_wheel(paths[source.filename], interpreter)
+    def one(planned: Planned) -> None:
+        if planned.editable:
+            install_editable(workspace.members[planned.name], interpreter)
         else:
-            install_editable(workspace.members[name], interpreter)
-
-    from concurrent.futures import ThreadPoolExecutor
+            install_wheel(paths[planned.name], interpreter)
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(one, to_install))
