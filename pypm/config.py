@@ -31,6 +31,16 @@ def _as_str_list(name: str, value: Any) -> list[str]:
     raise ConfigError(f"setting {name!r} must be a list of strings, got {value!r}")
 
 
+def _as_choice(*choices: str) -> Callable[[str, Any], str]:
+    def coerce(name: str, value: Any) -> str:
+        text = _as_str(name, value)
+        if text not in choices:
+            raise ConfigError(f"setting {name!r} must be one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return coerce
+
+
 class Setting(NamedTuple):
     """One row of the settings table."""
 
@@ -51,6 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("extra-index-url", [], _as_str_list, "further indexes, lower priority", True),
     Setting("find-links", [], _as_str_list, "directories or pages with distribution files", True),
     Setting("environments", [], _as_str_list, "markers limiting what the lock must serve", True),
+    Setting("prerelease", "if-necessary", _as_choice("if-necessary", "allow", "disallow"),
+            "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
     Setting("python", None, _as_str, "interpreter for .venv (version like 3.12, or a path)"),
 )

@@ -25,10 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "extra-index-url": [],
     "find-links": [],
     "environments": [],
+    "prerelease": "if-necessary",
     "cache-dir": None,
     "python": None,
 }
-LOCK_INPUT_KEYS = {"index-url", "extra-index-url", "find-links", "environments"}
+LOCK_INPUT_KEYS = {"index-url", "extra-index-url", "find-links", "environments", "prerelease"}
 
 # setting -> value per layer.  Each entry is (value as written in that layer, value after loading).
 # The environment layer always holds a string.
@@ -52,6 +53,11 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "tool": (["sys_platform == 'linux'"], ["sys_platform == 'linux'"]),
         "user": (["sys_platform == 'win32'"], ["sys_platform == 'win32'"]),
         "env": ("sys_platform=='darwin'", ["sys_platform=='darwin'"]),
+    },
+    "prerelease": {
+        "tool": ("allow", "allow"),
+        "user": ("disallow", "disallow"),
+        "env": ("if-necessary", "if-necessary"),
     },
     "cache-dir": {
         "tool": ("/cache/tool", "/cache/tool"),

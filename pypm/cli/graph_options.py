@@ -8,6 +8,7 @@ import argparse
 from pypm.cli.parser import start_dir
 from pypm.errors import UsageError
 from pypm.graph.context import GRAPH_OPERATIONS, GraphContext
+from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 
 
@@ -20,6 +21,11 @@ def add_graph_arguments(parser: argparse.ArgumentParser, operations: bool = True
         )
     lock = parser.add_argument_group("lock options")
     lock.add_argument("--upgrade", "-U", action="store_true", help="ignore locked versions, take the newest allowed")
+    lock.add_argument("--upgrade-package", "-P", action="append", default=[], metavar="NAME",
+                      help="take the newest allowed version of NAME only (repeatable)")
+    lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages and re-resolve")
+    lock.add_argument("--prerelease", choices=("if-necessary", "allow", "disallow"),
+                      help="when pre-releases may be chosen (default: the prerelease setting)")
     sync = parser.add_argument_group("sync options")
     sync.add_argument("--group", action="append", default=[], metavar="G", help="also install dependency group G")
     sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
@@ -47,6 +53,16 @@ def selection_from(options: argparse.Namespace) -> Selection:
     )
 
 
+def lock_request_from(options: argparse.Namespace) -> LockRequest:
+    """The lock request described by the options."""
+    return LockRequest(
+        upgrade=options.upgrade,
+        upgrade_packages=tuple(options.upgrade_package),
+        refresh=options.refresh,
+        prerelease=options.prerelease,
+    )
+
+
 def operations_from(options: argparse.Namespace) -> list[str]:
     """The requested operations in graph order."""
     asked = [options.command, *options.more]
@@ -61,8 +77,10 @@ def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphC
     from pypm import ui
     from pypm.graph.freshness import stale_operations
 
-    ctx = GraphContext.load(start_dir(options), selection=selection_from(options), upgrade=options.upgrade)
-    if not options.upgrade and not stale_operations(ctx, operations):
+    ctx = GraphContext.load(
+        start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
+    )
+    if not ctx.lock_request.forces and not stale_operations(ctx, operations):
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx
     from pypm.graph.runner import run_graph

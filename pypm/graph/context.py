@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypm.config import Settings, load_settings
+from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 from pypm.workspace.discovery import RawWorkspace, find_workspace
 
@@ -23,12 +24,12 @@ class GraphContext:
         raw: RawWorkspace,
         settings: Settings,
         selection: Selection | None = None,
-        upgrade: bool = False,
+        lock_request: LockRequest | None = None,
     ) -> None:
         self.raw = raw
         self.settings = settings
         self.selection = selection or Selection()
-        self.upgrade = upgrade
+        self.lock_request = lock_request or LockRequest()
         self.errors: list[BaseException] = []
         self._workspace: Workspace | None = None
 

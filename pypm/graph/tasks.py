@@ -18,7 +18,7 @@ from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
 def _run_lock(ctx: GraphContext) -> None:
     from pypm.operations.lock import lock
 
-    lock(ctx.workspace, upgrade=ctx.upgrade)
+    lock(ctx.workspace, ctx.lock_request)
 
 
 def _run_sync(ctx: GraphContext) -> None:
@@ -52,7 +52,7 @@ def lock_task(ctx: GraphContext) -> dict[str, Any]:
         "actions": [(guarded, [ctx, "lock"])],
         "file_dep": [str(path) for path in ctx.raw.input_files],
         "targets": [str(ctx.lock_path)],
-        "uptodate": [config_changed(settings), not ctx.upgrade, (lock_is_fresh, [ctx], {})],
+        "uptodate": [config_changed(settings), not ctx.lock_request.forces, (lock_is_fresh, [ctx], {})],
     }
 
 

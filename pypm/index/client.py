@@ -16,9 +16,11 @@ from pypm import __version__
 from pypm.config import Settings
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes
+from pypm.index.auth import IndexAuth, remember_url_credentials
 from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, parse_metadata
+from pypm.index.page_cache import PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
 
 _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -29,6 +31,7 @@ def make_http_client() -> httpx.Client:
     return httpx.Client(
         timeout=_TIMEOUT,
         follow_redirects=True,
+        auth=IndexAuth(),
         headers={"User-Agent": f"pypm/{__version__}"},
         transport=httpx.HTTPTransport(retries=3),
         limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
@@ -55,10 +58,14 @@ class IndexClient:
     """Looks projects up on the configured indexes (first index with the project wins)
     and find-links locations, and fetches core metadata, caching it by file hash."""
 
-    def __init__(self, settings: Settings, cache_dir: Path | None = None) -> None:
+    def __init__(self, settings: Settings, cache_dir: Path | None = None, refresh: bool = False) -> None:
         self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
         self.find_links = list(settings["find-links"])
+        for url in [*self.index_urls, *self.find_links]:
+            remember_url_credentials(url)
         self.cache_dir = cache_dir
+        self.refresh = refresh
+        self.pages = PageCache(cache_dir)
         self.http = make_http_client()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
         self._page_locks: dict[NormalizedName, threading.Lock] = {}
@@ -99,13 +106,20 @@ class IndexClient:
         page_url = f"{index_url}{name}/"
         if page_url.startswith("file:"):
             return _read_file_page(page_url, index_url)
+        cached = self.pages.get(page_url)
+        if cached is not None and cached.is_fresh() and not self.refresh:
+            return parse_page(cached.body, cached.content_type, page_url, index_url)
+        headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
         try:
-            response = self.http.get(page_url, headers={"Accept": ACCEPT})
+            response = self.http.get(page_url, headers=headers)
         except httpx.HTTPError as exc:
             raise IndexClientError(
                 f"cannot reach the index {redact(index_url)}: {_reason(exc)}",
                 hint="check index-url and your network",
             ) from None
+        if response.status_code == 304 and cached is not None:
+            self.pages.refresh(cached, dict(response.headers))
+            return parse_page(cached.body, cached.content_type, page_url, index_url)
         if response.status_code == 404:
             return None
         if response.status_code >= 400:
@@ -113,7 +127,9 @@ class IndexClient:
                 f"the index {redact(index_url)} answered HTTP {response.status_code} for {name!r}"
             )
         content_type = response.headers.get("Content-Type", "text/html")
-        return parse_page(response.content, content_type, str(response.url), index_url)
+        links = parse_page(response.content, content_type, str(response.url), index_url)
+        self.pages.put(page_url, response.content, dict(response.headers))
+        return links
 
     def _find_links(self) -> list[FileLink]:
         if self._flat_links is None:

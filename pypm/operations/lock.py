@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from pypm import ui
 from pypm.lock.reader import load_lock_data, read_input_hash
+from pypm.operations.lock_request import LockRequest
 from pypm.workspace.inputs import input_hash
 from pypm.workspace.model import Workspace
+
+if TYPE_CHECKING:
+    from pypm.resolver.options import ResolverOptions
 
 
 @dataclass
@@ -42,24 +47,25 @@ def locked_versions(lock_path: Path) -> dict[NormalizedName, Version]:
     return versions
 
 
-def lock(workspace: Workspace, *, upgrade: bool = False, force: bool = False) -> LockOutcome:
+def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs."""
+    from pypm.build import make_sdist_metadata_builder
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
     from pypm.resolver.resolve import resolve
 
+    request = request or LockRequest()
     digest = input_hash(workspace.raw, workspace.settings)
-    if not (upgrade or force) and read_input_hash(workspace.lock_path) == digest:
+    if not request.forces and read_input_hash(workspace.lock_path) == digest:
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
-    preferences = {} if upgrade else locked_versions(workspace.lock_path)
-    from pypm.build import make_sdist_metadata_builder
-
+    preferences = {} if request.upgrade else locked_versions(workspace.lock_path)
     cache_dir = workspace.settings.cache_dir
-    client = IndexClient(workspace.settings, cache_dir)
+    client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
-        resolution = resolve(workspace, client, preferences, sdist_metadata=sdists)
+        options = resolver_options(workspace, request)
+        resolution = resolve(workspace, client, preferences, options, sdist_metadata=sdists)
         client.fill_sizes(resolution)
     finally:
         client.close()
@@ -68,3 +74,25 @@ def lock(workspace: Workspace, *, upgrade: bool = False, force: bool = False) ->
     count = sum(1 for p in resolution.packages.values() if not p.is_member)
     ui.info(f"Locked {count} packages in {workspace.lock_path.name}")
     return LockOutcome(written, count, workspace.lock_path)
+
+
+def resolver_options(workspace: Workspace, request: LockRequest) -> ResolverOptions:
+    """Resolver options from the settings and this run's request."""
+    from packaging.utils import canonicalize_name
+
+    from pypm.resolver.options import ResolverOptions
+
+    return ResolverOptions(
+        prereleases=request.prerelease or workspace.settings["prerelease"],
+        upgrade=frozenset(canonicalize_name(name) for name in request.upgrade_packages),
+    )
+
+
+def check(workspace: Workspace) -> None:
+    """Raise :class:`LockError` when ``pylock.toml`` is missing, invalid or stale (writes nothing)."""
+    from pypm.errors import LockError
+    from pypm.lock.reader import read_lock
+
+    read_lock(workspace.lock_path)
+    if read_input_hash(workspace.lock_path) != input_hash(workspace.raw, workspace.settings):
+        raise LockError("pylock.toml is out of date with the workspace", hint="run `pypm lock`")

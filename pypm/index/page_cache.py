@@ -1,0 +1,95 @@
+"""HTTP cache for index pages in the cache dir: fresh by Cache-Control max-age, else
+revalidated with ETag / Last-Modified (a 304 reuses the stored body)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypm.fsutil import atomic_write_bytes
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+@dataclass
+class CachedPage:
+    """A stored page: body, content type, validators and when it stops being fresh."""
+
+    url: str
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    fresh_until: float
+
+    def is_fresh(self) -> bool:
+        """True while Cache-Control max-age says the page needs no revalidation."""
+        return time.time() < self.fresh_until
+
+    def validators(self) -> dict[str, str]:
+        """Conditional request headers for revalidation."""
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+class PageCache:
+    """Index pages stored under ``<cache>/index-pages-v1/``, keyed by URL and Accept."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.root = cache_dir / "index-pages-v1" if cache_dir is not None else None
+
+    def _paths(self, url: str) -> tuple[Path, Path] | None:
+        if self.root is None:
+            return None
+        key = hashlib.sha256(url.encode()).hexdigest()
+        base = self.root / key[:2] / key
+        return base.with_suffix(".json"), base.with_suffix(".body")
+
+    def get(self, url: str) -> CachedPage | None:
+        """The stored page for ``url``, if any."""
+        paths = self._paths(url)
+        if paths is None or not paths[0].is_file() or not paths[1].is_file():
+            return None
+        try:
+            meta = json.loads(paths[0].read_text("utf-8"))
+            return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
+                              meta.get("last_modified"), float(meta.get("fresh_until", 0)))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        """Store a 200 response when the server allows caching."""
+        paths = self._paths(url)
+        control = headers.get("cache-control", "")
+        if paths is None or "no-store" in control.lower():
+            return
+        atomic_write_bytes(paths[1], body)
+        self._write_meta(paths[0], headers, control)
+
+    def refresh(self, page: CachedPage, headers: dict[str, str]) -> None:
+        """Record a 304: new freshness (and validators, if sent)."""
+        paths = self._paths(page.url)
+        if paths is not None:
+            merged = {"content-type": page.content_type, "etag": page.etag or "",
+                      "last-modified": page.last_modified or "", **headers}
+            self._write_meta(paths[0], merged, headers.get("cache-control", ""))
+
+    @staticmethod
+    def _write_meta(path: Path, headers: dict[str, str], control: str) -> None:
+        match = _MAX_AGE.search(control)
+        max_age = 0 if "no-cache" in control.lower() or not match else int(match.group(1))
+        meta = {
+            "content_type": headers.get("content-type", "text/html"),
+            "etag": headers.get("etag") or None,
+            "last_modified": headers.get("last-modified") or None,
+            "fresh_until": time.time() + max_age,
+        }
+        atomic_write_bytes(path, json.dumps(meta).encode())

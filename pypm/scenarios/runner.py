@@ -1,0 +1,191 @@
+"""Run one scenario against pypm's resolver and compare the outcome with ``[expected]``.
+
+Every run is isolated: its own temporary folder, dist files, index server (on a free
+port of 127.0.0.1) and cache folder, so scenarios can run in parallel threads.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from pypm.errors import ResolutionError
+from pypm.index.client import IndexClient
+from pypm.resolver.environments import target_environment, universal_environments
+from pypm.resolver.options import ResolverOptions
+from pypm.resolver.resolve import Resolution, resolve_requirements
+from pypm.scenarios.index import serve_scenario
+from pypm.scenarios.model import Scenario, ScenarioError, load_scenario
+
+__all__ = [
+    "DEFAULT_PYTHON", "UNIVERSAL_REQUIRES_PYTHON", "Outcome", "check", "environments_for",
+    "options_for", "resolve_scenario", "run_many", "run_scenario", "target_python",
+]
+
+DEFAULT_PYTHON = "3.12"
+"""Target Python of a platform-specific run when neither the options nor the environment name one."""
+
+UNIVERSAL_REQUIRES_PYTHON = ">=3.12"
+"""requires-python of a universal run whose ``[root]`` gives none (as uv's scenario tests use)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The verdict on one scenario; ``reason`` says why it failed."""
+
+    label: str
+    passed: bool
+    reason: str | None = None
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """``PASS folder/name`` or ``FAIL folder/name: reason``."""
+        return f"PASS {self.label}" if self.passed else f"FAIL {self.label}: {self.reason}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def target_python(scenario: Scenario) -> str:
+    """The Python a platform-specific run resolves for."""
+    return scenario.options.python or scenario.environment.python or DEFAULT_PYTHON
+
+
+def environments_for(scenario: Scenario) -> list[dict[str, str]]:
+    """Marker environments to resolve for: every allowed one (universal) or the target one.
+
+    Raise :class:`ResolutionError` when the root's requires-python rules them all out.
+    """
+    root_python = scenario.root.requires_python
+    if scenario.options.universal:
+        spec = SpecifierSet(root_python if root_python is not None else UNIVERSAL_REQUIRES_PYTHON)
+        environments = universal_environments(spec, scenario.options.required_environments)
+        if not environments:
+            raise ResolutionError(f"requires-python {spec} and the required environments allow no environment")
+        return environments
+    python = target_python(scenario)
+    if root_python is not None and not SpecifierSet(root_python).contains(python, prereleases=True):
+        raise ResolutionError(f"the target Python {python} does not satisfy the root's requires-python {root_python}")
+    return target_environment(python, scenario.options.python_platform)
+
+
+def _names(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(item if item == ":all:" else canonicalize_name(item) for item in items)
+
+
+def options_for(scenario: Scenario) -> ResolverOptions:
+    """pypm resolver options for the scenario's ``[resolver_options]``."""
+    options = scenario.options
+    return ResolverOptions(
+        prereleases=options.prereleases, no_build=_names(options.no_build), no_binary=_names(options.no_binary)
+    )
+
+
+def _sdist_metadata(client: IndexClient, cache_dir: Path) -> Callable[..., object] | None:
+    """pypm's sdist metadata builder, or None while :mod:`pypm.build` does not exist yet."""
+    try:
+        from pypm.build import make_sdist_metadata_builder  # type: ignore[attr-defined]
+    except ModuleNotFoundError as exc:
+        if exc.name == "pypm.build":
+            return None
+        raise
+    return make_sdist_metadata_builder(client, cache_dir)  # type: ignore[no-any-return]
+
+
+def resolve_scenario(scenario: Scenario, index_url: str, cache_dir: Path) -> Resolution:
+    """Resolve the scenario's root requirements against ``index_url``."""
+    environments = environments_for(scenario)
+    client = IndexClient.for_urls([index_url], cache_dir=cache_dir)
+    try:
+        return resolve_requirements(
+            list(scenario.root.requires), client, environments, options_for(scenario),
+            sdist_metadata=_sdist_metadata(client, cache_dir),  # type: ignore[arg-type]
+        )
+    finally:
+        client.close()
+
+
+def _pins(versions: dict[str, Version]) -> str:
+    return ", ".join(f"{name}=={version}" for name, version in sorted(versions.items())) or "nothing"
+
+
+def check(scenario: Scenario, resolution: Resolution | None, error: ResolutionError | None) -> str | None:
+    """Compare a result (a resolution, or the error raised instead) with ``[expected]``.
+
+    Return None when it matches, else a one-line reason.
+    """
+    expected = scenario.expected
+    if error is not None:
+        message = str(error)
+        if not expected.satisfiable:
+            if not message.strip() or "\n" in message.strip():
+                return f"ResolutionError message is not one line: {message!r}"
+            return None
+        return f"expected satisfiable, got ResolutionError: {_one_line(error.one_line())}"
+    assert resolution is not None
+    got = {str(name): package.version for name, package in resolution.packages.items()}
+    if not expected.satisfiable:
+        return f"expected unsatisfiable, but resolved {_pins(got)}"
+    wrong = []
+    for name, version in sorted(expected.packages.items()):
+        if name not in got:
+            wrong.append(f"{name}=={version} (missing)")
+        elif got[name] != Version(version):
+            wrong.append(f"{name}=={version} (got {got[name]})")
+    if wrong:
+        return f"expected {'; '.join(wrong)}"
+    return None
+
+
+def _load(item: Scenario | Path) -> Scenario:
+    return item if isinstance(item, Scenario) else load_scenario(item)
+
+
+def _label(item: Scenario | Path) -> str:
+    return item.label if isinstance(item, Scenario) else f"{item.parent.name}/{item.stem}"
+
+
+def run_scenario(item: Scenario | Path) -> Outcome:
+    """Run one scenario (a parsed one, or a file) in isolation and judge the outcome.
+
+    Never raises for a scenario problem: an invalid file, an unexpected result or an
+    exception other than :class:`ResolutionError` becomes a failed :class:`Outcome`.
+    """
+    label, start = _label(item), time.perf_counter()
+
+    def outcome(reason: str | None) -> Outcome:
+        return Outcome(label, reason is None, reason, time.perf_counter() - start)
+
+    try:
+        scenario = _load(item)
+        with tempfile.TemporaryDirectory(prefix="pypm-scenario-") as tmp:
+            workdir = Path(tmp)
+            with serve_scenario(scenario, workdir) as server:
+                try:
+                    resolution = resolve_scenario(scenario, server.url, workdir / "cache")
+                except ResolutionError as exc:
+                    return outcome(check(scenario, None, exc))
+            return outcome(check(scenario, resolution, None))
+    except ScenarioError as exc:
+        return outcome(f"invalid scenario: {_one_line(str(exc))}")
+    except Exception as exc:  # noqa: BLE001 - any other exception is a failure to report
+        return outcome(_one_line(f"{type(exc).__name__}: {exc}"))
+
+
+def run_many(items: Iterable[Scenario | Path], jobs: int = 2) -> Iterator[Outcome]:
+    """Run scenarios in ``jobs`` threads; yield outcomes in the order of ``items``."""
+    items = list(items)
+    if jobs <= 1:
+        yield from map(run_scenario, items)
+        return
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pypm-scenario") as pool:
+        yield from pool.map(run_scenario, items)
