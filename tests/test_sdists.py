@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from pypm.testing import DistSpec
 from pypm.testing.builders import wheel_from_installed

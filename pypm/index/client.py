@@ -151,7 +151,8 @@ class IndexClient:
         if not directory.is_dir():
             raise IndexClientError(f"find-links location {location} is not a directory or URL")
         return [
-            FileLink(filename=p.name, url=p.resolve().as_uri(), index_url=location, size=p.stat().st_size)
+            FileLink(filename=p.name, url=p.resolve().as_uri(), index_url=location,
+                     sha256=_file_sha256(p), size=p.stat().st_size)
             for p in sorted(directory.iterdir())
             if p.name.endswith((".whl", ".tar.gz", ".zip"))
         ]
@@ -231,6 +232,14 @@ def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:
     if not page.is_file():
         return None
     return parse_html_page(page.read_text("utf-8"), page.as_uri(), index_url)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_hash(data: bytes, expected: str, what: str) -> None:

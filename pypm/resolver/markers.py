@@ -72,7 +72,7 @@ class Condition:
         if marker is None or space.mask(marker) == space.full:
             return self
         atoms = self.atoms | {str(marker)}
-        if _atoms_mask(space, atoms) == 0:
+        if atoms_mask(space, atoms) == 0:
             return None
         return Condition(self.features, atoms)
 
@@ -85,7 +85,8 @@ class Condition:
         return sorted(self.features) + [_paren(a) for a in sorted(self.atoms)]
 
 
-def _atoms_mask(space: EnvironmentSpace, atoms: frozenset[str]) -> int:
+def atoms_mask(space: EnvironmentSpace, atoms: frozenset[str]) -> int:
+    """Bit mask of the environments where every marker atom holds."""
     bits = space.full
     for atom in atoms:
         bits &= space.mask(Marker(atom))
@@ -108,7 +109,7 @@ def add_condition(conditions: set[Condition], new: Condition) -> bool:
 
 def render_marker(conditions: set[Condition], space: EnvironmentSpace) -> str | None:
     """OR of the conditions as one marker string; None when it always holds."""
-    if any(not c.features and _atoms_mask(space, c.atoms) == space.full for c in conditions):
+    if any(not c.features and atoms_mask(space, c.atoms) == space.full for c in conditions):
         return None
     parts = []
     for condition in sorted(conditions, key=lambda c: (sorted(c.features), sorted(c.atoms))):

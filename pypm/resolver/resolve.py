@@ -16,17 +16,19 @@ from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
-from pypm.resolver.environments import lowest_python, universal_environments
+from pypm.resolver.environments import describe_environment, lowest_python, universal_environments
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
     add_condition,
+    atoms_mask,
     feature_extra,
     feature_group,
     render_marker,
 )
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.provider import PYTHON, PypmProvider, SdistMetadata, make_req
+from pypm.resolver.tags import tags_mask
 from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
 
@@ -178,7 +180,30 @@ def _packages(
         package.dependencies.sort()
         if not package.is_member:
             package.marker = render_marker(conditions.get(name, set()), space)
+            _check_coverage(package, conditions.get(name, set()), space)
     return dict(sorted(packages.items()))
+
+
+def _check_coverage(package: LockedPackage, conditions: set[Condition], space: EnvironmentSpace) -> None:
+    """Fail when no file of the chosen version installs in an environment that needs it."""
+    needed = 0
+    for condition in conditions:
+        needed |= atoms_mask(space, condition.atoms)
+    if any(not link.is_wheel for link in package.files):
+        return
+    served = 0
+    for link in package.files:
+        if link.parsed is not None:
+            served |= tags_mask(link.parsed[2], space.environments)
+    missing = needed & ~served
+    if missing:
+        first = next(i for i in range(len(space.environments)) if missing >> i & 1)
+        where = describe_environment(space.environments[first])
+        raise ResolutionError(
+            f"{package.name} {package.version} has no wheel for {where} and no sdist, "
+            f"but the lock needs it there (marker: {package.marker or 'always'})",
+            hint="limit the lock with the 'environments' setting, or constrain the dependency's markers",
+        )
 
 
 def _propagate(
