@@ -28,6 +28,7 @@ class Req:
     marker: Marker | None = None
     parent: str | None = None
     text: str = ""
+    first_party: bool = False
 
     @property
     def key(self) -> str:

@@ -34,8 +34,9 @@ PYTHON = NormalizedName("<python>")
 SdistMetadata = Callable[[FileLink], DistMetadata]
 
 
-def make_req(requirement: Requirement, parent: str | None) -> Req:
-    """Turn a PEP 508 requirement into a :class:`Req`."""
+def make_req(requirement: Requirement, parent: str | None, first_party: bool = True) -> Req:
+    """Turn a PEP 508 requirement into a :class:`Req` (``first_party``: asked for by the
+    workspace or the user, rather than by a package from the index)."""
     if requirement.url:
         raise ResolutionError(
             f"{parent or 'the workspace'} requires {requirement}: direct URL requirements are not supported",
@@ -48,7 +49,17 @@ def make_req(requirement: Requirement, parent: str | None) -> Req:
         marker=requirement.marker,
         parent=parent,
         text=str(requirement),
+        first_party=first_party,
     )
+
+
+def lower_bounds(spec: SpecifierSet | None) -> SpecifierSet | None:
+    """Only the lower-bound clauses of a ``requires-python`` (upper bounds are ignored:
+    they are usually guesses and would make old interpreters' locks unsatisfiable)."""
+    if spec is None:
+        return None
+    kept = [str(s) for s in spec if s.operator in (">", ">=", "~=")]
+    return SpecifierSet(",".join(kept)) if kept else None
 
 
 class PypmProvider(AbstractProvider):  # type: ignore[misc]
@@ -131,10 +142,11 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             deps.append(base)
             edges.append((base.key, None))
         requirements, python = self._requirements(candidate)
+        python = lower_bounds(python)
         if python is not None and not python.contains(self.lowest_python, prereleases=True):
             deps.append(Req(PYTHON, python, parent=f"{candidate.name} {candidate.version}"))
         for requirement in requirements:
-            req = make_req(requirement, f"{candidate.name} {candidate.version}")
+            req = make_req(requirement, f"{candidate.name} {candidate.version}", candidate.member is not None)
             deps.append(req)
             edges.append((req.key, strip_extra(requirement.marker)))
         self.edges[(candidate.key, candidate.version)] = edges
@@ -202,7 +214,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         return self._versions[name]
 
     def _file_usable(self, name: NormalizedName, link: FileLink) -> bool:
-        spec = link.python_specifier
+        spec = lower_bounds(link.python_specifier)
         if spec is not None and not spec.contains(self.lowest_python, prereleases=True):
             return False
         if link.is_wheel:
@@ -219,9 +231,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         combined = SpecifierSet()
         for req in reqs:
             combined &= req.specifier
-        mode = self.options.prereleases
-        prereleases = True if mode == "allow" else (False if mode == "disallow" else None)
-        allowed = set(combined.filter(versions, prereleases=prereleases))
+        allowed = set(combined.filter(versions, prereleases=self._prereleases_allowed(versions, reqs)))
         chosen = []
         for version in sorted(allowed, reverse=True):
             files = versions[version]
@@ -232,6 +242,16 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         if preferred is not None and self.options.keeps_locked(name):
             chosen.sort(key=lambda item: item[0] != preferred)
         return chosen
+
+    def _prereleases_allowed(self, versions: Iterable[Version], reqs: list[Req]) -> bool:
+        """``allow``: always; ``disallow``: never; ``if-necessary`` (the default): when every
+        version is a pre-release, or a first-party requirement names a pre-release."""
+        mode = self.options.prereleases
+        if mode != "if-necessary":
+            return mode == "allow"
+        if all(version.is_prerelease for version in versions):
+            return True
+        return any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every usable version of ``name`` (for error messages)."""

@@ -16,7 +16,7 @@ from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
-from pypm.resolver.environments import describe_environment, lowest_python, universal_environments
+from pypm.resolver.environments import lowest_python, universal_environments
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
@@ -63,9 +63,9 @@ def root_requirements(workspace: Workspace) -> list[RootEdge]:
     edges: list[RootEdge] = []
     for member in workspace.members.values():
         label = f"{member.name} ({member.pyproject.parent.relative_to(workspace.root).as_posix() or '.'})"
-        edges.append((Req(member.name, member_spec(member), parent="workspace"), Condition()))
+        edges.append((Req(member.name, member_spec(member), parent="workspace", first_party=True), Condition()))
         for extra in member.optional_dependencies:
-            req = Req(member.name, member_spec(member), frozenset({extra}), parent=label)
+            req = Req(member.name, member_spec(member), frozenset({extra}), parent=label, first_party=True)
             edges.append((req, Condition(frozenset({feature_extra(extra)}))))
     for group, entries in workspace.groups().items():
         for owner, requirement in entries:
@@ -184,8 +184,18 @@ def _packages(
     return dict(sorted(packages.items()))
 
 
+def _platforms(space: EnvironmentSpace, mask: int) -> set[str]:
+    """The platforms (``sys_platform platform_machine``) of the environments in ``mask``."""
+    envs = space.environments
+    return {f"{envs[i]['sys_platform']} {envs[i]['platform_machine']}" for i in range(len(envs)) if mask >> i & 1}
+
+
 def _check_coverage(package: LockedPackage, conditions: set[Condition], space: EnvironmentSpace) -> None:
-    """Fail when no file of the chosen version installs in an environment that needs it."""
+    """Fail when no file of the chosen version installs on a platform that needs it.
+
+    Checked per platform, not per Python version: a package with wheels for some of the
+    allowed Pythons on a platform is accepted (as uv does), and a sync on an interpreter
+    it has no wheel for says so."""
     needed = 0
     for condition in conditions:
         needed |= atoms_mask(space, condition.atoms)
@@ -195,10 +205,9 @@ def _check_coverage(package: LockedPackage, conditions: set[Condition], space: E
     for link in package.files:
         if link.parsed is not None:
             served |= tags_mask(link.parsed[2], space.environments)
-    missing = needed & ~served
+    missing = _platforms(space, needed) - _platforms(space, served)
     if missing:
-        first = next(i for i in range(len(space.environments)) if missing >> i & 1)
-        where = describe_environment(space.environments[first])
+        where = ", ".join(sorted(missing))
         raise ResolutionError(
             f"{package.name} {package.version} has no wheel for {where} and no sdist, "
             f"but the lock needs it there (marker: {package.marker or 'always'})",

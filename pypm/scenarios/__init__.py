@@ -4,8 +4,8 @@
 resolves its root requirements with pypm's resolver and compares with ``[expected]``.
 """
 
-from pypm.scenarios.model import Scenario, ScenarioError, discover, load_scenario, parse_scenario
-from pypm.scenarios.runner import Outcome, run_many, run_scenario
+from pypm.scenarios.model import Scenario, ScenarioError, load_scenario, parse_scenario
+from pypm.scenarios.runner import Outcome, discover, run_many, run_scenario
 
 __all__ = [
     "Outcome", "Scenario", "ScenarioError", "discover", "load_scenario", "parse_scenario", "run_many", "run_scenario",

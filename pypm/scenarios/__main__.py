@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pypm.scenarios.model import ScenarioError, discover
-from pypm.scenarios.runner import Outcome, run_many
+from pypm.scenarios.model import ScenarioError
+from pypm.scenarios.runner import Outcome, discover, run_many
 
 SLOWEST_SHOWN = 3
 

@@ -9,7 +9,7 @@ ignored; other top-level keys are kept in :attr:`Scenario.extra` and otherwise i
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "Environment", "Expected", "Options", "Release", "Root", "Scenario", "ScenarioError",
-    "discover", "load_scenario", "parse_scenario",
+    "load_scenario", "parse_scenario",
 ]
 
 PRERELEASE_MODES = ("if-necessary", "allow", "disallow")
@@ -110,39 +110,29 @@ class Scenario:
         return f"{self.path.parent.name}/{self.path.stem}"
 
 
-# -- low-level checks -----------------------------------------------------------------
-def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key, {})
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{where}{key}: expected a table, got {type(value).__name__}")
-    return value
+# -- checking tables against a schema ---------------------------------------------------
+STR, BOOL, STRS, TABLE = "a string", "true or false", "a list of strings", "a table"
+PRERELEASES = f"true, false or one of {', '.join(PRERELEASE_MODES)}"
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    STR: lambda v: isinstance(v, str),
+    BOOL: lambda v: isinstance(v, bool),
+    STRS: lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+    TABLE: lambda v: isinstance(v, dict),
+    PRERELEASES: lambda v: isinstance(v, bool) or v in PRERELEASE_MODES,
+}
 
 
-def _check_keys(table: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    unknown = sorted(set(table) - set(allowed))
+def _fields(table: Any, where: str, schema: Mapping[str, str]) -> dict[str, Any]:
+    """Check ``table`` has only the keys of ``schema``, each of its kind; return a copy."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table, got {table!r}")
+    unknown = sorted(set(table) - set(schema))
     if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
-
-
-def _str(table: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str | None:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise ScenarioError(f"{where}.{key}: expected a string, got {value!r}")
-    return value
-
-
-def _bool(table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ScenarioError(f"{where}.{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _strings(table: Mapping[str, Any], key: str, where: str) -> list[str]:
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ScenarioError(f"{where}.{key}: expected a list of strings, got {value!r}")
-    return list(value)
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(schema))})")
+    for key, value in table.items():
+        if not _CHECKS[schema[key]](value):
+            raise ScenarioError(f"{where}.{key}: expected {schema[key]}, got {value!r}")
+    return dict(table)
 
 
 def _requirements(items: list[str], where: str) -> list[str]:
@@ -151,7 +141,7 @@ def _requirements(items: list[str], where: str) -> list[str]:
             Requirement(text)
         except InvalidRequirement as exc:
             raise ScenarioError(f"{where}: invalid requirement {text!r}: {exc}") from None
-    return items
+    return list(items)
 
 
 def _specifier(text: str | None, where: str) -> str | None:
@@ -163,88 +153,64 @@ def _specifier(text: str | None, where: str) -> str | None:
     return text
 
 
-# -- sections -------------------------------------------------------------------------
-def _release(version: str, table: Any, where: str) -> Release:
-    if not isinstance(table, dict):
-        raise ScenarioError(f"{where}: expected a table, got {table!r}")
+def _version(text: str, where: str) -> str:
     try:
-        Version(version)
+        Version(text)
     except InvalidVersion:
-        raise ScenarioError(f"{where}: invalid version {version!r}") from None
-    _check_keys(table, ("requires", "requires_python", "extras", "wheel_tags", "sdist", "wheel", "yanked"), where)
-    extras_table = _table(table, "extras", f"{where}.")
-    extras = {str(extra): _requirements(_strings(extras_table, extra, f"{where}.extras"), where)
-              for extra in extras_table}
+        raise ScenarioError(f"{where}: invalid version {text!r}") from None
+    return text
+
+
+# -- sections -------------------------------------------------------------------------
+_RELEASE = {"requires": STRS, "requires_python": STR, "extras": TABLE, "wheel_tags": STRS,
+            "sdist": BOOL, "wheel": BOOL, "yanked": BOOL}
+_OPTIONS = {"universal": BOOL, "python": STR, "python_platform": STR, "prereleases": PRERELEASES,
+            "no_build": STRS, "no_binary": STRS, "required_environments": STRS}
+_ROOT = {"requires": STRS, "requires_python": STR}
+_ENVIRONMENT = {"python": STR, "additional_python": STRS}
+_EXPECTED = {"satisfiable": BOOL, "packages": TABLE, "explanation": STR}
+_TOP_LEVEL = {"name": STR, "description": STR, "root": TABLE, "packages": TABLE, "expected": TABLE,
+              "resolver_options": TABLE, "environment": TABLE}
+
+
+def _release(version: str, table: Any, where: str) -> Release:
+    values = _fields(table, where, _RELEASE)
+    extras = values.pop("extras", {})
+    extras = _fields(extras, f"{where}.extras", dict.fromkeys(extras, STRS))
     return Release(
-        version=version,
-        requires=_requirements(_strings(table, "requires", where), where),
-        requires_python=_specifier(_str(table, "requires_python", where), f"{where}.requires_python"),
-        extras=extras,
-        wheel_tags=_strings(table, "wheel_tags", where),
-        sdist=_bool(table, "sdist", where, True),
-        wheel=_bool(table, "wheel", where, True),
-        yanked=_bool(table, "yanked", where, False),
+        version=_version(version, where),
+        requires=_requirements(values.pop("requires", []), f"{where}.requires"),
+        requires_python=_specifier(values.pop("requires_python", None), f"{where}.requires_python"),
+        extras={name: _requirements(reqs, f"{where}.extras.{name}") for name, reqs in extras.items()},
+        **values,
     )
 
 
-def _packages(data: Mapping[str, Any]) -> dict[str, list[Release]]:
+def _packages(table: dict[str, Any]) -> dict[str, list[Release]]:
     packages: dict[str, list[Release]] = {}
-    for name, table in _table(data, "packages", "").items():
+    for name, package in table.items():
         where = f"packages.{name}"
-        if not isinstance(table, dict):
-            raise ScenarioError(f"{where}: expected a table")
-        _check_keys(table, ("versions",), where)
-        releases = [_release(v, t, f"{where}.versions.{v!r}") for v, t in _table(table, "versions", f"{where}.").items()]
+        versions = _fields(package, where, {"versions": TABLE}).get("versions", {})
+        releases = [_release(v, t, f"{where}.versions.{v!r}") for v, t in versions.items()]
         packages.setdefault(canonicalize_name(name), []).extend(releases)
     return packages
 
 
-def _prereleases(value: Any) -> str:
-    if value is True:
-        return "allow"
-    if value is False or value is None:
-        return "if-necessary"
-    if isinstance(value, str) and value in PRERELEASE_MODES:
-        return value
-    raise ScenarioError(f"resolver_options.prereleases: expected true, false or one of {PRERELEASE_MODES}, got {value!r}")
+def _options(table: Any) -> Options:
+    values = _fields(table, "resolver_options", _OPTIONS)
+    mode = values.get("prereleases", False)  # the scenario format's bool, or a pypm mode name
+    values["prereleases"] = mode if isinstance(mode, str) else ("allow" if mode else "if-necessary")
+    return Options(**values)
 
 
-def _options(table: Mapping[str, Any]) -> Options:
-    where = "resolver_options"
-    _check_keys(table, ("universal", "python", "python_platform", "prereleases", "no_build", "no_binary",
-                        "required_environments"), where)
-    return Options(
-        universal=_bool(table, "universal", where, False),
-        python=_str(table, "python", where),
-        python_platform=_str(table, "python_platform", where),
-        prereleases=_prereleases(table.get("prereleases")),
-        no_build=_strings(table, "no_build", where),
-        no_binary=_strings(table, "no_binary", where),
-        required_environments=_strings(table, "required_environments", where),
-    )
-
-
-def _expected(table: Mapping[str, Any]) -> Expected:
-    where = "expected"
-    _check_keys(table, ("satisfiable", "packages", "explanation"), where)
-    if "satisfiable" not in table:
+def _expected(table: Any) -> Expected:
+    values = _fields(table, "expected", _EXPECTED)
+    if "satisfiable" not in values:
         raise ScenarioError("expected.satisfiable is required")
-    packages = _table(table, "packages", "expected.")
-    for name, version in packages.items():
-        if not isinstance(version, str):
-            raise ScenarioError(f"expected.packages.{name}: expected a version string, got {version!r}")
-        try:
-            Version(version)
-        except InvalidVersion:
-            raise ScenarioError(f"expected.packages.{name}: invalid version {version!r}") from None
-    return Expected(
-        satisfiable=_bool(table, "satisfiable", where, False),
-        packages={canonicalize_name(n): v for n, v in packages.items()},
-        explanation=_str(table, "explanation", where),
-    )
-
-
-_TOP_LEVEL = ("name", "description", "root", "packages", "expected", "resolver_options", "environment")
+    packages = values.pop("packages", {})
+    packages = _fields(packages, "expected.packages", dict.fromkeys(packages, STR))
+    pins = {canonicalize_name(name): _version(v, f"expected.packages.{name}") for name, v in packages.items()}
+    return Expected(packages=pins, **values)
 
 
 def parse_scenario(text: str, path: Path | None = None) -> Scenario:
@@ -253,26 +219,22 @@ def parse_scenario(text: str, path: Path | None = None) -> Scenario:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"invalid TOML: {exc}") from None
-    root = _table(data, "root", "")
-    _check_keys(root, ("requires", "requires_python"), "root")
-    environment = _table(data, "environment", "")
-    _check_keys(environment, ("python", "additional_python"), "environment")
-    if "expected" not in data:
+    known = {key: value for key, value in data.items() if key in _TOP_LEVEL}
+    values = _fields(known, "the scenario", _TOP_LEVEL)
+    if "expected" not in values:
         raise ScenarioError("the [expected] table is required")
+    root = _fields(values.get("root", {}), "root", _ROOT)
     return Scenario(
-        name=_str(data, "name", "", path.stem if path is not None else "scenario") or "scenario",
-        description=_str(data, "description", "", "") or "",
+        name=values.get("name", path.stem if path is not None else "scenario"),
+        description=values.get("description", ""),
         root=Root(
-            requires=_requirements(_strings(root, "requires", "root"), "root.requires"),
-            requires_python=_specifier(_str(root, "requires_python", "root"), "root.requires_python"),
+            requires=_requirements(root.get("requires", []), "root.requires"),
+            requires_python=_specifier(root.get("requires_python"), "root.requires_python"),
         ),
-        packages=_packages(data),
-        options=_options(_table(data, "resolver_options", "")),
-        environment=Environment(
-            python=_str(environment, "python", "environment"),
-            additional_python=_strings(environment, "additional_python", "environment"),
-        ),
-        expected=_expected(_table(data, "expected", "")),
+        packages=_packages(values.get("packages", {})),
+        options=_options(values.get("resolver_options", {})),
+        environment=Environment(**_fields(values.get("environment", {}), "environment", _ENVIRONMENT)),
+        expected=_expected(values["expected"]),
         path=path,
         extra={key: value for key, value in data.items() if key not in _TOP_LEVEL},
     )
@@ -285,23 +247,3 @@ def load_scenario(path: Path) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read {path}: {exc}") from None
     return parse_scenario(text, path)
-
-
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Scenario files under ``paths``: files as given, folders searched recursively for
-    ``*.toml`` (sorted); duplicates dropped. Raise :class:`ScenarioError` for a missing path."""
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for path in paths:
-        if path.is_dir():
-            candidates = sorted(p for p in path.rglob("*.toml") if p.is_file())
-        elif path.is_file():
-            candidates = [path]
-        else:
-            raise ScenarioError(f"{path}: no such file or folder")
-        for candidate in candidates:
-            key = candidate.resolve()
-            if key not in seen:
-                seen.add(key)
-                found.append(candidate)
-    return found

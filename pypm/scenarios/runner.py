@@ -26,7 +26,7 @@ from pypm.scenarios.index import serve_scenario
 from pypm.scenarios.model import Scenario, ScenarioError, load_scenario
 
 __all__ = [
-    "DEFAULT_PYTHON", "UNIVERSAL_REQUIRES_PYTHON", "Outcome", "check", "environments_for",
+    "DEFAULT_PYTHON", "UNIVERSAL_REQUIRES_PYTHON", "Outcome", "check", "discover", "environments_for",
     "options_for", "resolve_scenario", "run_many", "run_scenario", "target_python",
 ]
 
@@ -179,6 +179,26 @@ def run_scenario(item: Scenario | Path) -> Outcome:
         return outcome(f"invalid scenario: {_one_line(str(exc))}")
     except Exception as exc:  # noqa: BLE001 - any other exception is a failure to report
         return outcome(_one_line(f"{type(exc).__name__}: {exc}"))
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Scenario files under ``paths``: files as given, folders searched recursively for
+    ``*.toml`` (sorted); duplicates dropped. Raise :class:`ScenarioError` for a missing path."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(p for p in path.rglob("*.toml") if p.is_file())
+        elif path.is_file():
+            candidates = [path]
+        else:
+            raise ScenarioError(f"{path}: no such file or folder")
+        for candidate in candidates:
+            key = candidate.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(candidate)
+    return found
 
 
 def run_many(items: Iterable[Scenario | Path], jobs: int = 2) -> Iterator[Outcome]:

@@ -29,6 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "pypm-test-index/1.0"
     timeout = 60
+    disable_nagle_algorithm = True  # small keep-alive responses must not wait for ACKs
     owner: IndexServer  # set on the per-server subclass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from base

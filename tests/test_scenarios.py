@@ -1,0 +1,244 @@
+"""Scenario conformance: the shared resolver scenarios, plus the scenario parser and runner."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import pytest
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from pypm.errors import ResolutionError
+from pypm.resolver.resolve import LockedPackage, Resolution
+from pypm.scenarios.__main__ import main
+from pypm.scenarios.index import YANK_REASON, build_files
+from pypm.scenarios.model import ScenarioError, parse_scenario
+from pypm.scenarios.runner import check, discover, environments_for, options_for, run_scenario
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "resolver-scenarios"
+
+# Scenarios of the `fork` folder that pypm does not pass today, with the reason. A
+# listed scenario that starts passing fails its test, so this list stays honest.
+_NO_FORKING = "pypm picks one version per package for every environment; uv forks the resolution per marker"
+KNOWN_FORK_FAILURES: dict[str, str] = {
+    "basic": _NO_FORKING,
+    "filter-sibling-dependencies": _NO_FORKING,
+    "incomplete-markers": _NO_FORKING + " (python_version)",
+    "marker-inherit-combined": _NO_FORKING,
+    "marker-inherit-combined-allowed": _NO_FORKING,
+    "marker-inherit-combined-disallowed": _NO_FORKING,
+    "marker-inherit-isolated": _NO_FORKING,
+    "marker-selection": _NO_FORKING,
+    "preferences-dependent-forking-bistable": _NO_FORKING,
+    "preferences-dependent-forking-tristable": _NO_FORKING + " (os_name)",
+    "conflict-in-fork": "markers on sys_platform values outside pypm's sampled platforms (linux, darwin, win32) "
+    "count as never true, so the conflicting branch is dropped instead of failing",
+}
+
+
+def _shared_scenarios() -> list[object]:
+    if not SCENARIO_DIR.is_dir():
+        reason = f"shared scenario folder {SCENARIO_DIR} is absent"
+        return [pytest.param(None, id="shared-scenarios-absent", marks=pytest.mark.skip(reason=reason))]
+    return [pytest.param(path, id=f"{path.parent.name}/{path.stem}") for path in discover([SCENARIO_DIR])]
+
+
+@pytest.mark.parametrize("path", _shared_scenarios())
+def test_shared_scenario(path: Path) -> None:
+    """Every non-fork scenario passes; fork scenarios pass unless listed as known failures."""
+    outcome = run_scenario(path)
+    known = KNOWN_FORK_FAILURES.get(path.stem) if path.parent.name == "fork" else None
+    if known is None:
+        assert outcome.passed, outcome.line()
+    elif outcome.passed:
+        pytest.fail(f"{outcome.label} passes now: remove it from KNOWN_FORK_FAILURES")
+    else:
+        pytest.xfail(f"known fork failure ({known}): {outcome.reason}")
+
+
+@pytest.mark.skipif(not SCENARIO_DIR.is_dir(), reason="shared scenario folder is absent")
+def test_known_fork_failures_exist() -> None:
+    """Every name in KNOWN_FORK_FAILURES is a scenario file of the fork folder."""
+    present = {path.stem for path in discover([SCENARIO_DIR / "fork"])}
+    assert sorted(set(KNOWN_FORK_FAILURES) - present) == []
+
+
+# -- parser ---------------------------------------------------------------------------
+MINIMAL = """
+name = "minimal"
+[root]
+requires = ["a"]
+[expected]
+satisfiable = true
+[packages.a.versions."1.0.0"]
+"""
+
+
+def _scenario_text(extra: str = "", base: str = MINIMAL) -> str:
+    return textwrap.dedent(base) + textwrap.dedent(extra)
+
+
+def test_parse_minimal_defaults() -> None:
+    scenario = parse_scenario(_scenario_text())
+    assert scenario.name == "minimal"
+    assert scenario.root.requires == ["a"] and scenario.root.requires_python is None
+    (release,) = scenario.packages["a"]
+    assert (release.version, release.sdist, release.wheel, release.yanked) == ("1.0.0", True, True, False)
+    assert release.wheel_tags == [] and release.requires == [] and release.extras == {}
+    assert not scenario.options.universal and scenario.options.prereleases == "if-necessary"
+    assert scenario.expected.satisfiable and scenario.expected.packages == {}
+    assert scenario.label == "minimal"
+
+
+def test_parse_full_scenario() -> None:
+    text = """
+    name = "full"
+    description = "all keys"
+    [root]
+    requires = ["My_Pkg[x]>=1; sys_platform == 'linux'"]
+    requires_python = ">=3.10"
+    [packages.My_Pkg.versions]
+    "1.0.0" = { requires = ["b"], yanked = true, extras = { x = ["c"] } }
+    "2.0.0a1" = { sdist = false, wheel_tags = ["cp312-cp312-win_amd64"], requires_python = ">=3.12" }
+    [resolver_options]
+    universal = true
+    prereleases = true
+    no_build = ["My_Pkg"]
+    required_environments = ["sys_platform == 'linux'"]
+    [environment]
+    python = "3.9"
+    additional_python = ["3.11"]
+    [expected]
+    satisfiable = true
+    explanation = "why"
+    [expected.packages]
+    My_Pkg = "1.0.0"
+    """
+    scenario = parse_scenario(textwrap.dedent(text), Path("/x/topic/full-case.toml"))
+    assert scenario.label == "topic/full-case"
+    first, second = scenario.packages["my-pkg"]
+    assert first.yanked and first.extras == {"x": ["c"]} and first.requires == ["b"]
+    assert not second.sdist and second.wheel_tags == ["cp312-cp312-win_amd64"] and second.requires_python == ">=3.12"
+    assert scenario.options.prereleases == "allow" and scenario.options.universal
+    assert scenario.environment.python == "3.9" and scenario.environment.additional_python == ["3.11"]
+    assert scenario.expected.packages == {"my-pkg": "1.0.0"} and scenario.expected.explanation == "why"
+    assert options_for(scenario).no_build == frozenset({"my-pkg"})
+
+
+def test_unknown_top_level_keys_are_kept_not_fatal() -> None:
+    scenario = parse_scenario('template = "simple"\n' + MINIMAL)
+    assert scenario.extra == {"template": "simple"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_scenario_text("[resolver_options]\nfrobnicate = true\n"), "resolver_options: unknown key(s) frobnicate"),
+        (_scenario_text('[packages.b.versions."1.0.0"]\nwheels = false\n'), "unknown key(s) wheels"),
+        (_scenario_text("[environment]\npythn = '3.9'\n"), "environment: unknown key(s) pythn"),
+        (_scenario_text('[packages.b.versions."1.0.0"]\nrequires = ["b >>> 1"]\n'), "invalid requirement"),
+        (_scenario_text('[packages.b.versions."one"]\n'), "invalid version 'one'"),
+        (_scenario_text('[packages.b.versions."1.0"]\nrequires_python = "3.8+"\n'), "invalid version specifier"),
+        (_scenario_text("[resolver_options]\nprereleases = 'sometimes'\n"), "resolver_options.prereleases"),
+        (_scenario_text("[resolver_options]\nuniversal = 'yes'\n"), "expected true or false"),
+        ('[root]\nrequires = ["a"]\n', "[expected] table is required"),
+        ('[root]\nrequires = ["a"]\n[expected]\n', "expected.satisfiable is required"),
+        ("[root\n", "invalid TOML"),
+    ],
+)
+def test_parse_errors_are_loud(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text)
+    assert message in str(info.value)
+
+
+def test_discover_recursive_sorted_and_deduplicated(tmp_path: Path) -> None:
+    for rel in ("b/two.toml", "a/one.toml", "a/deep/three.toml", "a/notes.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(MINIMAL)
+    found = discover([tmp_path, tmp_path / "a" / "one.toml"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a/deep/three.toml", "a/one.toml", "b/two.toml"]
+    with pytest.raises(ScenarioError, match="no such file"):
+        discover([tmp_path / "missing"])
+
+
+# -- index and judging ----------------------------------------------------------------
+def test_build_files_kinds_tags_and_yanks(tmp_path: Path) -> None:
+    scenario = parse_scenario(_scenario_text("""
+    [packages.b.versions."2.0.0"]
+    sdist = false
+    wheel_tags = ["cp312-cp312-win_amd64", "py3-none-any"]
+    yanked = true
+    [packages.c.versions."1.0.0"]
+    wheel = false
+    """))
+    yanked = build_files(scenario, tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in names if not n.startswith("flit_core")] == [
+        "a-1.0.0-py3-none-any.whl", "a-1.0.0.tar.gz", "b-2.0.0-cp312-cp312-win_amd64.whl",
+        "b-2.0.0-py3-none-any.whl", "c-1.0.0.tar.gz",
+    ]
+    assert any(n.startswith("flit_core-") and n.endswith(".whl") for n in names)
+    assert yanked == {"b-2.0.0-cp312-cp312-win_amd64.whl": YANK_REASON, "b-2.0.0-py3-none-any.whl": YANK_REASON}
+
+
+def test_environments_for_modes() -> None:
+    universal = parse_scenario(_scenario_text("[resolver_options]\nuniversal = true\n"))
+    assert {env["python_version"] for env in environments_for(universal)} >= {"3.12", "3.13"}
+    assert "3.11" not in {env["python_version"] for env in environments_for(universal)}
+    target = parse_scenario(_scenario_text("[resolver_options]\npython = '3.9.4'\n[environment]\npython = '3.12'\n"))
+    (env,) = environments_for(target)
+    assert env["python_full_version"] == "3.9.4"
+    excluded = parse_scenario(_scenario_text("[environment]\npython = '3.9'\n").replace(
+        'requires = ["a"]', 'requires = ["a"]\nrequires_python = ">=3.10"'))
+    with pytest.raises(ResolutionError, match="requires-python"):
+        environments_for(excluded)
+
+
+def _resolution(**versions: str) -> Resolution:
+    packages = {NormalizedName(n): LockedPackage(NormalizedName(n), Version(v)) for n, v in versions.items()}
+    return Resolution(packages, [])
+
+
+def test_check_compares_versions_and_satisfiability() -> None:
+    scenario = parse_scenario(_scenario_text('[expected.packages]\n"A_B" = "1.0"\n'))
+    assert check(scenario, _resolution(**{"a-b": "1.0.0", "other": "9"}), None) is None
+    assert check(scenario, _resolution(**{"a-b": "2"}), None) == "expected a-b==1.0 (got 2)"
+    assert check(scenario, _resolution(), None) == "expected a-b==1.0 (missing)"
+    assert check(scenario, None, ResolutionError("boom")) == "expected satisfiable, got ResolutionError: boom"
+    unsat = parse_scenario(_scenario_text().replace("satisfiable = true", "satisfiable = false"))
+    assert check(unsat, None, ResolutionError("no version of 'a'")) is None
+    assert "not one line" in (check(unsat, None, ResolutionError("two\nlines")) or "")
+    assert check(unsat, _resolution(a="1"), None) == "expected unsatisfiable, but resolved a==1"
+
+
+def test_cli_end_to_end(tmp_path: Path) -> None:
+    """A real run over a small folder: a pass, a wrong expectation, an invalid file, and -k."""
+    topic = tmp_path / "topic"
+    topic.mkdir()
+    two = '[packages.a.versions."2.0.0"]\n'
+    (topic / "good.toml").write_text(_scenario_text(two + '[expected.packages]\na = "2.0.0"\n'))
+    (topic / "wrong.toml").write_text(_scenario_text('[expected.packages]\na = "1.0.0"\n' + two))
+    (topic / "unsat.toml").write_text(_scenario_text().replace('["a"]', '["a>=3"]').replace("= true", "= false"))
+    (topic / "broken.toml").write_text("[root]\nrequires = 'a'\n[expected]\nsatisfiable = true\n")
+    out, err = io.StringIO(), io.StringIO()
+    assert main([str(tmp_path), "--jobs", "3"], out=out, err=err) == 1
+    assert out.getvalue().splitlines() == [
+        "FAIL topic/broken: invalid scenario: root.requires: expected a list of strings, got 'a'",
+        "PASS topic/good",
+        "PASS topic/unsat",
+        "FAIL topic/wrong: expected a==1.0.0 (got 2.0.0)",
+        "2 passed, 2 failed",
+    ]
+    assert "ran 4 scenarios in" in err.getvalue()
+    out = io.StringIO()
+    assert main([str(tmp_path), "-k", "good"], out=out, err=io.StringIO()) == 0
+    assert out.getvalue().splitlines() == ["PASS topic/good", "1 passed, 0 failed"]
+
+
+def test_cli_missing_path(tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert main([str(tmp_path / "nope")], out=io.StringIO(), err=err) == 2
+    assert "no such file or folder" in err.getvalue()
