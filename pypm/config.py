@@ -31,6 +31,14 @@ def _as_str_list(name: str, value: Any) -> list[str]:
     raise ConfigError(f"setting {name!r} must be a list of strings, got {value!r}")
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    raise ConfigError(f"setting {name!r} must be true or false, got {value!r}")
+
+
 def _as_choice(*choices: str) -> Callable[[str, Any], str]:
     def coerce(name: str, value: Any) -> str:
         text = _as_str(name, value)
@@ -64,6 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("prerelease", "if-necessary", _as_choice("if-necessary", "allow", "disallow"),
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
+    Setting("link-mode", "hardlink", _as_choice("hardlink", "copy", "symlink"), "how files get into .venv"),
+    Setting("offline", False, _as_bool, "use the cache only, never the network"),
     Setting("python", None, _as_str, "interpreter for .venv (version like 3.12, or a path)"),
 )
 
@@ -80,6 +90,12 @@ class Settings:
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
+
+    def override(self, name: str, value: Any) -> None:
+        """Set a value from the command line (the highest priority)."""
+        if value is not None:
+            self.values[name] = SETTINGS_BY_NAME[name].coerce(name, value)
+            self.sources[name] = "command line"
 
     @property
     def index_urls(self) -> list[str]:

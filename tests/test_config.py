@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "environments": [],
     "prerelease": "if-necessary",
     "cache-dir": None,
+    "link-mode": "hardlink",
+    "offline": False,
     "python": None,
 }
 LOCK_INPUT_KEYS = {"index-url", "extra-index-url", "find-links", "environments", "prerelease"}
@@ -63,6 +65,16 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "tool": ("/cache/tool", "/cache/tool"),
         "user": ("/cache/user", "/cache/user"),
         "env": ("/cache/env", "/cache/env"),
+    },
+    "link-mode": {
+        "tool": ("copy", "copy"),
+        "user": ("symlink", "symlink"),
+        "env": ("hardlink", "hardlink"),
+    },
+    "offline": {
+        "tool": (True, True),
+        "user": (False, False),
+        "env": ("yes", True),
     },
     "python": {
         "tool": ("3.12", "3.12"),
@@ -310,7 +322,7 @@ def test_lock_inputs_has_only_lock_relevant_keys(user_file: Path, monkeypatch: p
 
 WORKSPACE_CONFIGS = [
     # (id, [tool.pypm] part of the pyproject, expected error type, fragment it must name)
-    ("unknown-key", '[tool.pypm]\nlink-mode = "copy"\n', ConfigError, "'link-mode'"),
+    ("unknown-key", '[tool.pypm]\nlink-moda = "copy"\n', ConfigError, "'link-moda'"),
     ("wrong-type", "[tool.pypm]\nextra-index-url = 7\n", ConfigError, "'extra-index-url'"),
     ("underscore-spelling", '[tool.pypm]\nindex_url = "http://a/"\n', ConfigError, "'index_url'"),
     ("not-a-table", '[tool]\npypm = "not a table"\n', WorkspaceError, "[tool.pypm]"),

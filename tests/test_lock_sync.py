@@ -135,7 +135,7 @@ def test_sync_removes_packages_installed_by_hand(project: Path, env, run_pypm, t
     run_pypm("sync", cwd=project, env_extra=env)
     venv = project / ".venv"
     info = Interpreter.from_json(json.loads((venv / ".pypm-interpreter.json").read_text()))
-    install_wheel(build_wheel(DistSpec("stray", "1.0"), tmp_path), info)
+    install_wheel(build_wheel(DistSpec("stray", "1.0"), tmp_path), info, tmp_path / "cache")
     (venv / ".pypm-sync.json").unlink()  # as after a sync that was interrupted
     assert "stray" in installed(venv)
     run_pypm("sync", cwd=project, env_extra=env)

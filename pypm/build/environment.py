@@ -74,6 +74,6 @@ def _create(venv: Path, chosen: list[FileLink], cache_dir: Path, build_wheel: Wh
     fetched = fetch_all([FileToFetch(f.filename, f.url, f.sha256 or "", f.size) for f in wheels], cache_dir)
     paths = [fetched[f.filename] for f in wheels] + [build_wheel(f) for f in chosen if not f.is_wheel]
     for path in paths:
-        install_wheel(path, interpreter)
+        install_wheel(path, interpreter, cache_dir)
     (venv / READY).write_text("ok\n")
     return interpreter

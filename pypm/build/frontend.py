@@ -16,11 +16,16 @@ from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, metadata_from_wheel, parse_metadata
 
+EDITABLES = "editable-wheels-v1"
 DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
 
 
 class BuildError(PypmError):
     """A PEP 517 hook failed."""
+
+
+class HookUnavailable(BuildError):
+    """The build backend does not implement an (optional) hook."""
 
 
 class SdistBuilder:
@@ -47,7 +52,7 @@ class SdistBuilder:
         built = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
         if built:
             return built[0]
-        wheel = self._with_source(archive, digest, lambda source: self._build(source, out_dir))
+        wheel = self._with_source(archive, digest, lambda source: self._build(source, out_dir, "wheel"))
         return Path(wheel.decode())
 
     def _with_source(self, archive: Path, digest: str, work: Callable[[Path], bytes]) -> bytes:
@@ -72,17 +77,30 @@ class SdistBuilder:
             name = _call(source, lambda: hooks.prepare_metadata_for_build_wheel(out, _allow_fallback=True))
             return (Path(out) / name / "METADATA").read_bytes()
 
-    def _build(self, source: Path, out_dir: Path) -> bytes:
-        hooks = self._hooks(source)
+    def build_editable(self, project: Path, key: str) -> Path | None:
+        """A PEP 660 editable wheel of the project at ``project`` (cached under ``key``);
+        None when its backend has no ``build_editable`` hook."""
+        out_dir = self.cache_dir / EDITABLES / key[:2] / key
+        built = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
+        if built:
+            return built[0]
+        try:
+            return Path(self._build(project, out_dir, "editable").decode())
+        except HookUnavailable:
+            return None
+
+    def _build(self, source: Path, out_dir: Path, kind: str = "wheel") -> bytes:
+        hooks = self._hooks(source, kind)
         out_dir.mkdir(parents=True, exist_ok=True)
+        build = hooks.build_editable if kind == "editable" else hooks.build_wheel
         with tempfile.TemporaryDirectory(prefix="pypm-wheel-", dir=out_dir.parent) as staging:
-            name = _call(source, lambda: hooks.build_wheel(staging))
+            name = _call(source, lambda: build(staging))
             with (Path(staging) / name).open("rb") as handle:
                 metadata_from_wheel(handle, name)  # refuse a broken wheel before caching it
             (Path(staging) / name).replace(out_dir / name)
         return str(out_dir / name).encode()
 
-    def _hooks(self, source: Path) -> Any:
+    def _hooks(self, source: Path, kind: str = "wheel") -> Any:
         from pyproject_hooks import BuildBackendHookCaller, quiet_subprocess_runner
 
         from pypm.build.environment import build_environment
@@ -93,7 +111,9 @@ class SdistBuilder:
             str(source), system["build-backend"], backend_path=system.get("backend-path"),
             python_executable=str(env.executable), runner=quiet_subprocess_runner,
         )
-        extra = _call(source, lambda: hooks.get_requires_for_build_wheel())
+        editable = kind == "editable"
+        get_requires = hooks.get_requires_for_build_editable if editable else hooks.get_requires_for_build_wheel
+        extra = _call(source, get_requires)
         if extra:
             env = build_environment([*system["requires"], *extra], self.client, self.cache_dir, self.build_wheel)
             hooks.python_executable = str(env.executable)
@@ -118,7 +138,7 @@ def _call(source: Path, hook: Callable[[], Any]) -> Any:
     except BackendUnavailable as exc:
         raise BuildError(f"{source.name}: build backend unavailable: {exc.message or exc}") from None
     except HookMissing as exc:
-        raise BuildError(f"{source.name}: build backend lacks the hook {exc.hook_name}") from None
+        raise HookUnavailable(f"{source.name}: build backend lacks the hook {exc.hook_name}") from None
     except Exception as exc:  # noqa: BLE001 - the backend's own failure, reported in one line
         output = getattr(exc, "output", None) or getattr(exc, "stderr", None) or b""
         last = output.decode(errors="replace").strip().splitlines()[-1:] if output else []

@@ -1,4 +1,11 @@
-"""Install a workspace member in editable mode: a ``.pth`` entry plus a real dist-info."""
+"""Install a workspace member in editable mode.
+
+With a ``[build-system]`` the member's backend builds a PEP 660 editable wheel (in an
+isolated build environment); without one, or when the backend has no ``build_editable``
+hook, pypm writes a minimal editable wheel itself (a ``.pth`` path entry plus metadata
+and entry points). Either wheel then goes through the store like any other, with a
+fresh ``direct_url.json`` marking the install editable.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +14,15 @@ import csv
 import hashlib
 import io
 import json
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
-
-from installer.scripts import Script
-from installer.utils import get_launcher_kind
+from typing import Any
 
 from pypm.install.venv import Interpreter
 from pypm.workspace.project import Member
 
-INSTALLER_NAME = "pypm\n"
+EDITABLES = "editable-wheels-v1"
 
 
 def source_root(member: Member) -> Path:
@@ -24,38 +31,60 @@ def source_root(member: Member) -> Path:
     return src if src.is_dir() else member.path
 
 
-def install_editable(member: Member, interpreter: Interpreter) -> None:
-    """Make ``member`` importable from its source tree and register it as installed."""
-    site = Path(interpreter.scheme["purelib"])
-    scripts_dir = Path(interpreter.scheme["scripts"])
+def editable_key(member: Member, kind: str) -> str:
+    """Cache key of a member's editable wheel: its pyproject, location and kind."""
+    digest = hashlib.sha256(member.pyproject.read_bytes())
+    digest.update(f"\0{member.path}\0{kind}".encode())
+    return digest.hexdigest()
+
+
+def install_editable(
+    member: Member,
+    interpreter: Interpreter,
+    cache_dir: Path,
+    builder: Callable[[], Any] | None = None,
+    link_mode: str = "hardlink",
+) -> str:
+    """Install ``member`` editable; ``builder`` makes the SdistBuilder used for PEP 660."""
+    from pypm.install.wheel import file_sha256
+    from pypm.store.link import link_entry
+    from pypm.store.unpack import ensure_unpacked
+
+    wheel = None
+    if member.build_system is not None and builder is not None:
+        wheel = builder().build_editable(member.path, editable_key(member, "pep660"))
+    if wheel is None:
+        wheel = pth_wheel(member, cache_dir / EDITABLES)
+    direct_url = json.dumps({"url": member.path.as_uri(), "dir_info": {"editable": True}}).encode()
+    entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
+    return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url})
+
+
+def pth_wheel(member: Member, root: Path) -> Path:
+    """pypm's own editable wheel for ``member``: a ``.pth`` entry, metadata, entry points."""
+    key = editable_key(member, "pth")
     version = str(member.version or "0")
-    dist_name = member.name.replace("-", "_")
-    dist_info = site / f"{dist_name}-{version}.dist-info"
-    dist_info.mkdir(parents=True, exist_ok=True)
-    files: dict[Path, bytes] = {
-        site / f"_pypm_editable_{dist_name}.pth": (str(source_root(member)) + "\n").encode(),
-        dist_info / "METADATA": _metadata(member, version).encode(),
-        dist_info / "INSTALLER": INSTALLER_NAME.encode(),
-        dist_info / "REQUESTED": b"",
-        dist_info / "direct_url.json": json.dumps(
-            {"url": member.path.as_uri(), "dir_info": {"editable": True}}
-        ).encode(),
+    dist = member.name.replace("-", "_")
+    out = root / key[:2] / key / f"{dist}-{version}-py3-none-any.whl"
+    if out.is_file():
+        return out
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"_pypm_editable_{dist}.pth": (str(source_root(member)) + "\n").encode(),
+        f"{info}/METADATA": _metadata(member, version).encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: pypm\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     entry_points = _entry_points(member)
     if entry_points:
-        files[dist_info / "entry_points.txt"] = entry_points.encode()
-    for section, table in (("console", member.scripts), ("gui", member.gui_scripts)):
-        for name, target in table.items():
-            module, _, attr = target.partition(":")
-            script = Script(name, module.strip(), attr.strip(), section)
-            filename, data = script.generate(str(interpreter.executable), get_launcher_kind())
-            files[scripts_dir / filename] = data
-    for path, data in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if path.parent == scripts_dir:
-            path.chmod(0o755)
-    _write_record(dist_info, site, files)
+        files[f"{info}/entry_points.txt"] = entry_points.encode()
+    files[f"{info}/RECORD"] = _record(files, f"{info}/RECORD").encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_suffix(".tmp")
+    with zipfile.ZipFile(temp, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
+    temp.replace(out)
+    return out
 
 
 def _metadata(member: Member, version: str) -> str:
@@ -82,17 +111,11 @@ def _entry_points(member: Member) -> str:
     return "\n".join(sections)
 
 
-def _write_record(dist_info: Path, site: Path, files: dict[Path, bytes]) -> None:
+def _record(files: dict[str, bytes], record_name: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for path, data in files.items():
+    for name, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        writer.writerow([_relative(path, site), f"sha256={digest}", len(data)])
-    writer.writerow([_relative(dist_info / "RECORD", site), "", ""])
-    (dist_info / "RECORD").write_text(out.getvalue(), encoding="utf-8")
-
-
-def _relative(path: Path, site: Path) -> str:
-    import os
-
-    return Path(os.path.relpath(path, site)).as_posix()
+        writer.writerow([name, f"sha256={digest}", len(data)])
+    writer.writerow([record_name, "", ""])
+    return out.getvalue()

@@ -31,7 +31,7 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             continue
         for dist_info in directory.glob("*.dist-info"):
             metadata = dist_info / "METADATA"
-            if not metadata.is_file():
+            if not metadata.is_file() or not (dist_info / "RECORD").is_file():
                 continue
             headers = BytesParser().parsebytes(metadata.read_bytes(), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
@@ -50,21 +50,28 @@ def _is_editable(dist_info: Path) -> bool:
 
 
 def uninstall(dist: InstalledDist) -> None:
-    """Remove every file the RECORD lists, then the dist-info dir and emptied dirs."""
+    """Remove a distribution: its dist-info is first renamed out of sight (so a crash
+    leaves at worst stray files, never a dist that looks installed), then every file
+    its RECORD lists, then the emptied directories."""
     site = dist.dist_info.parent
-    record = dist.dist_info / "RECORD"
+    trash = site / f".{dist.dist_info.name}.pypm-removing"
+    shutil.rmtree(trash, ignore_errors=True)
+    os.rename(dist.dist_info, trash)
+    record = trash / "RECORD"
     parents: set[Path] = set()
     if record.is_file():
         with record.open(newline="", encoding="utf-8") as handle:
             for row in csv.reader(handle):
                 if not row:
                     continue
-                path = (site / row[0]).resolve() if not os.path.isabs(row[0]) else Path(row[0])
+                path = Path(os.path.normpath(site / row[0])) if not os.path.isabs(row[0]) else Path(row[0])
+                if path.parent == dist.dist_info:
+                    continue
                 if path.is_file() or path.is_symlink():
                     path.unlink()
                     parents.add(path.parent)
                     _remove_pycache(path)
-    shutil.rmtree(dist.dist_info, ignore_errors=True)
+    shutil.rmtree(trash, ignore_errors=True)
     for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
         _prune_empty(parent, stop=site.parent)
 

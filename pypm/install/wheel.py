@@ -1,43 +1,32 @@
-"""Install one wheel file into an environment with pypa/installer."""
+"""Install one wheel: unpack it once into the store, then link it into the environment."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError
-from installer.sources import WheelFile
-from installer.utils import get_launcher_kind
-
-from pypm.errors import InstallError
 from pypm.install.venv import Interpreter
 
-INSTALLER_NAME = b"pypm\n"
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def scheme_dict(interpreter: Interpreter) -> dict[str, str]:
-    """The installer scheme for the environment (``headers`` from ``include``)."""
-    scheme = interpreter.scheme
-    return {
-        "purelib": scheme["purelib"],
-        "platlib": scheme["platlib"],
-        "scripts": scheme["scripts"],
-        "data": scheme["data"],
-        "headers": str(Path(scheme["include"]) / "site"),
-    }
+def install_wheel(
+    wheel: Path,
+    interpreter: Interpreter,
+    cache_dir: Path,
+    sha256: str | None = None,
+    link_mode: str = "hardlink",
+) -> str:
+    """Install ``wheel`` (whose sha256 is checked when given) and return the link mode used."""
+    from pypm.store.link import link_entry
+    from pypm.store.unpack import ensure_unpacked
 
-
-def install_wheel(wheel: Path, interpreter: Interpreter) -> None:
-    """Unpack ``wheel`` into the environment described by ``interpreter``."""
-    destination = SchemeDictionaryDestination(
-        scheme_dict(interpreter),
-        interpreter=str(interpreter.executable),
-        script_kind=get_launcher_kind(),
-        bytecode_optimization_levels=[],
-    )
-    try:
-        with WheelFile.open(wheel) as source:
-            install(source, destination, {"INSTALLER": INSTALLER_NAME, "REQUESTED": b""})
-    except (InstallerError, ValueError, KeyError, OSError) as exc:
-        raise InstallError(f"cannot install {wheel.name}: {exc}") from None
+    entry = ensure_unpacked(wheel, sha256 or file_sha256(wheel), cache_dir)
+    return link_entry(entry, interpreter, link_mode, cache_dir)

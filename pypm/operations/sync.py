@@ -71,6 +71,10 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
     removals += [present[p.name] for p in to_install if p.name in present]
     paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
+    from pypm.index.auth import remember_url_credentials
+
+    for url in workspace.settings.index_urls:
+        remember_url_credentials(url)
     for dist in removals:
         uninstall(dist)
         if dist.name not in wanted:
@@ -129,12 +133,10 @@ def _wheel_files(workspace: Workspace, planned: list[Planned]) -> dict[str, Path
 
     from pypm.install.download import FileToFetch, fetch_all
 
-    cache_dir = workspace.settings.cache_dir
+    settings = workspace.settings
     wheels = [p for p in planned if isinstance(p.source, PackageWheel)]
     items = [FileToFetch(p.source.filename, p.source.url, p.source.hashes["sha256"], p.source.size) for p in wheels]
-    if items:
-        ui.detail(f"sync: fetching {len(items)} files")
-    fetched = fetch_all(items, cache_dir)
+    fetched = fetch_all(items, settings.cache_dir, offline=settings["offline"])
     paths = {p.name: fetched[p.source.filename] for p in wheels}
     sdists = [p for p in planned if not isinstance(p.source, PackageWheel)]
     if sdists:
@@ -142,37 +144,74 @@ def _wheel_files(workspace: Workspace, planned: list[Planned]) -> dict[str, Path
     return paths
 
 
+class _Builders:
+    """One lazily made SdistBuilder (and index client) per sync, for sdists and editables."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._builder: Any = None
+        self._client: Any = None
+
+    def __call__(self) -> Any:
+        if self._builder is None:
+            from pypm.build import SdistBuilder
+            from pypm.index.client import IndexClient
+
+            settings = self.workspace.settings
+            self._client = IndexClient(settings, settings.cache_dir)
+            self._builder = SdistBuilder(self._client, settings.cache_dir)
+        return self._builder
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
 def _build_sdists(workspace: Workspace, sdists: list[Planned]) -> dict[str, Path]:
-    from pypm.build import SdistBuilder
-    from pypm.index.client import IndexClient
     from pypm.index.links import FileLink
 
-    cache_dir = workspace.settings.cache_dir
-    client = IndexClient(workspace.settings, cache_dir)
+    if workspace.settings["offline"]:
+        names = ", ".join(p.name for p in sdists)
+        raise InstallError(f"offline, and these need building from sdists: {names}", hint="run once without --offline")
+    builders = _Builders(workspace)
     try:
-        builder = SdistBuilder(client, cache_dir)
         paths = {}
         for planned in sdists:
             source = planned.source
             link = FileLink(source.filename, source.url, "", source.hashes["sha256"], size=source.size)
             ui.info(f"Building {planned.name} {planned.version} from its sdist")
-            paths[planned.name] = builder.build_wheel(link)
+            paths[planned.name] = builders().build_wheel(link)
         return paths
     finally:
-        client.close()
+        builders.close()
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    from packaging.pylock import PackageWheel
+
     from pypm.install.editable import install_editable
     from pypm.install.wheel import install_wheel
 
+    settings = workspace.settings
+    cache_dir, link_mode = settings.cache_dir, settings["link-mode"]
+    builders = _Builders(workspace)
+
     def one(planned: Planned) -> None:
         if planned.editable:
-            install_editable(workspace.members[planned.name], interpreter)
+            install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
         else:
-            install_wheel(paths[planned.name], interpreter)
+            locked_wheel = isinstance(planned.source, PackageWheel)
+            sha256 = planned.source.hashes["sha256"] if locked_wheel else None  # built wheels: hashed on use
+            install_wheel(paths[planned.name], interpreter, cache_dir, sha256, link_mode)
 
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, to_install))
+    try:
+        regular = [p for p in to_install if not p.editable]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, regular))
+        for planned in to_install:
+            if planned.editable:
+                one(planned)
+    finally:
+        builders.close()

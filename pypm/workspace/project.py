@@ -31,6 +31,7 @@ class Member:
     scripts: dict[str, str] = field(default_factory=dict)
     gui_scripts: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    build_system: dict[str, Any] | None = None
 
 
 def validate_member(raw: RawMember, root: Path) -> Member:
@@ -60,7 +61,20 @@ def validate_member(raw: RawMember, root: Path) -> Member:
         scripts=where.string_table(project, "scripts"),
         gui_scripts=where.string_table(project, "gui-scripts"),
         description=where.string(project, "description") or "",
+        build_system=_build_system(where, raw.data.get("build-system")),
     )
+
+
+def _build_system(where: _Where, table: Any) -> dict[str, Any] | None:
+    """The ``[build-system]`` table when it names a backend (else None: pypm's own editable)."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise where.error("[build-system]", "must be a table")
+    requires = table.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise where.error("[build-system.requires]", "must be a list of PEP 508 strings")
+    return table if "build-backend" in table else None
 
 
 def validate_root_groups(data: dict[str, Any], pyproject: Path, root: Path) -> dict[NormalizedName, list[Requirement]]:

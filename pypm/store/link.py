@@ -1,0 +1,157 @@
+"""Put a store entry into an environment: files linked (hardlink by default, copy when
+the cache is on another filesystem, or as asked), per-environment parts written fresh,
+and the ``.dist-info`` directory renamed into place last (crash safety)."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import io
+import json
+import os
+import shutil
+from base64 import urlsafe_b64encode
+from hashlib import sha256
+from pathlib import Path
+
+from installer.scripts import Script
+from installer.utils import get_launcher_kind
+
+from pypm.install.venv import Interpreter
+from pypm.store.layout import LINK_MODES
+from pypm.store.registry import STORE_POINTER, register_link
+from pypm.store.unpack import StoredFile, StoreEntry
+
+LINK_MODES_ALLOWED = ("hardlink", "copy", "symlink")
+INSTALLER = b"pypm\n"
+_CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
+
+
+def scheme_dirs(interpreter: Interpreter) -> dict[str, Path]:
+    """The installer scheme of an environment (``headers`` under ``include``)."""
+    scheme = interpreter.scheme
+    return {
+        "purelib": Path(scheme["purelib"]), "platlib": Path(scheme["platlib"]),
+        "scripts": Path(scheme["scripts"]), "data": Path(scheme["data"]),
+        "headers": Path(scheme["include"]) / "site",
+    }
+
+
+def effective_link_mode(requested: str, cache_dir: Path, target: Path) -> str:
+    """``hardlink`` unless hardlinks from the cache to ``target`` failed before (then copy)."""
+    if requested != "hardlink":
+        return requested
+    marker = cache_dir / LINK_MODES / f"{_device(cache_dir)}-{_device(target)}"
+    return marker.read_text().strip() if marker.is_file() else "hardlink"
+
+
+def _device(path: Path) -> int:
+    while not path.exists():
+        path = path.parent
+    return path.stat().st_dev
+
+
+def _remember_copy(cache_dir: Path, target: Path) -> None:
+    marker = cache_dir / LINK_MODES / f"{_device(cache_dir)}-{_device(target)}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("copy\n")
+
+
+def link_entry(
+    entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
+    extra_dist_info: dict[str, bytes] | None = None,
+) -> str:
+    """Install a store entry (plus per-environment ``extra_dist_info`` files such as
+    ``direct_url.json``); returns the link mode really used."""
+    dirs = scheme_dirs(interpreter)
+    root_dir = dirs[entry.root_scheme]
+    final_dist_info = root_dir / entry.dist_info
+    staging = root_dir / f".{entry.dist_info}.pypm-tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    mode = effective_link_mode(link_mode, cache_dir, root_dir)
+    rows: list[tuple[str, str, int | str]] = []
+    for stored in entry.files:
+        target = dirs[stored.scheme] / stored.path
+        in_dist_info = stored.scheme == entry.root_scheme and stored.path.split("/")[0] == entry.dist_info
+        if in_dist_info:
+            target = staging / stored.path.split("/", 1)[1]
+        mode = _place(entry, stored, target, mode, interpreter, cache_dir)
+        record_path = final_dist_info / stored.path.split("/", 1)[1] if in_dist_info else target
+        rows.append((_relative(record_path, root_dir), stored.hash, stored.size))
+    for name, module, attr, section in entry.scripts:
+        filename, data = Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
+        rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, executable=True))
+    rows.append(_write_fresh(staging / "INSTALLER", INSTALLER, root_dir, final_dist_info / "INSTALLER"))
+    rows.append(_write_fresh(staging / "REQUESTED", b"", root_dir, final_dist_info / "REQUESTED"))
+    for name, data in (extra_dist_info or {}).items():
+        rows.append(_write_fresh(staging / name, data, root_dir, final_dist_info / name))
+    pointer = json.dumps({"store": entry.root.name}).encode()
+    rows.append(_write_fresh(staging / STORE_POINTER, pointer, root_dir, final_dist_info / STORE_POINTER))
+    _write_record(staging, final_dist_info, root_dir, rows)
+    if final_dist_info.exists():
+        shutil.rmtree(final_dist_info)
+    os.rename(staging, final_dist_info)
+    register_link(entry.root, final_dist_info / STORE_POINTER)
+    return mode
+
+
+def _place(entry: StoreEntry, stored: StoredFile, target: Path, mode: str, interpreter: Interpreter,
+           cache_dir: Path) -> str:
+    source = entry.source(stored)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    if stored.scheme == "scripts" and _has_python_shebang(source):
+        _copy_with_shebang(source, target, str(interpreter.executable))
+        return mode
+    if mode == "hardlink":
+        try:
+            os.link(source, target)
+            return mode
+        except OSError as exc:
+            if exc.errno not in _CROSS_DEVICE:
+                raise
+            _remember_copy(cache_dir, target.parent)
+            mode = "copy"
+    if mode == "symlink":
+        os.symlink(source, target)
+    else:
+        shutil.copy2(source, target)
+    return mode
+
+
+def _has_python_shebang(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(8).startswith(b"#!python")
+
+
+def _copy_with_shebang(source: Path, target: Path, interpreter: str) -> None:
+    data = source.read_bytes()
+    first, _, rest = data.partition(b"\n")
+    target.write_bytes(b"#!" + interpreter.encode() + first[len(b"#!python"):] + b"\n" + rest)
+    target.chmod(0o755)
+
+
+def _write_fresh(path: Path, data: bytes, root_dir: Path, record_as: Path | None = None,
+                 executable: bool = False) -> tuple[str, str, int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    path.write_bytes(data)
+    if executable:
+        path.chmod(0o755)
+    digest = urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
+    return _relative(record_as or path, root_dir), f"sha256={digest}", len(data)
+
+
+def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, int | str]]) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+    writer.writerow((_relative(final / "RECORD", root_dir), "", ""))
+    (staging / "RECORD").write_text(out.getvalue(), encoding="utf-8")
+
+
+def _relative(path: Path, root_dir: Path) -> str:
+    return Path(os.path.relpath(path, root_dir)).as_posix()
