@@ -35,6 +35,11 @@ def add_graph_arguments(parser: argparse.ArgumentParser, operations: bool = True
     sync.add_argument("--all-extras", action="store_true", help="install every extra")
     sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
     sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
+    sync.add_argument("--frozen", action="store_true", help="install pylock.toml as it is; never re-lock")
+    sync.add_argument("--locked", action="store_true", help="fail when pylock.toml is stale; never re-lock")
+    sync.add_argument("--offline", action="store_true", default=None, help="use the cache only")
+    sync.add_argument("--python", metavar="VERSION|PATH", help="interpreter for .venv, e.g. 3.12")
+    sync.add_argument("--link-mode", choices=("hardlink", "copy", "symlink"), help="how files get into .venv")
 
 
 def selection_from(options: argparse.Namespace) -> Selection:
@@ -80,6 +85,16 @@ def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphC
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
     )
+    for name in ("python", "link-mode", "offline"):
+        ctx.settings.override(name, getattr(options, name.replace("-", "_")))
+    if options.frozen or options.locked:
+        if "lock" in operations:
+            raise UsageError("--frozen and --locked never re-lock, so they cannot run with lock")
+        if options.locked:
+            from pypm.operations.lock import check
+
+            check(ctx.validate())
+        ctx.frozen = True
     if not ctx.lock_request.forces and not stale_operations(ctx, operations):
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx

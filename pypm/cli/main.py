@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = ("init", "lock", "sync", "run", "status", "version")
+COMMANDS = ("init", "lock", "sync", "run", "shell", "status", "cache", "python", "version")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ class GraphContext:
         self.settings = settings
         self.selection = selection or Selection()
         self.lock_request = lock_request or LockRequest()
+        self.frozen = False
         self.errors: list[BaseException] = []
         self._workspace: Workspace | None = None
 

@@ -17,10 +17,10 @@ def lock_is_fresh(ctx: GraphContext) -> bool:
 
 
 def sync_is_fresh(ctx: GraphContext) -> bool:
-    """True when the lock is fresh and ``.venv``'s stamp matches it."""
+    """True when the lock is fresh (or frozen) and ``.venv``'s stamp matches it."""
     from pypm.operations.stamp import stamp_matches
 
-    return lock_is_fresh(ctx) and stamp_matches(
+    return (ctx.frozen or lock_is_fresh(ctx)) and stamp_matches(
         ctx.venv_path, ctx.lock_path, ctx.selection, ctx.settings["python"]
     )
 

@@ -77,5 +77,5 @@ TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task
 
 
 def task_dicts(ctx: GraphContext) -> list[dict[str, Any]]:
-    """Every task of the graph, as doit task dicts."""
-    return [build(ctx) for build in TASK_BUILDERS]
+    """Every task of the graph, as doit task dicts (no ``lock`` task when frozen)."""
+    return [build(ctx) for build in TASK_BUILDERS if not (ctx.frozen and build is lock_task)]

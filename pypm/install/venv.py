@@ -91,10 +91,15 @@ def _python_in_version_dirs(version: str) -> Path | None:
     home = Path.home()
     roots = [Path(os.environ.get("PYENV_ROOT", home / ".pyenv")) / "versions", home / ".asdf" / "installs" / "python"]
     for root in roots:
-        matches = sorted(root.glob(f"{version}*/bin/python{version}"), reverse=True)
+        matches = sorted(root.glob(f"{version}*/bin/python{version}"), key=_version_key, reverse=True)
         if matches:
             return matches[0]
     return None
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    """Sort key of ``.../3.10.13/bin/python3.10`` by its version directory."""
+    return tuple(int(part) if part.isdigit() else -1 for part in path.parent.parent.name.split("."))
 
 
 def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:
