@@ -46,7 +46,7 @@ class GraphContext:
         if self._workspace is None:
             from pypm.workspace.model import validate_workspace
 
-            self._workspace = validate_workspace(self.raw)
+            self._workspace = validate_workspace(self.raw, self.settings)
         return self._workspace
 
     def validate(self) -> Workspace:

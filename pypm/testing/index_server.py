@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -186,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
                 remaining -= len(chunk)
+                if self.owner.rate_limit:
+                    time.sleep(len(chunk) / self.owner.rate_limit)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -214,8 +217,10 @@ class IndexServer:
         metadata_files: bool = True,
         yanked: dict[str, str] | None = None,
         support_ranges: bool = True,
+        rate_limit: int | None = None,
     ) -> None:
-        """Configure the server (it is not started yet)."""
+        """Configure the server (it is not started yet); ``rate_limit`` caps the bytes
+        per second of each file download (to test interrupted downloads)."""
         if flavour not in ("json", "html"):
             raise ValueError(f"unknown flavour {flavour!r}; expected 'json' or 'html'")
         self.files_dir = Path(files_dir)
@@ -224,6 +229,7 @@ class IndexServer:
         self.metadata_files = metadata_files
         self.yanked: dict[str, str] = dict(yanked or {})
         self.support_ranges = support_ranges
+        self.rate_limit = rate_limit
         self.requests: list[RequestRecord] = []
         self._lock = threading.Lock()
         self._catalog = Catalog(self.files_dir)

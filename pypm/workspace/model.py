@@ -77,8 +77,9 @@ def load_workspace(start: Path) -> Workspace:
     return validate_workspace(find_workspace(start))
 
 
-def validate_workspace(raw: RawWorkspace) -> Workspace:
-    """Validate every member of an already discovered workspace."""
+def validate_workspace(raw: RawWorkspace, settings: Settings | None = None) -> Workspace:
+    """Validate every member of an already discovered workspace (``settings``: already
+    loaded ones, e.g. with command-line overrides)."""
     members: dict[NormalizedName, Member] = {}
     for raw_member in raw.members:
         member = validate_member(raw_member, raw.root)
@@ -90,7 +91,7 @@ def validate_workspace(raw: RawWorkspace) -> Workspace:
                 hint="give each member a distinct [project] name",
             )
         members[member.name] = member
-    settings = load_settings(raw.tool_table, raw.config_file)
+    settings = settings or load_settings(raw.tool_table, raw.config_file)
     root_groups = {}
     if all(m.pyproject != raw.config_file for m in raw.members) and raw.config_file.name == "pyproject.toml":
         root_groups = validate_root_groups(raw.root_data, raw.config_file, raw.root)
