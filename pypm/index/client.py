@@ -29,6 +29,7 @@ _TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 def make_http_client() -> httpx.Client:
     """An httpx client with pypm's user agent, retries on connect errors and redirects."""
     return httpx.Client(
+        http2=_http2_available(),
         timeout=_TIMEOUT,
         follow_redirects=True,
         auth=IndexAuth(),
@@ -44,6 +45,13 @@ def strip_credentials(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def _http2_available() -> bool:
+    """HTTP/2 (negotiated over TLS where the server offers it) needs the ``h2`` package."""
+    import importlib.util
+
+    return importlib.util.find_spec("h2") is not None
 
 
 def redact(url: str) -> str:
