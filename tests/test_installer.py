@@ -330,3 +330,15 @@ def test_shell_and_python_list(tmp_path, make_index, run_pypm) -> None:
     result = run_pypm("shell", cwd=root, env_extra={"PYPM_INDEX_URL": index.url, "SHELL": str(script)}, check=False)
     assert result.returncode == 7
     assert result.stdout.strip() == f"in {root / '.venv'}"
+
+
+def test_same_version_with_another_file_is_replaced(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    build_wheel(DistSpec("alpha", "1.0", files={"alpha/__init__.py": "__version__ = 'rebuilt'\n"}), index.files_dir)
+    run_pypm("lock", "--refresh", cwd=root, env_extra=env)
+    run_pypm("sync", cwd=root, env_extra=env)
+    out = run_pypm("run", "python", "-c", "import alpha; print(alpha.__version__)", cwd=root, env_extra=env)
+    assert out.stdout.strip() == "rebuilt"

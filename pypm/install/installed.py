@@ -21,6 +21,7 @@ class InstalledDist:
     version: str
     dist_info: Path
     editable: bool
+    store: str | None = None
 
 
 def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDist]:
@@ -35,8 +36,18 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
                 continue
             headers = BytesParser().parsebytes(metadata.read_bytes(), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
-            found[name] = InstalledDist(name, headers["Version"] or "", dist_info, _is_editable(dist_info))
+            found[name] = InstalledDist(
+                name, headers["Version"] or "", dist_info, _is_editable(dist_info), _store_key(dist_info)
+            )
     return found
+
+
+def _store_key(dist_info: Path) -> str | None:
+    """The store entry (the wheel's sha256) a pypm install was linked from."""
+    try:
+        return json.loads((dist_info / "pypm-store.json").read_text("utf-8")).get("store")
+    except (OSError, ValueError):
+        return None
 
 
 def _is_editable(dist_info: Path) -> bool:

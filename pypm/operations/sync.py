@@ -64,7 +64,7 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     to_install: list[Planned] = []
     for name, planned in sorted(wanted.items()):
         current = present.get(name)
-        if current is not None and current.version == planned.version and current.editable == planned.editable:
+        if current is not None and _up_to_date(current, planned):
             outcome.unchanged += 1
             continue
         to_install.append(planned)
@@ -82,6 +82,17 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     _install(workspace, to_install, paths, interpreter)
     outcome.installed = [p.name for p in to_install]
     return outcome
+
+
+def _up_to_date(current: Any, planned: Planned) -> bool:
+    """Same version, same kind, and for locked wheels the same file (when known)."""
+    from packaging.pylock import PackageWheel
+
+    if current.version != planned.version or current.editable != planned.editable:
+        return False
+    if not isinstance(planned.source, PackageWheel) or current.store is None:
+        return True
+    return bool(current.store == planned.source.hashes["sha256"])
 
 
 @dataclass(frozen=True)
