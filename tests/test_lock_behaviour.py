@@ -274,3 +274,22 @@ def test_credentials_are_sent_but_never_written(tmp_path, make_index, run_pypm) 
     assert any(r.headers.get("authorization", "").startswith("Basic ") for r in index.requests)
     text = (root / "pylock.toml").read_text()
     assert "s3cret" not in text and "alice" not in text
+
+
+def test_conflicting_markers_fork_the_lock(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0"), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha>=2; sys_platform == 'linux'", "alpha<2; sys_platform != 'linux'",
+                                         "beta"])
+    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    Pylock.from_dict(data).validate()
+    alphas = sorted((p["version"], p["marker"]) for p in data["packages"] if p["name"] == "alpha")
+    assert alphas == [("1.0", "sys_platform != 'linux'"), ("2.0", "sys_platform == 'linux'")]
+    (beta,) = [p for p in data["packages"] if p["name"] == "beta"]
+    assert "marker" not in beta, "a package both forks agree on needs no marker"
+    import sys
+
+    from tests.test_lock_sync import installed
+
+    expected = "2.0" if sys.platform == "linux" else "1.0"
+    assert installed(root / ".venv")["alpha"] == expected

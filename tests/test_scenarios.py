@@ -21,18 +21,10 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "resolver
 
 # Scenarios of the `fork` folder that pypm does not pass today, with the reason. A
 # listed scenario that starts passing fails its test, so this list stays honest.
-_NO_FORKING = "pypm picks one version per package for every environment; uv forks the resolution per marker"
 KNOWN_FORK_FAILURES: dict[str, str] = {
-    "basic": _NO_FORKING,
-    "filter-sibling-dependencies": _NO_FORKING,
-    "incomplete-markers": _NO_FORKING + " (python_version)",
-    "marker-inherit-combined": _NO_FORKING,
-    "marker-inherit-combined-allowed": _NO_FORKING,
-    "marker-inherit-combined-disallowed": _NO_FORKING,
-    "marker-inherit-isolated": _NO_FORKING,
-    "marker-selection": _NO_FORKING,
-    "preferences-dependent-forking-bistable": _NO_FORKING,
-    "preferences-dependent-forking-tristable": _NO_FORKING + " (os_name)",
+    "preferences-dependent-forking-conflicting": "pypm forks on the conflict and finds a valid lock (linux: "
+    "cleaver 1, foo 1, bar 2; elsewhere: cleaver 1, foo 2, bar 1) where uv's scenario expects its "
+    "preference-driven fork order to fail",
     "conflict-in-fork": "markers on sys_platform values outside pypm's sampled platforms (linux, darwin, win32) "
     "count as never true, so the conflicting branch is dropped instead of failing",
 }
@@ -198,8 +190,7 @@ def test_environments_for_modes() -> None:
 
 
 def _resolution(**versions: str) -> Resolution:
-    packages = {NormalizedName(n): LockedPackage(NormalizedName(n), Version(v)) for n, v in versions.items()}
-    return Resolution(packages, [])
+    return Resolution([LockedPackage(NormalizedName(n), Version(v)) for n, v in versions.items()], [])
 
 
 def test_check_compares_versions_and_satisfiability() -> None:

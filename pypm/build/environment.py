@@ -31,7 +31,7 @@ def build_environment(
     from pypm.resolver.resolve import resolve_requirements
 
     resolution = resolve_requirements(requirements, client, current_environment(), sdist_metadata=None)
-    chosen = [_best_file(p.files) for p in resolution.packages.values()]
+    chosen = [_best_file(p.files) for p in resolution.entries]
     key = hashlib.sha256(json.dumps(sorted(f.filename + (f.sha256 or "") for f in chosen)).encode()).hexdigest()
     venv = cache_dir / "build-envs-v1" / key[:32]
     from filelock import FileLock

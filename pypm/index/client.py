@@ -171,7 +171,7 @@ class IndexClient:
 
         todo = [
             (package, index)
-            for package in resolution.packages.values()
+            for package in resolution.entries
             for index, link in enumerate(package.files)
             if link.size is None or not link.sha256
         ]

@@ -31,7 +31,7 @@ def lock_document(workspace: Workspace, resolution: Resolution, input_hash: str)
     document["created-by"] = "pypm"
     document["tool"] = {"pypm": {"input-hash": input_hash}}
     document["packages"] = [
-        _package_entry(workspace, package) for package in resolution.packages.values()
+        _package_entry(workspace, package) for package in resolution.entries
     ]
     return document
 

@@ -71,7 +71,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         client.close()
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
-    count = sum(1 for p in resolution.packages.values() if not p.is_member)
+    count = sum(1 for p in resolution.entries if not p.is_member)
     ui.info(f"Locked {count} packages in {workspace.lock_path.name}")
     return LockOutcome(written, count, workspace.lock_path)
 

@@ -109,7 +109,11 @@ def add_condition(conditions: set[Condition], new: Condition) -> bool:
 
 def render_marker(conditions: set[Condition], space: EnvironmentSpace) -> str | None:
     """OR of the conditions as one marker string; None when it always holds."""
-    if any(not c.features and atoms_mask(space, c.atoms) == space.full for c in conditions):
+    unconditional = 0
+    for condition in conditions:
+        if not condition.features:
+            unconditional |= atoms_mask(space, condition.atoms)
+    if unconditional == space.full:
         return None
     parts = []
     for condition in sorted(conditions, key=lambda c: (sorted(c.features), sorted(c.atoms))):

@@ -159,8 +159,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         if candidate.member is not None:
             member = candidate.member
             if candidate.extras:
-                return [r for e in candidate.extras for r in member.optional_dependencies.get(e, [])], None
-            return member.dependencies, None
+                wanted = [r for e in candidate.extras for r in member.optional_dependencies.get(e, [])]
+            else:
+                wanted = member.dependencies
+            return [r for r in wanted if self.space.mask(r.marker)], None
         metadata = self.metadata(candidate.name, candidate.files)
         wanted = sorted(candidate.extras) if candidate.extras else [""]
         selected = []

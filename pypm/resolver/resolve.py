@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -17,6 +18,7 @@ from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
 from pypm.resolver.environments import lowest_python, universal_environments
+from pypm.resolver.forks import split_environments
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
@@ -25,6 +27,7 @@ from pypm.resolver.markers import (
     feature_extra,
     feature_group,
     render_marker,
+    strip_extra,
 )
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.provider import PYTHON, PypmProvider, SdistMetadata, make_req
@@ -49,10 +52,19 @@ class LockedPackage:
 
 @dataclass
 class Resolution:
-    """The outcome of resolving a workspace."""
+    """The outcome of resolving: every locked entry (a name appears more than once only
+    when forks chose different versions, under disjoint markers)."""
 
-    packages: dict[NormalizedName, LockedPackage]
+    entries: list[LockedPackage]
     environments: list[dict[str, str]]
+
+    @property
+    def packages(self) -> dict[NormalizedName, LockedPackage]:
+        """Entries by name (the first entry of each name)."""
+        by_name: dict[NormalizedName, LockedPackage] = {}
+        for entry in self.entries:
+            by_name.setdefault(entry.name, entry)
+        return by_name
 
 
 RootEdge = tuple[Req, Condition]
@@ -130,40 +142,79 @@ def resolve_roots(
     preferences: Mapping[NormalizedName, Version],
     sdist_metadata: SdistMetadata | None,
 ) -> Resolution:
-    """Run resolvelib from root requirements (each with the condition that brings it)."""
-    space = EnvironmentSpace(environments)
-    roots = [(req, cond) for req, cond in roots if space.mask(req.marker)]
-    lowest = lowest_python(environments)
+    """Run resolvelib from root requirements (each with the condition that brings it),
+    forking the environments where requirements with markers conflict."""
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pypm-prefetch") as pool:
-        provider = PypmProvider(client, members, space, lowest, preferences, options, sdist_metadata, pool)
+        solver = _Solver(roots, members, client, options, sdist_metadata, pool)
+        solved = solver.solve_with_forks(environments, dict(preferences))
+    return Resolution(_merge(solved, EnvironmentSpace(environments)), environments)
+
+
+@dataclass
+class _Solved:
+    """One resolution of a set of environments (markers not rendered yet)."""
+
+    packages: dict[NormalizedName, LockedPackage]
+    conditions: dict[NormalizedName, set[Condition]]
+
+
+class _Conflict(Exception):
+    def __init__(self, message: str, markers: list[Marker]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.markers = markers
+
+
+class _Solver:
+    """Resolves root requirements for a set of environments, forking on conflicts."""
+
+    def __init__(self, roots: list[RootEdge], members: Mapping[NormalizedName, Member], client: IndexClient,
+                 options: ResolverOptions, sdist_metadata: SdistMetadata | None, pool: ThreadPoolExecutor) -> None:
+        self.roots, self.members, self.client = roots, members, client
+        self.options, self.sdist_metadata, self.pool = options, sdist_metadata, pool
+
+    def solve_with_forks(
+        self, environments: list[dict[str, str]], preferences: dict[NormalizedName, Version]
+    ) -> list[tuple[_Solved, frozenset[str]]]:
+        """Solutions with the marker atoms of the fork each one serves."""
+        try:
+            return [(self.solve(environments, preferences), frozenset())]
+        except _Conflict as conflict:
+            forks = split_environments(conflict.markers, environments)
+            if forks is None:
+                raise ResolutionError(conflict.message) from None
+            solved = []
+            for fork_environments, atoms in forks:
+                for result, inner in self.solve_with_forks(fork_environments, preferences):
+                    solved.append((result, atoms | inner))
+                    for name, package in result.packages.items():
+                        preferences.setdefault(name, package.version)
+            return solved
+
+    def solve(self, environments: list[dict[str, str]], preferences: Mapping[NormalizedName, Version]) -> _Solved:
+        """One resolution for all of ``environments``; :class:`_Conflict` when impossible."""
+        from pypm.resolver.explain import explain_impossible
+
+        space = EnvironmentSpace(environments)
+        roots = [(req, cond) for req, cond in self.roots if space.mask(req.marker)]
+        provider = PypmProvider(self.client, self.members, space, lowest_python(environments), preferences,
+                                self.options, self.sdist_metadata, self.pool)
         for req, _ in roots:
             provider.warm(req.name)
-        result = _run_resolver(provider, [req for req, _ in roots])
-    packages = _packages(result.mapping, provider, roots, space)
-    return Resolution(packages, environments)
+        try:
+            result = Resolver(provider, BaseReporter()).resolve([r for r, _ in roots], max_rounds=MAX_ROUNDS)
+        except ResolutionImpossible as exc:
+            markers = [strip_extra(c.requirement.marker) for c in exc.causes]
+            raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
+        except ResolutionTooDeep:
+            raise ResolutionError(
+                "resolution took too many steps without finding a solution",
+                hint="narrow the version ranges of your dependencies",
+            ) from None
+        return _Solved(_collect(result.mapping, provider), _propagate(result.mapping, provider, roots, space))
 
 
-def _run_resolver(provider: PypmProvider, requirements: list[Req]):  # type: ignore[no-untyped-def]
-    from pypm.resolver.explain import explain_impossible
-
-    try:
-        return Resolver(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
-    except ResolutionImpossible as exc:
-        raise ResolutionError(explain_impossible(exc, provider)) from None
-    except ResolutionTooDeep:
-        raise ResolutionError(
-            "resolution took too many steps without finding a solution",
-            hint="narrow the version ranges of your dependencies",
-        ) from None
-
-
-def _packages(
-    mapping: Mapping[str, Candidate],
-    provider: PypmProvider,
-    roots: list[RootEdge],
-    space: EnvironmentSpace,
-) -> dict[NormalizedName, LockedPackage]:
-    conditions = _propagate(mapping, provider, roots, space)
+def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[NormalizedName, LockedPackage]:
     packages: dict[NormalizedName, LockedPackage] = {}
     for key, candidate in mapping.items():
         if candidate.name == PYTHON:
@@ -176,12 +227,27 @@ def _packages(
             child = mapping[child_key].name
             if child != candidate.name and child not in package.dependencies:
                 package.dependencies.append(child)
-    for name, package in packages.items():
-        package.dependencies.sort()
-        if not package.is_member:
-            package.marker = render_marker(conditions.get(name, set()), space)
-            _check_coverage(package, conditions.get(name, set()), space)
-    return dict(sorted(packages.items()))
+    return packages
+
+
+def _merge(solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace) -> list[LockedPackage]:
+    """One entry per (name, version) over all forks, each with its marker rendered."""
+    entries: dict[tuple[NormalizedName, Version], LockedPackage] = {}
+    conditions: dict[tuple[NormalizedName, Version], set[Condition]] = {}
+    for result, fork_atoms in solved:
+        for name, package in result.packages.items():
+            key = (name, package.version)
+            entry = entries.setdefault(key, LockedPackage(name, package.version, package.files,
+                                                          is_member=package.is_member))
+            entry.dependencies = sorted(set(entry.dependencies) | set(package.dependencies))
+            target = conditions.setdefault(key, set())
+            for condition in result.conditions.get(name, set()):
+                add_condition(target, Condition(condition.features, condition.atoms | fork_atoms))
+    for key, entry in entries.items():
+        if not entry.is_member:
+            entry.marker = render_marker(conditions[key], space)
+            _check_coverage(entry, conditions[key], space)
+    return [entries[key] for key in sorted(entries)]
 
 
 def _platforms(space: EnvironmentSpace, mask: int) -> set[str]:

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     """Run the command line; return the exit status."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
+    from pypm import ui
+
+    ui.configure(-1, False)  # the resolver's own progress lines would interleave with PASS/FAIL
     args = _parser().parse_args(argv)
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=err)
