@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -40,24 +40,33 @@ class FileLink:
         """True for ``.whl`` files."""
         return self.filename.endswith(".whl")
 
-    @cached_property
+    @property
     def parsed(self) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
         """(name, version, tags) from the filename; None when it cannot be parsed."""
-        try:
-            if self.is_wheel:
-                name, version, _build, tags = parse_wheel_filename(self.filename)
-                return name, version, tags
-            name, version = parse_sdist_filename(self.filename)
-            return name, version, frozenset()
-        except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-            return None
+        return _parse_filename(self.filename)
 
-    @cached_property
+    @property
     def python_specifier(self) -> SpecifierSet | None:
         """The file's ``requires-python`` as a specifier set (None if absent or invalid)."""
-        if not self.requires_python:
-            return None
-        try:
-            return SpecifierSet(self.requires_python)
-        except InvalidSpecifier:
-            return None
+        return _parse_specifier(self.requires_python) if self.requires_python else None
+
+
+@cache
+def _parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
+    """Memoised (thread-safe, lock-free reads) parse of a distribution file name."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return name, version, tags
+        name, version = parse_sdist_filename(filename)
+        return name, version, frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+
+
+@cache
+def _parse_specifier(text: str) -> SpecifierSet | None:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None

@@ -42,7 +42,7 @@ def _json_link(entry: dict[str, Any], page_url: str, index_url: str) -> FileLink
     yanked = entry.get("yanked", False)
     return FileLink(
         filename=entry["filename"],
-        url=urljoin(page_url, entry["url"]),
+        url=_absolute(page_url, entry["url"]),
         index_url=index_url,
         sha256=(entry.get("hashes") or {}).get("sha256"),
         requires_python=entry.get("requires-python") or None,
@@ -51,6 +51,11 @@ def _json_link(entry: dict[str, Any], page_url: str, index_url: str) -> FileLink
         upload_time=entry.get("upload-time"),
         metadata=_metadata_hash(metadata),
     )
+
+
+def _absolute(base: str, url: str) -> str:
+    """``url`` resolved against ``base`` (absolute URLs, the common case, skip urljoin)."""
+    return url if url.startswith(("https://", "http://")) else urljoin(base, url)
 
 
 def _metadata_hash(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any
 
 from packaging.markers import Marker
@@ -26,7 +27,7 @@ from pypm.index.metadata import DistMetadata
 from pypm.resolver.candidates import Candidate, Req
 from pypm.resolver.markers import EnvironmentSpace, strip_extra
 from pypm.resolver.options import ResolverOptions
-from pypm.resolver.tags import tags_mask
+from pypm.resolver.tags import TagMasks
 from pypm.workspace.project import Member
 
 Edge = tuple[str, "Marker | None"]
@@ -62,6 +63,24 @@ def lower_bounds(spec: SpecifierSet | None) -> SpecifierSet | None:
     return SpecifierSet(",".join(kept)) if kept else None
 
 
+def _file_version(filename: str) -> Version | None:
+    """The version part of a wheel or sdist file name (cheap; no tag parsing)."""
+    from packaging.version import InvalidVersion
+
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        text = parts[1] if len(parts) >= 5 else ""
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[: -len(".zip")]
+        text = stem.rpartition("-")[2]
+    else:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
 class PypmProvider(AbstractProvider):  # type: ignore[misc]
     """resolvelib provider over an :class:`IndexClient` and the workspace members."""
 
@@ -86,6 +105,9 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self.prefetch = prefetch
         self.edges: dict[tuple[str, Version], list[Edge]] = {}
         self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {}
+        self._tag_masks = TagMasks(space.environments)
+        self._python_ok: dict[str, bool] = {}
+        self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
 
     # -- resolvelib contract -------------------------------------------------
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
@@ -110,7 +132,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> list[Candidate] | Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         bad = {c.version for c in incompatibilities[identifier]}
         name, extras = reqs[0].name, reqs[0].extras
@@ -121,11 +143,13 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             member = self.members[name]
             version = member.version or Version("0")
             return [] if version in bad else [Candidate(name, version, extras, member=member)]
-        return [
-            Candidate(name, version, extras, files)
-            for version, files in self._ordered(name, reqs)
-            if version not in bad
-        ]
+        return partial(self._matches, name, extras, reqs, bad)
+
+    def _matches(self, name: NormalizedName, extras: frozenset[str], reqs: list[Req],
+                 bad: set[Version]) -> Iterator[Candidate]:
+        for version, files in self._ordered(name, reqs):
+            if version not in bad:
+                yield Candidate(name, version, extras, files)
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if candidate.member is not None and candidate.member.version is None:
@@ -196,7 +220,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         try:
             versions = self._all_versions(name)
             if versions:
-                files = versions[max(versions)]
+                files = self._usable(name, max(versions))
                 if any(f.is_wheel for f in files):
                     self.metadata(name, files)
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
@@ -204,46 +228,70 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
 
     # -- candidates ----------------------------------------------------------
     def _all_versions(self, name: NormalizedName) -> dict[Version, list[FileLink]]:
+        """Every file on the project's page grouped by version (usability not checked)."""
         cached = self._versions.get(name)
         if cached is not None:
             return cached
         by_version: dict[Version, list[FileLink]] = defaultdict(list)
         for link in self.client.project_files(name):
-            parsed = link.parsed
-            if parsed is not None and parsed[0] == name and self._file_usable(name, link):
-                by_version[parsed[1]].append(link)
+            version = _file_version(link.filename)
+            if version is not None:
+                by_version[version].append(link)
         self._versions[name] = dict(by_version)
         return self._versions[name]
 
+    def _usable(self, name: NormalizedName, version: Version) -> list[FileLink]:
+        """The files of one version this resolution can use (checked once, on demand)."""
+        key = (name, version)
+        usable = self._usable_files.get(key)
+        if usable is None:
+            files = self._all_versions(name).get(version, [])
+            usable = self._usable_files[key] = [f for f in files if self._file_usable(name, f)]
+        return usable
+
     def _file_usable(self, name: NormalizedName, link: FileLink) -> bool:
-        spec = lower_bounds(link.python_specifier)
-        if spec is not None and not spec.contains(self.lowest_python, prereleases=True):
+        if link.requires_python and not self._python_allows(link.requires_python):
+            return False
+        parsed = link.parsed
+        if parsed is None or parsed[0] != name:
             return False
         if link.is_wheel:
-            parsed = link.parsed
-            return (
-                self.options.may_use_wheels(name)
-                and parsed is not None
-                and tags_mask(parsed[2], self.space.environments) != 0
-            )
+            return self.options.may_use_wheels(name) and self._tag_masks(parsed[2]) != 0
         return self.options.may_build(name) and self.sdist_metadata is not None
 
-    def _ordered(self, name: NormalizedName, reqs: list[Req]) -> list[tuple[Version, list[FileLink]]]:
+    def _python_allows(self, requires_python: str) -> bool:
+        """Does a file's ``requires-python`` (lower bounds only) admit the lowest Python?"""
+        allowed = self._python_ok.get(requires_python)
+        if allowed is None:
+            from packaging.specifiers import InvalidSpecifier
+
+            try:
+                spec = lower_bounds(SpecifierSet(requires_python))
+            except InvalidSpecifier:
+                spec = None
+            allowed = spec is None or spec.contains(self.lowest_python, prereleases=True)
+            self._python_ok[requires_python] = allowed
+        return allowed
+
+    def _ordered(self, name: NormalizedName, reqs: list[Req]) -> Iterator[tuple[Version, list[FileLink]]]:
+        """Allowed versions, best first (the locked one first), each with its usable
+        files; lazily, so usually only the newest versions' files are examined."""
         versions = self._all_versions(name)
         combined = SpecifierSet()
         for req in reqs:
             combined &= req.specifier
-        allowed = set(combined.filter(versions, prereleases=self._prereleases_allowed(versions, reqs)))
-        chosen = []
-        for version in sorted(allowed, reverse=True):
-            files = versions[version]
-            if all(f.yanked is not None for f in files) and not any(r.pins(version) for r in reqs):
-                continue
-            chosen.append((version, [f for f in files if f.yanked is None] or files))
+        allowed = sorted(combined.filter(versions, prereleases=self._prereleases_allowed(versions, reqs)),
+                         reverse=True)
         preferred = self.preferences.get(name)
         if preferred is not None and self.options.keeps_locked(name):
-            chosen.sort(key=lambda item: item[0] != preferred)
-        return chosen
+            allowed.sort(key=lambda version: version != preferred)
+        for version in allowed:
+            files = self._usable(name, version)
+            if not files:
+                continue
+            if all(f.yanked is not None for f in files) and not any(r.pins(version) for r in reqs):
+                continue
+            yield version, [f for f in files if f.yanked is None] or files
 
     def _prereleases_allowed(self, versions: Iterable[Version], reqs: list[Req]) -> bool:
         """``allow``: always; ``disallow``: never; ``if-necessary`` (the default): when every
@@ -257,4 +305,4 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every usable version of ``name`` (for error messages)."""
-        return sorted(self._all_versions(name))
+        return sorted(v for v in self._all_versions(name) if self._usable(name, v))

@@ -44,10 +44,34 @@ def tag_serves(tag: Tag, env: dict[str, str]) -> bool:
     return _interpreter_ok(tag, minor) and _platform_ok(tag.platform, env)
 
 
-def tags_mask(tags: frozenset[Tag], environments: list[dict[str, str]]) -> int:
-    """Bit mask of sampled environments served by a wheel with any of ``tags``."""
+def tag_mask(tag: Tag, environments: list[dict[str, str]]) -> int:
+    """Bit mask of the environments one tag serves."""
     bits = 0
     for index, env in enumerate(environments):
-        if any(tag_serves(tag, env) for tag in tags):
+        if tag_serves(tag, env):
             bits |= 1 << index
     return bits
+
+
+class TagMasks:
+    """Memoised :func:`tag_mask` for one list of environments (tags repeat across a
+    project's many files, so each distinct tag is evaluated once)."""
+
+    def __init__(self, environments: list[dict[str, str]]) -> None:
+        self.environments = environments
+        self._masks: dict[Tag, int] = {}
+
+    def __call__(self, tags: frozenset[Tag]) -> int:
+        """Bit mask of the environments a wheel with any of ``tags`` serves."""
+        bits = 0
+        for tag in tags:
+            mask = self._masks.get(tag)
+            if mask is None:
+                mask = self._masks[tag] = tag_mask(tag, self.environments)
+            bits |= mask
+        return bits
+
+
+def tags_mask(tags: frozenset[Tag], environments: list[dict[str, str]]) -> int:
+    """Bit mask of sampled environments served by a wheel with any of ``tags``."""
+    return TagMasks(environments)(tags)
