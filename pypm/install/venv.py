@@ -112,11 +112,53 @@ def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:
             return Interpreter.from_json(data)
     if venv.exists():
         shutil.rmtree(venv)
-    _create(venv, base)
-    data = describe_interpreter(venv_python(venv))
+    if _is_running_interpreter(base):
+        data = _create_in_process(venv)
+    else:
+        _create(venv, base)
+        data = describe_interpreter(venv_python(venv))
+    (venv / ".gitignore").write_text("*\n")
     data["base"] = str(base)
     atomic_write_text(info_file, json.dumps(data, indent=1))
     return Interpreter.from_json(data)
+
+
+def _is_running_interpreter(base: Path) -> bool:
+    running = Path(getattr(sys, "_base_executable", sys.executable))
+    try:
+        return base.resolve() == running.resolve()
+    except OSError:
+        return False
+
+
+def _create_in_process(venv: Path) -> dict[str, Any]:
+    """Create the venv with this interpreter's :mod:`venv` and describe it without a
+    subprocess (same interpreter: same tags and marker environment)."""
+    import sysconfig
+    import venv as stdlib_venv
+
+    from packaging import tags
+    from packaging.markers import default_environment
+
+    try:
+        stdlib_venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(str(venv))
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise InstallError(f"cannot create {venv}: {exc}") from None
+    scheme_name = "venv" if "venv" in sysconfig.get_scheme_names() else ("nt" if os.name == "nt" else "posix_prefix")
+    prefix = str(venv.resolve())
+    paths = sysconfig.get_paths(scheme_name, vars={"base": prefix, "platbase": prefix, "installed_base": prefix,
+                                                   "installed_platbase": prefix})
+    return {
+        "executable": str(venv_python(venv.resolve())),
+        "prefix": prefix,
+        "version": ".".join(str(part) for part in sys.version_info[:3]),
+        "environment": dict(default_environment()),
+        "tags": [str(tag) for tag in tags.sys_tags()],
+        "scheme": {key: paths[key] for key in ("purelib", "platlib", "scripts", "data", "include")},
+        "is_venv": True,
+        "pathsep": os.pathsep,
+    }
 
 
 def _create(venv: Path, base: Path) -> None:
@@ -127,4 +169,3 @@ def _create(venv: Path, base: Path) -> None:
         shutil.rmtree(venv, ignore_errors=True)
         detail = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
         raise InstallError(f"cannot create {venv} with {base}: {detail}")
-    (venv / ".gitignore").write_text("*\n")

@@ -198,8 +198,6 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned]) -> dict[str, Path
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     from packaging.pylock import PackageWheel
 
     from pypm.install.editable import install_editable
@@ -218,11 +216,8 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
             install_wheel(paths[planned.name], interpreter, cache_dir, sha256, link_mode)
 
     try:
-        regular = [p for p in to_install if not p.editable]
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(one, regular))
-        for planned in to_install:
-            if planned.editable:
-                one(planned)
+        # One thread: linking is many small syscalls, and threads only fight over the GIL.
+        for planned in sorted(to_install, key=lambda p: p.editable):
+            one(planned)
     finally:
         builders.close()

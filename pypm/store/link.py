@@ -20,7 +20,7 @@ from installer.utils import get_launcher_kind
 from pypm.install.venv import Interpreter
 from pypm.store.layout import LINK_MODES
 from pypm.store.registry import STORE_POINTER, register_link
-from pypm.store.unpack import StoredFile, StoreEntry
+from pypm.store.unpack import FILES, StoredFile, StoreEntry
 
 LINK_MODES_ALLOWED = ("hardlink", "copy", "symlink")
 INSTALLER = b"pypm\n"
@@ -68,16 +68,21 @@ def link_entry(
     final_dist_info = root_dir / entry.dist_info
     staging = root_dir / f".{entry.dist_info}.pypm-tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    mode = effective_link_mode(link_mode, cache_dir, root_dir)
+    placer = _Placer(entry, interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir)
+    prefixes = {scheme: _relative(path, root_dir) for scheme, path in dirs.items()}
+    info_prefix = entry.dist_info + "/"
     rows: list[tuple[str, str, int | str]] = []
     for stored in entry.files:
-        target = dirs[stored.scheme] / stored.path
-        in_dist_info = stored.scheme == entry.root_scheme and stored.path.split("/")[0] == entry.dist_info
-        if in_dist_info:
-            target = staging / stored.path.split("/", 1)[1]
-        mode = _place(entry, stored, target, mode, interpreter, cache_dir)
-        record_path = final_dist_info / stored.path.split("/", 1)[1] if in_dist_info else target
-        rows.append((_relative(record_path, root_dir), stored.hash, stored.size))
+        if stored.scheme == entry.root_scheme:
+            record = stored.path
+            in_info = stored.path.startswith(info_prefix)
+            target = os.path.join(staging, stored.path[len(info_prefix):]) if in_info else os.path.join(
+                root_dir, stored.path)
+        else:
+            record = f"{prefixes[stored.scheme]}/{stored.path}"
+            target = os.path.join(dirs[stored.scheme], stored.path)
+        placer.place(stored, target)
+        rows.append((record, stored.hash, stored.size))
     for name, module, attr, section in entry.scripts:
         filename, data = Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
         rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, executable=True))
@@ -92,32 +97,57 @@ def link_entry(
         shutil.rmtree(final_dist_info)
     os.rename(staging, final_dist_info)
     register_link(entry.root, final_dist_info / STORE_POINTER)
-    return mode
+    return placer.mode
 
 
-def _place(entry: StoreEntry, stored: StoredFile, target: Path, mode: str, interpreter: Interpreter,
-           cache_dir: Path) -> str:
-    source = entry.source(stored)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    if stored.scheme == "scripts" and _has_python_shebang(source):
-        _copy_with_shebang(source, target, str(interpreter.executable))
-        return mode
-    if mode == "hardlink":
+class _Placer:
+    """Puts store files at their targets (hot loop: plain ``os`` calls on strings)."""
+
+    def __init__(self, entry: StoreEntry, interpreter: Interpreter, mode: str, cache_dir: Path) -> None:
+        self.base = str(entry.root / FILES)
+        self.interpreter = str(interpreter.executable)
+        self.mode = mode
+        self.cache_dir = cache_dir
+        self.made: set[str] = set()
+
+    def place(self, stored: StoredFile, target: str) -> None:
+        """Link (or copy) one file; scripts with a ``#!python`` shebang are rewritten."""
+        source = os.path.join(self.base, stored.scheme, stored.path)
+        parent = os.path.dirname(target)
+        if parent not in self.made:
+            os.makedirs(parent, exist_ok=True)
+            self.made.add(parent)
+        if stored.scheme == "scripts" and _has_python_shebang(Path(source)):
+            _remove(target)
+            _copy_with_shebang(Path(source), Path(target), self.interpreter)
+            return
         try:
-            os.link(source, target)
-            return mode
-        except OSError as exc:
-            if exc.errno not in _CROSS_DEVICE:
-                raise
-            _remember_copy(cache_dir, target.parent)
-            mode = "copy"
-    if mode == "symlink":
-        os.symlink(source, target)
-    else:
-        shutil.copy2(source, target)
-    return mode
+            self._put(source, target)
+        except FileExistsError:
+            _remove(target)
+            self._put(source, target)
+
+    def _put(self, source: str, target: str) -> None:
+        if self.mode == "hardlink":
+            try:
+                os.link(source, target)
+                return
+            except OSError as exc:
+                if exc.errno not in _CROSS_DEVICE:
+                    raise
+                _remember_copy(self.cache_dir, Path(target).parent)
+                self.mode = "copy"
+        if self.mode == "symlink":
+            os.symlink(source, target)
+        else:
+            shutil.copy2(source, target)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _has_python_shebang(path: Path) -> bool:
