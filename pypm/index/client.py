@@ -15,7 +15,7 @@ from packaging.utils import NormalizedName
 from pypm import __version__
 from pypm.config import Settings
 from pypm.errors import IndexClientError
-from pypm.fsutil import atomic_write_bytes
+from pypm.fsutil import atomic_write_bytes, file_sha256
 from pypm.index.auth import IndexAuth, remember_url_credentials
 from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
@@ -160,7 +160,7 @@ class IndexClient:
             raise IndexClientError(f"find-links location {location} is not a directory or URL")
         return [
             FileLink(filename=p.name, url=p.resolve().as_uri(), index_url=location,
-                     sha256=_file_sha256(p), size=p.stat().st_size)
+                     sha256=file_sha256(p), size=p.stat().st_size)
             for p in sorted(directory.iterdir())
             if p.name.endswith((".whl", ".tar.gz", ".zip"))
         ]
@@ -240,14 +240,6 @@ def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:
     if not page.is_file():
         return None
     return parse_html_page(page.read_text("utf-8"), page.as_uri(), index_url)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_hash(data: bytes, expected: str, what: str) -> None:

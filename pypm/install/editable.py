@@ -46,7 +46,7 @@ def install_editable(
     link_mode: str = "hardlink",
 ) -> str:
     """Install ``member`` editable; ``builder`` makes the SdistBuilder used for PEP 660."""
-    from pypm.install.wheel import file_sha256
+    from pypm.fsutil import file_sha256
     from pypm.store.link import link_entry
     from pypm.store.unpack import ensure_unpacked
 

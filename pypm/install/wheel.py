@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
+from pypm.fsutil import file_sha256
 from pypm.install.venv import Interpreter
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def install_wheel(

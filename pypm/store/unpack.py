@@ -21,6 +21,7 @@ from installer.records import Hash, RecordEntry
 from installer.sources import WheelFile
 
 from pypm.errors import InstallError
+from pypm.fsutil import file_sha256
 from pypm.store.layout import store_entry
 
 MANIFEST = "pypm-manifest.json"
@@ -125,13 +126,10 @@ def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path) -> StoreEntry:
 
 
 def _verify(wheel: Path, sha256: str) -> None:
-    digest = hashlib.sha256()
-    with wheel.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != sha256:
+    actual = file_sha256(wheel)
+    if actual != sha256:
         wheel.unlink(missing_ok=True)
         raise InstallError(
-            f"{wheel.name} in the cache is corrupt: sha256 {digest.hexdigest()} instead of {sha256}",
+            f"{wheel.name} in the cache is corrupt: sha256 {actual} instead of {sha256}",
             hint="the damaged file was removed; run the command again to download it afresh",
         )
