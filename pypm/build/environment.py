@@ -71,7 +71,8 @@ def _create(venv: Path, chosen: list[FileLink], cache_dir: Path, build_wheel: Wh
 
     interpreter = ensure_venv(venv, None)
     wheels = [f for f in chosen if f.is_wheel]
-    fetched = fetch_all([FileToFetch(f.filename, f.url, f.sha256 or "", f.size) for f in wheels], cache_dir)
+    items = [FileToFetch(f.filename, f.url, f.sha256 or "", f.size) for f in wheels]
+    fetched = fetch_all(items, cache_dir, announce=False)
     paths = [fetched[f.filename] for f in wheels] + [build_wheel(f) for f in chosen if not f.is_wheel]
     for path in paths:
         install_wheel(path, interpreter, cache_dir)

@@ -19,7 +19,7 @@ def fetch_sdist(link: FileLink, cache_dir: Path) -> tuple[Path, str]:
     """The sdist in the cache (sha256-verified when the index gives a hash), and its hash."""
     if link.sha256:
         item = FileToFetch(link.filename, link.url, link.sha256, link.size)
-        return fetch_all([item], cache_dir)[link.filename], link.sha256
+        return fetch_all([item], cache_dir, announce=False)[link.filename], link.sha256
     return fetch_unhashed(link.filename, link.url, cache_dir)
 
 

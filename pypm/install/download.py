@@ -50,23 +50,26 @@ def cache_path(cache_dir: Path, item: FileToFetch) -> Path:
     return cache_dir / WHEELS / item.sha256[:2] / item.sha256 / item.filename
 
 
-def fetch_all(items: list[FileToFetch], cache_dir: Path, offline: bool = False) -> dict[str, Path]:
-    """Make sure every item is in the cache; return filename -> cached path."""
+def fetch_all(
+    items: list[FileToFetch], cache_dir: Path, offline: bool = False, announce: bool = True
+) -> dict[str, Path]:
+    """Make sure every item is in the cache; return filename -> cached path (``announce``:
+    show progress and the summary line)."""
     missing = [item for item in items if not cache_path(cache_dir, item).is_file()]
     if missing and offline:
         names = ", ".join(sorted(item.filename for item in missing)[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InstallError(f"offline, and not in the cache: {names}{more}", hint="run once without --offline")
     if missing:
-        _download(missing, cache_dir)
+        _download(missing, cache_dir, announce)
     return {item.filename: cache_path(cache_dir, item) for item in items}
 
 
-def _download(missing: list[FileToFetch], cache_dir: Path) -> None:
+def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool) -> None:
     from pypm.index.client import make_http_client
 
     cancel = threading.Event()
-    progress = DownloadProgress(missing)
+    progress = DownloadProgress(missing, announce)
     with make_http_client() as client, ThreadPoolExecutor(MAX_PARALLEL, thread_name_prefix="pypm-dl") as pool:
         futures = [pool.submit(_fetch_one, client, item, cache_dir, cancel, progress) for item in missing]
         try:

@@ -14,7 +14,7 @@ from pypm import ui
 class DownloadProgress:
     """Thread-safe progress reporting for a batch of downloads."""
 
-    def __init__(self, items: list[Any]) -> None:
+    def __init__(self, items: list[Any], announce: bool = True) -> None:
         self.count = len(items)
         self.total = sum(item.size or 0 for item in items)
         self.received = 0
@@ -22,7 +22,8 @@ class DownloadProgress:
         self._lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
         self._rich: Any = None
-        if ui.verbosity() >= 0 and sys.stderr.isatty():
+        self.announce = announce
+        if announce and ui.verbosity() >= 0 and sys.stderr.isatty():
             self._start_rich()
 
     def _start_rich(self) -> None:
@@ -62,4 +63,4 @@ class DownloadProgress:
         if self._rich is not None:
             self._rich.stop()
         seconds = time.monotonic() - self.started_at
-        ui.info(f"Downloaded {self.count} files ({self.received / 1048576:.1f} MiB) in {seconds:.2f}s")
+        (ui.info if self.announce else ui.detail)(f"Downloaded {self.count} files ({self.received / 1048576:.1f} MiB) in {seconds:.2f}s")
