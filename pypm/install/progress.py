@@ -63,4 +63,5 @@ class DownloadProgress:
         if self._rich is not None:
             self._rich.stop()
         seconds = time.monotonic() - self.started_at
-        (ui.info if self.announce else ui.detail)(f"Downloaded {self.count} files ({self.received / 1048576:.1f} MiB) in {seconds:.2f}s")
+        say = ui.info if self.announce else ui.detail
+        say(f"Downloaded {self.count} files ({self.received / 1048576:.1f} MiB) in {seconds:.2f}s")
