@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_info"]
+__all__ = ["machine_info", "repo_state"]
 
 
 def _cpu_model() -> str:
@@ -42,3 +43,17 @@ def machine_info(python: Path) -> dict[str, Any]:
         "python_path": str(python),
         "runner": sys.executable,
     }
+
+
+def repo_state(repo: Path) -> dict[str, Any]:
+    """The commit pypm was installed from and whether ``pypm/`` had uncommitted changes."""
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--", "pypm", "pyproject.toml")
+    return {"commit": git("rev-parse", "HEAD"), "pypm_dirty": None if status is None else bool(status)}

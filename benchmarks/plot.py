@@ -34,8 +34,9 @@ def plot(run: dict[str, Any], out: Path) -> None:
             bars = ax.bar([x + offset for x in xs], values, width=0.4, label=key, color=color)
             for bar, value in zip(bars, values, strict=True):
                 if value:
-                    ax.annotate(f"{value:.2g}", (bar.get_x() + bar.get_width() / 2, value), ha="center",
-                                va="bottom", fontsize=7)
+                    ax.annotate(
+                        f"{value:.2g}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom", fontsize=7
+                    )
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")
         ax.set_xticks(list(xs), [s for s in steps], rotation=20, fontsize=8)

@@ -6,6 +6,7 @@ import io
 import pstats
 from pathlib import Path
 
+from benchmarks import WORK_DIR
 from benchmarks.steps import Workspace
 from benchmarks.timing import run_sample
 
@@ -18,13 +19,16 @@ def profile_step(ws: Workspace, step: str, out_dir: Path) -> Path:
     commands = ws.commands(step)
     if len(commands) != 1 or Path(commands[0][0]).name != "pypm":
         raise ValueError(f"step {step!r} is not a single pypm call")
-    prof = out_dir / f"profile-{step}.prof"
+    prof = WORK_DIR / "profiles" / f"profile-{step}.prof"  # binary: kept out of results/
+    prof.parent.mkdir(parents=True, exist_ok=True)
     argv = [ws.tool.python, "-m", "cProfile", "-o", str(prof), "-m", "pypm", *commands[0][1:]]
     sample = run_sample([argv], ws.project, ws.env, ws.timeout)
     report = out_dir / f"profile-{step}.txt"
     buf = io.StringIO()
-    buf.write(f"pypm {' '.join(commands[0][1:])} ({step}) under cProfile: {sample.wall:.3f} s wall, "
-              f"exit {sample.returncode}\n")
+    buf.write(
+        f"pypm {' '.join(commands[0][1:])} ({step}) under cProfile: {sample.wall:.3f} s wall, "
+        f"exit {sample.returncode}\n"
+    )
     if not sample.ok:
         buf.write(sample.stderr_tail + "\n")
     if prof.exists():

@@ -78,8 +78,13 @@ def targets(steps: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | Non
 
     cmp("noop-lock-sync", 2.0, "no-op `pypm lock sync` ≤ 2× `uv lock && uv sync`")
     version = _median(steps.get("version", {}).get("pypm"))
-    out.append(("`pypm --version` ≤ 0.03 s", "–" if version is None else f"{version:.3f} s",
-                None if version is None else version <= 0.03))
+    out.append(
+        (
+            "`pypm --version` ≤ 0.03 s",
+            "–" if version is None else f"{version:.3f} s",
+            None if version is None else version <= 0.03,
+        )
+    )
     cmp("warm-sync", 3.0, "warm sync ≤ 3× uv")
     cmp("cold-sync", 1.5, "cold sync ≤ 1.5× uv")
     cmp("cold-lock", 2.0, "cold lock ≤ 2× uv")
@@ -95,9 +100,13 @@ def targets(steps: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | Non
                 measured = True
                 if pypm >= other:
                     losses.append(f"{step} vs {tool}")
-    out.append(("faster than pip-tools, Poetry and PDM on every step",
-                "slower: " + ", ".join(losses) if losses else ("all faster" if measured else "–"),
-                (not losses) if measured else None))
+    out.append(
+        (
+            "faster than pip-tools, Poetry and PDM on every step",
+            "slower: " + ", ".join(losses) if losses else ("all faster" if measured else "–"),
+            (not losses) if measured else None,
+        )
+    )
     return out
 
 
@@ -114,6 +123,10 @@ def render_markdown(run: dict[str, Any]) -> str:
         "",
         f"Tools: {versions}. Times are medians in seconds; best other = the fastest of pip-tools, Poetry and PDM.",
     ]
+    source = run.get("pypm_source") or {}
+    if source.get("commit"):
+        dirty = " plus uncommitted changes to pypm/" if source.get("pypm_dirty") else ""
+        lines += ["", f"pypm installed from commit {source['commit'][:10]}{dirty}."]
     for project, steps in summary.items():
         lines += ["", f"### {project}: median wall time (s)", "", *_table(project, steps, tools, "wall")]
         lines += ["", f"### {project}: median peak RSS (MiB)", "", *_table(project, steps, tools, "rss_mib")]
@@ -122,8 +135,11 @@ def render_markdown(run: dict[str, Any]) -> str:
             for what, now, met in targets(steps):
                 lines.append(f"| {what} | {now} | {'–' if met is None else ('yes' if met else 'no')} |")
     failures = [
-        (p, s, t, c.get("error", "")) for p, steps in summary.items() for s, cells in steps.items()
-        for t, c in cells.items() if not c.get("ok")
+        (p, s, t, c.get("error", ""))
+        for p, steps in summary.items()
+        for s, cells in steps.items()
+        for t, c in cells.items()
+        if not c.get("ok")
     ]
     if failures:
         lines += ["", "### Failures", ""]

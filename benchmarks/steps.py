@@ -8,6 +8,7 @@ region; the flags on the workspace remember what the last commands left behind.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,7 @@ class Workspace:
 
     def run(self, step: str) -> Sample:
         """Time ``step`` (already prepared) and update what the workspace knows."""
+        os.sync()  # flush the previous sample's writes (and the deletions) outside the timed region
         sample = run_sample(self.commands(step), self.project, self.env, self.timeout)
         if step.endswith("-lock"):
             self.locked = self.lock_cache_warm = sample.ok

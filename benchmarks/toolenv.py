@@ -19,7 +19,8 @@ PACKAGES: dict[str, list[str]] = {
     "uv": ["uv"],
     "pip-tools": ["pip-tools", "pip"],
     "poetry": ["poetry"],
-    "pdm": ["pdm", "hishel<1"],  # pdm 2.29 breaks with hishel 2 (no SyncSqliteStorage)
+    # pdm 2.29 uses hishel 1 and httpx; hishel 2 and unearth 0.19 (on httpx2) break it
+    "pdm": ["pdm", "hishel<2", "unearth<0.19"],
     "_plot": ["matplotlib"],
 }
 

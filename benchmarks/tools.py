@@ -21,22 +21,36 @@ from benchmarks.toolenv import ToolEnv
 __all__ = ["Adapter", "ADAPTERS", "TOOL_NAMES", "clean_env"]
 
 TOOL_NAMES = ("pypm", "uv", "pip-tools", "poetry", "pdm")
-_DROP = ("PIP_", "UV_", "PDM_", "POETRY_", "PYPM_", "PYP_", "VIRTUAL_ENV", "CONDA_", "PYTHONPATH", "PYTHONHOME")
+_DROP = (
+    "PIP_",
+    "UV_",
+    "PDM_",
+    "POETRY_",
+    "PYPM_",
+    "PYP_",
+    "VIRTUAL_ENV",
+    "CONDA_",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 def clean_env(base: dict[str, str], home: Path, python: Path) -> dict[str, str]:
     """The environment shared by all tools: no tool settings, private XDG dirs, ``python`` first on PATH."""
     env = {k: v for k, v in base.items() if not k.startswith(_DROP)}
-    env.update({
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_STATE_HOME": str(home / "state"),
-        "PIP_CONFIG_FILE": os.devnull,
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-        "NO_COLOR": "1",
-        "PATH": f"{python.parent}{os.pathsep}{base.get('PATH', '/usr/bin:/bin')}",
-    })
+    env.update(
+        {
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_STATE_HOME": str(home / "state"),
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+            "NO_COLOR": "1",
+            "PATH": f"{python.parent}{os.pathsep}{base.get('PATH', '/usr/bin:/bin')}",
+        }
+    )
     return env
 
 
@@ -149,10 +163,19 @@ class PipTools(Adapter):
 
     def lock(self, tool: ToolEnv) -> list[list[str]]:
         """``pip-compile`` (this environment only: pip-tools cannot lock universally)."""
-        return [[
-            tool.exe("pip-compile"), "--quiet", "--index-url", self._index,
-            "--cache-dir", str(self._cache / "pip-tools"), "--output-file", "requirements.txt", "requirements.in",
-        ]]
+        return [
+            [
+                tool.exe("pip-compile"),
+                "--quiet",
+                "--index-url",
+                self._index,
+                "--cache-dir",
+                str(self._cache / "pip-tools"),
+                "--output-file",
+                "requirements.txt",
+                "requirements.in",
+            ]
+        ]
 
     def before_sync(self, tool: ToolEnv, python: Path) -> list[list[str]]:
         """pip-sync needs a venv with pip in it: the runner makes one (untimed)."""
@@ -160,10 +183,17 @@ class PipTools(Adapter):
 
     def sync(self, tool: ToolEnv, python: Path) -> list[list[str]]:
         """``pip-sync --python-executable .venv/bin/python requirements.txt``."""
-        return [[
-            tool.exe("pip-sync"), "--quiet", "--index-url", self._index,
-            "--python-executable", ".venv/bin/python", "requirements.txt",
-        ]]
+        return [
+            [
+                tool.exe("pip-sync"),
+                "--quiet",
+                "--index-url",
+                self._index,
+                "--python-executable",
+                ".venv/bin/python",
+                "requirements.txt",
+            ]
+        ]
 
     def version(self, tool: ToolEnv) -> list[list[str]]:
         """``pip-compile --version``."""
@@ -181,8 +211,8 @@ class Poetry(Adapter):
         """Cache, config and in-project venv through POETRY_* variables."""
         return {
             "POETRY_CACHE_DIR": str(cache),
-            "POETRY_CONFIG_DIR": str(cache.parent.parent / "config" / "poetry"),
-            "POETRY_DATA_DIR": str(cache.parent.parent / "data" / "poetry"),
+            "POETRY_CONFIG_DIR": str(cache.parent / "config" / "poetry"),
+            "POETRY_DATA_DIR": str(cache.parent / "data" / "poetry"),
             "POETRY_VIRTUALENVS_IN_PROJECT": "true",
             "POETRY_NO_INTERACTION": "1",
         }
@@ -216,7 +246,6 @@ class Pdm(Adapter):
             "PDM_PYPI_URL": index_url,
             "PDM_CACHE_DIR": str(cache),
             "PDM_CHECK_UPDATE": "false",
-            "PDM_PYTHON": str(python),
             "PDM_NON_INTERACTIVE": "1",
         }
 
@@ -225,8 +254,8 @@ class Pdm(Adapter):
         return [[tool.exe("pdm"), "lock"]]
 
     def sync(self, tool: ToolEnv, python: Path) -> list[list[str]]:
-        """``pdm sync``."""
-        return [[tool.exe("pdm"), "sync"]]
+        """``pdm sync --no-self`` (the project has no build system; Poetry's ``--no-root`` likewise)."""
+        return [[tool.exe("pdm"), "sync", "--no-self"]]
 
 
 ADAPTERS: dict[str, type[Adapter]] = {"pypm": Pypm, "uv": Uv, "pip-tools": PipTools, "poetry": Poetry, "pdm": Pdm}

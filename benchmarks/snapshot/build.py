@@ -109,16 +109,18 @@ def _project_entry(page: dict[str, Any], versions: set[str]) -> dict[str, Any]:
         if match is None:
             continue
         listed.add(match)
-        kept.append({
-            "filename": item["filename"],
-            "url": item["url"],
-            "hashes": {"sha256": item["hashes"]["sha256"]},
-            "size": item["size"],
-            "requires-python": item.get("requires-python"),
-            "yanked": item.get("yanked", False),
-            "upload-time": item.get("upload-time"),
-            "version": match,
-        })
+        kept.append(
+            {
+                "filename": item["filename"],
+                "url": item["url"],
+                "hashes": {"sha256": item["hashes"]["sha256"]},
+                "size": item["size"],
+                "requires-python": item.get("requires-python"),
+                "yanked": item.get("yanked", False),
+                "upload-time": item.get("upload-time"),
+                "version": match,
+            }
+        )
     return {"versions": sorted(listed, key=Version), "files": kept}
 
 

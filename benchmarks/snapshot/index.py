@@ -74,8 +74,13 @@ def open_index(
         build_snapshot(SNAPSHOT_DIR, wanted, uv=uv, index_url=args.index_url, python=str(python), log=log)
     snapshot = Snapshot.load(SNAPSHOT_DIR)
     listed, present = snapshot.file_count()
-    extra = {"snapshot": str(SNAPSHOT_DIR), "projects": len(snapshot.projects), "files_listed": listed,
-             "files_downloaded": present, "covers": sorted(snapshot.covers)}
+    extra = {
+        "snapshot": str(SNAPSHOT_DIR),
+        "projects": len(snapshot.projects),
+        "files_listed": listed,
+        "files_downloaded": present,
+        "covers": sorted(snapshot.covers),
+    }
     with SnapshotServer(snapshot) as server:
         log(f"local index {server.url}: {len(snapshot.projects)} projects, {present}/{listed} files held")
         yield RunIndex("local", server.url, server, extra)

@@ -1,0 +1,1 @@
+"""Tests of the harness's own logic (no network, no tools installed)."""
