@@ -198,26 +198,34 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned]) -> dict[str, Path
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from packaging.pylock import PackageWheel
 
+    from pypm.fsutil import file_sha256
     from pypm.install.editable import install_editable
-    from pypm.install.wheel import install_wheel
+    from pypm.store.link import link_entry
+    from pypm.store.unpack import ensure_unpacked
 
     settings = workspace.settings
     cache_dir, link_mode = settings.cache_dir, settings["link-mode"]
+    wheels = [p for p in to_install if not p.editable]
+
+    def unpack(planned: Planned) -> Any:
+        locked = isinstance(planned.source, PackageWheel)
+        sha256 = planned.source.hashes["sha256"] if locked else file_sha256(paths[planned.name])
+        return ensure_unpacked(paths[planned.name], sha256, cache_dir)
+
+    # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
+    # help. Linking is many small syscalls: one thread, so they do not fight over the GIL.
+    with ThreadPoolExecutor(4) as pool:
+        entries = list(pool.map(unpack, wheels))
+    for entry in entries:
+        link_entry(entry, interpreter, link_mode, cache_dir)
     builders = _Builders(workspace)
-
-    def one(planned: Planned) -> None:
-        if planned.editable:
-            install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
-        else:
-            locked_wheel = isinstance(planned.source, PackageWheel)
-            sha256 = planned.source.hashes["sha256"] if locked_wheel else None  # built wheels: hashed on use
-            install_wheel(paths[planned.name], interpreter, cache_dir, sha256, link_mode)
-
     try:
-        # One thread: linking is many small syscalls, and threads only fight over the GIL.
-        for planned in sorted(to_install, key=lambda p: p.editable):
-            one(planned)
+        for planned in to_install:
+            if planned.editable:
+                install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
     finally:
         builders.close()
