@@ -143,8 +143,3 @@ def _call(source: Path, hook: Callable[[], Any]) -> Any:
         output = getattr(exc, "output", None) or getattr(exc, "stderr", None) or b""
         last = output.decode(errors="replace").strip().splitlines()[-1:] if output else []
         raise BuildError(f"{source.name}: build failed: {(last or [str(exc)])[0]}") from None
-
-
-def make_sdist_metadata_builder(client: IndexClient, cache_dir: Path) -> Callable[[FileLink], DistMetadata]:
-    """The callable the resolver uses to read an sdist's metadata."""
-    return SdistBuilder(client, cache_dir).metadata

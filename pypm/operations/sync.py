@@ -165,7 +165,7 @@ class _Builders:
 
     def __call__(self) -> Any:
         if self._builder is None:
-            from pypm.build import SdistBuilder
+            from pypm.build.frontend import SdistBuilder
             from pypm.index.client import IndexClient
 
             settings = self.workspace.settings

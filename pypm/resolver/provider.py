@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from packaging.markers import Marker
@@ -65,8 +65,6 @@ def lower_bounds(spec: SpecifierSet | None) -> SpecifierSet | None:
 
 def _file_version(filename: str) -> Version | None:
     """The version part of a wheel or sdist file name (cheap; no tag parsing)."""
-    from packaging.version import InvalidVersion
-
     if filename.endswith(".whl"):
         parts = filename.split("-")
         text = parts[1] if len(parts) >= 5 else ""
@@ -75,6 +73,14 @@ def _file_version(filename: str) -> Version | None:
         text = stem.rpartition("-")[2]
     else:
         return None
+    return _version(text)
+
+
+@cache
+def _version(text: str) -> Version | None:
+    """A parsed version, memoised: the many files of one release share the string."""
+    from packaging.version import InvalidVersion
+
     try:
         return Version(text)
     except InvalidVersion:
