@@ -270,8 +270,12 @@ def test_credentials_are_sent_but_never_written(tmp_path, make_index, run_pypm) 
     index = make_index([DistSpec("alpha", "1.0")])
     secret_url = index.url.replace("http://", "http://alice:s3cret@")
     root = project_with(tmp_path / "p", ["alpha"])
-    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": secret_url})
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": secret_url})
     assert any(r.headers.get("authorization", "").startswith("Basic ") for r in index.requests)
+    index.clear_requests()
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": secret_url})  # a new process downloads
+    downloads = [r for r in index.requests if r.path.startswith("/files/alpha-")]
+    assert downloads and all(r.headers.get("authorization", "").startswith("Basic ") for r in downloads)
     text = (root / "pylock.toml").read_text()
     assert "s3cret" not in text and "alice" not in text
 

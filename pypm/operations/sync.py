@@ -70,11 +70,11 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
         to_install.append(planned)
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
     removals += [present[p.name] for p in to_install if p.name in present]
-    paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
     from pypm.index.auth import remember_url_credentials
 
     for url in workspace.settings.index_urls:
-        remember_url_credentials(url)
+        remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
+    paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
     for dist in removals:
         uninstall(dist)
         if dist.name not in wanted:
