@@ -20,6 +20,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from pypm.fsutil import file_sha256
+
 DIST_SUFFIXES: tuple[str, ...] = (".whl", ".tar.gz", ".zip")
 
 
@@ -99,14 +101,6 @@ def _requires_python(raw: bytes | None) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def _sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def describe(path: Path, stat: os.stat_result) -> IndexedFile | None:
     """Build an :class:`IndexedFile` for ``path`` (None if it is not a usable dist)."""
@@ -116,7 +110,7 @@ def describe(path: Path, stat: os.stat_result) -> IndexedFile | None:
     try:
         metadata = _wheel_metadata(path) if path.name.endswith(".whl") else None
         core = metadata if metadata is not None else _sdist_pkg_info(path)
-        sha = _sha256_file(path)
+        sha = file_sha256(path)
     except (OSError, ValueError, zipfile.BadZipFile, tarfile.TarError, EOFError):
         return None
     return IndexedFile(
