@@ -7,6 +7,7 @@ edge's marker (extras stripped) is recorded so the lock can give each package a 
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -114,6 +115,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self._tag_masks = TagMasks(space.environments)
         self._python_ok: dict[str, bool] = {}
         self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
+        self._warming: set[NormalizedName] = set()
+        self._warm_guard = threading.Lock()
 
     # -- resolvelib contract -------------------------------------------------
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
@@ -217,18 +220,30 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         return self.sdist_metadata(sdists[0])
 
     def warm(self, name: NormalizedName) -> None:
-        """Fetch a project's page (and its best wheel's metadata) ahead of need."""
-        if self.prefetch is None or name in self.members or name == PYTHON or name in self._versions:
+        """Fetch a project's page and its likely version's metadata ahead of need, then
+        warm that version's dependencies too, so pages arrive in parallel."""
+        if self.prefetch is None or name in self.members or name == PYTHON:
             return
+        with self._warm_guard:
+            if name in self._warming:
+                return
+            self._warming.add(name)
         self.prefetch.submit(self._warm_now, name)
 
     def _warm_now(self, name: NormalizedName) -> None:
         try:
             versions = self._all_versions(name)
-            if versions:
-                files = self._usable(name, max(versions))
-                if any(f.is_wheel for f in files):
-                    self.metadata(name, files)
+            guess = self.preferences.get(name)
+            if guess not in versions:
+                finals = [v for v in versions if not v.is_prerelease] or list(versions)
+                guess = max(finals) if finals else None
+            files = self._usable(name, guess) if guess is not None else []
+            if not any(f.is_wheel for f in files):
+                return
+            for requirement in self.metadata(name, files).requires_dist:
+                marker = requirement.marker
+                if (marker is None or "extra" not in str(marker)) and self.space.mask(marker):
+                    self.warm(canonicalize_name(requirement.name))
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
             pass
 

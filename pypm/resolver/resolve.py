@@ -144,9 +144,12 @@ def resolve_roots(
 ) -> Resolution:
     """Run resolvelib from root requirements (each with the condition that brings it),
     forking the environments where requirements with markers conflict."""
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="pypm-prefetch") as pool:
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pypm-prefetch")
+    try:
         solver = _Solver(roots, members, client, options, sdist_metadata, pool)
         solved = solver.solve_with_forks(environments, dict(preferences))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # speculative fetches are not waited for
     return Resolution(_merge(solved, EnvironmentSpace(environments)), environments)
 
 
