@@ -9,23 +9,14 @@ from __future__ import annotations
 import base64
 import netrc
 import os
-import threading
 from collections.abc import Generator
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import httpx
 
-_known: dict[str, tuple[str, str]] = {}
-_guard = threading.Lock()
+from pypm.index.credentials import known_credentials, remember, remember_url_credentials
 
-
-def remember_url_credentials(url: str) -> None:
-    """Record ``user:password`` from an index URL for its host."""
-    parts = urlsplit(url)
-    if parts.username is not None and parts.hostname:
-        with _guard:
-            _known[parts.hostname] = (unquote(parts.username), unquote(parts.password or ""))
+__all__ = ["IndexAuth", "basic_header", "remember_url_credentials"]
 
 
 def _netrc_credentials(host: str) -> tuple[str, str] | None:
@@ -66,16 +57,13 @@ class IndexAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         host = request.url.host
         if "Authorization" not in request.headers:
-            with _guard:
-                known = _known.get(host)
-            known = known or _netrc_credentials(host)
+            known = known_credentials(host) or _netrc_credentials(host)
             if known is not None:
                 request.headers["Authorization"] = basic_header(*known)
         response = yield request
         if response.status_code == 401 and "Authorization" not in request.headers:
             found = _keyring_credentials(str(request.url), host)
             if found is not None:
-                with _guard:
-                    _known[host] = found
+                remember(host, found)
                 request.headers["Authorization"] = basic_header(*found)
                 yield request

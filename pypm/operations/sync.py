@@ -70,7 +70,7 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
         to_install.append(planned)
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
     removals += [present[p.name] for p in to_install if p.name in present]
-    from pypm.index.auth import remember_url_credentials
+    from pypm.index.credentials import remember_url_credentials
 
     for url in workspace.settings.index_urls:
         remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
