@@ -297,3 +297,17 @@ def test_conflicting_markers_fork_the_lock(tmp_path, make_index, run_pypm) -> No
 
     expected = "2.0" if sys.platform == "linux" else "1.0"
     assert installed(root / ".venv")["alpha"] == expected
+
+
+def test_netrc_credentials_are_used(tmp_path, make_index, run_pypm) -> None:
+    import base64
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login bob password hunter2\n")
+    netrc.chmod(0o600)
+    root = project_with(tmp_path / "p", ["alpha"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url, "NETRC": str(netrc)})
+    expected = "Basic " + base64.b64encode(b"bob:hunter2").decode()
+    assert index.requests and all(r.headers.get("authorization") == expected for r in index.requests)
+    assert "hunter2" not in (root / "pylock.toml").read_text()
