@@ -41,8 +41,11 @@ def project(root: Path, dependencies: list[str], dev: list[str] = ()) -> Path:
 
 
 def popen_pypm(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:
+    # A job started in the background inherits SIGINT as ignored, and Python then installs
+    # no Ctrl-C handler: restore the default so the child behaves as under a terminal.
     return subprocess.Popen([sys.executable, "-m", "pypm", *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def assert_matches(venv: Path, expected: dict[str, str]) -> None:
