@@ -205,6 +205,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     from pypm.fsutil import file_sha256
     from pypm.install.editable import install_editable
     from pypm.store.link import link_entry
+    from pypm.store.lock import shared_store_lock
     from pypm.store.unpack import ensure_unpacked
 
     settings = workspace.settings
@@ -218,14 +219,16 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
 
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
     # help. Linking is many small syscalls: one thread, so they do not fight over the GIL.
-    with ThreadPoolExecutor(4) as pool:
-        entries = list(pool.map(unpack, wheels))
-    for entry in entries:
-        link_entry(entry, interpreter, link_mode, cache_dir)
-    builders = _Builders(workspace)
-    try:
-        for planned in to_install:
-            if planned.editable:
-                install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
-    finally:
-        builders.close()
+    # The store's shared lock keeps `cache prune`/`clean` from deleting an entry meanwhile.
+    with shared_store_lock(cache_dir):
+        with ThreadPoolExecutor(4) as pool:
+            entries = list(pool.map(unpack, wheels))
+        for entry in entries:
+            link_entry(entry, interpreter, link_mode, cache_dir)
+        builders = _Builders(workspace)
+        try:
+            for planned in to_install:
+                if planned.editable:
+                    install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
+        finally:
+            builders.close()
