@@ -149,7 +149,9 @@ def resolve_roots(
         solver = _Solver(roots, members, client, options, sdist_metadata, pool)
         solved = solver.solve_with_forks(environments, dict(preferences))
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # speculative fetches are not waited for
+        # Queued speculative fetches are dropped; the few already running are joined, so no
+        # background thread writes into the cache after `resolve` returns.
+        pool.shutdown(wait=True, cancel_futures=True)
     return Resolution(_merge(solved, EnvironmentSpace(environments)), environments)
 
 

@@ -1,0 +1,66 @@
+"""The resolver's background prefetch ends with ``resolve``: no thread of it is left
+running, and nothing is written into the cache after ``resolve`` returns."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from packaging.markers import default_environment
+
+from pypm.index.client import IndexClient
+from pypm.resolver.resolve import resolve_requirements
+from pypm.testing import DistSpec
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "shared" / "resolver-scenarios"
+
+
+def _prefetch_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("pypm-prefetch")]
+
+
+def test_no_prefetch_outlives_resolve(tmp_path, make_index) -> None:
+    # `alpha` 2.0 (the newest, so the one prefetch warms) needs `slow`, whose metadata can
+    # only be read by range requests from a slow server; the resolution takes alpha 1.0.
+    index = make_index(
+        [
+            DistSpec("alpha", "1.0", requires=["beta"]),
+            DistSpec("alpha", "2.0", requires=["slow"]),
+            DistSpec("beta", "1.0"),
+            DistSpec("slow", "1.0", pad_bytes=256 * 1024),
+        ],
+        metadata_files=False,
+        rate_limit=64 * 1024,
+    )
+    cache = tmp_path / "cache"
+    client = IndexClient.for_urls([index.url], cache_dir=cache)
+    try:
+        started = time.monotonic()
+        resolution = resolve_requirements(["alpha<2"], client, [dict(default_environment())])
+        elapsed = time.monotonic() - started
+    finally:
+        client.close()
+    assert sorted((p.name, str(p.version)) for p in resolution.entries) == [("alpha", "1.0"), ("beta", "1.0")]
+    assert any("/files/slow-" in r.path for r in index.requests), "the prefetch never reached `slow`"
+    assert not _prefetch_threads(), f"prefetch threads still running {elapsed:.2f}s after resolve started"
+    snapshot = sorted(str(p) for p in cache.rglob("*"))
+    time.sleep(1.0)
+    assert sorted(str(p) for p in cache.rglob("*")) == snapshot, "the cache changed after resolve returned"
+    shutil.rmtree(cache)  # the failure mode was `Directory not empty` here
+
+
+def test_scenario_runner_five_times_in_a_row(tmp_path) -> None:
+    assert SCENARIOS.is_dir(), f"{SCENARIOS} is missing: the shared resolver scenarios must sit beside the repo"
+    for round_number in range(5):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pypm.scenarios", str(SCENARIOS)],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )
+        output = proc.stdout + proc.stderr
+        assert "Directory not empty" not in output, f"round {round_number}: {output[-2000:]}"
+        assert "Traceback" not in output, f"round {round_number}: {output[-2000:]}"
+        assert " passed" in output, output[-2000:]
