@@ -11,7 +11,7 @@ from pathlib import Path
 from pypm.errors import PypmError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
-from pypm.install.venv import Interpreter
+from pypm.interpreter import Interpreter
 
 READY = ".pypm-build-env-ready"
 WheelBuilder = Callable[[FileLink], Path]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pypm.install.venv import Interpreter
+from pypm.interpreter import Interpreter
 from pypm.workspace.project import Member
 
 EDITABLES = "editable-wheels-v1"

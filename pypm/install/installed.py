@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from pathlib import Path
 
+from pypm.trash import remove_file, trash_dir
 from pypm.workspace.discovery import canonical_name
 
 
@@ -60,31 +60,107 @@ def _is_editable(dist_info: Path) -> bool:
         return False
 
 
-def uninstall(dist: InstalledDist) -> None:
-    """Remove a distribution: its dist-info is first renamed out of sight (so a crash
-    leaves at worst stray files, never a dist that looks installed), then every file
-    its RECORD lists, then the emptied directories."""
+REMOVING = ".pypm-removing"
+STAGING = ".pypm-tmp"
+PLACING = "pypm-placing.txt"
+
+
+def uninstall(dist: InstalledDist, env_root: Path) -> None:
+    """Remove a distribution: its dist-info is first renamed out of sight (the rename is
+    the journal: a crash leaves at worst a ``.pypm-removing`` directory that the next sync
+    finishes with :func:`finish_pending`, never a dist that looks installed), then every
+    file its RECORD lists inside ``env_root``, then the emptied directories."""
     site = dist.dist_info.parent
-    trash = site / f".{dist.dist_info.name}.pypm-removing"
-    shutil.rmtree(trash, ignore_errors=True)
+    trash = site / f".{dist.dist_info.name}{REMOVING}"
+    if trash.exists():
+        _finish_one(trash, env_root, owned=set())
     os.rename(dist.dist_info, trash)
-    record = trash / "RECORD"
-    parents: set[Path] = set()
-    if record.is_file():
-        with record.open(newline="", encoding="utf-8") as handle:
-            for row in csv.reader(handle):
-                if not row:
-                    continue
-                path = Path(os.path.normpath(site / row[0])) if not os.path.isabs(row[0]) else Path(row[0])
-                if path.parent == dist.dist_info:
-                    continue
-                if path.is_file() or path.is_symlink():
-                    path.unlink()
-                    parents.add(path.parent)
-                    _remove_pycache(path)
-    shutil.rmtree(trash, ignore_errors=True)
-    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        _prune_empty(parent, stop=site.parent)
+    _finish_one(trash, env_root, owned=set())
+
+
+def pending_operations(site_packages: list[Path]) -> list[Path]:
+    """Removals and installs that a crash left unfinished (their journal directories)."""
+    found = []
+    for directory in dict.fromkeys(site_packages):
+        if directory.is_dir():
+            found.extend(p for p in directory.iterdir() if p.name.startswith(".") and p.name.endswith(
+                (f".dist-info{REMOVING}", f".dist-info{STAGING}")))
+    return sorted(found)
+
+
+def finish_pending(site_packages: list[Path], env_root: Path) -> list[str]:
+    """Finish every removal (and undo every half-done install) a crash left behind: the
+    files their journal lists are deleted unless an installed distribution owns them.
+    Returns the names of the distributions whose leftovers were cleared."""
+    pending = pending_operations(site_packages)
+    if not pending:
+        return []
+    owned = _owned_paths(site_packages)
+    for journal in pending:
+        _finish_one(journal, env_root, owned)
+    return [journal.name[1:].split("-", 1)[0] for journal in pending]
+
+
+def _owned_paths(site_packages: list[Path]) -> set[str]:
+    owned: set[str] = set()
+    for dist in installed_distributions(site_packages).values():
+        owned.update(_record_paths(dist.dist_info / "RECORD", dist.dist_info.parent))
+    return owned
+
+
+def _finish_one(journal: Path, env_root: Path, owned: set[str]) -> None:
+    site = journal.parent
+    listing = journal / "RECORD" if (journal / "RECORD").is_file() else journal / PLACING
+    within = _Containment(env_root)
+    parents: set[str] = set()
+    for path in _record_paths(listing, site):
+        if path in owned or not within(path):
+            continue  # pip, too, never removes files outside the environment
+        if os.path.isfile(path) or os.path.islink(path):
+            remove_file(path, trash_dir(env_root))
+            parents.add(os.path.dirname(path))
+            _remove_pycache(Path(path))
+    shutil.rmtree(journal, ignore_errors=True)
+    for parent in sorted(parents, key=lambda p: p.count(os.sep), reverse=True):
+        _prune_empty(Path(parent), site)
+
+
+def _record_paths(record: Path, site: Path) -> list[str]:
+    """Absolute, normalised paths of a RECORD's rows (rows with absolute paths and rows
+    that cannot be parsed are left out: pypm never deletes by an absolute RECORD path)."""
+    from installer.records import InvalidRecordEntry, parse_record_file
+
+    try:
+        lines = record.read_text("utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    paths = []
+    for line in lines:
+        try:
+            row_path = next(parse_record_file([line]), ("",))[0]
+        except InvalidRecordEntry:
+            continue
+        if row_path and not os.path.isabs(row_path) and not Path(row_path).drive:
+            paths.append(os.path.normpath(os.path.join(site, row_path)))
+    return paths
+
+
+class _Containment:
+    """Tells whether a path's directory really is inside the environment: symlinked
+    directories are resolved, so a link out of the environment does not count as inside
+    (the file itself may be a link: removing it removes the link)."""
+
+    def __init__(self, env_root: Path) -> None:
+        self.root = os.path.realpath(env_root)
+        self.verdicts: dict[str, bool] = {}
+
+    def __call__(self, path: str) -> bool:
+        directory = os.path.dirname(path)
+        verdict = self.verdicts.get(directory)
+        if verdict is None:
+            real = os.path.realpath(directory)
+            verdict = self.verdicts[directory] = real == self.root or real.startswith(self.root + os.sep)
+        return verdict
 
 
 def _remove_pycache(path: Path) -> None:
@@ -94,8 +170,9 @@ def _remove_pycache(path: Path) -> None:
             compiled.unlink(missing_ok=True)
 
 
-def _prune_empty(directory: Path, stop: Path) -> None:
-    while directory != stop and directory.is_dir():
+def _prune_empty(directory: Path, site: Path) -> None:
+    """Remove ``directory`` and its emptied parents, never leaving site-packages."""
+    while site in directory.parents and directory.is_dir():
         pycache = directory / "__pycache__"
         if pycache.is_dir() and not any(pycache.iterdir()):
             pycache.rmdir()

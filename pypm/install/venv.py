@@ -7,42 +7,20 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
+from pypm.interpreter import Interpreter, venv_bin, venv_python
+
+__all__ = ["Interpreter", "describe_interpreter", "ensure_venv", "find_base_python", "project_venv",
+           "venv_bin", "venv_python"]
 
 INFO_FILE = ".pypm-interpreter.json"
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """What an environment's Python is: executable, marker environment, tags, scheme."""
-
-    executable: Path
-    version: str
-    environment: dict[str, str]
-    tags: list[str]
-    scheme: dict[str, str]
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Interpreter:
-        """Build from :mod:`pypm.install.interpreter_info` output."""
-        return cls(Path(data["executable"]), data["version"], data["environment"], data["tags"], data["scheme"])
-
-
-def venv_python(venv: Path) -> Path:
-    """The interpreter path inside a venv on this platform."""
-    if os.name == "nt":
-        return venv / "Scripts" / "python.exe"
-    return venv / "bin" / "python"
-
-
-def venv_bin(venv: Path) -> Path:
-    """The scripts directory of a venv on this platform."""
-    return venv / ("Scripts" if os.name == "nt" else "bin")
+ASIDE_SUFFIX = ".pypm-old"
 
 
 def describe_interpreter(python: Path) -> dict[str, Any]:
@@ -52,14 +30,20 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
     script = Path(__file__).with_name("interpreter_info.py")
     env = {**os.environ, "PYTHONPATH": str(Path(packaging.__file__).parent.parent)}
     env.pop("PYTHONHOME", None)
+    hint = "give --python a Python interpreter's path or a version such as 3.12"
     try:
-        out = subprocess.run(
-            [str(python), str(script)],
-            capture_output=True, text=True, env=env, check=True,
-        ).stdout
-        return json.loads(out)
-    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
-        raise InstallError(f"cannot run the interpreter {python}: {exc}") from None
+        result = subprocess.run([str(python), str(script)], capture_output=True, text=True, env=env, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise InstallError(f"{python} is not a Python interpreter pypm can run ({reason})", hint=hint) from None
+    try:
+        data = json.loads(result.stdout) if result.returncode == 0 else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not {"version", "environment", "tags", "scheme"} <= data.keys():
+        detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}, no description"])[-1]
+        raise InstallError(f"{python} is not a usable Python interpreter: {detail}", hint=hint)
+    return data
 
 
 def find_base_python(requested: str | None) -> Path:
@@ -103,15 +87,135 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 
 def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:
-    """Return the venv's interpreter, (re)creating the venv when missing or mismatched."""
-    info_file = venv / INFO_FILE
+    """The interpreter of a venv at a path pypm owns (build environments in its cache),
+    (re)created in place when missing or made from another base interpreter."""
     base = find_base_python(requested_python)
-    if info_file.is_file() and venv_python(venv).exists():
+    current = _reusable(venv, base)
+    if current is not None:
+        return current
+    if venv.is_symlink() or venv.is_file():
+        venv.unlink()
+    elif venv.exists():
+        shutil.rmtree(venv)
+    return _create_venv(venv, base)
+
+
+@contextmanager
+def project_venv(
+    venv: Path, requested_python: str | None, requires_python: Any, stamp_name: str
+) -> Iterator[Interpreter]:
+    """The project's ``.venv`` for the duration of a sync.
+
+    A matching environment is used in place. Otherwise the interpreter is checked against
+    ``requires_python`` first, the old environment (only what pypm may replace: a directory
+    with ``pyvenv.cfg``) is moved aside, and a new one is created; if the block fails, the
+    new one is removed and the old one put back. A crash in between is undone by the next
+    call (:func:`recover_interrupted_swap`; ``stamp_name`` is the file a complete sync
+    leaves in the environment).
+    """
+    recover_interrupted_swap(venv, stamp_name)
+    base = find_base_python(requested_python)
+    current = _reusable(venv, base)
+    if current is not None:
+        _check_requires_python(current.version, requires_python, current.executable, venv)
+        yield current
+        return
+    _check_replaceable(venv)
+    _check_requires_python(_base_version(base), requires_python, base, venv)
+    aside = _aside_path(venv)
+    moved = venv.exists()
+    if moved and (aside.exists() or aside.is_symlink()):
+        raise InstallError(f"{aside} is in the way of replacing {venv.name}", hint=f"move {aside.name} away")
+    if moved:
+        os.replace(venv, aside)
+    try:
+        yield _create_venv(venv, base)
+    except BaseException:
+        # Nothing was at `venv` after the old one moved aside: what is there now is ours.
+        if venv.is_dir() and not venv.is_symlink():
+            shutil.rmtree(venv)
+        if moved:
+            os.replace(aside, venv)
+        raise
+    if moved:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def recover_interrupted_swap(venv: Path, complete_marker: str) -> None:
+    """Finish or undo a replacement of ``venv`` that a crash interrupted: a new environment
+    that completed (it has its stamp) stays, and the old one is deleted; otherwise the old
+    one is put back."""
+    aside = _aside_path(venv)
+    if not (aside / "pyvenv.cfg").is_file() or aside.is_symlink():
+        return
+    if venv.is_dir() and not venv.is_symlink() and (venv / complete_marker).is_file():
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    if venv.exists() or venv.is_symlink():
+        if not _is_own_venv(venv):
+            return  # something pypm did not make took its place: leave both alone
+        shutil.rmtree(venv)
+    os.replace(aside, venv)
+
+
+def _aside_path(venv: Path) -> Path:
+    return venv.with_name(venv.name + ASIDE_SUFFIX)
+
+
+def _reusable(venv: Path, base: Path) -> Interpreter | None:
+    """The venv's interpreter when it is a complete venv made from ``base``."""
+    info_file = venv / INFO_FILE
+    if not ((venv / "pyvenv.cfg").is_file() and info_file.is_file() and venv_python(venv).exists()):
+        return None
+    try:
         data = json.loads(info_file.read_text("utf-8"))
         if data.get("base") == str(base):
             return Interpreter.from_json(data)
-    if venv.exists():
-        shutil.rmtree(venv)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _is_own_venv(venv: Path) -> bool:
+    """A real directory holding a virtual environment (``pyvenv.cfg``): pypm may replace it."""
+    return venv.is_dir() and not venv.is_symlink() and (venv / "pyvenv.cfg").is_file()
+
+
+def _check_replaceable(venv: Path) -> None:
+    """Raise unless ``venv`` is absent or a virtual environment (never delete what pypm did not make)."""
+    if venv.is_symlink():
+        raise InstallError(
+            f"{venv} is a symbolic link, and the environment it points to must be replaced",
+            hint="remove the link yourself; pypm then creates a new environment there",
+        )
+    if not venv.exists() or _is_own_venv(venv):
+        return
+    kind = "a directory that is not a virtual environment (no pyvenv.cfg)" if venv.is_dir() else "not a directory"
+    raise InstallError(f"{venv} is {kind}; pypm does not replace what it did not make",
+                       hint=f"move {venv.name} away or delete it yourself, then run the command again")
+
+
+def _base_version(base: Path) -> str:
+    """The version of the interpreter a new venv would be made from (no subprocess for ours)."""
+    if _is_running_interpreter(base):
+        return ".".join(str(part) for part in sys.version_info[:3])
+    return str(describe_interpreter(base)["version"])
+
+
+def _check_requires_python(version: str, requires_python: Any, python: Path, venv: Path) -> None:
+    """Raise when ``version`` is outside ``requires_python`` (a SpecifierSet or None)."""
+    if requires_python is None or not str(requires_python):
+        return
+    if requires_python.contains(version, prereleases=True):
+        return
+    raise InstallError(
+        f"Python {version} ({python}) does not satisfy the project's requires-python {requires_python};"
+        f" {venv.name} was left as it was",
+        hint="choose a matching interpreter, e.g. `pypm sync --python X.Y`",
+    )
+
+
+def _create_venv(venv: Path, base: Path) -> Interpreter:
     if _is_running_interpreter(base):
         data = _create_in_process(venv)
     else:
@@ -119,7 +223,7 @@ def ensure_venv(venv: Path, requested_python: str | None) -> Interpreter:
         data = describe_interpreter(venv_python(venv))
     (venv / ".gitignore").write_text("*\n")
     data["base"] = str(base)
-    atomic_write_text(info_file, json.dumps(data, indent=1))
+    atomic_write_text(venv / INFO_FILE, json.dumps(data, indent=1))
     return Interpreter.from_json(data)
 
 

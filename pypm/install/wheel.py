@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypm.fsutil import file_sha256
-from pypm.install.venv import Interpreter
+from pypm.interpreter import Interpreter
 
 
 def install_wheel(

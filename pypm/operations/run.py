@@ -12,7 +12,7 @@ from pypm.errors import PypmError
 
 def venv_environment(venv: Path, base: dict[str, str] | None = None) -> dict[str, str]:
     """``base`` (default: os.environ) with the venv activated: PATH first, VIRTUAL_ENV set."""
-    from pypm.install.venv import venv_bin
+    from pypm.interpreter import venv_bin
 
     env = dict(os.environ if base is None else base)
     env.pop("PYTHONHOME", None)

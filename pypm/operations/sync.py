@@ -11,7 +11,7 @@ from pypm import ui
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.operations.selection import Selection
-from pypm.operations.stamp import stamp_content, stamp_matches, stamp_path
+from pypm.operations.stamp import STAMP_FILE, stamp_content, stamp_matches, stamp_path
 
 if TYPE_CHECKING:
     from pypm.workspace.model import Workspace
@@ -28,8 +28,12 @@ class SyncOutcome:
 
 
 def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcome:
-    """Install what the lock selects for ``.venv``'s interpreter; remove the rest."""
-    from pypm.install.venv import ensure_venv
+    """Install what the lock selects for ``.venv``'s interpreter; remove the rest.
+
+    The lock and the interpreter are checked before ``.venv`` is touched; a ``.venv`` that
+    must be recreated is replaced only once the new one is complete (see
+    :func:`pypm.install.venv.project_venv`)."""
+    from pypm.install.venv import project_venv
     from pypm.lock.reader import read_lock
 
     venv = workspace.venv_path
@@ -39,12 +43,22 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
         return SyncOutcome(skipped=True)
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
     lock = read_lock(workspace.lock_path)
-    stamp_path(venv).unlink(missing_ok=True)
-    interpreter = ensure_venv(venv, python)
-    outcome = _apply(workspace, lock, selection, interpreter)
-    atomic_write_text(stamp_path(venv), json.dumps(stamp_content(lock_bytes, selection, python)))
+    with project_venv(venv, python, _requires_python(workspace, lock), STAMP_FILE) as interpreter:
+        stamp_path(venv).unlink(missing_ok=True)
+        outcome = _apply(workspace, lock, selection, interpreter)
+        atomic_write_text(stamp_path(venv), json.dumps(stamp_content(lock_bytes, selection, python)))
     ui.info(_summary(outcome))
     return outcome
+
+
+def _requires_python(workspace: Workspace, lock: Any) -> Any:
+    """What both the workspace and the lock allow (a SpecifierSet)."""
+    from packaging.specifiers import SpecifierSet
+
+    allowed = SpecifierSet(str(workspace.requires_python))
+    if lock.requires_python is not None:
+        allowed &= lock.requires_python
+    return allowed
 
 
 def _summary(outcome: SyncOutcome) -> str:
@@ -55,10 +69,16 @@ def _summary(outcome: SyncOutcome) -> str:
 
 
 def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> SyncOutcome:
-    from pypm.install.installed import installed_distributions, uninstall
+    from pypm.install.installed import finish_pending, installed_distributions, uninstall
+    from pypm.trash import empty_trash
 
     wanted = _select(workspace, lock, selection, interpreter)
     site = [Path(interpreter.scheme["purelib"]), Path(interpreter.scheme["platlib"])]
+    env_root = interpreter.prefix
+    empty_trash(env_root)
+    repaired = finish_pending(site, env_root)
+    if repaired:
+        ui.info(f"Finished what an interrupted sync left undone: {', '.join(sorted(set(repaired)))}")
     present = installed_distributions(site)
     outcome = SyncOutcome()
     to_install: list[Planned] = []
@@ -76,12 +96,22 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
         remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
     paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
     for dist in removals:
-        uninstall(dist)
+        uninstall(dist, env_root)
         if dist.name not in wanted:
             outcome.removed.append(dist.name)
     _install(workspace, to_install, paths, interpreter)
+    _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
     return outcome
+
+
+def _check_nothing_pending(site: list[Path]) -> None:
+    """The stamp may be written only when no removal or install is left half-done."""
+    from pypm.install.installed import pending_operations
+
+    pending = pending_operations(site)
+    if pending:
+        raise InstallError(f"sync left unfinished work in {pending[0]}", hint="run `pypm sync` again")
 
 
 def _up_to_date(current: Any, planned: Planned) -> bool:

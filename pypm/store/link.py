@@ -14,16 +14,19 @@ from base64 import urlsafe_b64encode
 from hashlib import sha256
 from pathlib import Path
 
+from installer.records import Hash, RecordEntry
 from installer.scripts import Script
-from installer.utils import get_launcher_kind
+from installer.utils import fix_shebang, get_launcher_kind
 
-from pypm.install.venv import Interpreter
+from pypm.interpreter import Interpreter
 from pypm.store.layout import LINK_MODES
 from pypm.store.registry import STORE_POINTER, register_link
 from pypm.store.unpack import FILES, StoredFile, StoreEntry
+from pypm.trash import remove_file, trash_dir
 
-LINK_MODES_ALLOWED = ("hardlink", "copy", "symlink")
 INSTALLER = b"pypm\n"
+STAGING_SUFFIX = ".pypm-tmp"
+PLACING = "pypm-placing.txt"  # the journal: every path this install is about to create
 _CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
@@ -62,37 +65,36 @@ def link_entry(
     extra_dist_info: dict[str, bytes] | None = None,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
-    ``direct_url.json``); returns the link mode really used."""
+    ``direct_url.json``); returns the link mode really used.
+
+    Before any file is placed, the staging dist-info gets a journal listing every path the
+    install creates, so a sync that finds the staging directory after a crash can remove
+    exactly those files; the dist-info is renamed into place last."""
     dirs = scheme_dirs(interpreter)
     root_dir = dirs[entry.root_scheme]
     final_dist_info = root_dir / entry.dist_info
-    staging = root_dir / f".{entry.dist_info}.pypm-tmp"
+    staging = root_dir / f".{entry.dist_info}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
-    placer = _Placer(entry, interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir)
-    prefixes = {scheme: _relative(path, root_dir) for scheme, path in dirs.items()}
-    info_prefix = entry.dist_info + "/"
-    rows: list[tuple[str, str, int | str]] = []
-    for stored in entry.files:
-        if stored.scheme == entry.root_scheme:
-            record = stored.path
-            in_info = stored.path.startswith(info_prefix)
-            target = os.path.join(staging, stored.path[len(info_prefix):]) if in_info else os.path.join(
-                root_dir, stored.path)
-        else:
-            record = f"{prefixes[stored.scheme]}/{stored.path}"
-            target = os.path.join(dirs[stored.scheme], stored.path)
+    trash = trash_dir(interpreter.prefix)
+    placer = _Placer(entry, interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir, trash)
+    targets = _targets(entry, dirs, root_dir, staging)
+    scripts = [Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
+               for name, module, attr, section in entry.scripts]
+    staging.mkdir(parents=True)
+    journal = [record for record, _ in targets] + [_relative(dirs["scripts"] / name, root_dir) for name, _ in scripts]
+    (staging / PLACING).write_text("".join(f"{_csv_row((path, '', ''))}" for path in journal), "utf-8")
+    rows: list[RecordEntry] = []
+    for (record, target), stored in zip(targets, entry.files, strict=True):
         placer.place(stored, target)
-        rows.append((record, stored.hash, stored.size))
-    for name, module, attr, section in entry.scripts:
-        filename, data = Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
-        rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, executable=True))
-    rows.append(_write_fresh(staging / "INSTALLER", INSTALLER, root_dir, final_dist_info / "INSTALLER"))
-    rows.append(_write_fresh(staging / "REQUESTED", b"", root_dir, final_dist_info / "REQUESTED"))
-    for name, data in (extra_dist_info or {}).items():
-        rows.append(_write_fresh(staging / name, data, root_dir, final_dist_info / name))
-    pointer = json.dumps({"store": entry.root.name}).encode()
-    rows.append(_write_fresh(staging / STORE_POINTER, pointer, root_dir, final_dist_info / STORE_POINTER))
+        rows.append(RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size))
+    for filename, data in scripts:
+        rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, trash, executable=True))
+    per_environment = {"INSTALLER": INSTALLER, "REQUESTED": b"", **(extra_dist_info or {}),
+                       STORE_POINTER: json.dumps({"store": entry.root.name}).encode()}
+    for name, data in per_environment.items():
+        rows.append(_write_fresh(staging / name, data, root_dir, trash, final_dist_info / name))
     _write_record(staging, final_dist_info, root_dir, rows)
+    (staging / PLACING).unlink()
     if final_dist_info.exists():
         shutil.rmtree(final_dist_info)
     os.rename(staging, final_dist_info)
@@ -100,14 +102,30 @@ def link_entry(
     return placer.mode
 
 
+def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: Path) -> list[tuple[str, str]]:
+    """(RECORD path, where the file goes) of every file of the entry, in manifest order."""
+    prefixes = {scheme: _relative(path, root_dir) for scheme, path in dirs.items()}
+    info_prefix = entry.dist_info + "/"
+    targets = []
+    for stored in entry.files:
+        if stored.scheme != entry.root_scheme:
+            targets.append((f"{prefixes[stored.scheme]}/{stored.path}", os.path.join(dirs[stored.scheme], stored.path)))
+        elif stored.path.startswith(info_prefix):
+            targets.append((stored.path, os.path.join(staging, stored.path[len(info_prefix):])))
+        else:
+            targets.append((stored.path, os.path.join(root_dir, stored.path)))
+    return targets
+
+
 class _Placer:
     """Puts store files at their targets (hot loop: plain ``os`` calls on strings)."""
 
-    def __init__(self, entry: StoreEntry, interpreter: Interpreter, mode: str, cache_dir: Path) -> None:
+    def __init__(self, entry: StoreEntry, interpreter: Interpreter, mode: str, cache_dir: Path, trash: Path) -> None:
         self.base = str(entry.root / FILES)
         self.interpreter = str(interpreter.executable)
         self.mode = mode
         self.cache_dir = cache_dir
+        self.trash = trash
         self.made: set[str] = set()
 
     def place(self, stored: StoredFile, target: str) -> None:
@@ -118,13 +136,13 @@ class _Placer:
             os.makedirs(parent, exist_ok=True)
             self.made.add(parent)
         if stored.scheme == "scripts" and _has_python_shebang(Path(source)):
-            _remove(target)
+            remove_file(target, self.trash)
             _copy_with_shebang(Path(source), Path(target), self.interpreter)
             return
         try:
             self._put(source, target)
         except FileExistsError:
-            _remove(target)
+            remove_file(target, self.trash)
             self._put(source, target)
 
     def _put(self, source: str, target: str) -> None:
@@ -143,44 +161,38 @@ class _Placer:
             shutil.copy2(source, target)
 
 
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _has_python_shebang(path: Path) -> bool:
     with path.open("rb") as handle:
         return handle.read(8).startswith(b"#!python")
 
 
 def _copy_with_shebang(source: Path, target: Path, interpreter: str) -> None:
-    data = source.read_bytes()
-    first, _, rest = data.partition(b"\n")
-    target.write_bytes(b"#!" + interpreter.encode() + first[len(b"#!python"):] + b"\n" + rest)
+    with source.open("rb") as stream, fix_shebang(stream, interpreter) as fixed:
+        target.write_bytes(fixed.read())
     target.chmod(0o755)
 
 
-def _write_fresh(path: Path, data: bytes, root_dir: Path, record_as: Path | None = None,
-                 executable: bool = False) -> tuple[str, str, int]:
+def _write_fresh(path: Path, data: bytes, root_dir: Path, trash: Path, record_as: Path | None = None,
+                 executable: bool = False) -> RecordEntry:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() or path.is_symlink():
-        path.unlink()
+    remove_file(str(path), trash)
     path.write_bytes(data)
     if executable:
         path.chmod(0o755)
     digest = urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
-    return _relative(record_as or path, root_dir), f"sha256={digest}", len(data)
+    return RecordEntry(_relative(record_as or path, root_dir), Hash("sha256", digest), len(data))
 
 
-def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, int | str]]) -> None:
+def _csv_row(row: tuple[str, str, str]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    for row in rows:
-        writer.writerow(row)
-    writer.writerow((_relative(final / "RECORD", root_dir), "", ""))
-    (staging / "RECORD").write_text(out.getvalue(), encoding="utf-8")
+    csv.writer(out, lineterminator="\n").writerow(row)
+    return out.getvalue()
+
+
+def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[RecordEntry]) -> None:
+    lines = [_csv_row(row.to_row()) for row in rows]
+    lines.append(_csv_row((_relative(final / "RECORD", root_dir), "", "")))
+    (staging / "RECORD").write_text("".join(lines), encoding="utf-8")
 
 
 def _relative(path: Path, root_dir: Path) -> str:
