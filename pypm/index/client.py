@@ -6,60 +6,25 @@ import hashlib
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import httpx
 from packaging.utils import NormalizedName
 
-from pypm import __version__
 from pypm.config import Settings
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
-from pypm.index.auth import IndexAuth, remember_url_credentials
+from pypm.index.auth import remember_url_credentials
+from pypm.index.http import IDENTITY, Reply, Unreachable, fetch, make_http_client, redact, strip_credentials
 from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, parse_metadata
 from pypm.index.page_cache import PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
+from pypm.index.retry import DEFAULT_POLICY, is_transient_status
 
-_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-
-
-def make_http_client() -> httpx.Client:
-    """An httpx client with pypm's user agent, retries on connect errors and redirects."""
-    return httpx.Client(
-        http2=_http2_available(),
-        timeout=_TIMEOUT,
-        follow_redirects=True,
-        auth=IndexAuth(),
-        headers={"User-Agent": f"pypm/{__version__}"},
-        transport=httpx.HTTPTransport(retries=3),
-        limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
-    )
-
-
-def strip_credentials(url: str) -> str:
-    """The URL without any user:password part (for what is written to disk)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def _http2_available() -> bool:
-    """HTTP/2 (negotiated over TLS where the server offers it) needs the ``h2`` package."""
-    import importlib.util
-
-    return importlib.util.find_spec("h2") is not None
-
-
-def redact(url: str) -> str:
-    """The URL without any user:password part, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+# strip_credentials and redact live in pypm.index.http; other modules import them from here.
+__all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
 
 
 class IndexClient:
@@ -77,6 +42,8 @@ class IndexClient:
         self.http = make_http_client()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
         self._page_locks: dict[NormalizedName, threading.Lock] = {}
+        self._metadata: dict[str, DistMetadata] = {}
+        self._metadata_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._flat_links: list[FileLink] | None = None
 
@@ -119,10 +86,10 @@ class IndexClient:
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
         try:
-            response = self.http.get(page_url, headers=headers)
-        except httpx.HTTPError as exc:
+            response = fetch(self.http, page_url, headers=headers)
+        except Unreachable as exc:
             raise IndexClientError(
-                f"cannot reach the index {redact(index_url)}: {_reason(exc)}",
+                f"cannot reach the index {redact(index_url)}: {exc}",
                 hint="check index-url and your network",
             ) from None
         if response.status_code == 304 and cached is not None:
@@ -132,7 +99,8 @@ class IndexClient:
             return None
         if response.status_code >= 400:
             raise IndexClientError(
-                f"the index {redact(index_url)} answered HTTP {response.status_code} for {name!r}"
+                f"the index {redact(index_url)} answered HTTP {response.status_code} for {name!r}",
+                hint=_status_hint(response),
             )
         content_type = response.headers.get("Content-Type", "text/html")
         links = parse_page(response.content, content_type, str(response.url), index_url)
@@ -150,11 +118,15 @@ class IndexClient:
     def _read_find_links(self, location: str) -> list[FileLink]:
         if location.startswith(("http://", "https://")):
             try:
-                response = self.http.get(location)
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                raise IndexClientError(f"cannot read find-links page {redact(location)}: {_reason(exc)}") from None
-            return parse_html_page(response.text, str(response.url), location)
+                response = fetch(self.http, location)
+            except Unreachable as exc:
+                raise IndexClientError(f"cannot read find-links page {redact(location)}: {exc}") from None
+            if response.status_code >= 400:
+                raise IndexClientError(
+                    f"cannot read find-links page {redact(location)}: HTTP {response.status_code}",
+                    hint=_status_hint(response),
+                )
+            return parse_html_page(response.content.decode("utf-8", "replace"), response.url, location)
         directory = Path(url2pathname(location[7:]) if location.startswith("file://") else location)
         if not directory.is_dir():
             raise IndexClientError(f"find-links location {location} is not a directory or URL")
@@ -187,18 +159,28 @@ class IndexClient:
 
         try:
             if link.sha256:
-                response = self.http.head(link.url)
-                response.raise_for_status()
+                response = fetch(self.http, link.url, method="HEAD", headers=IDENTITY)
+                _raise_for_status(response, f"cannot read size of {link.filename}")
                 return replace(link, size=int(response.headers["Content-Length"]))
-            response = self.http.get(link.url)
-            response.raise_for_status()
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            raise IndexClientError(f"cannot read size of {link.filename}: {_reason(exc)}") from None
+            response = fetch(self.http, link.url, headers=IDENTITY, raw=True)
+        except (Unreachable, KeyError, ValueError) as exc:
+            raise IndexClientError(f"cannot read size of {link.filename}: {exc}") from None
+        _raise_for_status(response, f"cannot download {link.filename}")
         body = response.content
         return replace(link, size=len(body), sha256=hashlib.sha256(body).hexdigest())
 
     def metadata(self, link: FileLink) -> DistMetadata:
-        """Core metadata of a wheel: PEP 658 file, else range requests, else download."""
+        """Core metadata of a wheel: PEP 658 file, else range requests, else download.
+        Threads asking for the same file at once (the resolver and its prefetch) share
+        one fetch, so one that is being retried is not fetched twice."""
+        with self._guard:
+            lock = self._metadata_locks.setdefault(link.url, threading.Lock())
+        with lock:
+            if link.url not in self._metadata:
+                self._metadata[link.url] = self._load_metadata(link)
+            return self._metadata[link.url]
+
+    def _load_metadata(self, link: FileLink) -> DistMetadata:
         cached = self._cache_path(link)
         if cached is not None and cached.is_file():
             return parse_metadata(cached.read_bytes(), link.filename)
@@ -220,13 +202,13 @@ class IndexClient:
                 with open(url2pathname(urlsplit(link.url).path), "rb") as handle:
                     return metadata_from_wheel(handle, link.filename)
             if link.metadata is not None:
-                response = self.http.get(link.url + ".metadata")
+                response = fetch(self.http, link.url + ".metadata", headers=IDENTITY, raw=True)
                 if response.status_code == 200:
                     _check_hash(response.content, link.metadata, link.filename + ".metadata")
                     return response.content
             return fetch_wheel_metadata(self.http, link.url, link.filename)
-        except httpx.HTTPError as exc:
-            raise IndexClientError(f"cannot fetch metadata of {link.filename}: {_reason(exc)}") from None
+        except Unreachable as exc:
+            raise IndexClientError(f"cannot fetch metadata of {link.filename}: {exc}") from None
 
 
 def _link_name(link: FileLink) -> str | None:
@@ -247,7 +229,17 @@ def _check_hash(data: bytes, expected: str, what: str) -> None:
         raise IndexClientError(f"{what}: sha256 does not match the index's hash", hint="retry with --refresh")
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return redact(text)
+def _raise_for_status(response: Reply, what: str) -> None:
+    if response.status_code >= 400:
+        raise IndexClientError(f"{what}: HTTP {response.status_code} from {redact(response.url)}",
+                               hint=_status_hint(response))
+
+
+def _status_hint(response: Reply) -> str | None:
+    """What to do about an error status (a transient one was already retried)."""
+    if is_transient_status(response.status_code):
+        return f"still failing after {DEFAULT_POLICY.attempts} tries; the index may be down or throttling, try later"
+    if response.status_code in (401, 403):
+        return "check the index credentials (URL, netrc or keyring)"
+    return None
 

@@ -6,6 +6,8 @@ import io
 
 import httpx
 
+from pypm.errors import IndexClientError
+from pypm.index.http import IDENTITY, Reply, fetch, redact
 from pypm.index.metadata import metadata_from_wheel
 
 _TAIL = 64 * 1024
@@ -20,21 +22,35 @@ class RangeNotSupported(Exception):
 
 
 class HttpRangeFile(io.RawIOBase):
-    """A seekable, read-only file over HTTP, fetching byte ranges on demand."""
+    """A seekable, read-only file over HTTP, fetching byte ranges on demand (each request
+    retried per pypm's retry policy; ``If-Range`` pins every range to the first answer's
+    version of the file, so a file replaced meanwhile comes back whole instead of mixed)."""
 
-    def __init__(self, client: httpx.Client, url: str) -> None:
+    def __init__(self, client: httpx.Client, url: str, filename: str = "") -> None:
         super().__init__()
         self._client = client
         self._url = url
+        self._filename = filename or url.rsplit("/", 1)[-1]
         self._pos = 0
         self._chunks: dict[int, bytes] = {}
-        response = client.get(url, headers={"Range": f"bytes=-{_TAIL}"})
-        response.raise_for_status()
-        if response.status_code != 206:
+        self._validator: str | None = None
+        response = self._get(f"bytes=-{_TAIL}")
+        etag = response.headers.get("ETag", "")
+        self._validator = etag if etag and not etag.startswith("W/") else response.headers.get("Last-Modified")
+        start, total = _content_range(response)
+        self._size = total if total is not None else len(response.content)
+        self._chunks[start if start is not None else self._size - len(response.content)] = response.content
+
+    def _get(self, byte_range: str) -> Reply:
+        """One range request; the whole body (raised as RangeNotSupported) if the server ignores it."""
+        headers = {"Range": byte_range, **IDENTITY, **({"If-Range": self._validator} if self._validator else {})}
+        response = fetch(self._client, self._url, headers=headers, raw=True)
+        if response.status_code == 200:
             raise RangeNotSupported(response.content)
-        total = response.headers.get("Content-Range", "").rsplit("/", 1)[-1]
-        self._size = int(total) if total.isdigit() else len(response.content)
-        self._chunks[self._size - len(response.content)] = response.content
+        if response.status_code != 206:
+            raise IndexClientError(f"cannot fetch metadata of {self._filename}: HTTP {response.status_code} "
+                                   f"for a range of {redact(self._url)}")
+        return response
 
     def seekable(self) -> bool:
         return True
@@ -64,18 +80,30 @@ class HttpRangeFile(io.RawIOBase):
             if chunk_start <= start and end <= chunk_start + len(chunk):
                 return chunk[start - chunk_start: end - chunk_start]
         fetch_end = max(end, min(self._size, start + _TAIL))
-        response = self._client.get(self._url, headers={"Range": f"bytes={start}-{fetch_end - 1}"})
-        response.raise_for_status()
-        if response.status_code != 206:
-            raise RangeNotSupported(response.content)
+        response = self._get(f"bytes={start}-{fetch_end - 1}")
+        got, _ = _content_range(response)
+        if got is not None and got != start:
+            raise IndexClientError(f"cannot fetch metadata of {self._filename}: the server answered "
+                                   f"bytes {got}- for bytes {start}- of {redact(self._url)}")
         self._chunks[start] = response.content
         return response.content[: end - start]
+
+
+def _content_range(response: Reply) -> tuple[int | None, int | None]:
+    """(first byte, total size) from ``Content-Range: bytes a-b/total``; None where absent."""
+    spec = response.headers.get("Content-Range", "").strip()
+    unit, _, rest = spec.partition(" ")
+    span, _, total = rest.partition("/")
+    first = span.partition("-")[0]
+    if unit.lower() != "bytes":
+        return None, None
+    return (int(first) if first.isdigit() else None), (int(total) if total.isdigit() else None)
 
 
 def fetch_wheel_metadata(client: httpx.Client, url: str, filename: str) -> bytes:
     """METADATA of the wheel at ``url`` via range requests, or a full download if needed."""
     try:
-        remote = HttpRangeFile(client, url)
+        remote = HttpRangeFile(client, url, filename)
     except RangeNotSupported as whole:
         return metadata_from_wheel(io.BytesIO(whole.body), filename)
     try:

@@ -1,6 +1,13 @@
 """Download locked files into the content-addressed cache: in parallel, resumable
-(``Range`` + ``If-Range``; a 200 answer restarts), retried with backoff on connection
-errors and 5xx, sha256-verified while streaming, and stoppable with Ctrl-C."""
+(``Range`` + ``If-Range``; a 200 answer restarts), sha256-verified over the raw bytes
+while streaming (``Accept-Encoding: identity``), and stoppable with Ctrl-C.
+
+A connection dropped or stalled (read timeout, ``PYPM_HTTP_TIMEOUT``) in the middle of a
+body, and 408/429/5xx answers, are retried within the same run per pypm's retry policy
+(:mod:`pypm.index.retry`), continuing from the bytes already received. A try that adds
+bytes resets the count of failures in a row; after ``retries`` failures in a row (or
+:data:`MAX_ATTEMPTS` tries in all) the download fails with one error, and the bytes
+received stay in ``partial-v1`` for the next run to continue."""
 
 from __future__ import annotations
 
@@ -9,21 +16,24 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-import httpx
-
+from pypm import ui
 from pypm.errors import HashMismatchError, InstallError
 from pypm.install.progress import DownloadProgress
 from pypm.store.layout import WHEELS, partial_download
 
+if TYPE_CHECKING:
+    import httpx
+
 MAX_PARALLEL = 8
-RETRIES = 4
+MAX_ATTEMPTS = 12  # tries in all for one file, however much each one progressed
 _CHUNK = 1 << 16
 
 
@@ -32,7 +42,11 @@ class Cancelled(InstallError):
 
 
 class _Retryable(Exception):
-    pass
+    """One try failed in a way the next may not; ``retry_after`` is the server's wish."""
+
+    def __init__(self, reason: str, retry_after: str | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ def fetch_all(
 
 
 def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool) -> None:
-    from pypm.index.client import make_http_client
+    from pypm.index.http import make_http_client
 
     cancel = threading.Event()
     progress = DownloadProgress(missing, announce)
@@ -93,21 +107,43 @@ def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path, cancel:
     part = partial_download(cache_dir, item.sha256)
     part.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(part) + ".lock"):
-        if target.is_file():
-            progress.finished(item)
+        if target.is_file():  # another pypm fetched it while this one waited for the lock
             return
-        for attempt in range(RETRIES):
-            try:
-                _fetch_resumable(client, item, part, cancel, progress)
-                break
-            except _Retryable as exc:
-                if attempt == RETRIES - 1:
-                    raise InstallError(f"cannot download {item.filename}: {exc}", hint="check the network") from None
-                _sleep(0.5 * 2**attempt, cancel)
+        _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: _size(part),
+                  item.filename, item.url, cancel)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, target)
         _meta(part).unlink(missing_ok=True)
-    progress.finished(item)
+    progress.finished(item, _size(target))
+
+
+def _retrying(attempt: Callable[[], None], kept: Callable[[], int], filename: str, url: str,
+              cancel: threading.Event) -> None:
+    """Run ``attempt`` until it succeeds; ``kept()`` is how many bytes are kept so far."""
+    from pypm.index.retry import DEFAULT_POLICY as POLICY
+
+    best, failures = kept(), 0
+    for tries in range(1, MAX_ATTEMPTS + 1):
+        try:
+            attempt()
+            return
+        except _Retryable as exc:
+            now = kept()
+            failures = 1 if now > best else failures + 1
+            best = max(best, now)
+            if failures > POLICY.retries or tries == MAX_ATTEMPTS:
+                raise _gave_up(filename, url, exc, tries, now) from None
+            delay = POLICY.delay(failures, exc.retry_after)
+            ui.detail(f"{filename}: {exc}; retry in {delay:.1f}s" + (f", from byte {now}" if now else ""))
+            _sleep(delay, cancel)
+
+
+def _gave_up(filename: str, url: str, exc: _Retryable, tries: int, kept: int) -> InstallError:
+    from pypm.index.http import redact
+
+    resume = f"; the {kept / 1048576:.1f} MiB received are kept and the next run continues" if kept else ""
+    return InstallError(f"cannot download {filename} from {redact(url)}: {exc} (tried {tries} times)",
+                        hint=f"check the network or try again later{resume}")
 
 
 def _sleep(seconds: float, cancel: threading.Event) -> None:
@@ -119,31 +155,71 @@ def _meta(part: Path) -> Path:
     return part.with_suffix(".json")
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _fetch_resumable(client: httpx.Client, item: FileToFetch, part: Path, cancel: threading.Event,
                      progress: DownloadProgress) -> None:
-    """Download (or continue downloading) into ``part`` and verify the full file's hash."""
+    """One try: download (or continue downloading) into ``part``, then verify the whole
+    file's hash. Raises :class:`_Retryable` for what another try may fix."""
     digest = hashlib.sha256()
     offset, validator = _resume_point(item, part, digest)
-    headers = {"Range": f"bytes={offset}-", **({"If-Range": validator} if validator else {})} if offset else {}
-    for start, chunks in _stream(client, item, headers, part):
-        if start == 0 and offset:
-            digest, offset = hashlib.sha256(), 0  # the server sent the whole file: restart
-        progress.started(item, offset)
-        with part.open("ab" if offset else "wb") as out:
+    if item.url.startswith("file:"):
+        _copy_local(item, part, digest)
+    else:
+        from pypm.index.http import IDENTITY
+
+        headers = dict(IDENTITY)
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            if validator:
+                headers["If-Range"] = validator
+
+        def consume(start: int, chunks: Iterator[bytes]) -> None:
+            nonlocal digest, offset
+            if start == 0 and offset:
+                digest, offset = hashlib.sha256(), 0  # the server sent the whole file: restart
+            progress.started(item, offset)
+            _receive(chunks, item, part, offset, digest, cancel, progress)
+
+        _stream(client, item, headers, part, offset, consume)
+    _verify(item, part, digest, resumed=offset > 0)
+
+
+def _receive(chunks: Iterator[bytes], item: FileToFetch, part: Path, offset: int, digest: hashlib._Hash,
+             cancel: threading.Event, progress: DownloadProgress) -> None:
+    """Append the body's chunks to ``part`` (from ``offset``), hashing them; each chunk is
+    on disk before the next is read, so a dropped connection keeps all that arrived."""
+    try:
+        with part.open("r+b" if offset else "wb") as out:
+            out.seek(offset)
+            out.truncate()
             for chunk in chunks:
                 if cancel.is_set():
                     raise Cancelled("downloads stopped")
                 digest.update(chunk)
                 out.write(chunk)
                 progress.advance(item, len(chunk))
+    except OSError as exc:
+        raise InstallError(f"cannot write {part}: {exc.strerror or exc}", hint="check the disk space") from None
+
+
+def _verify(item: FileToFetch, part: Path, digest: hashlib._Hash, resumed: bool) -> None:
     actual = digest.hexdigest()
-    if actual != item.sha256:
-        part.unlink(missing_ok=True)
-        _meta(part).unlink(missing_ok=True)
-        raise HashMismatchError(
-            f"{item.filename}: sha256 mismatch: expected {item.sha256}, got {actual}",
-            hint="the file on the index changed or was tampered with; nothing was installed",
-        )
+    if actual == item.sha256:
+        return
+    part.unlink(missing_ok=True)
+    _meta(part).unlink(missing_ok=True)
+    if resumed:  # the kept bytes may be from another version of the file: once more, whole
+        raise _Retryable("sha256 mismatch after resuming; restarting from the first byte")
+    raise HashMismatchError(
+        f"{item.filename}: sha256 mismatch: expected {item.sha256}, got {actual}",
+        hint="the file on the index changed or was tampered with; nothing was installed",
+    )
 
 
 def _resume_point(item: FileToFetch, part: Path, digest: hashlib._Hash) -> tuple[int, str | None]:
@@ -161,48 +237,86 @@ def _resume_point(item: FileToFetch, part: Path, digest: hashlib._Hash) -> tuple
     return part.stat().st_size, meta.get("etag") or meta.get("last-modified")
 
 
-def _stream(client: httpx.Client, item: FileToFetch, headers: dict[str, str],
-            part: Path) -> Iterator[tuple[int, Iterator[bytes]]]:
-    """Yield once: (0 for a full body / the offset for a 206, the body's chunks)."""
-    if item.url.startswith("file:"):
-        with open(url2pathname(urlsplit(item.url).path), "rb") as handle:
-            yield 0, iter(lambda: handle.read(_CHUNK), b"")
-        return
+def _copy_local(item: FileToFetch, part: Path, digest: hashlib._Hash) -> None:
+    """A ``file:`` URL: copy it whole (and hash it)."""
+    try:
+        with open(url2pathname(urlsplit(item.url).path), "rb") as handle, part.open("wb") as out:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        raise InstallError(f"cannot copy {item.filename} from {item.url}: {exc.strerror or exc}") from None
+
+
+def _stream(client: httpx.Client, item: FileToFetch, headers: dict[str, str], part: Path, offset: int,
+            consume: Callable[[int, Iterator[bytes]], None]) -> None:
+    """GET the file and hand ``consume`` (where the body starts, its raw chunks as they
+    arrive). Transport errors while ``consume`` reads become :class:`_Retryable`."""
+    import httpx
+
+    from pypm.index.http import describe_error, is_transient_error
+
     try:
         with client.stream("GET", item.url, headers=headers) as response:
-            if response.status_code >= 500 or response.status_code == 416:
-                if response.status_code == 416:
-                    part.unlink(missing_ok=True)
-                raise _Retryable(f"HTTP {response.status_code}")
-            if response.status_code not in (200, 206):
-                raise InstallError(f"cannot download {item.filename}: HTTP {response.status_code}")
+            start = _body_start(response, item, part, offset)
             validators = {k: response.headers[k] for k in ("etag", "last-modified") if k in response.headers}
+            if validators.get("etag", "").startswith("W/"):
+                validators.pop("etag")  # If-Range needs a strong validator (RFC 9110 13.1.5)
             _meta(part).write_text(json.dumps({"url": item.url, **validators}), "utf-8")
-            yield (1 if response.status_code == 206 else 0), response.iter_bytes(_CHUNK)
-    except httpx.TransportError as exc:
-        raise _Retryable(str(exc) or type(exc).__name__) from None
+            consume(start, response.iter_raw())
+    except httpx.HTTPError as exc:
+        if not is_transient_error(exc):
+            raise InstallError(f"cannot download {item.filename}: {describe_error(exc)}") from None
+        raise _Retryable(describe_error(exc)) from None
+
+
+def _body_start(response: httpx.Response, item: FileToFetch, part: Path, offset: int) -> int:
+    """Where the answer's body starts in the file (0, or ``offset`` for a 206)."""
+    from pypm.index.http import redact
+    from pypm.index.retry import is_transient_status
+
+    status = response.status_code
+    if status == 200:
+        return 0
+    if status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+        return offset
+    if status in (206, 416):  # a range that does not fit what is kept: start again
+        part.unlink(missing_ok=True)
+        _meta(part).unlink(missing_ok=True)
+        raise _Retryable(f"HTTP {status} for bytes {offset}-; restarting from the first byte")
+    if is_transient_status(status):
+        raise _Retryable(f"HTTP {status}", response.headers.get("Retry-After"))
+    raise InstallError(f"cannot download {item.filename}: HTTP {status} from {redact(item.url)}",
+                       hint="check the index; re-lock with `pypm lock --refresh` if the file moved")
 
 
 def fetch_unhashed(filename: str, url: str, cache_dir: Path) -> tuple[Path, str]:
-    """Download a file the index gives no hash for; store it under its computed sha256."""
-    from pypm.index.client import make_http_client
+    """Download a file the index gives no hash for (retried, restarting each time); store
+    it under its computed sha256."""
+    from pypm.index.http import make_http_client
 
     staging = cache_dir / WHEELS / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=".download-", dir=staging)
+    os.close(fd)
     temp = Path(temp_name)
-    digest = hashlib.sha256()
+    item = FileToFetch(filename, url, "")
+    digests: list[hashlib._Hash] = []
+
+    def attempt() -> None:
+        digests[:] = [hashlib.sha256()]
+        quiet = DownloadProgress([], announce=False)
+        _stream(client, item, {"Accept-Encoding": "identity"}, temp, 0,
+                lambda _start, chunks: _receive(chunks, item, temp, 0, digests[0], threading.Event(), quiet))
+
     try:
-        with make_http_client() as client, os.fdopen(fd, "wb") as out, client.stream("GET", url) as response:
-            response.raise_for_status()
-            for chunk in response.iter_bytes(_CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-        target = cache_path(cache_dir, FileToFetch(filename, url, digest.hexdigest()))
+        with make_http_client() as client:
+            _retrying(attempt, lambda: 0, filename, url, threading.Event())
+        sha256 = digests[0].hexdigest()
+        target = cache_path(cache_dir, FileToFetch(filename, url, sha256))
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, target)
-        return target, digest.hexdigest()
-    except httpx.HTTPError as exc:
-        raise InstallError(f"cannot download {filename}: {exc}") from None
+        return target, sha256
     finally:
         temp.unlink(missing_ok=True)
+        _meta(temp).unlink(missing_ok=True)

@@ -17,7 +17,9 @@ class DownloadProgress:
     def __init__(self, items: list[Any], announce: bool = True) -> None:
         self.count = len(items)
         self.total = sum(item.size or 0 for item in items)
-        self.received = 0
+        self.received = 0  # bytes that came over the network, retries included
+        self.arrived = 0  # files now complete in the cache
+        self.arrived_bytes = 0
         self.started_at = time.monotonic()
         self._lock = threading.Lock()
         self._tasks: dict[str, Any] = {}
@@ -50,18 +52,24 @@ class DownloadProgress:
                 self._rich.advance(self._tasks[item.filename], size)
                 self._rich.advance(self._overall, size)
 
-    def finished(self, item: Any) -> None:
-        """``item`` is complete and in the cache."""
-        if self._rich is not None:
-            with self._lock:
+    def finished(self, item: Any, size: int) -> None:
+        """``item`` arrived: it is complete (``size`` bytes) and in the cache."""
+        with self._lock:
+            self.arrived += 1
+            self.arrived_bytes += size
+            if self._rich is not None:
                 task = self._tasks.pop(item.filename, None)
                 if task is not None:
                     self._rich.remove_task(task)
 
     def close(self) -> None:
-        """Stop drawing and print the one-line summary."""
+        """Stop drawing and print the one-line summary of the files that arrived (none if
+        none did: a failed batch ends with its error line instead)."""
         if self._rich is not None:
             self._rich.stop()
+        if not self.arrived:
+            return
         seconds = time.monotonic() - self.started_at
         say = ui.info if self.announce else ui.detail
-        say(f"Downloaded {self.count} files ({self.received / 1048576:.1f} MiB) in {seconds:.2f}s")
+        files = "file" if self.arrived == 1 else "files"
+        say(f"Downloaded {self.arrived} {files} ({self.arrived_bytes / 1048576:.1f} MiB) in {seconds:.2f}s")

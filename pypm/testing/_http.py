@@ -32,7 +32,8 @@ class RequestRecord:
     method: str
     path: str  # raw request target, including any query string
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased keys, case-insensitive lookup
-    status: int = 0
+    status: int = 0  # 0: no answer (an injected connection reset)
+    time: float = 0.0  # time.monotonic() when the answer started
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:

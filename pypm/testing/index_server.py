@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import socket
+import struct
+import sys
 import threading
 import time
+import weakref
+from collections.abc import Iterable
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,11 +22,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pypm.testing import _pages
 from pypm.testing._catalog import Catalog, IndexedFile
+from pypm.testing._faults import BodyFaults, Fault, FaultPlan
 from pypm.testing._http import UNSATISFIABLE, CaseInsensitiveHeaders, RequestRecord, etag_matches, parse_range
 
-__all__ = ["IndexServer", "RequestRecord"]
+__all__ = ["Fault", "FaultPlan", "IndexServer", "RequestRecord"]
 
 _CHUNK = 1 << 16
+
+
+class _Dropped(Exception):
+    """A fault cut the answer short: close the connection."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,6 +42,8 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
     disable_nagle_algorithm = True  # small keep-alive responses must not wait for ACKs
     owner: IndexServer  # set on the per-server subclass
+    _fault: Fault | None = None
+    _body_faults: BodyFaults = BodyFaults(None)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from base
         """Stay quiet."""
@@ -41,8 +53,37 @@ class _Handler(BaseHTTPRequestHandler):
         raw = getattr(self, "headers", None)
         headers = CaseInsensitiveHeaders((k.lower(), v) for k, v in (raw.items() if raw is not None else ()))
         method, target = getattr(self, "command", None) or "", getattr(self, "path", None) or ""
-        self.owner._record(RequestRecord(method, target, headers, code))
+        self.owner._record(RequestRecord(method, target, headers, code, time.monotonic()))
         super().send_response(code, message)
+
+    def end_headers(self) -> None:
+        """Add a fault's extra headers, then end the header block."""
+        for key, value in (self._fault.headers if self._fault is not None else {}).items():
+            self.send_header(key, value)
+        super().end_headers()
+
+    def _body(self, data: bytes) -> None:
+        """Write body bytes, applying the request's stall / drop fault."""
+        view = memoryview(data)
+        while True:
+            allowed, event = self._body_faults.split(len(view))
+            self.wfile.write(view[:allowed])
+            self._body_faults.sent += allowed
+            view = view[allowed:]
+            if event == "drop":
+                raise _Dropped
+            if event is None:
+                return
+            self.owner._stopping.wait(self._fault.stall_seconds if self._fault is not None else 0)
+
+    def _reset(self) -> None:
+        """Answer nothing and close the connection with a TCP reset."""
+        self.owner._record(RequestRecord(self.command, self.path, CaseInsensitiveHeaders(
+            (k.lower(), v) for k, v in self.headers.items()), 0, time.monotonic()))
+        linger = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        self.server.reset_on_close.add(self.connection)  # type: ignore[attr-defined]
+        self.close_connection = True
 
     def do_GET(self) -> None:
         """Serve a GET."""
@@ -54,8 +95,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, *, head: bool) -> None:
         path = unquote(urlsplit(self.path).path)
+        self._fault = fault = self.owner.faults.take(self.command, path)
+        self._body_faults = BodyFaults(fault)
         try:
-            if path == "/simple":
+            if fault is not None and fault.reset:
+                self._reset()
+            elif fault is not None and fault.status is not None:
+                extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+                self._plain(fault.status, f"injected fault: HTTP {fault.status}", head=head, headers=extra)
+            elif path == "/simple":
                 self._redirect("/simple/")
             elif path == "/simple/":
                 self._index_page(None, head=head)
@@ -72,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._file(path[len("/files/") :], head=head)
             else:
                 self._plain(404, "Not Found", head=head)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, _Dropped):
             self.close_connection = True
 
     def _plain(self, status: int, text: str, *, head: bool, headers: dict[str, str] | None = None) -> None:
@@ -84,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head:
-            self.wfile.write(body)
+            self._body(body)
 
     def _redirect(self, location: str) -> None:
         self._plain(301, f"Moved to {location}", head=self.command == "HEAD", headers={"Location": location})
@@ -125,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Vary", "Accept")
         self.end_headers()
         if not head:
-            self.wfile.write(body)
+            self._body(body)
 
     def _file(self, filename: str, *, head: bool) -> None:
         owner = self.owner
@@ -140,7 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", f'"{info.metadata_sha256}"')
             self.end_headers()
             if not head:
-                self.wfile.write(info.metadata)
+                self._body(info.metadata)
             return
         found = owner._catalog.find(filename)
         if found is None:
@@ -185,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
                 chunk = fh.read(min(_CHUNK, remaining))
                 if not chunk:
                     break
-                self.wfile.write(chunk)
+                self._body(chunk)
                 remaining -= len(chunk)
                 if self.owner.rate_limit:
                     time.sleep(len(chunk) / self.owner.rate_limit)
@@ -195,6 +243,17 @@ class _QuietServer(ThreadingHTTPServer):
     """Threading server that never prints tracebacks for dropped connections."""
 
     daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reset_on_close: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close the connection; one marked for a reset is closed without a FIN first."""
+        if request in self.reset_on_close:
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Swallow handler errors (clients hanging up mid-response, etc.)."""
@@ -207,6 +266,10 @@ class IndexServer:
     negotiation) or ``"html"`` (PEP 503 only). ``yanked`` maps a file name (or
     ``"<canonical name>==<version>"``) to a yank reason. The directory is
     re-scanned on every request, so files added later are visible.
+
+    ``faults`` (and ``server.faults``, a :class:`FaultPlan` that tests may add to
+    while the server runs) inject network failures; see :class:`Fault`. ``port``
+    binds a given port instead of a free one (0).
     """
 
     def __init__(
@@ -218,6 +281,8 @@ class IndexServer:
         yanked: dict[str, str] | None = None,
         support_ranges: bool = True,
         rate_limit: int | None = None,
+        faults: Iterable[Fault] = (),
+        port: int = 0,
     ) -> None:
         """Configure the server (it is not started yet); ``rate_limit`` caps the bytes
         per second of each file download (to test interrupted downloads)."""
@@ -230,7 +295,10 @@ class IndexServer:
         self.yanked: dict[str, str] = dict(yanked or {})
         self.support_ranges = support_ranges
         self.rate_limit = rate_limit
+        self.faults = FaultPlan(faults)
+        self.port = port
         self.requests: list[RequestRecord] = []
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._catalog = Catalog(self.files_dir)
         self._httpd: _QuietServer | None = None
@@ -258,7 +326,8 @@ class IndexServer:
         if self._httpd is not None:
             return self
         handler = type("_BoundHandler", (_Handler,), {"owner": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._stopping.clear()
+        self._httpd = _QuietServer(("127.0.0.1", self.port), handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="pypm-test-index", daemon=True
         )
@@ -270,6 +339,7 @@ class IndexServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._stopping.set()  # ends injected stalls
         httpd.shutdown()
         httpd.server_close()
         if self._thread is not None:
