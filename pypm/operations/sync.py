@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,12 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
         uninstall(dist, env_root)
         if dist.name not in wanted:
             outcome.removed.append(dist.name)
-    _install(workspace, to_install, paths, interpreter)
+    try:
+        _install(workspace, to_install, paths, interpreter)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the first error is the one to report
+            finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
+        raise
     _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
     return outcome
