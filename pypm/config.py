@@ -135,7 +135,7 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
         (str(project_file or "[tool.pypm]"), project_table)
     ]
     user_file = user_config_path()
-    if user_file.is_file():
+    if user_file.exists():  # a directory there is reported by read_toml, not skipped
         layers.append((str(user_file), read_toml(user_file, ConfigError)))
     layers.append(("environment", _environment_layer()))
     for source, table in layers[:2]:

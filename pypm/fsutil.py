@@ -4,21 +4,101 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def temp_name(path: Path) -> str:
+    """A fresh name for a temp file beside ``path``: ``.<name>.<random>.tmp``."""
+    return f".{path.name}.{os.urandom(6).hex()}{TEMP_SUFFIX}"
+
+
+def is_temp_of(candidate: str, path: Path) -> bool:
+    """True when ``candidate`` (a file name) is one of :func:`atomic_write_bytes`'s temp
+    files for ``path``."""
+    prefix = f".{path.name}."
+    if not (candidate.startswith(prefix) and candidate.endswith(TEMP_SUFFIX)):
+        return False
+    token = candidate[len(prefix) : -len(TEMP_SUFFIX)]
+    return 0 < len(token) <= 16 and all(ch in _TOKEN_CHARS for ch in token)  # also mkstemp's names of old
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete temp files of ``path`` left by a writer that was killed before its rename.
+
+    Call it only while holding the lock that serialises writers of ``path`` (for the
+    project's files: the graph lock), so no live writer's temp file is taken.
+    """
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if is_temp_of(name, path):
+            stale = path.parent / name
+            try:
+                stale.unlink()
+            except OSError:
+                continue
+            removed.append(stale)
+    return removed
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, then rename it into place."""
+    """Write ``data`` to a temp file beside ``path``, then rename it into place.
+
+    A new file gets the permissions the umask gives (0644 usually, not ``mkstemp``'s
+    0600); a rewritten file keeps its own. On any failure the temp file is removed, and an
+    OSError names ``path`` (a write that fills the disk names no file by itself).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    old_mode = _mode_of(path)
+    try:
+        temp, fd = _create_temp(path)
+    except OSError as exc:
+        raise _naming(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
+            if old_mode is not None:
+                os.chmod(temp, old_mode)
             handle.write(data)
         os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise _naming(exc, path) from None
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """Create a new temp file beside ``path`` (mode 0o666 less the umask); return it and
+    its descriptor."""
+    while True:
+        temp = path.with_name(temp_name(path))
+        try:
+            return temp, os.open(temp, _CREATE, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _mode_of(path: Path) -> int | None:
+    """The permission bits of the file at ``path``, or None when there is none."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error (same errno, so the same OSError subclass) naming ``path``."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(path))
 
 
 def file_sha256(path: Path) -> str:

@@ -30,6 +30,8 @@ def read_toml(path: Path, error: type[PypmError] = PypmError) -> dict[str, Any]:
         data = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{path} is a directory where a file is expected", hint="move it out of the way") from None
     except OSError as exc:
         raise error(f"{path}: cannot read file: {exc.strerror}") from None
     try:
@@ -39,6 +41,8 @@ def read_toml(path: Path, error: type[PypmError] = PypmError) -> dict[str, Any]:
         raise error(f"{path}: not valid UTF-8", hint="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(_describe_toml_error(path, exc, text), hint="fix the TOML syntax") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise error(f"{path}: invalid TOML: arrays or tables nested too deeply", hint="flatten the data") from None
 
 
 def _describe_toml_error(path: Path, exc: Exception, text: str) -> str:

@@ -1,10 +1,14 @@
-"""``pypm`` entry point: parse global options, dispatch to a command module."""
+"""``pypm`` entry point: parse global options, dispatch to a command module.
+
+Also the last net under every command: whatever escapes ends as one ``error:`` line.
+"""
 
 from __future__ import annotations
 
 import sys
 
 COMMANDS = ("init", "lock", "sync", "run", "shell", "status", "cache", "python", "version")
+EXIT_INTERNAL = 70
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,28 +19,62 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"pypm {__version__}")
         return 0
-    from pypm.graph.fastpath import try_fast_path
-
-    if try_fast_path(args):
-        return 0
-    from pypm import ui
-    from pypm.errors import PypmError
-
     try:
+        from pypm.graph.fastpath import try_fast_path
+
+        if try_fast_path(args):
+            return 0
         return _dispatch(args)
-    except PypmError as exc:
-        ui.error(exc.one_line())
-        return exc.exit_code
-    except KeyboardInterrupt:
+    except BaseException as exc:  # noqa: BLE001 - reported as one line below
+        return _report(exc)
+
+
+def _report(exc: BaseException) -> int:
+    """Print ``exc`` as the one ``error:`` line and return the exit code for it."""
+    from pypm import ui
+    from pypm.errors import PypmError, os_error
+
+    if isinstance(exc, SystemExit):
+        raise exc
+    if isinstance(exc, KeyboardInterrupt):
         ui.error("interrupted")
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, traceback with -v
-        if ui.verbosity() > 0:
-            import traceback
+    if isinstance(exc, OSError) and exc.errno is not None:
+        _traceback_if_verbose(exc)
+        exc = os_error(exc, cache_dir=_cache_dir_guess())
+    elif isinstance(exc, RecursionError):
+        _traceback_if_verbose(exc)
+        exc = PypmError("input nested too deeply to read", hint="run with -v to see which file")
+    if isinstance(exc, PypmError):
+        ui.error(exc.one_line())
+        return exc.exit_code
+    _traceback_if_verbose(exc)
+    text = " ".join(str(exc).split())
+    ui.error(f"internal error: {type(exc).__name__}: {text} (run with -v for the traceback)")
+    return EXIT_INTERNAL
 
-            traceback.print_exc()
-        ui.error(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)")
-        return 70
+
+def _traceback_if_verbose(exc: BaseException) -> None:
+    from pypm import ui
+
+    if ui.verbosity() > 0 and exc.__traceback__ is not None:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+def _cache_dir_guess() -> str | None:
+    """The cache directory as the environment names it (the settings may not load)."""
+    import os
+
+    if os.environ.get("PYPM_CACHE_DIR"):
+        return os.environ["PYPM_CACHE_DIR"]
+    try:
+        import platformdirs
+
+        return str(platformdirs.user_cache_path("pypm", appauthor=False))
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return None
 
 
 def _dispatch(args: list[str]) -> int:

@@ -46,7 +46,12 @@ def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
 
 
 def start_dir(options: argparse.Namespace) -> Path:
-    """Where workspace discovery starts: ``--project`` or the current directory."""
-
-
-    return Path(options.project) if options.project else Path.cwd()
+    """Where workspace discovery starts: ``--project`` (which must be a directory) or the
+    current directory."""
+    if not options.project:
+        return Path.cwd()
+    project = Path(options.project)
+    if not project.is_dir():
+        what = "does not exist" if not project.exists() else "is not a directory"
+        raise UsageError(f"--project {options.project}: {what}", hint="give the workspace's directory")
+    return project

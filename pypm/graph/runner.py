@@ -1,28 +1,49 @@
-"""Drive doit from pypm's own loader: state in ``.pypm/`` (sqlite3), under a file lock."""
+"""Drive doit from pypm's own loader: state in ``.pypm/`` (sqlite3), under a file lock.
+
+doit's state is pypm's own: when the database is corrupt (or cannot be written) it is
+deleted and made afresh, and the user is told. doit never prints a traceback here: it is
+driven through its command object (as ``doit.api.run_tasks`` does), so its exceptions
+reach pypm, which reports them as one line.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from doit.cmd_base import TaskLoader2
-from doit.dependency import Dependency, MD5Checker, SqliteDB
+from doit.cmd_base import TaskLoader2, get_loader
+from doit.dependency import DatabaseException, Dependency, MD5Checker, SqliteDB
 from doit.doit_cmd import DoitMain
 from doit.reporter import ConsoleReporter
 from doit.task import dict_to_task
 
 from pypm import ui
-from pypm.errors import PypmError
+from pypm.errors import FileSystemError, PypmError, os_error
+from pypm.fsutil import atomic_write_text, remove_stale_temps
 from pypm.graph.context import GraphContext
 from pypm.graph.tasks import task_dicts
 
 DB_NAME = "doit.sqlite3"
+LOCK_NAME = "graph.lock"
+PID_NAME = "graph.lock.pid"
+_DB_COMPANIONS = ("", "-journal", "-wal", "-shm")
+WAIT_NOTICE_AFTER = 1.0  # seconds before saying that another pypm holds the project
 
 
 class _Reporter(ConsoleReporter):
-    """Quiet doit reporter: operations print their own lines; failures are re-raised."""
+    """Quiet doit reporter: operations print their own lines; failures are kept."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout, {"failure_verbosity": 0})
+        self.executed = 0
 
     def execute_task(self, task: Any) -> None:
+        self.executed += 1
         ui.detail(f"{task.name}: running")
 
     def skip_uptodate(self, task: Any) -> None:
@@ -31,14 +52,24 @@ class _Reporter(ConsoleReporter):
     def add_failure(self, task: Any, fail: Any) -> None:
         self.failures.append({"task": task, "exception": fail})
 
+    def runtime_error(self, msg: str) -> None:
+        self.runtime_errors.append(msg)
+
     def complete_run(self) -> None:
         return None
 
+    def first_problem(self) -> str | None:
+        """doit's own words for the first failure (not an operation's error), one line."""
+        messages = [*self.runtime_errors, *(f["exception"].get_msg() for f in self.failures)]
+        lines = [line.strip() for text in messages for line in str(text).splitlines() if line.strip()]
+        return lines[0] if lines else None
+
 
 class _Loader(TaskLoader2):  # type: ignore[misc]
-    def __init__(self, ctx: GraphContext) -> None:
+    def __init__(self, ctx: GraphContext, reporter: _Reporter) -> None:
         super().__init__()
         self.ctx = ctx
+        self.reporter = reporter
 
     def setup(self, opt_values: dict[str, Any]) -> None:
         return None
@@ -46,7 +77,7 @@ class _Loader(TaskLoader2):  # type: ignore[misc]
     def load_doit_config(self) -> dict[str, Any]:
         return {
             "verbosity": 2,
-            "reporter": _Reporter,
+            "reporter": self.reporter,
             "dep_file": str(db_path(self.ctx)),
             "backend": "sqlite3",
             "check_file_uptodate": "md5",
@@ -61,6 +92,21 @@ def db_path(ctx: GraphContext) -> Path:
     return ctx.state_dir / DB_NAME
 
 
+def _check_kinds(ctx: GraphContext) -> None:
+    """Fail early, naming the path, when a path pypm writes is of the wrong kind."""
+    expected = [
+        (ctx.state_dir, True, "pypm keeps its state there"),
+        (db_path(ctx), False, "pypm keeps its state there"),
+        (ctx.venv_path, True, "pypm makes the environment there"),
+        (ctx.lock_path, False, "pypm writes the lock there"),
+    ]
+    for path, is_dir, why in expected:
+        if path.exists() and path.is_dir() != is_dir:
+            kind, wanted = ("file", "directory") if is_dir else ("directory", "file")
+            raise FileSystemError(f"{path} is a {kind} where a {wanted} is expected",
+                                  hint=f"move it out of the way ({why})")
+
+
 def _prepare_state_dir(ctx: GraphContext) -> None:
     ctx.state_dir.mkdir(exist_ok=True)
     ignore = ctx.state_dir / ".gitignore"
@@ -68,24 +114,136 @@ def _prepare_state_dir(ctx: GraphContext) -> None:
         ignore.write_text("*\n")
 
 
+@contextmanager
+def project_lock(ctx: GraphContext) -> Iterator[None]:
+    """Hold the project's graph lock; after a second of waiting, say who holds it.
+
+    The holder's pid is kept in a side file next to the lock (the lock file itself is
+    filelock's), written once the lock is held.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(ctx.state_dir / LOCK_NAME))
+    try:
+        lock.acquire(timeout=WAIT_NOTICE_AFTER)
+    except Timeout:
+        holder = _holder_pid(ctx)
+        ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
+        lock.acquire()
+    try:
+        _record_holder(ctx)
+        yield
+    finally:
+        lock.release()
+
+
+def _holder_pid(ctx: GraphContext) -> int | None:
+    try:
+        return int((ctx.state_dir / PID_NAME).read_text("utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _record_holder(ctx: GraphContext) -> None:
+    try:
+        atomic_write_text(ctx.state_dir / PID_NAME, f"{os.getpid()}\n")
+    except OSError:  # only used to tell a waiting pypm who it waits for
+        pass
+
+
+def _remove_stale_temps(ctx: GraphContext) -> None:
+    """Temp files of pypm's project files left by a pypm killed before its rename (the
+    graph lock is held: no other pypm is writing them now)."""
+    from pypm.operations.stamp import stamp_path
+
+    for path in (ctx.lock_path, stamp_path(ctx.venv_path), ctx.venv_path / ".pypm-interpreter.json"):
+        for stale in remove_stale_temps(path):
+            ui.detail(f"removed {stale}, left by an interrupted pypm")
+
+
 def run_graph(ctx: GraphContext, operations: list[str]) -> None:
     """Run ``operations`` (and what they depend on) through doit; raise the first error."""
-    from filelock import FileLock
-
+    _check_kinds(ctx)
     _prepare_state_dir(ctx)
-    with FileLock(str(ctx.state_dir / "graph.lock")):
-        code = DoitMain(_Loader(ctx), config_filenames=()).run(["run", *operations])
+    with project_lock(ctx):
+        _remove_stale_temps(ctx)
+        try:
+            reporter, code = _run_resetting_state(ctx, operations)
+        except (DatabaseException, sqlite3.Error) as exc:
+            if not ctx.errors:
+                raise PypmError(f"cannot use pypm state {db_path(ctx)}: {exc}",
+                                hint=f"delete {ctx.state_dir} and run again") from None
     if ctx.errors:
-        raise ctx.errors[0]
-    if code != 0:
-        raise PypmError(f"the task graph failed (doit exit code {code})", hint="run again with -v")
+        raise _translated(ctx, ctx.errors[0])
+    if code != 0 or reporter.failures or reporter.runtime_errors:
+        problem = reporter.first_problem() or f"doit exit code {code}"
+        raise PypmError(f"the task graph failed: {problem}", hint="run again with -v")
+
+
+def _run_resetting_state(ctx: GraphContext, operations: list[str]) -> tuple[_Reporter, int]:
+    """Run doit; when its database fails, reset it, and run again if no task ran yet."""
+    reporter = _Reporter()
+    try:
+        return reporter, _run_doit(ctx, operations, reporter)
+    except (DatabaseException, sqlite3.Error) as exc:
+        if ctx.errors:  # an operation failed first: its error is the one to report
+            return reporter, 0
+        ui.info(f"pypm state in {ctx.state_dir.name} {_reset_state(ctx, exc)} and has been reset")
+        if reporter.executed:  # the operations are done; only recording them failed
+            return reporter, 0
+    reporter = _Reporter()
+    return reporter, _run_doit(ctx, operations, reporter)
+
+
+def _run_doit(ctx: GraphContext, operations: list[str], reporter: _Reporter) -> int:
+    """doit's ``run`` command, without the catch-all of ``DoitMain.run`` that prints
+    tracebacks (the same steps as ``doit.api.run_tasks``, minus reading doit config files)."""
+    main = DoitMain(_Loader(ctx, reporter), config_filenames=())
+    commands = main.get_cmds()
+    command = commands.get_plugin("run")(
+        task_loader=get_loader(main.config, main.task_loader, commands),
+        config=main.config, bin_name=main.BIN_NAME, cmds=commands, opt_vals={},
+    )
+    return int(command.parse_execute(operations))
+
+
+def _reset_state(ctx: GraphContext, exc: Exception) -> str:
+    """Delete doit's database (pypm's own file); return what was wrong with it, as
+    words that follow "pypm state in .pypm"."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        raise FileSystemError(f"cannot write {db_path(ctx)}: {exc}", hint="make .pypm writable")
+    if "full" in text:
+        reason = "could not be written (no space left on device)"
+    elif "i/o" in text:
+        reason = "could not be read or written (disk I/O error)"
+    else:
+        reason = "was corrupt"
+    for suffix in _DB_COMPANIONS:
+        try:
+            Path(f"{db_path(ctx)}{suffix}").unlink(missing_ok=True)
+        except OSError as error:
+            raise os_error(error) from None
+    return reason
+
+
+def _translated(ctx: GraphContext, exc: BaseException) -> BaseException:
+    """An operation's OSError as one line that knows where the cache is."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os_error(exc, cache_dir=str(ctx.settings.cache_dir))
+    return exc
 
 
 def graph_status(ctx: GraphContext) -> list[tuple[str, str, dict[str, Any]]]:
     """(task, doit status, doit's reasons) for every task, without running anything."""
+    _check_kinds(ctx)
     _prepare_state_dir(ctx)
     tasks = {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))}
-    manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
+    try:
+        manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
+    except DatabaseException as exc:
+        ui.info(f"pypm state in {ctx.state_dir.name} {_reset_state(ctx, exc)} and has been reset")
+        manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
     try:
         rows = []
         for name, task in tasks.items():

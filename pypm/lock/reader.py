@@ -32,7 +32,7 @@ def load_lock_data(path: Path) -> dict[str, Any]:
     """Parse the lock's TOML; a clear error when it is missing or malformed."""
     from pypm.tomlfile import read_toml
 
-    if not path.is_file():
+    if not path.exists():
         raise LockError(f"{path} does not exist", hint="run `pypm lock` first")
     return read_toml(path, LockError)
 

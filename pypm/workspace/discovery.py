@@ -107,9 +107,11 @@ def _find_root(start: Path) -> tuple[Path, Path]:
         return root, config
     nearest: Path | None = None
     for directory in (start, *start.parents):
+        _reject_directory(directory / WORKSPACE_FILE)
         if (directory / WORKSPACE_FILE).is_file():
             return directory, directory / WORKSPACE_FILE
         pyproject = directory / PYPROJECT
+        _reject_directory(pyproject)
         if pyproject.is_file():
             nearest = nearest or directory
             data = read_toml(pyproject, WorkspaceError)
@@ -121,6 +123,12 @@ def _find_root(start: Path) -> tuple[Path, Path]:
             hint="run `pypm init` to create a project, or use --project DIR",
         )
     return nearest, nearest / PYPROJECT
+
+
+def _reject_directory(path: Path) -> None:
+    """A directory named like a config file is a mistake to report, not a file to skip."""
+    if path.is_dir():
+        raise WorkspaceError(f"{path} is a directory where a file is expected", hint="move it out of the way")
 
 
 def _root_config(root: Path) -> Path | None:
