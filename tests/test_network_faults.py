@@ -245,3 +245,21 @@ def test_credentials_are_stripped_and_redacted_with_httpx_urls() -> None:
     untouched = "https://example.com/a%7Eb/c d/"
     assert strip_credentials(untouched) == untouched and redact(untouched) == untouched
 
+
+
+def test_download_progressing_each_try_is_bounded_and_the_next_run_continues(tmp_path, make_index, run_pypm) -> None:
+    from pypm.install.download import MAX_ATTEMPTS
+
+    index, root, env = locked(tmp_path, make_index, run_pypm, [DistSpec("big", "1.0", pad_bytes=2 * MiB)], ["big"])
+    index.faults.add(Fault(f"/files/{BIG}", drop_after=100_000, times=None))
+    result = run_pypm("sync", cwd=root, env_extra=env, check=False)
+    kept = MAX_ATTEMPTS * 100_000
+    line = assert_one_error_line(result, f"error: cannot download {BIG} ")
+    assert f"(tried {MAX_ATTEMPTS} times)" in line and f"the {kept} bytes received are kept" in line
+    ranges = [r.headers.get("range") for r in requests_for(index, f"/files/{BIG}")]
+    assert ranges == [None] + [f"bytes={n * 100_000}-" for n in range(1, MAX_ATTEMPTS)]
+    index.faults.clear()
+    index.clear_requests()
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert [r.headers.get("range") for r in requests_for(index, f"/files/{BIG}")] == [f"bytes={kept}-"]
+    assert installed(root / ".venv")["big"] == "1.0"

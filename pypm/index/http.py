@@ -114,7 +114,7 @@ def fetch(
     while True:
         try:
             reply = _send(client, method, url, headers, raw)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             if not is_transient_error(exc) or failures >= policy.retries:
                 raise Unreachable(describe_error(exc), failures + 1) from None
             failures += 1

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_PARALLEL = 8
-MAX_ATTEMPTS = 12  # tries in all for one file, however much each one progressed
+MAX_ATTEMPTS = 8  # tries in all for one file, however much each one progressed
 _CHUNK = 1 << 16
 
 
@@ -141,7 +141,8 @@ def _retrying(attempt: Callable[[], None], kept: Callable[[], int], filename: st
 def _gave_up(filename: str, url: str, exc: _Retryable, tries: int, kept: int) -> InstallError:
     from pypm.index.http import redact
 
-    resume = f"; the {kept / 1048576:.1f} MiB received are kept and the next run continues" if kept else ""
+    received = f"{kept / 1048576:.1f} MiB" if kept >= 1048576 else f"{kept} bytes"
+    resume = f"; the {received} received are kept and the next run continues from there" if kept else ""
     return InstallError(f"cannot download {filename} from {redact(url)}: {exc} (tried {tries} times)",
                         hint=f"check the network or try again later{resume}")
 
@@ -264,7 +265,7 @@ def _stream(client: httpx.Client, item: FileToFetch, headers: dict[str, str], pa
                 validators.pop("etag")  # If-Range needs a strong validator (RFC 9110 13.1.5)
             _meta(part).write_text(json.dumps({"url": item.url, **validators}), "utf-8")
             consume(start, response.iter_raw())
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         if not is_transient_error(exc):
             raise InstallError(f"cannot download {item.filename}: {describe_error(exc)}") from None
         raise _Retryable(describe_error(exc)) from None
