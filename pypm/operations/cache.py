@@ -1,22 +1,26 @@
-"""Cache maintenance as plain functions (``pypm cache ...``)."""
+"""Cache maintenance as plain functions (``pypm cache ...``). Whatever deletes from the
+store holds the store's exclusive lock, so it never runs while a sync unpacks or links."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
 from pypm.config import load_settings
+from pypm.errors import PypmError
 
 
-def cache_dir_for(options: argparse.Namespace) -> Path:
-    """The cache dir of the workspace at ``--project``/cwd, or the user's default outside one."""
-    from pypm.cli.parser import start_dir
+class DamagedStoreError(PypmError):
+    """``cache verify`` found store entries whose files changed."""
+
+
+def cache_dir_for(start: Path) -> Path:
+    """The cache dir of the workspace found from ``start``, or the user's default outside one."""
     from pypm.errors import WorkspaceError
     from pypm.workspace.discovery import find_workspace
 
     try:
-        raw = find_workspace(start_dir(options))
+        raw = find_workspace(start)
         return load_settings(raw.tool_table, raw.config_file).cache_dir
     except WorkspaceError:
         return load_settings({}).cache_dir
@@ -30,12 +34,34 @@ def _human(size: float) -> str:
     return f"{size:.1f} GiB"
 
 
+def _waiting() -> None:
+    from pypm import ui
+
+    ui.info("Waiting for the pypm processes using the cache to finish...")
+
+
+def _disk_usage(cache_dir: Path) -> int:
+    total = 0
+    for path in cache_dir.rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
 def describe(cache_dir: Path, verbose: bool = False) -> str:
     """A few lines about the cache: size, store entries, environments linking them, savings."""
-    from pypm.store.registry import cache_info
+    from pypm.store.lock import shared_store_lock
+    from pypm.store.registry import CacheInfo, cache_info
 
-    info = cache_info(cache_dir)
-    total = sum(p.stat().st_size for p in cache_dir.rglob("*") if p.is_file()) if cache_dir.is_dir() else 0
+    if cache_dir.is_dir():
+        with shared_store_lock(cache_dir):
+            info = cache_info(cache_dir)
+        total = _disk_usage(cache_dir)
+    else:
+        info, total = CacheInfo(environments={}), 0
     envs = info.environments or {}
     shared = sum(1 for count in envs.values() if count > 1)
     lines = [
@@ -50,23 +76,63 @@ def describe(cache_dir: Path, verbose: bool = False) -> str:
 
 
 def prune(cache_dir: Path) -> str:
-    """Remove store entries no environment uses, and stale partial downloads."""
-    from pypm.store.layout import PARTIAL
+    """Remove store entries no environment uses, and what crashes left: unpack
+    directories, partial downloads no download is writing, stale temp files."""
+    from pypm.store.leftovers import remove_partial_downloads, remove_stale_temps, remove_store_leftovers
+    from pypm.store.lock import exclusive_store_lock
     from pypm.store.registry import prune as prune_store
 
-    removed = prune_store(cache_dir)
-    partial = cache_dir / PARTIAL
-    leftovers = 0
-    if partial.is_dir():
-        for path in partial.iterdir():
-            if path.suffix in (".part", ".json"):
-                path.unlink(missing_ok=True)
-                leftovers += 1
-    return f"Removed {removed} unused store entries and {leftovers} partial download files"
+    if not cache_dir.is_dir():
+        return f"Nothing to prune: {cache_dir} does not exist"
+    with exclusive_store_lock(cache_dir, on_wait=_waiting):
+        entries = prune_store(cache_dir)
+        leftovers = remove_store_leftovers(cache_dir)
+    partial = remove_partial_downloads(cache_dir)
+    temps = remove_stale_temps(cache_dir)
+    return (f"Removed {entries} unused store entries, {leftovers} unpack leftovers, "
+            f"{partial} partial download files and {temps} stale temp files")
 
 
 def clean(cache_dir: Path) -> str:
-    """Delete the whole cache."""
-    if cache_dir.is_dir():
-        shutil.rmtree(cache_dir)
-    return f"Removed {cache_dir}"
+    """Delete everything pypm keeps in the cache, once no sync is using it. The lock
+    database stays (deleting it while another process waits on it would break the
+    lock), and so does anything in the directory that pypm did not make."""
+    from pypm.store.layout import CACHE_DIRS
+    from pypm.store.lock import exclusive_store_lock, is_lock_file
+
+    if not cache_dir.is_dir():
+        return f"Nothing to remove: {cache_dir} does not exist"
+    with exclusive_store_lock(cache_dir, on_wait=_waiting):
+        size = 0
+        for name in CACHE_DIRS:
+            path = cache_dir / name
+            if path.is_dir():
+                size += _disk_usage(path)
+                shutil.rmtree(path, ignore_errors=True)
+        kept = [p.name for p in cache_dir.iterdir() if not is_lock_file(p.name)]
+    note = f"; left {len(kept)} entries pypm did not make: {', '.join(sorted(kept)[:3])}" if kept else ""
+    return f"Removed {_human(size)} from {cache_dir}{note}"
+
+
+def verify(cache_dir: Path) -> tuple[int, list[str]]:
+    """Re-hash every file of the store: (entries checked, one line per damaged entry).
+    Repairs nothing (environments are not this command's to change): the next sync that
+    installs a damaged entry unpacks it afresh and relinks the environments sharing it."""
+    from pypm.store.integrity import verify_store
+    from pypm.store.lock import shared_store_lock
+
+    if not cache_dir.is_dir():
+        return 0, []
+    with shared_store_lock(cache_dir):
+        checked, damaged = verify_store(cache_dir)
+    return checked, [damage.line() for damage in damaged]
+
+
+def damaged_error(checked: int, lines: list[str]) -> DamagedStoreError:
+    """The one error ``cache verify`` ends with when it found damage."""
+    return DamagedStoreError(
+        f"{len(lines)} of {checked} store entries changed since they were unpacked (files edited in an environment"
+        " that hardlinks them)",
+        hint="the next `pypm sync` that installs them unpacks them afresh and relinks every environment sharing them;"
+        " to force it, remove one affected .venv and run `pypm sync` there",
+    )

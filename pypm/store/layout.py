@@ -14,6 +14,12 @@ BUILD_ENVS = "build-envs-v1"
 EDITABLES = "editable-wheels-v1"
 PARTIAL = "partial-v1"
 LINK_MODES = "link-modes-v1"
+#: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
+CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, PARTIAL, LINK_MODES)
+
+UNPACK_PREFIX = ".unpack-"  # a wheel being unpacked (or an entry set aside), beside the entries
+LINKS_SUFFIX = ".links"  # beside an entry: one record per environment that links it
+TEMP_SUFFIX = ".tmp"  # pypm.fsutil's atomic writes: ``.<name>.<random>.tmp`` beside the file
 
 
 def store_entry(cache_dir: Path, sha256: str) -> Path:
@@ -21,6 +27,21 @@ def store_entry(cache_dir: Path, sha256: str) -> Path:
     return cache_dir / STORE / sha256[:2] / sha256
 
 
+def entry_links(entry_root: Path) -> Path:
+    """The directory of link records of a store entry."""
+    return entry_root.parent / f"{entry_root.name}{LINKS_SUFFIX}"
+
+
+def entry_repair_lock(entry_root: Path) -> Path:
+    """The file lock that lets one process at a time repair a store entry."""
+    return entry_root.parent / f"{entry_root.name}.lock"
+
+
 def partial_download(cache_dir: Path, sha256: str) -> Path:
     """Where a download in progress keeps its bytes (resumable)."""
     return cache_dir / PARTIAL / f"{sha256}.part"
+
+
+def partial_download_lock(part: Path) -> Path:
+    """The file lock a download holds while it writes ``part`` (pypm.install.download)."""
+    return part.with_name(part.name + ".lock")

@@ -1,4 +1,4 @@
-"""Which environments link which store entries, and cache maintenance (info/prune/clean)."""
+"""Which environments link which store entries, and what the store holds (info, prune)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,37 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypm.store.layout import STORE
+from pypm.fsutil import atomic_write_text
+from pypm.store.layout import STORE, entry_links, entry_repair_lock
 
 STORE_POINTER = "pypm-store.json"
-LINKS = "links"
+MANIFEST = "pypm-manifest.json"  # the same name as pypm.store.unpack.MANIFEST (import-light here)
 
 
 def register_link(entry_root: Path, pointer: Path) -> None:
-    """Note that the environment whose dist-info holds ``pointer`` links ``entry_root``."""
-    links = entry_root.parent / f"{entry_root.name}.{LINKS}"
+    """Note that the environment whose dist-info holds ``pointer`` links ``entry_root``
+    (written atomically: a record is whole or absent, even after a crash)."""
+    links = entry_links(entry_root)
     links.mkdir(exist_ok=True)
     pointer = pointer.resolve()
     key = hashlib.sha256(str(pointer).encode()).hexdigest()[:24]
-    (links / key).write_text(str(pointer), "utf-8")
+    atomic_write_text(links / key, str(pointer))
 
 
 def live_links(entry_root: Path) -> list[Path]:
     """The dist-info pointers of environments that still have this entry installed
     (records of environments that removed or replaced it are dropped)."""
-    links = entry_root.parent / f"{entry_root.name}.{LINKS}"
+    links = entry_links(entry_root)
     if not links.is_dir():
         return []
     alive = []
     for record in links.iterdir():
-        pointer = Path(record.read_text("utf-8"))
+        if record.name.startswith("."):
+            continue  # a record being written (or a crash's leftover: ``cache prune`` removes it)
+        try:
+            pointer = Path(record.read_text("utf-8"))
+        except OSError:
+            continue
         if _points_here(pointer, entry_root.name):
             alive.append(pointer)
         else:
@@ -42,7 +49,7 @@ def live_links(entry_root: Path) -> list[Path]:
 def _points_here(pointer: Path, name: str) -> bool:
     try:
         return json.loads(pointer.read_text("utf-8")).get("store") == name
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return False
 
 
@@ -57,12 +64,12 @@ class CacheInfo:
 
 
 def store_entries(cache_dir: Path) -> list[Path]:
-    """Every complete store entry."""
+    """Every complete store entry (not the ``.unpack-*`` directories of unpacks under way)."""
     root = cache_dir / STORE
     if not root.is_dir():
         return []
-    return sorted(p for p in root.glob("*/*") if p.is_dir() and not p.name.endswith(f".{LINKS}")
-                  and (p / "pypm-manifest.json").is_file())
+    return sorted(p for p in root.glob("*/*") if not p.name.startswith(".") and p.is_dir()
+                  and (p / MANIFEST).is_file())
 
 
 def cache_info(cache_dir: Path) -> CacheInfo:
@@ -72,19 +79,24 @@ def cache_info(cache_dir: Path) -> CacheInfo:
         info.entries += 1
         info.environments[entry.name] = len(live_links(entry))
         for path in entry.rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                stat = path.stat()
-                info.bytes_in_store += stat.st_size
-                info.bytes_saved += stat.st_size * max(0, stat.st_nlink - 2)
+            try:
+                if path.is_file() and not path.is_symlink():
+                    stat = path.stat()
+                    info.bytes_in_store += stat.st_size
+                    info.bytes_saved += stat.st_size * max(0, stat.st_nlink - 2)
+            except OSError:
+                continue
     return info
 
 
 def prune(cache_dir: Path) -> int:
-    """Remove store entries no environment links; returns how many were removed."""
+    """Remove store entries no environment links; returns how many were removed. The
+    caller holds the store's exclusive lock (no sync is about to link one of them)."""
     removed = 0
     for entry in store_entries(cache_dir):
         if not live_links(entry):
             shutil.rmtree(entry, ignore_errors=True)
-            shutil.rmtree(entry.parent / f"{entry.name}.{LINKS}", ignore_errors=True)
+            shutil.rmtree(entry_links(entry), ignore_errors=True)
+            entry_repair_lock(entry).unlink(missing_ok=True)
             removed += 1
     return removed

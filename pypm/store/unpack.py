@@ -1,31 +1,49 @@
-"""Unpack a wheel once into the store with pypa/installer, through a destination that
-writes every scheme into its own subdirectory and records (but does not write) the
-per-environment parts: entry-point scripts, RECORD, INSTALLER."""
+"""Unpack a wheel once into the store with pypa/installer, through installer's own
+``SchemeDictionaryDestination`` pointed at the entry's ``files/<scheme>`` directories: its
+containment check refuses a member that would land outside its scheme directory (``..``,
+absolute paths, drive letters), and members stored as symlinks are refused before anything
+is written. The per-environment parts (entry-point scripts, RECORD, INSTALLER) are recorded
+in the manifest, not written: link.py writes them for each environment.
+
+An entry is immutable once unpacked, but its files are hardlinked into environments, so an
+edit made in one ``.venv`` changes the store. The manifest records each file's size and
+mtime; :func:`ensure_unpacked` compares them (stat only) before an entry is linked and
+repairs a changed entry (see :mod:`pypm.store.repair`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import posixpath
 import shutil
+import stat
 import tempfile
-from base64 import urlsafe_b64encode
-from dataclasses import dataclass
-from pathlib import Path
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path, PureWindowsPath
 from typing import Any, BinaryIO
 
 from installer import install
-from installer.destinations import WheelDestination
+from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import Hash, RecordEntry
+from installer.records import RecordEntry
 from installer.sources import WheelFile
+from installer.utils import SCHEME_NAMES, Scheme
 
 from pypm.errors import InstallError
-from pypm.fsutil import file_sha256
-from pypm.store.layout import store_entry
+from pypm.fsutil import atomic_write_text, file_sha256
+from pypm.store.layout import UNPACK_PREFIX, store_entry
+from pypm.store.lock import shared_store_lock
 
 MANIFEST = "pypm-manifest.json"
 FILES = "files"
+
+
+_UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
+
+
+class UnsafeWheelError(InstallError):
+    """A wheel member would be written outside its store entry (or is a symlink)."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +59,16 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class StoreEntry:
-    """An unpacked wheel: where its files are and what its environment parts must be."""
+    """An unpacked wheel: where its files are, what its environment parts must be, and the
+    ``st_mtime_ns`` of each file when it was unpacked (None in manifests written before
+    pypm recorded them)."""
 
     root: Path
     root_scheme: str
     dist_info: str
     files: list[StoredFile]
     scripts: list[tuple[str, str, str, str]]
+    mtimes: list[int] | None = None
 
     def source(self, stored: StoredFile) -> Path:
         """The store path of one file."""
@@ -55,78 +76,193 @@ class StoreEntry:
 
     @classmethod
     def load(cls, root: Path) -> StoreEntry:
-        """Read an entry's manifest."""
+        """Read an entry's manifest (ValueError, KeyError or TypeError when it is damaged)."""
         data = json.loads((root / MANIFEST).read_text("utf-8"))
-        return cls(root, data["root_scheme"], data["dist_info"], [StoredFile(*f) for f in data["files"]],
-                   [tuple(s) for s in data["scripts"]])
+        files = [StoredFile(*f) for f in data["files"]]
+        mtimes = data.get("mtime_ns")
+        if mtimes is not None and len(mtimes) != len(files):
+            raise ValueError("manifest lists mtimes for another number of files")
+        return cls(root, data["root_scheme"], data["dist_info"], files, [tuple(s) for s in data["scripts"]], mtimes)
+
+    def with_current_mtimes(self) -> StoreEntry:
+        """The same entry with the mtimes its files have now."""
+        return replace(self, mtimes=[os.stat(self.source(f)).st_mtime_ns for f in self.files])
+
+    def save(self) -> None:
+        """Write the manifest (atomically: readers see the old one or the new one)."""
+        data = {
+            "root_scheme": self.root_scheme,
+            "dist_info": self.dist_info,
+            # five fields per file, as manifests have always had; mtimes in a list of their own
+            "files": [[f.scheme, f.path, f.hash, f.size, f.executable] for f in self.files],
+            "scripts": [list(s) for s in self.scripts],
+            "mtime_ns": self.mtimes,
+        }
+        atomic_write_text(self.root / MANIFEST, json.dumps(data))
 
 
-class _StoreDestination(WheelDestination):
-    def __init__(self, root: Path) -> None:
+class _StoreDestination(SchemeDictionaryDestination):
+    """installer's destination, one directory per scheme under ``<entry>/files``. Scripts
+    keep their ``#!python`` shebang (the store serves every interpreter: link.py rewrites
+    it per environment) and no RECORD is written (link.py writes one per environment)."""
+
+    def __init__(self, root: Path, wheel_name: str) -> None:
+        files = root / FILES
+        super().__init__({name: str(files / name) for name in SCHEME_NAMES}, interpreter="python",
+                         script_kind="posix")
         self.root = root
+        self.wheel_name = wheel_name
         self.files: list[StoredFile] = []
         self.scripts: list[tuple[str, str, str, str]] = []
-        self.manifest: dict[str, Any] = {}
+        self.root_scheme = ""
+        self.dist_info = ""
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
+        """Record an entry-point script (written per environment); its name must stay
+        inside the scripts directory (installer's check, as for files)."""
+        self._contained(Scheme("scripts"), name, "entry-point script")
         self.scripts.append((name, module, attr, section))
-        return RecordEntry(f"<script>/{name}", None, None)
+        return RecordEntry(name, None, None)
 
     def write_file(
-        self, scheme: Any, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
+        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
-        relative = Path(os.fspath(path)).as_posix()
-        target = self.root / FILES / scheme / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest, size = hashlib.sha256(), 0
-        with target.open("wb") as out:
-            for chunk in iter(lambda: stream.read(1 << 16), b""):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-        if is_executable:
-            target.chmod(target.stat().st_mode | 0o111)
-        encoded = urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
-        self.files.append(StoredFile(str(scheme), relative, f"sha256={encoded}", size, is_executable))
-        return RecordEntry(relative, Hash("sha256", encoded), size)
+        """Write one file with installer's ``write_to_fs`` (containment check, hashing)."""
+        relative = posixpath.normpath(os.fspath(path))
+        self._contained(scheme, relative, "member")
+        record = self.write_to_fs(scheme, relative, stream, is_executable)
+        self.files.append(StoredFile(str(scheme), relative, str(record.hash_), int(record.size or 0), is_executable))
+        return record
 
-    def finalize_installation(self, scheme: Any, record_file_path: str, records: Any) -> None:
-        self.manifest = {
-            "root_scheme": str(scheme),
-            "dist_info": record_file_path.split("/")[0],
-            "files": [list(vars(f).values()) for f in self.files],
-            "scripts": self.scripts,
-        }
+    def _contained(self, scheme: Scheme, path: str, what: str) -> None:
+        """installer's own containment check (the one ``write_to_fs`` makes), worded for pypm."""
+        try:
+            self._path_with_destdir(scheme, path)
+        except ValueError:
+            raise UnsafeWheelError(
+                f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
+                f" its {scheme} directory",
+                hint=_UNSAFE_HINT,
+            ) from None
+
+    def finalize_installation(self, scheme: Scheme, record_file_path: str, records: Any) -> None:
+        """Remember the root scheme and the dist-info directory (no RECORD in the store)."""
+        self.root_scheme = str(scheme)
+        self.dist_info = record_file_path.split("/")[0]
+
+    def entry(self) -> StoreEntry:
+        """The unpacked entry, with the mtimes its files have now."""
+        unpacked = StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts)
+        return unpacked.with_current_mtimes()
 
 
 def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path) -> StoreEntry:
-    """The store entry of ``wheel`` (verified against ``sha256``), unpacking it if needed."""
+    """The store entry of ``wheel`` (verified against ``sha256``), unpacking it if needed.
+
+    An entry that is already there is checked first (size and mtime of every file against
+    its manifest; no hashing): a changed one is repaired before it is returned. The store's
+    shared lock is held meanwhile, so ``cache prune`` never takes an unpack in progress (the
+    caller must hold it too until the entry is linked: see :mod:`pypm.store.lock`)."""
+    from pypm.store.repair import checked
+
     final = store_entry(cache_dir, sha256)
-    if (final / MANIFEST).is_file():
-        return StoreEntry.load(final)
-    _verify(wheel, sha256)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=final.parent))
+    with shared_store_lock(cache_dir):
+        if (final / MANIFEST).is_file():
+            try:
+                return checked(StoreEntry.load(final), wheel, sha256)
+            except (ValueError, KeyError, TypeError):
+                discard(final)  # a manifest that cannot be read: unpack afresh
+        verify_wheel(wheel, sha256)
+        return _unpack_new(wheel, final)
+
+
+def _unpack_new(wheel: Path, final: Path) -> StoreEntry:
+    temp = unpack_to_temp(wheel, final.parent)
     try:
-        destination = _StoreDestination(temp)
-        with WheelFile.open(wheel) as source:
-            source.validate_record(validate_contents=False)
-            install(source, destination, {})
-        (temp / MANIFEST).write_text(json.dumps(destination.manifest), "utf-8")
         try:
-            os.rename(temp, final)
+            os.rename(temp.root, final)
         except OSError:
             if not (final / MANIFEST).is_file():  # not a concurrent unpack of the same wheel
                 raise
-    except (InstallerError, ValueError, KeyError) as exc:
-        raise InstallError(f"cannot install {wheel.name}: {exc}") from None
     finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(temp.root, ignore_errors=True)
     return StoreEntry.load(final)
 
 
-def _verify(wheel: Path, sha256: str) -> None:
-    actual = file_sha256(wheel)
+def unpack_to_temp(wheel: Path, parent: Path) -> StoreEntry:
+    """Unpack ``wheel`` into a new ``.unpack-*`` directory in ``parent``, manifest included.
+    Refuses (:class:`UnsafeWheelError`) a wheel with a member that escapes its entry."""
+    parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=parent))
+    try:
+        destination = _StoreDestination(temp, wheel.name)
+        with zipfile.ZipFile(wheel) as archive:
+            _refuse_unsafe_members(wheel, archive)
+            source = WheelFile(archive)
+            source.validate_record(validate_contents=False)
+            install(source, destination, {})
+        entry = destination.entry()
+        entry.save()
+        return entry
+    except BaseException as exc:
+        shutil.rmtree(temp, ignore_errors=True)
+        reported = _reported(wheel, exc)
+        if reported is None:
+            raise
+        raise reported from None
+
+
+def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
+    """The one-line error for what went wrong unpacking ``wheel`` (None: let it through)."""
+    if isinstance(exc, InstallError):
+        return exc
+    if isinstance(exc, FileExistsError):
+        return InstallError(f"cannot install {wheel.name}: it holds the same file twice ({exc.filename})",
+                            hint="the wheel is malformed; nothing from it was installed")
+    if isinstance(exc, (InstallerError, ValueError, KeyError, zipfile.BadZipFile)):
+        return InstallError(f"cannot install {wheel.name}: {exc}")
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return InstallError(f"cannot unpack {wheel.name} into the store: {exc.strerror or exc}{where}",
+                            hint="check the free space and permissions of the cache directory")
+    return None
+
+
+def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse, before anything is written, members installer would mishandle or word badly:
+    symlinks (installer writes one as a regular file holding the link's target; a wheel has
+    no business shipping links, and refusing them means nothing can follow one) and absolute
+    names, drive letters included on every platform (installer refuses those too, with a
+    message that names no member). Relative names that escape are installer's check."""
+    for info in archive.infolist():
+        name = info.filename
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise UnsafeWheelError(f"refused to install {wheel.name}: member {name!r} is a symbolic link",
+                                   hint=_UNSAFE_HINT)
+        if name.startswith(("/", "\\")) or PureWindowsPath(name).drive:
+            raise UnsafeWheelError(f"refused to install {wheel.name}: member {name!r} has an absolute path",
+                                   hint=_UNSAFE_HINT)
+
+
+def discard(root: Path) -> None:
+    """Move an entry that cannot be used out of the way (``cache prune`` deletes it; files
+    already linked into environments are not affected)."""
+    aside = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=root.parent))
+    try:
+        os.replace(root, aside / root.name)
+    except OSError:
+        pass  # another process moved it already
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def verify_wheel(wheel: Path, sha256: str) -> None:
+    """Check the cached wheel file against the sha256 it is stored under (a corrupt one is
+    removed, so the next run downloads it again)."""
+    try:
+        actual = file_sha256(wheel)
+    except FileNotFoundError:
+        raise InstallError(f"{wheel.name} is no longer in the cache (was `pypm cache clean` run meanwhile?)",
+                           hint="run the command again to download it afresh") from None
     if actual != sha256:
         wheel.unlink(missing_ok=True)
         raise InstallError(

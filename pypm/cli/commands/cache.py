@@ -1,29 +1,47 @@
-"""``pypm cache dir|info|prune|clean``: inspect and maintain the global cache."""
+"""``pypm cache dir|info|prune|clean|verify``: inspect and maintain the global cache."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "show or clean the global cache (dir, info, prune, clean)"
+HELP = "show, check or clean the global cache (dir, info, prune, clean, verify)"
+ACTIONS = {
+    "dir": "print where the cache is",
+    "info": "size of the cache, store entries, environments linking them, bytes saved by sharing",
+    "prune": "remove store entries no environment uses and what crashes left (waits for running syncs)",
+    "clean": "remove everything pypm keeps in the cache (waits for running syncs)",
+    "verify": "re-hash the store: one line per entry changed since it was unpacked; exit 1 if any",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The cache action."""
-    parser.add_argument("action", choices=("dir", "info", "prune", "clean"))
+    """The cache action, each described in ``pypm cache --help``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    width = max(map(len, ACTIONS))
+    parser.epilog = "actions:\n" + "\n".join(f"  {name:<{width}}  {text}" for name, text in ACTIONS.items())
+    parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
 
 
 def run(options: argparse.Namespace) -> int:
     """Carry out the action on the cache of the current workspace's settings."""
     from pypm import ui
-    from pypm.operations.cache import cache_dir_for, clean, describe, prune
+    from pypm.cli.parser import start_dir
+    from pypm.operations import cache
 
-    cache_dir = cache_dir_for(options)
+    cache_dir = cache.cache_dir_for(start_dir(options))
     if options.action == "dir":
         print(cache_dir)
     elif options.action == "info":
-        print(describe(cache_dir, verbose=ui.verbosity() > 0))
+        print(cache.describe(cache_dir, verbose=ui.verbosity() > 0))
     elif options.action == "prune":
-        ui.info(prune(cache_dir))
+        ui.info(cache.prune(cache_dir))
+    elif options.action == "clean":
+        ui.info(cache.clean(cache_dir))
     else:
-        ui.info(clean(cache_dir))
+        checked, damaged = cache.verify(cache_dir)
+        for line in damaged:
+            print(line, flush=True)
+        if damaged:
+            raise cache.damaged_error(checked, damaged)
+        ui.info(f"Verified {checked} store entries: all files as unpacked")
     return 0

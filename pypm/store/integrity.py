@@ -1,0 +1,92 @@
+"""Is a store entry still what was unpacked? Store files are hardlinked into environments,
+so a file edited in place in one ``.venv`` changes the store (and every other ``.venv``
+sharing it). Two checks:
+
+- :func:`changed_files`, on the sync path: size and ``st_mtime_ns`` of each file against
+  the manifest (stat only: cheap enough to run before every link);
+- :func:`verify_store`, for ``pypm cache verify``: every file re-hashed against its RECORD
+  hash. It only reports; the next sync that links a damaged entry repairs it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypm.store.registry import live_links, store_entries
+from pypm.store.unpack import FILES, StoredFile, StoreEntry
+
+
+def changed_files(entry: StoreEntry) -> list[StoredFile]:
+    """Files that are gone or whose size or mtime differ from the manifest's (mtimes only
+    when the manifest has them)."""
+    base = os.path.join(entry.root, FILES)
+    mtimes = entry.mtimes
+    changed = []
+    for index, stored in enumerate(entry.files):
+        try:
+            found = os.stat(os.path.join(base, stored.scheme, stored.path))
+        except OSError:
+            changed.append(stored)
+            continue
+        if found.st_size != stored.size or (mtimes is not None and found.st_mtime_ns != mtimes[index]):
+            changed.append(stored)
+    return changed
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A store entry whose files no longer hash to what its wheel holds."""
+
+    entry: Path
+    project: str
+    changed: list[str]
+    files: int
+    environments: int
+
+    def line(self) -> str:
+        """One line for ``pypm cache verify``."""
+        shown = ", ".join(self.changed[:3]) + (f" and {len(self.changed) - 3} more" if len(self.changed) > 3 else "")
+        users = f"linked into {self.environments} environment{'s' if self.environments != 1 else ''}"
+        return (f"damaged: {self.project} (store entry {self.entry.name[:12]}): {len(self.changed)} of {self.files}"
+                f" files changed: {shown}; {users}")
+
+
+def verify_store(cache_dir: Path) -> tuple[int, list[Damage]]:
+    """Re-hash every file of every store entry; returns (entries checked, damaged ones)."""
+    entries = store_entries(cache_dir)
+    damaged = [damage for damage in map(verify_entry, entries) if damage is not None]
+    return len(entries), damaged
+
+
+def verify_entry(root: Path) -> Damage | None:
+    """The damage of one entry (None when every file hashes to its RECORD hash)."""
+    try:
+        entry = StoreEntry.load(root)
+    except (OSError, ValueError, KeyError, TypeError):
+        return Damage(root, root.name[:12], ["its manifest (unreadable)"], 1, len(live_links(root)))
+    changed = [f"{_shown(entry, stored)}" for stored in entry.files if not _intact(entry, stored)]
+    if not changed:
+        return None
+    return Damage(root, _project(entry), changed, len(entry.files), len(live_links(root)))
+
+
+def _intact(entry: StoreEntry, stored: StoredFile) -> bool:
+    from installer.records import Hash, RecordEntry
+
+    record = RecordEntry(stored.path, Hash.parse(stored.hash), stored.size)
+    try:
+        with entry.source(stored).open("rb") as handle:
+            return record.validate_stream(handle)
+    except OSError:
+        return False
+
+
+def _shown(entry: StoreEntry, stored: StoredFile) -> str:
+    return stored.path if stored.scheme == entry.root_scheme else f"{stored.scheme}/{stored.path}"
+
+
+def _project(entry: StoreEntry) -> str:
+    """``name version`` from the dist-info directory's name."""
+    name, _, version = entry.dist_info.removesuffix(".dist-info").rpartition("-")
+    return f"{name} {version}" if name else entry.dist_info

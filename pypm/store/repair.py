@@ -1,0 +1,128 @@
+"""Repair a store entry whose files were changed (edited through a hardlink in some
+``.venv``). The damaged inodes are shared by the environments that link them, so nothing
+is rewritten in place: the wheel is unpacked afresh into a new directory and each changed
+file is moved from there over its store path (an atomic rename: a sync linking the entry
+meanwhile gets the old file or the new one, never none). Then every environment
+registered as linking the entry gets the fresh file wherever it still has a damaged inode;
+files it has of its own (copies, links made in ``symlink`` mode, files it replaced) are
+left alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pypm.errors import InstallError
+from pypm.store.integrity import changed_files
+from pypm.store.layout import entry_repair_lock
+from pypm.store.registry import live_links
+from pypm.store.unpack import StoredFile, StoreEntry, unpack_to_temp, verify_wheel
+
+
+def checked(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
+    """``entry`` when its files are as unpacked (stat only), else the repaired entry. A
+    manifest written before pypm recorded mtimes gets them recorded now (once)."""
+    changed = changed_files(entry)
+    if not changed:
+        if entry.mtimes is None:
+            entry = entry.with_current_mtimes()
+            entry.save()
+        return entry
+    return repair(entry, wheel, sha256)
+
+
+def repair(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
+    """Re-unpack ``wheel`` and put fresh copies of the changed files into the entry, then
+    relink the environments that share the damaged files. One process at a time."""
+    from filelock import FileLock
+
+    with FileLock(str(entry_repair_lock(entry.root))):
+        current = StoreEntry.load(entry.root)
+        changed = changed_files(current)
+        if not changed:
+            return current  # another process repaired it while this one waited
+        verify_wheel(wheel, sha256)
+        fresh = unpack_to_temp(wheel, entry.root.parent)
+        try:
+            damaged = _move_fresh(current, fresh, changed)
+            repaired = current.with_current_mtimes()
+            repaired.save()
+        except OSError as exc:
+            raise InstallError(f"cannot repair the store entry of {wheel.name}: {exc}",
+                               hint="check the permissions of the cache directory and run the command again") from None
+        finally:
+            shutil.rmtree(fresh.root, ignore_errors=True)
+    relinked = relink_sharers(repaired, damaged)
+    from pypm import ui
+
+    ui.info(f"Repaired {wheel.name} in the store: {len(changed)} changed file(s) unpacked afresh"
+            f"{f', {relinked} file(s) relinked in environments sharing them' if relinked else ''}")
+    return repaired
+
+
+def _move_fresh(entry: StoreEntry, fresh: StoreEntry, changed: list[StoredFile]) -> dict[tuple[int, int], str]:
+    """Move the fresh copies of ``changed`` into ``entry``; returns the damaged inodes
+    ((st_dev, st_ino) -> the store path that now has a fresh file)."""
+    damaged: dict[tuple[int, int], str] = {}
+    for stored in changed:
+        target = entry.source(stored)
+        try:
+            found = os.lstat(target)
+            damaged[(found.st_dev, found.st_ino)] = str(target)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(fresh.source(stored), target)
+    return damaged
+
+
+def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> int:
+    """In every environment that links ``entry``, replace each file that is one of the
+    ``damaged`` inodes with the fresh store file; returns how many were replaced. Best
+    effort: a file that cannot be replaced (in use on Windows, gone) is skipped."""
+    if not damaged:
+        return 0
+    relinked = 0
+    for pointer in live_links(entry.root):
+        for path in _record_paths(pointer.parent / "RECORD", pointer.parent.parent):
+            try:
+                found = os.lstat(path)
+            except OSError:
+                continue
+            fresh = damaged.get((found.st_dev, found.st_ino))
+            if fresh is not None and _replace_with_link(fresh, path):
+                relinked += 1
+    return relinked
+
+
+def _record_paths(record: Path, root_dir: Path) -> list[str]:
+    """Normalised paths of a RECORD's rows (absolute rows are skipped)."""
+    from installer.records import parse_record_file
+
+    try:
+        rows = list(parse_record_file(record.read_text("utf-8").splitlines()))
+    except (OSError, ValueError):
+        return []
+    return [os.path.normpath(os.path.join(root_dir, row[0])) for row in rows
+            if row[0] and not os.path.isabs(row[0]) and not Path(row[0]).drive]
+
+
+def _replace_with_link(fresh: str, target: str) -> bool:
+    """Put a hardlink to ``fresh`` (a copy where that fails) at ``target``, atomically."""
+    temp = f"{target}.pypm-relink-{os.getpid()}"
+    try:
+        try:
+            os.link(fresh, temp)
+        except FileExistsError:
+            os.unlink(temp)
+            os.link(fresh, temp)
+        except OSError:
+            shutil.copy2(fresh, temp)
+        os.replace(temp, target)
+        return True
+    except OSError:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        return False
