@@ -50,14 +50,17 @@ def assert_one_error_line(result: subprocess.CompletedProcess[str], starts: str)
     return errors[0]
 
 
-def test_download_dropped_half_way_resumes_in_the_same_run(tmp_path, make_index, run_pypm) -> None:
-    index, root, env = locked(tmp_path, make_index, run_pypm, [DistSpec("big", "1.0", pad_bytes=4 * MiB)], ["big"])
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "no-ranges"])
+def test_download_dropped_half_way_resumes_in_the_same_run(tmp_path, make_index, run_pypm, ranges) -> None:
+    specs = [DistSpec("big", "1.0", pad_bytes=4 * MiB)]
+    index, root, env = locked(tmp_path, make_index, run_pypm, specs, ["big"], support_ranges=ranges)
     wheel = (index.files_dir / BIG).read_bytes()
     half = len(wheel) // 2
     index.faults.add(Fault(f"/files/{BIG}", drop_after=half))
     result = run_pypm("sync", cwd=root, env_extra=env)
     downloads = requests_for(index, f"/files/{BIG}")
-    assert [(r.status, r.headers.get("range")) for r in downloads] == [(200, None), (206, f"bytes={half}-")]
+    resumed = 206 if ranges else 200  # a server without ranges sends it all again: start over
+    assert [(r.status, r.headers.get("range")) for r in downloads] == [(200, None), (resumed, f"bytes={half}-")]
     assert downloads[1].headers.get("if-range") == f'"{hashlib.sha256(wheel).hexdigest()}"'
     assert {r.headers.get("accept-encoding") for r in downloads} == {"identity"}
     assert installed(root / ".venv")["big"] == "1.0"
@@ -157,7 +160,7 @@ def test_index_refusing_connections_until_it_comes_up(tmp_path, pypm_env) -> Non
             seen.append(line)
             if "retry 1 of 3" in line:
                 break
-        assert "Connection refused" in seen[-1], seen
+        assert "ConnectError" in seen[-1], seen
         server.start()
         _, rest = process.communicate(timeout=60)
     finally:
@@ -219,12 +222,15 @@ def test_mislabelled_content_encoding_is_not_decoded(tmp_path, make_index, run_p
 
 
 def test_http_client_applies_its_connection_limit_and_http2(tmp_path, make_index) -> None:
-    index = make_index([DistSpec("alpha", "1.0")], faults=[Fault("/simple/", stall_after=0, stall_seconds=3,
+    index = make_index([DistSpec("alpha", "1.0")], faults=[Fault("/simple/", stall_after=0, stall_seconds=4,
                                                                  times=None)])
     with make_http_client() as client, ThreadPoolExecutor(24) as pool:
         assert client._transport._pool._http2 is True  # httpx drops http2= when given a transport
         answers = [pool.submit(client.get, index.url) for _ in range(24)]
-        time.sleep(1.5)
+        deadline = time.monotonic() + 3
+        while len(index.requests) < 16 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the first 16 answers stall for 4 s: nothing else may start meanwhile
         assert len(index.requests) == 16, "at most 16 connections at once; the rest wait in the pool"
         assert all(answer.result(timeout=30).status_code == 200 for answer in answers)
     assert len(index.requests) == 24
