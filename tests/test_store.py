@@ -198,7 +198,7 @@ def test_prune_removes_crash_leftovers_but_nothing_in_use(tmp_path, make_index, 
     with FileLock(str(live) + ".lock"):  # a download of this file is running
         result = run_pypm("cache", "prune", cwd=root, env_extra=env)
 
-    assert "Removed 0 unused store entries, 2 unpack leftovers, 2 partial download files and 1 stale temp files" \
+    assert "Removed 0 unused store entries, 2 store leftovers, 2 partial download files and 1 stale temp files" \
         in result.stderr
     assert not unpack.exists() and not manifest_temp.exists()
     assert not dead.exists() and not dead.with_suffix(".json").exists()
@@ -254,8 +254,12 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
     env = {"PYPM_INDEX_URL": index.url}
     cache = Path(pypm_env["PYPM_CACHE_DIR"])
     one, two, three = (project(tmp_path / name, ["alpha", "beta"]) for name in ("one", "two", "three"))
+    copied = project(tmp_path / "copied", ["alpha"])
     for root in (one, two):
         run_pypm("sync", cwd=root, env_extra=env)
+    run_pypm("sync", "--link-mode", "copy", cwd=copied, env_extra=env)
+    copied_file = site_packages(copied / ".venv")[0] / "alpha/__init__.py"
+    copied_inode = copied_file.stat().st_ino
     assert run_pypm("cache", "verify", cwd=one, env_extra=env).returncode == 0
 
     edited = site_packages(one / ".venv")[0] / "alpha/__init__.py"
@@ -267,11 +271,12 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout.splitlines() == [
         f"damaged: alpha 1.0 (store entry {_entry_of(cache, one).name[:12]}): 1 of 4 files changed: alpha/__init__.py;"
-        " linked into 2 environments"]
-    assert result.stderr.strip().splitlines()[-1].startswith("error: 1 of 4 store entries changed since they were")
+        " linked into 3 environments"]
+    assert result.stderr.strip().splitlines()[-1].startswith("error: 1 of 5 store entries changed since they were")
 
     synced = run_pypm("sync", cwd=three, env_extra=env)
-    assert "Repaired alpha-1.0-py3-none-any.whl in the store" in synced.stderr
+    assert ("Repaired alpha-1.0-py3-none-any.whl in the store: 1 changed file(s) unpacked afresh; 2 file(s)"
+            " relinked in 2 environment(s) sharing them") in synced.stderr
     for root in (one, two, three):
         assert _value(root) == pristine, root.name
         out = run_pypm("run", "python", "-c", "import alpha; print(alpha.VALUE)", cwd=root, env_extra=env).stdout
@@ -279,6 +284,7 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
     store_file = _entry_of(cache, one) / "files/purelib/alpha/__init__.py"
     inodes = {(site_packages(r / ".venv")[0] / "alpha/__init__.py").stat().st_ino for r in (one, two, three)}
     assert inodes == {store_file.stat().st_ino}, "every environment links the fresh store file again"
+    assert copied_file.read_text() == pristine and copied_file.stat().st_ino == copied_inode, "a copy is its own"
     assert run_pypm("cache", "verify", cwd=one, env_extra=env).returncode == 0
     store_is_sound(cache)
 

@@ -89,7 +89,7 @@ def prune(cache_dir: Path) -> str:
         leftovers = remove_store_leftovers(cache_dir)
     partial = remove_partial_downloads(cache_dir)
     temps = remove_stale_temps(cache_dir)
-    return (f"Removed {entries} unused store entries, {leftovers} unpack leftovers, "
+    return (f"Removed {entries} unused store entries, {leftovers} store leftovers, "
             f"{partial} partial download files and {temps} stale temp files")
 
 

@@ -30,7 +30,6 @@ from pypm.store.layout import (
     STORE,
     TEMP_SUFFIX,
     UNPACK_PREFIX,
-    entry_links,
     partial_download_lock,
 )
 
@@ -45,14 +44,10 @@ def remove_store_leftovers(cache_dir: Path) -> int:
     removed = 0
     for bucket in _children(cache_dir / STORE):
         for path in _children(bucket):
-            if path.name.startswith(UNPACK_PREFIX):
+            if path.name.startswith(UNPACK_PREFIX) or path.name.endswith(".lock"):
                 removed += _remove(path)
-            elif path.name.endswith(".lock"):
-                removed += _remove(path)
-            elif path.is_dir():
+            elif path.is_dir():  # an entry (its manifest's temps) or its link records (theirs)
                 removed += sum(_remove(p) for p in _children(path) if _is_temp(p.name))
-                if not path.name.endswith(".links"):
-                    removed += sum(_remove(p) for p in _children(entry_links(path)) if _is_temp(p.name))
     return removed
 
 

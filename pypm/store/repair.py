@@ -53,11 +53,11 @@ def repair(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
                                hint="check the permissions of the cache directory and run the command again") from None
         finally:
             shutil.rmtree(fresh.root, ignore_errors=True)
-    relinked = relink_sharers(repaired, damaged)
+    relinked, environments = relink_sharers(repaired, damaged)
     from pypm import ui
 
-    ui.info(f"Repaired {wheel.name} in the store: {len(changed)} changed file(s) unpacked afresh"
-            f"{f', {relinked} file(s) relinked in environments sharing them' if relinked else ''}")
+    shared = f"; {relinked} file(s) relinked in {environments} environment(s) sharing them" if relinked else ""
+    ui.info(f"Repaired {wheel.name} in the store: {len(changed)} changed file(s) unpacked afresh{shared}")
     return repaired
 
 
@@ -76,14 +76,15 @@ def _move_fresh(entry: StoreEntry, fresh: StoreEntry, changed: list[StoredFile])
     return damaged
 
 
-def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> int:
+def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> tuple[int, int]:
     """In every environment that links ``entry``, replace each file that is one of the
-    ``damaged`` inodes with the fresh store file; returns how many were replaced. Best
-    effort: a file that cannot be replaced (in use on Windows, gone) is skipped."""
+    ``damaged`` inodes with the fresh store file; returns (files replaced, environments).
+    Best effort: a file that cannot be replaced (in use on Windows, gone) is skipped."""
+    files = environments = 0
     if not damaged:
-        return 0
-    relinked = 0
+        return files, environments
     for pointer in live_links(entry.root):
+        replaced = 0
         for path in _record_paths(pointer.parent / "RECORD", pointer.parent.parent):
             try:
                 found = os.lstat(path)
@@ -91,8 +92,10 @@ def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> in
                 continue
             fresh = damaged.get((found.st_dev, found.st_ino))
             if fresh is not None and _replace_with_link(fresh, path):
-                relinked += 1
-    return relinked
+                replaced += 1
+        files += replaced
+        environments += replaced > 0
+    return files, environments
 
 
 def _record_paths(record: Path, root_dir: Path) -> list[str]:

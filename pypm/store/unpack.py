@@ -192,6 +192,7 @@ def _unpack_new(wheel: Path, final: Path) -> StoreEntry:
 def unpack_to_temp(wheel: Path, parent: Path) -> StoreEntry:
     """Unpack ``wheel`` into a new ``.unpack-*`` directory in ``parent``, manifest included.
     Refuses (:class:`UnsafeWheelError`) a wheel with a member that escapes its entry."""
+    _require_containment_check()
     parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=parent))
     try:
@@ -210,6 +211,16 @@ def unpack_to_temp(wheel: Path, parent: Path) -> StoreEntry:
         if reported is None:
             raise
         raise reported from None
+
+
+def _require_containment_check() -> None:
+    """installer checks containment from 1.0 on; an older one would write ``../x`` wherever
+    it points, so refuse to unpack with it."""
+    from installer import __version__
+
+    if int(__version__.split(".")[0]) < 1:
+        raise InstallError(f"pypm needs installer 1.0 or newer to unpack wheels safely (found {__version__})",
+                           hint="upgrade it: pip install 'installer>=1.0'")
 
 
 def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
@@ -245,8 +256,8 @@ def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
 
 
 def discard(root: Path) -> None:
-    """Move an entry that cannot be used out of the way (``cache prune`` deletes it; files
-    already linked into environments are not affected)."""
+    """Delete an entry that cannot be used (moved aside first, so its path is free at once;
+    files already linked into environments are not affected)."""
     aside = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=root.parent))
     try:
         os.replace(root, aside / root.name)
