@@ -167,12 +167,7 @@ def run_graph(ctx: GraphContext, operations: list[str]) -> None:
     _prepare_state_dir(ctx)
     with project_lock(ctx):
         _remove_stale_temps(ctx)
-        try:
-            reporter, code = _run_resetting_state(ctx, operations)
-        except (DatabaseException, sqlite3.Error) as exc:
-            if not ctx.errors:
-                raise PypmError(f"cannot use pypm state {db_path(ctx)}: {exc}",
-                                hint=f"delete {ctx.state_dir} and run again") from None
+        reporter, code = _run_resetting_state(ctx, operations)
     if ctx.errors:
         raise _translated(ctx, ctx.errors[0])
     if code != 0 or reporter.failures or reporter.runtime_errors:
@@ -181,18 +176,47 @@ def run_graph(ctx: GraphContext, operations: list[str]) -> None:
 
 
 def _run_resetting_state(ctx: GraphContext, operations: list[str]) -> tuple[_Reporter, int]:
-    """Run doit; when its database fails, reset it, and run again if no task ran yet."""
+    """Run doit. When its database is corrupt, reset it and run again; when it cannot be
+    written after the operations ran, reset it and say so; else fail with one line."""
     reporter = _Reporter()
     try:
         return reporter, _run_doit(ctx, operations, reporter)
     except (DatabaseException, sqlite3.Error) as exc:
         if ctx.errors:  # an operation failed first: its error is the one to report
             return reporter, 0
+        problem = _state_problem(ctx, exc)
+        if problem is not None and not reporter.executed:
+            raise problem from None
         ui.info(f"pypm state in {ctx.state_dir.name} {_reset_state(ctx, exc)} and has been reset")
         if reporter.executed:  # the operations are done; only recording them failed
             return reporter, 0
     reporter = _Reporter()
-    return reporter, _run_doit(ctx, operations, reporter)
+    try:
+        return reporter, _run_doit(ctx, operations, reporter)
+    except (DatabaseException, sqlite3.Error) as exc:
+        if ctx.errors:
+            return reporter, 0
+        raise _state_problem(ctx, exc) or PypmError(
+            f"cannot use pypm state {db_path(ctx)}: {_sqlite_reason(exc)}", hint=f"delete {ctx.state_dir}"
+        ) from None
+
+
+def _sqlite_reason(exc: Exception) -> str:
+    """sqlite's own words from doit's wrapped message."""
+    text = str(exc)
+    return text.split("Original error:", 1)[-1].strip() or type(exc).__name__
+
+
+def _state_problem(ctx: GraphContext, exc: Exception) -> FileSystemError | None:
+    """The database cannot be written (full disk, read-only): an error that resetting
+    would not cure; None for a corrupt database."""
+    text = _sqlite_reason(exc).lower()
+    if "full" in text:
+        return FileSystemError(f"no space left on device while writing {db_path(ctx)}", hint="free space on that disk")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return FileSystemError(f"cannot write {db_path(ctx)} ({_sqlite_reason(exc)})",
+                               hint=f"make {ctx.state_dir} writable")
+    return None
 
 
 def _run_doit(ctx: GraphContext, operations: list[str], reporter: _Reporter) -> int:
@@ -208,11 +232,9 @@ def _run_doit(ctx: GraphContext, operations: list[str], reporter: _Reporter) -> 
 
 
 def _reset_state(ctx: GraphContext, exc: Exception) -> str:
-    """Delete doit's database (pypm's own file); return what was wrong with it, as
-    words that follow "pypm state in .pypm"."""
-    text = str(exc).lower()
-    if "readonly" in text or "read-only" in text:
-        raise FileSystemError(f"cannot write {db_path(ctx)}: {exc}", hint="make .pypm writable")
+    """Delete doit's database (pypm's own file); return what was wrong with it, as words
+    that follow "pypm state in .pypm"."""
+    text = _sqlite_reason(exc).lower()
     if "full" in text:
         reason = "could not be written (no space left on device)"
     elif "i/o" in text:
@@ -235,15 +257,23 @@ def _translated(ctx: GraphContext, exc: BaseException) -> BaseException:
 
 
 def graph_status(ctx: GraphContext) -> list[tuple[str, str, dict[str, Any]]]:
-    """(task, doit status, doit's reasons) for every task, without running anything."""
+    """(task, doit status, doit's reasons) for every task, without running anything (a
+    corrupt state database is reset first, as for a run)."""
     _check_kinds(ctx)
     _prepare_state_dir(ctx)
     tasks = {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))}
     try:
-        manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
-    except DatabaseException as exc:
+        return _status_rows(ctx, tasks)
+    except (DatabaseException, sqlite3.Error) as exc:
+        problem = _state_problem(ctx, exc)
+        if problem is not None:
+            raise problem from None
         ui.info(f"pypm state in {ctx.state_dir.name} {_reset_state(ctx, exc)} and has been reset")
-        manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
+    return _status_rows(ctx, tasks)
+
+
+def _status_rows(ctx: GraphContext, tasks: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
     try:
         rows = []
         for name, task in tasks.items():

@@ -31,7 +31,7 @@ def _is_root() -> bool:
 @cache
 def can_mount() -> bool:
     """True when this process may mount (root with CAP_SYS_ADMIN, mount(8) present)."""
-    if not _is_root() or shutil.which("mount") is None:
+    if os.environ.get("PYPM_TEST_NO_MOUNT") == "1" or not _is_root() or shutil.which("mount") is None:
         return False
     probe = Path(tempfile.mkdtemp(prefix="pypm-mount-probe-"))
     try:
@@ -77,10 +77,11 @@ def make_read_only(path: Path) -> Undo:
             _run("umount", target)
             raise AssertionError(f"read-only remount of {target} failed")
         return lambda: _unmount(target)
+    tree = [str(p) for p in [path, *path.rglob("*")] if not p.is_symlink()]  # links have no flags or modes
     if mechanism == "chattr":
-        assert _run("chattr", "-R", "+i", target)
-        return lambda: _run_checked("chattr", "-R", "-i", target)
-    modes = {p: p.stat().st_mode for p in [path, *path.rglob("*")] if not p.is_symlink()}
+        _run_checked("chattr", "+i", *tree)
+        return lambda: _run_checked("chattr", "-i", *tree)
+    modes = {Path(p): Path(p).stat().st_mode for p in tree}
     for p, mode in modes.items():
         p.chmod(mode & ~0o222)
 

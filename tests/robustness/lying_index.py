@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 GARBAGE = bytes(range(256)) * 8
+SLOW_SECONDS = 4.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,6 +74,12 @@ def _page(body: bytes, content_type: str = JSON_TYPE, status: int = 200,
     return tell
 
 
+def _slow_404(handler: _Handler, lie: str, rest: str) -> None:
+    """Take :data:`SLOW_SECONDS` to say 404 (keeps a pypm busy, holding its project lock)."""
+    time.sleep(SLOW_SECONDS)
+    handler.answer(404, b"Not Found\n", "text/plain")
+
+
 def _truncated_page(handler: _Handler, lie: str, rest: str) -> None:
     body = handler.project_json(lie, rest, [])
     handler.answer(200, body[: len(body) // 2], JSON_TYPE, length=len(body) + 4096)
@@ -122,6 +130,7 @@ PAGE_LIES: dict[str, Callable[[_Handler, str, str], None]] = {
     # Retry-After: 0 keeps pypm's retries of a 5xx from sleeping (the test stays fast)
     "500-everything": _page(b"Internal Server Error\n", "text/plain", 500, {"Retry-After": "0"}),
     "redirect-loop": _redirect_loop,
+    "slow-404": _slow_404,
     "wheel-not-a-zip": _garbage_wheel_listed,
     "metadata-garbage": _bad_metadata_listed,
     "invalid-filenames": _invalid_filenames,
