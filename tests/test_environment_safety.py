@@ -65,6 +65,21 @@ def test_a_venv_dir_that_is_not_a_venv_is_refused(tmp_path, small_index, run_pyp
     assert (root / ".venv" / "important.txt").read_text() == "x"
 
 
+@pytest.mark.parametrize("leftover", ["empty", "half-created"])
+def test_a_venv_pypm_began_to_create_is_replaced(tmp_path, small_index, run_pypm, leftover) -> None:
+    """A creation killed before `pyvenv.cfg` existed leaves an empty directory or one with
+    pypm's owner mark: both are pypm's to replace."""
+    from pypm.install.venv import OWNER_MARK, OWNER_TEXT
+
+    root = project(tmp_path / "p", ["alpha"])
+    (root / ".venv").mkdir()
+    if leftover == "half-created":
+        (root / ".venv" / OWNER_MARK).write_text(OWNER_TEXT)
+        (root / ".venv" / "lib").mkdir()
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": small_index.url})
+    assert installed(root / ".venv") == {"alpha": "1.0", "p": "1.0"}
+
+
 def test_a_venv_that_is_a_file_or_a_link_is_refused(tmp_path, small_index, run_pypm) -> None:
     root = project(tmp_path / "p", ["alpha"])
     env = {"PYPM_INDEX_URL": small_index.url}

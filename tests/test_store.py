@@ -127,13 +127,7 @@ LOOP = textwrap.dedent("""
 """)
 
 
-CLEAN_NEEDS_SYNC_LOCK = pytest.mark.xfail(strict=True, reason=(
-    "clean deletes downloaded wheels; sync downloads them before it takes the store's shared lock "
-    "(pypm/operations/sync.py must hold shared_store_lock from _wheel_files through _install): "
-    "0/10 syncs survive today, 10/10 with that change. Remove this mark with it."))
-
-
-@pytest.mark.parametrize("action", ["prune", pytest.param("clean", marks=CLEAN_NEEDS_SYNC_LOCK)])
+@pytest.mark.parametrize("action", ["prune", "clean"])
 def test_prune_and_clean_beside_syncs_break_none(tmp_path, make_index, run_pypm, pypm_env, action) -> None:
     specs = [DistSpec(f"pkg{i}", "1.0") for i in range(6)] + [DistSpec("medium", "1.0", pad_bytes=2 * MiB)]
     index = make_index(specs)

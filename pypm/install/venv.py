@@ -21,6 +21,8 @@ __all__ = ["Interpreter", "describe_interpreter", "ensure_venv", "find_base_pyth
 
 INFO_FILE = ".pypm-interpreter.json"
 ASIDE_SUFFIX = ".pypm-old"
+OWNER_MARK = ".gitignore"  # written first into every venv pypm creates: proof that pypm made it
+OWNER_TEXT = "# created by pypm\n*\n"
 
 
 def describe_interpreter(python: Path) -> dict[str, Any]:
@@ -146,7 +148,7 @@ def recover_interrupted_swap(venv: Path, complete_marker: str) -> None:
     that completed (it has its stamp) stays, and the old one is deleted; otherwise the old
     one is put back."""
     aside = _aside_path(venv)
-    if not (aside / "pyvenv.cfg").is_file() or aside.is_symlink():
+    if not _is_own_venv(aside):
         return
     if venv.is_dir() and not venv.is_symlink() and (venv / complete_marker).is_file():
         shutil.rmtree(aside, ignore_errors=True)
@@ -177,8 +179,16 @@ def _reusable(venv: Path, base: Path) -> Interpreter | None:
 
 
 def _is_own_venv(venv: Path) -> bool:
-    """A real directory holding a virtual environment (``pyvenv.cfg``): pypm may replace it."""
-    return venv.is_dir() and not venv.is_symlink() and (venv / "pyvenv.cfg").is_file()
+    """A real directory pypm may replace: a virtual environment (``pyvenv.cfg``), one pypm
+    began to create (its owner mark), or an empty directory."""
+    if not venv.is_dir() or venv.is_symlink():
+        return False
+    if (venv / "pyvenv.cfg").is_file() or not any(venv.iterdir()):
+        return True
+    try:
+        return (venv / OWNER_MARK).read_text("utf-8") == OWNER_TEXT
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _check_replaceable(venv: Path) -> None:
@@ -216,12 +226,15 @@ def _check_requires_python(version: str, requires_python: Any, python: Path, ven
 
 
 def _create_venv(venv: Path, base: Path) -> Interpreter:
+    # The owner mark goes in before anything else, so a creation killed half-way leaves a
+    # directory pypm can prove it made (an empty one counts too: there is nothing to lose).
+    venv.mkdir(parents=True, exist_ok=True)
+    (venv / OWNER_MARK).write_text(OWNER_TEXT)
     if _is_running_interpreter(base):
         data = _create_in_process(venv)
     else:
         _create(venv, base)
         data = describe_interpreter(venv_python(venv))
-    (venv / ".gitignore").write_text("*\n")
     data["base"] = str(base)
     atomic_write_text(venv / INFO_FILE, json.dumps(data, indent=1))
     return Interpreter.from_json(data)

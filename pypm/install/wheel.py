@@ -17,7 +17,9 @@ def install_wheel(
 ) -> str:
     """Install ``wheel`` (whose sha256 is checked when given) and return the link mode used."""
     from pypm.store.link import link_entry
+    from pypm.store.lock import shared_store_lock
     from pypm.store.unpack import ensure_unpacked
 
-    entry = ensure_unpacked(wheel, sha256 or file_sha256(wheel), cache_dir)
-    return link_entry(entry, interpreter, link_mode, cache_dir)
+    with shared_store_lock(cache_dir):  # `cache prune` must not delete the entry between the two steps
+        entry = ensure_unpacked(wheel, sha256 or file_sha256(wheel), cache_dir)
+        return link_entry(entry, interpreter, link_mode, cache_dir)

@@ -92,20 +92,24 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
     removals += [present[p.name] for p in to_install if p.name in present]
     from pypm.index.credentials import remember_url_credentials
+    from pypm.store.lock import shared_store_lock
 
     for url in workspace.settings.index_urls:
         remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
-    paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
-    for dist in removals:
-        uninstall(dist, env_root)
-        if dist.name not in wanted:
-            outcome.removed.append(dist.name)
-    try:
-        _install(workspace, to_install, paths, interpreter)
-    except BaseException:
-        with contextlib.suppress(OSError):  # the first error is the one to report
-            finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
-        raise
+    # From the first download to the last link, the store's shared lock keeps `cache prune`
+    # and `cache clean` from deleting a file or entry this sync is about to use.
+    with shared_store_lock(workspace.settings.cache_dir):
+        paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
+        for dist in removals:
+            uninstall(dist, env_root)
+            if dist.name not in wanted:
+                outcome.removed.append(dist.name)
+        try:
+            _install(workspace, to_install, paths, interpreter)
+        except BaseException:
+            with contextlib.suppress(OSError):  # the first error is the one to report
+                finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
+            raise
     _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
     return outcome
@@ -241,7 +245,6 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     from pypm.fsutil import file_sha256
     from pypm.install.editable import install_editable
     from pypm.store.link import link_entry
-    from pypm.store.lock import shared_store_lock
     from pypm.store.unpack import ensure_unpacked
 
     settings = workspace.settings
@@ -255,16 +258,14 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
 
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
     # help. Linking is many small syscalls: one thread, so they do not fight over the GIL.
-    # The store's shared lock keeps `cache prune`/`clean` from deleting an entry meanwhile.
-    with shared_store_lock(cache_dir):
-        with ThreadPoolExecutor(4) as pool:
-            entries = list(pool.map(unpack, wheels))
-        for entry in entries:
-            link_entry(entry, interpreter, link_mode, cache_dir)
-        builders = _Builders(workspace)
-        try:
-            for planned in to_install:
-                if planned.editable:
-                    install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
-        finally:
-            builders.close()
+    with ThreadPoolExecutor(4) as pool:
+        entries = list(pool.map(unpack, wheels))
+    for entry in entries:
+        link_entry(entry, interpreter, link_mode, cache_dir)
+    builders = _Builders(workspace)
+    try:
+        for planned in to_install:
+            if planned.editable:
+                install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
+    finally:
+        builders.close()
