@@ -379,7 +379,19 @@ FILESYSTEMS = [
          full(".", room=0), expect=LOCK_WRITE_FULL),
 ]
 
-CASES = [*FILES, *SETTINGS, *COMMAND_LINE, *INTERPRETERS, *INDEX_ANSWERS, *FILESYSTEMS]
+NEEDS_CACHE_KIND = ("needs pypm/operations/cache.py: a cache dir that is a file must be an error naming it "
+                    "(today `cache info` reports an empty cache and `cache prune` says it does not exist)")
+OTHER_COMMANDS = [
+    case("sync-frozen-without-lock", "sync --frozen", expect="pylock.toml does not exist"),
+    case("status-state-dir-is-file", "status", put(".pypm", "x\n"), expect=".pypm is a file", base="locked"),
+    case("run-venv-is-file", "run python -c pass", put(".venv", "x\n"), expect=".venv is a file", base="locked"),
+    case("init-under-a-file", "init {root}/pyproject.toml/sub", expect="pyproject.toml is a file"),
+    case("init-read-only", "init {root}/sub", read_only("."), expect="make it writable"),
+    case("cache-info-cache-dir-is-file", "cache info", put("{tmp}/a-file", "x"), setenv(PYPM_CACHE_DIR="{tmp}/a-file"),
+         expect="a-file is a file", xfail=NEEDS_CACHE_KIND),
+]
+
+CASES = [*FILES, *SETTINGS, *COMMAND_LINE, *INTERPRETERS, *INDEX_ANSWERS, *FILESYSTEMS, *OTHER_COMMANDS]
 
 
 # ----------------------------------------------------------------------------- the check
