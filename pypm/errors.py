@@ -85,19 +85,20 @@ def _errno_in(exc: OSError, names: tuple[str, ...]) -> bool:
     return exc.errno is not None and exc.errno in {getattr(errno, name, None) for name in names}
 
 
-def _wrong_kind(path: str) -> str | None:
-    """Describe the part of ``path`` that has the wrong kind, or None when none has."""
+def _wrong_kind(exc: OSError, path: str) -> str | None:
+    """Describe the part of ``path`` whose kind caused ``exc``, or None when none did."""
+    import errno
     from pathlib import Path
 
     candidate = Path(path)
-    for part in (candidate, *candidate.parents):
+    if exc.errno == errno.EISDIR:
+        return f"{candidate} is a directory where a file is expected" if candidate.is_dir() else None
+    if exc.errno == errno.EEXIST:  # mkdir where a file is
+        return f"{candidate} is a file where a directory is expected" if candidate.is_file() else None
+    for part in (candidate, *candidate.parents):  # ENOTDIR: the first part that is not a directory
         if part.is_symlink() and not part.exists():
             return f"{part} is a broken symbolic link"
         if part.exists():
-            if part == candidate:
-                kind = "directory" if part.is_dir() else "file"
-                wanted = "file" if kind == "directory" else "directory"
-                return f"{part} is a {kind} where a {wanted} is expected"
             return None if part.is_dir() else f"{part} is a file where a directory is expected"
     return None
 
@@ -120,7 +121,7 @@ def os_error(exc: OSError, path: str | None = None, cache_dir: str | None = None
         return FileSystemError(f"read-only file system: {where}", hint=f"make it writable{elsewhere}")
     if _errno_in(exc, _NOT_ALLOWED):
         return FileSystemError(f"permission denied: {where}", hint=f"make it writable for this user{elsewhere}")
-    if _errno_in(exc, _KIND) and (described := _wrong_kind(where)):
+    if _errno_in(exc, _KIND) and (described := _wrong_kind(exc, where)):
         return FileSystemError(described, hint=f"move it out of the way{elsewhere}")
     if exc.errno == errno.ENOENT:
         return FileSystemError(f"no such file or directory: {where}", hint="check the path")

@@ -154,9 +154,10 @@ def _record_holder(ctx: GraphContext) -> None:
 def _remove_stale_temps(ctx: GraphContext) -> None:
     """Temp files of pypm's project files left by a pypm killed before its rename (the
     graph lock is held: no other pypm is writing them now)."""
+    from pypm.install.venv import INFO_FILE
     from pypm.operations.stamp import stamp_path
 
-    for path in (ctx.lock_path, stamp_path(ctx.venv_path), ctx.venv_path / ".pypm-interpreter.json"):
+    for path in (ctx.lock_path, stamp_path(ctx.venv_path), ctx.venv_path / INFO_FILE):
         for stale in remove_stale_temps(path):
             ui.detail(f"removed {stale}, left by an interrupted pypm")
 
