@@ -103,6 +103,11 @@ def _wrong_kind(exc: OSError, path: str) -> str | None:
     return None
 
 
+def is_disk_full(exc: OSError) -> bool:
+    """True when a write failed for want of space (ENOSPC, EFBIG, EDQUOT)."""
+    return _errno_in(exc, _NO_SPACE)
+
+
 def os_error(exc: OSError, path: str | None = None, cache_dir: str | None = None) -> FileSystemError:
     """Translate an :class:`OSError` into one line naming the path and what to do.
 

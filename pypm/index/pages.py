@@ -26,7 +26,7 @@ def parse_json_page(body: bytes, page_url: str, index_url: str) -> list[FileLink
     try:
         data = json.loads(body)
         files = data["files"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise IndexClientError(f"{page_url}: the index returned a malformed JSON page") from None
     links = []
     for entry in files:

@@ -206,7 +206,12 @@ def _receive(chunks: Iterator[bytes], item: FileToFetch, part: Path, offset: int
                 out.write(chunk)
                 progress.advance(item, len(chunk))
     except OSError as exc:
-        raise InstallError(f"cannot write {part}: {exc.strerror or exc}", hint="check the disk space") from None
+        from pypm.errors import is_disk_full, os_error
+
+        if is_disk_full(exc):  # do not keep a full disk full for a resume that cannot happen there
+            part.unlink(missing_ok=True)
+            _meta(part).unlink(missing_ok=True)
+        raise os_error(exc, str(part)) from None
 
 
 def _verify(item: FileToFetch, part: Path, digest: hashlib._Hash, resumed: bool) -> None:

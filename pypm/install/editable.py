@@ -57,7 +57,7 @@ def install_editable(
         wheel = pth_wheel(member, cache_dir / EDITABLES)
     direct_url = json.dumps({"url": member.path.as_uri(), "dir_info": {"editable": True}}).encode()
     entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
-    return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url})
+    return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url}, requested=True)
 
 
 def pth_wheel(member: Member, root: Path) -> Path:

@@ -55,10 +55,19 @@ def find_base_python(requested: str | None) -> Path:
     candidate = Path(requested).expanduser()
     if candidate.is_file():
         return candidate
+    if _looks_like_path(requested):
+        what = "a directory" if candidate.is_dir() else "missing"
+        raise InstallError(f"--python {requested}: {what}, not a Python interpreter",
+                           hint="give the path of a python executable or a version such as 3.12")
     found = _python_on_path(requested) or _python_in_version_dirs(requested)
     if found is None:
         raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
     return found
+
+
+def _looks_like_path(requested: str) -> bool:
+    """A ``--python`` value meant as a path rather than a version (``3.12``) or a name."""
+    return any(sep in requested for sep in ("/", "\\", os.sep)) or requested.startswith(("~", "."))
 
 
 def _python_on_path(version: str) -> Path | None:

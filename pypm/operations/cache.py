@@ -26,6 +26,16 @@ def cache_dir_for(start: Path) -> Path:
         return load_settings({}).cache_dir
 
 
+def _existing_cache(cache_dir: Path) -> bool:
+    """True when the cache directory exists; raise when something else is in its place."""
+    if cache_dir.is_dir():
+        return True
+    if cache_dir.exists() or cache_dir.is_symlink():
+        raise PypmError(f"the cache dir {cache_dir} is a file where a directory is expected",
+                        hint="move it out of the way or set PYPM_CACHE_DIR")
+    return False
+
+
 def _human(size: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
@@ -56,7 +66,7 @@ def describe(cache_dir: Path, verbose: bool = False) -> str:
     from pypm.store.lock import shared_store_lock
     from pypm.store.registry import CacheInfo, cache_info
 
-    if cache_dir.is_dir():
+    if _existing_cache(cache_dir):
         with shared_store_lock(cache_dir):
             info = cache_info(cache_dir)
         total = _disk_usage(cache_dir)
@@ -82,7 +92,7 @@ def prune(cache_dir: Path) -> str:
     from pypm.store.lock import exclusive_store_lock
     from pypm.store.registry import prune as prune_store
 
-    if not cache_dir.is_dir():
+    if not _existing_cache(cache_dir):
         return f"Nothing to prune: {cache_dir} does not exist"
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
         entries = prune_store(cache_dir)
@@ -100,7 +110,7 @@ def clean(cache_dir: Path) -> str:
     from pypm.store.layout import CACHE_DIRS
     from pypm.store.lock import exclusive_store_lock, is_lock_file
 
-    if not cache_dir.is_dir():
+    if not _existing_cache(cache_dir):
         return f"Nothing to remove: {cache_dir} does not exist"
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
         size = 0
@@ -121,7 +131,7 @@ def verify(cache_dir: Path) -> tuple[int, list[str]]:
     from pypm.store.integrity import verify_store
     from pypm.store.lock import shared_store_lock
 
-    if not cache_dir.is_dir():
+    if not _existing_cache(cache_dir):
         return 0, []
     with shared_store_lock(cache_dir):
         checked, damaged = verify_store(cache_dir)

@@ -45,7 +45,6 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
     lock = read_lock(workspace.lock_path)
     with project_venv(venv, python, _requires_python(workspace, lock), STAMP_FILE) as interpreter:
-        stamp_path(venv).unlink(missing_ok=True)
         outcome = _apply(workspace, lock, selection, interpreter)
         atomic_write_text(stamp_path(venv), json.dumps(stamp_content(lock_bytes, selection, python)))
     ui.info(_summary(outcome))
@@ -100,6 +99,7 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     # and `cache clean` from deleting a file or entry this sync is about to use.
     with shared_store_lock(workspace.settings.cache_dir):
         paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
+        stamp_path(workspace.venv_path).unlink(missing_ok=True)  # removed before the first change
         for dist in removals:
             uninstall(dist, env_root)
             if dist.name not in wanted:
@@ -113,6 +113,18 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
     return outcome
+
+
+def _requested_names(workspace: Workspace) -> set[str]:
+    """What the user asked for: the members' direct dependencies (in any extra or group),
+    which get ``REQUESTED`` in their dist-info; what they pulled in does not."""
+    from packaging.utils import canonicalize_name
+
+    requirements = [r for _, r in (item for reqs in workspace.groups().values() for item in reqs)]
+    for member in workspace.members.values():
+        requirements += member.dependencies
+        requirements += [r for reqs in member.optional_dependencies.values() for r in reqs]
+    return {canonicalize_name(r.name) for r in requirements}
 
 
 def _check_nothing_pending(site: list[Path]) -> None:
@@ -260,8 +272,9 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     # help. Linking is many small syscalls: one thread, so they do not fight over the GIL.
     with ThreadPoolExecutor(4) as pool:
         entries = list(pool.map(unpack, wheels))
-    for entry in entries:
-        link_entry(entry, interpreter, link_mode, cache_dir)
+    requested = _requested_names(workspace)
+    for planned, entry in zip(wheels, entries, strict=True):
+        link_entry(entry, interpreter, link_mode, cache_dir, requested=planned.name in requested)
     builders = _Builders(workspace)
     try:
         for planned in to_install:

@@ -30,13 +30,15 @@ PLACING = "pypm-placing.txt"  # the journal: every path this install is about to
 _CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
-def scheme_dirs(interpreter: Interpreter) -> dict[str, Path]:
-    """The installer scheme of an environment (``headers`` under ``include``)."""
+def scheme_dirs(interpreter: Interpreter, project: str) -> dict[str, Path]:
+    """The installer scheme of an environment for one distribution: C headers go to
+    ``include/site/pythonX.Y/<project>`` under the environment, as pip and uv put them."""
     scheme = interpreter.scheme
+    major_minor = ".".join(interpreter.version.split(".")[:2])
     return {
         "purelib": Path(scheme["purelib"]), "platlib": Path(scheme["platlib"]),
         "scripts": Path(scheme["scripts"]), "data": Path(scheme["data"]),
-        "headers": Path(scheme["include"]) / "site",
+        "headers": interpreter.prefix / "include" / "site" / f"python{major_minor}" / project,
     }
 
 
@@ -62,15 +64,16 @@ def _remember_copy(cache_dir: Path, target: Path) -> None:
 
 def link_entry(
     entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
-    extra_dist_info: dict[str, bytes] | None = None,
+    extra_dist_info: dict[str, bytes] | None = None, requested: bool = False,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
-    ``direct_url.json``); returns the link mode really used.
+    ``direct_url.json``; ``REQUESTED`` when the user asked for the package, PEP 376);
+    returns the link mode really used.
 
     Before any file is placed, the staging dist-info gets a journal listing every path the
     install creates, so a sync that finds the staging directory after a crash can remove
     exactly those files; the dist-info is renamed into place last."""
-    dirs = scheme_dirs(interpreter)
+    dirs = scheme_dirs(interpreter, entry.dist_info.split("-")[0])
     root_dir = dirs[entry.root_scheme]
     final_dist_info = root_dir / entry.dist_info
     staging = root_dir / f".{entry.dist_info}{STAGING_SUFFIX}"
@@ -89,8 +92,8 @@ def link_entry(
         rows.append(RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size))
     for filename, data in scripts:
         rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, trash, executable=True))
-    per_environment = {"INSTALLER": INSTALLER, "REQUESTED": b"", **(extra_dist_info or {}),
-                       STORE_POINTER: json.dumps({"store": entry.root.name}).encode()}
+    per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
+                       **(extra_dist_info or {}), STORE_POINTER: json.dumps({"store": entry.root.name}).encode()}
     for name, data in per_environment.items():
         rows.append(_write_fresh(staging / name, data, root_dir, trash, final_dist_info / name))
     _write_record(staging, final_dist_info, root_dir, rows)

@@ -311,15 +311,12 @@ COMMAND_LINE = [
     case("cache-subcommand-unknown", "cache frobnicate", expect="frobnicate", exit_code=2),
 ]
 
-NEEDS_VENV_PATH = ("needs pypm/install/venv.py: find_base_python must reject a --python value that is a path "
-                   "but not a file with one InstallError (today _python_in_version_dirs globs it: NotImplementedError)")
 INTERPRETERS = [
     case("python-hostname", "sync --python /etc/hostname", expect="/etc/hostname", base="synced"),
     case("python-true", "sync --python /bin/true", expect="/bin/true", base="synced"),
     case("python-false", "sync --python /bin/false", expect="/bin/false", base="synced"),
-    case("python-missing-path", "sync --python {tmp}/no/python3", expect="no/python3", base="synced",
-         xfail=NEEDS_VENV_PATH),
-    case("python-directory", "sync --python /usr", expect="/usr", base="synced", xfail=NEEDS_VENV_PATH),
+    case("python-missing-path", "sync --python {tmp}/no/python3", expect="no/python3", base="synced"),
+    case("python-directory", "sync --python /usr", expect="/usr", base="synced"),
     case("python-unknown-version", "sync --python 2.1", expect="2.1", base="synced"),
     case("python-prints-garbage", "sync --python {tmp}/fake-python",
          executable("{tmp}/fake-python", "#!/bin/sh\necho '{not json'\n"), expect="fake-python", base="synced"),
@@ -328,10 +325,8 @@ INTERPRETERS = [
     case("env-python-hostname", "sync", setenv(PYPM_PYTHON="/etc/hostname"), expect="/etc/hostname", base="synced"),
 ]
 
-NEEDS_JSON_DEPTH = ("needs pypm/index/pages.py: parse_json_page must catch RecursionError from json.loads "
-                    "and raise its 'malformed JSON page' IndexClientError naming the page")
 INDEX_ANSWERS = [
-    case("index-json-nested-deeply", "lock", lie("json-nested-deeply"), expect="alpha", xfail=NEEDS_JSON_DEPTH),
+    case("index-json-nested-deeply", "lock", lie("json-nested-deeply"), expect="alpha"),
     *(case(f"index-{name}", "lock", lie(name), expect=fragment) for name, fragment in [
         ("garbage-json", "alpha"),
         ("json-not-an-object", "alpha"),
@@ -359,8 +354,6 @@ INDEX_ANSWERS = [
 
 # read-only: EROFS under a read-only mount, EPERM under chattr +i, EACCES under chmod
 # (see fs_faults); the line names the path and says "make it writable" for all three.
-NEEDS_DOWNLOAD_EFBIG = ("needs pypm/install/download.py: report a write failure of a download with "
-                        "pypm.errors.os_error (EFBIG reads 'File too large' there today)")
 # RLIMIT_FSIZE (no mount) caps every file, so there the cache's first write fails instead
 LOCK_WRITE_FULL = "no space left on device while writing {root}/pylock.toml" if fs_faults.can_mount() else (
     "no space left on device while writing")
@@ -372,15 +365,13 @@ FILESYSTEMS = [
          read_only(".venv"), expect="make it writable", base="synced"),
     case("cache-read-only", "lock", read_only("{cache}"), expect="or set PYPM_CACHE_DIR"),
     case("cache-full", "sync", full("{cache}", room=MiB), expect="no space left on device", base="locked-beta",
-         xfail=None if fs_faults.can_mount() else NEEDS_DOWNLOAD_EFBIG),
+         ),
     case("project-full", "lock", full(".", room=0), expect="no space left on device"),
     case("project-full-at-lock-write", "lock", ran("lock"),
          put("pyproject.toml", PROJECT + 'dependencies = ["beta"]\n'),
          full(".", room=0), expect=LOCK_WRITE_FULL),
 ]
 
-NEEDS_CACHE_KIND = ("needs pypm/operations/cache.py: a cache dir that is a file must be an error naming it "
-                    "(today `cache info` reports an empty cache and `cache prune` says it does not exist)")
 OTHER_COMMANDS = [
     case("sync-frozen-without-lock", "sync --frozen", expect="pylock.toml does not exist"),
     case("status-state-dir-is-file", "status", put(".pypm", "x\n"), expect=".pypm is a file", base="locked"),
@@ -388,7 +379,7 @@ OTHER_COMMANDS = [
     case("init-under-a-file", "init {root}/pyproject.toml/sub", expect="pyproject.toml is a file"),
     case("init-read-only", "init {root}/sub", read_only("."), expect="make it writable"),
     case("cache-info-cache-dir-is-file", "cache info", put("{tmp}/a-file", "x"), setenv(PYPM_CACHE_DIR="{tmp}/a-file"),
-         expect="a-file is a file", xfail=NEEDS_CACHE_KIND),
+         expect="a-file is a file"),
 ]
 
 CASES = [*FILES, *SETTINGS, *COMMAND_LINE, *INTERPRETERS, *INDEX_ANSWERS, *FILESYSTEMS, *OTHER_COMMANDS]

@@ -20,14 +20,6 @@ from tests.robustness.conftest import MiB, Scene
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="mounts and RLIMIT_FSIZE are POSIX tools")
 
-NEEDS_DOWNLOAD_EFBIG = (
-    "needs pypm/install/download.py: report a write failure of a download with pypm.errors.os_error "
-    "(EFBIG reads 'File too large' there today, not 'no space left on device')"
-)
-if_no_mount_needs_download_fix = pytest.mark.xfail(not fs_faults.can_mount(), strict=True,
-                                                   reason=NEEDS_DOWNLOAD_EFBIG)
-
-
 def fill_cache(scene: Scene, room: int) -> Path | None:
     """Make the cache a full filesystem with ``room`` bytes free; return the filler file to
     delete to free space (None under RLIMIT_FSIZE, where dropping the limit frees it)."""
@@ -42,7 +34,6 @@ def installed(venv: Path) -> list[str]:
     return sorted(p.name for p in venv.glob("lib/python*/site-packages/*.dist-info"))
 
 
-@if_no_mount_needs_download_fix
 def test_sync_on_a_full_disk_says_so_in_one_line_and_the_next_sync_after_freeing_space_works(scene: Scene) -> None:
     scene.start("locked-beta")  # beta's wheel is 2 MiB
     filler = fill_cache(scene, room=MiB)
