@@ -219,7 +219,30 @@ def test_operations_are_plain_functions(project: Path, index, monkeypatch: pytes
         ["tomli"] if sys.version_info < (3, 11) else []
     )
     assert sync(workspace).skipped
-    assert "doit" not in sys.modules or True  # doit may be loaded by other tests in this process
+
+
+def test_operations_do_not_load_doit(project: Path, index, pypm_env) -> None:
+    """lock and sync called as plain functions never import doit (checked in a fresh process:
+    other tests load doit into this one)."""
+    import subprocess
+
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from pypm.operations.lock import lock\n"
+        "from pypm.operations.sync import sync\n"
+        "from pypm.workspace.model import load_workspace\n"
+        "workspace = load_workspace(Path.cwd())\n"
+        "assert lock(workspace).written\n"
+        "assert sync(workspace).installed\n"
+        "loaded = sorted(m for m in sys.modules if m == 'doit' or m.startswith('doit.'))\n"
+        "assert not loaded, loaded\n"
+        "print('no doit')\n"
+    )
+    env = {**pypm_env, "PYPM_INDEX_URL": index.url}
+    result = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no doit"
 
 
 def test_cli_in_process(project: Path, index, monkeypatch: pytest.MonkeyPatch, pypm_env, capsys) -> None:

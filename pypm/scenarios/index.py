@@ -3,8 +3,9 @@
 Each release gets one wheel per entry of ``wheel_tags`` (one ``py3-none-any`` wheel
 when there are none) unless ``wheel = false``, and an sdist unless ``sdist = false``.
 A yanked release has every one of its files yanked. When any sdist is present the
-index also offers a ``flit_core`` wheel, the build backend of the generated sdists,
-so they can be built in an isolated build environment.
+index also offers the wheel of ``pypm-testing-backend``, the stdlib-only build backend of
+the generated sdists, so they can be built in an isolated build environment with nothing
+but pypm installed.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from pypm.scenarios.model import Release, Scenario
-from pypm.testing.builders import DistSpec, build_sdist, build_wheel, wheel_from_installed
+from pypm.testing.builders import DistSpec, build_backend_wheel, build_sdist, build_wheel
 from pypm.testing.index_server import IndexServer
 
 __all__ = ["BUILD_BACKEND", "DEFAULT_WHEEL_TAG", "YANK_REASON", "build_files", "serve_scenario", "specs_for"]
 
 DEFAULT_WHEEL_TAG = "py3-none-any"
-BUILD_BACKEND = "flit_core"
+BUILD_BACKEND = "pypm-testing-backend"
 YANK_REASON = "yanked in the scenario"
 
 
@@ -57,11 +58,11 @@ def build_files(scenario: Scenario, dest: Path) -> dict[str, str]:
             paths = [build_wheel(spec, dest) for spec in wheel_specs]
             if sdist_spec is not None:
                 any_sdist = True
-                paths.append(build_sdist(sdist_spec, dest))
+                paths.append(build_sdist(sdist_spec, dest, backend=BUILD_BACKEND))
             if release.yanked:
                 yanked.update((path.name, YANK_REASON) for path in paths)
     if any_sdist and canonicalize_name(BUILD_BACKEND) not in scenario.packages:
-        wheel_from_installed(BUILD_BACKEND, dest)
+        build_backend_wheel(dest)
     return yanked
 
 

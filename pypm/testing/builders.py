@@ -17,8 +17,10 @@ from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 
 from pypm.testing._archive import render_record, wheel_entry_order, write_tar_gz, write_zip
+from pypm.testing._backend_source import BACKEND_MODULE, BACKEND_NAME, BACKEND_VERSION
+from pypm.testing._backend_source import SOURCE as BACKEND_SOURCE
 
-__all__ = ["DistSpec", "build_sdist", "build_wheel", "wheel_from_installed", "normalized_name"]
+__all__ = ["DistSpec", "build_backend_wheel", "build_sdist", "build_wheel", "wheel_from_installed", "normalized_name"]
 
 GENERATOR = "pypm.testing"
 
@@ -197,8 +199,10 @@ def render_pyproject(spec: DistSpec) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def build_sdist(spec: DistSpec, dest: Path) -> Path:
-    """Build a flit_core-buildable sdist (``.tar.gz``) for ``spec`` into ``dest``.
+def build_sdist(spec: DistSpec, dest: Path, backend: str = "flit_core") -> Path:
+    """Build an sdist (``.tar.gz``) for ``spec`` into ``dest``, buildable by ``backend``:
+    ``flit_core``, or ``pypm-testing-backend`` (stdlib only, see :mod:`pypm.testing._backend_source`;
+    the index must offer it, e.g. as :func:`build_backend_wheel`).
 
     The module package is always present (generated if ``spec.files`` lacks it),
     because flit_core refuses to build without it.
@@ -207,10 +211,28 @@ def build_sdist(spec: DistSpec, dest: Path) -> Path:
     top = f"{spec.normalized_name}-{spec.version}"
     files = _payload(spec, ensure_module=True)
     files["PKG-INFO"] = render_metadata(spec)
-    files["pyproject.toml"] = render_pyproject(spec)
+    if backend == "flit_core":
+        files["pyproject.toml"] = render_pyproject(spec)
+    elif backend == BACKEND_NAME:
+        files["pyproject.toml"] = _minimal_backend_pyproject()
+        if spec.entry_points:
+            files["entry_points.txt"] = render_entry_points(spec.entry_points)
+    else:
+        raise ValueError(f"unknown test build backend {backend!r}")
     path = dest / sdist_filename(spec)
     write_tar_gz(path, {f"{top}/{name}": data for name, data in files.items()})
     return path
+
+
+def _minimal_backend_pyproject() -> bytes:
+    return (f'[build-system]\nrequires = ["{BACKEND_NAME}=={BACKEND_VERSION}"]\n'
+            f'build-backend = "{BACKEND_MODULE}"\n').encode()
+
+
+def build_backend_wheel(dest: Path) -> Path:
+    """The wheel of ``pypm-testing-backend``, the stdlib-only backend of generated sdists."""
+    spec = DistSpec(BACKEND_NAME, BACKEND_VERSION, files={f"{BACKEND_MODULE}.py": BACKEND_SOURCE})
+    return build_wheel(spec, dest)
 
 
 _SKIP_INSTALLED = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
