@@ -1,0 +1,33 @@
+"""Details of what an install writes: REQUESTED only for what the user asked for, C headers
+where pip and uv put them."""
+
+from __future__ import annotations
+
+import sys
+
+from pypm.testing import DistSpec
+from tests.test_installer import project
+from tests.test_lock_sync import site_packages
+
+
+def test_requested_only_for_direct_dependencies_and_headers_under_include_site(
+    tmp_path, make_index, run_pypm
+) -> None:
+    index = make_index([
+        DistSpec("direct", "1.0", requires=["transitive"]),
+        DistSpec("transitive", "1.0", files={
+            "transitive/__init__.py": "",
+            "transitive-1.0.data/headers/transitive.h": "#define TRANSITIVE 1\n",
+        }),
+        DistSpec("tool", "1.0"),
+    ])
+    root = project(tmp_path / "p", ["direct"], dev=["tool"])
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    site = site_packages(root / ".venv")[0]
+    requested = {info.name.split("-")[0]: (info / "REQUESTED").exists() for info in site.glob("*.dist-info")}
+    assert requested == {"direct": True, "tool": True, "p": True, "transitive": False}
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    header = root / ".venv" / "include" / "site" / version / "transitive" / "transitive.h"
+    assert header.read_text() == "#define TRANSITIVE 1\n"
+    record = next(site.glob("transitive-1.0.dist-info/RECORD")).read_text()
+    assert f"include/site/{version}/transitive/transitive.h" in record
