@@ -1,20 +1,30 @@
 """The settings table: every setting, its default, its ``PYPM_*`` variable and its type.
 
-Values are looked up, highest priority first, in the workspace's ``[tool.pypm]`` table,
-the user config file (``config.toml`` in the platformdirs config dir, or the file named
-by ``PYPM_CONFIG_FILE``), the environment, and finally the default.
+Values are looked up, highest priority first, as uv and pip do: the command line
+(:meth:`Settings.override`), the environment (``PYPM_*``), the workspace's ``[tool.pypm]``
+table (or the top level of ``pypm-workspace.toml``), for ``python`` only a
+``.python-version`` file in the workspace root (as uv and pyenv read it), the user config
+file (``config.toml`` in the platformdirs config dir, or the file named by
+``PYPM_CONFIG_FILE``), and finally the default. Every value is checked when it is loaded;
+a bad one is one error naming where it came from (the file, the variable or the option).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pypm.errors import ConfigError
+from pypm.errors import ConfigError, UsageError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+PYTHON_VERSION_FILE = ".python-version"
+DEFAULT_SOURCE = "default"
+
+_URL_SCHEMES = ("http", "https", "file")
+_PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}((a|b|rc)\d+)?t?")
 
 
 def _as_str(name: str, value: Any) -> str:
@@ -23,12 +33,54 @@ def _as_str(name: str, value: Any) -> str:
     return value.strip()
 
 
-def _as_str_list(name: str, value: Any) -> list[str]:
-    if isinstance(value, str):
-        return value.split()
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [item.strip() for item in value if item.strip()]
-    raise ConfigError(f"setting {name!r} must be a list of strings, got {value!r}")
+def _as_url(name: str, value: Any) -> str:
+    """An index URL: ``http(s)://host/...`` or ``file:///path`` (what pip and uv accept)."""
+    from urllib.parse import urlsplit
+
+    text = _as_str(name, value)
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in _URL_SCHEMES:
+        raise ConfigError(f"setting {name!r}: {text!r} is not an http://, https:// or file:// URL",
+                          hint="e.g. https://pypi.org/simple/, or file:///srv/simple/ for a local directory")
+    if parts.scheme.lower() != "file" and not parts.netloc:
+        raise ConfigError(f"setting {name!r}: {text!r} names no host", hint="e.g. https://pypi.org/simple/")
+    return text
+
+
+def _as_python(name: str, value: Any) -> str:
+    """A Python request: a version such as ``3.12`` or a path (anything with a separator)."""
+    text = _as_str(name, value)
+    if text[0].isdigit() and not _PYTHON_VERSION.fullmatch(text):
+        raise ConfigError(f"setting {name!r}: {text!r} is not a Python version such as 3.12",
+                          hint="give a version such as 3.12 or the path of a python executable")
+    return text
+
+
+def _as_list(item: Callable[[str, Any], str]) -> Callable[[str, Any], list[str]]:
+    """A list of strings, each checked by ``item``; a single string is a list of one."""
+
+    def coerce(name: str, value: Any) -> list[str]:
+        if isinstance(value, str):
+            value = [value] if value.strip() else []
+        if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+            raise ConfigError(f"setting {name!r} must be a list of strings, got {value!r}")
+        return [item(name, entry) for entry in value if entry.strip()]
+
+    return coerce
+
+
+def _as_marker(name: str, value: Any) -> str:
+    """A PEP 508 marker (packaging is imported only when the setting has a value)."""
+    from packaging.markers import InvalidMarker, Marker
+
+    text = _as_str(name, value)
+    try:
+        Marker(text)
+    except InvalidMarker as exc:
+        reason = " ".join(str(exc).splitlines()[0].split())
+        raise ConfigError(f"setting {name!r}: invalid marker {text!r}: {reason}",
+                          hint="a marker such as sys_platform == 'linux'") from None
+    return text
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -49,14 +101,45 @@ def _as_choice(*choices: str) -> Callable[[str, Any], str]:
     return coerce
 
 
+def split_whitespace(text: str) -> list[str]:
+    """``PYPM_EXTRA_INDEX_URL``: URLs separated by spaces or newlines (as uv's ``UV_INDEX``;
+    a URL holds no raw space)."""
+    return text.split()
+
+
+def split_commas(text: str) -> list[str]:
+    """``PYPM_FIND_LINKS``: entries separated by commas or newlines, as uv's
+    ``UV_FIND_LINKS``, so a path may hold spaces."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+def split_markers(text: str) -> list[str]:
+    """``PYPM_ENVIRONMENTS``: markers separated by commas or newlines; a comma inside a
+    quoted marker string (``python_version in '3.11, 3.12'``) does not separate."""
+    parts, current, quote = [], [], ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in ",\n":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
 class Setting(NamedTuple):
-    """One row of the settings table."""
+    """One row of the settings table (``split``: how a list setting's variable is split)."""
 
     name: str
     default: Any
     coerce: Callable[[str, Any], Any]
     help: str
     in_lock_inputs: bool = False
+    split: Callable[[str], list[str]] | None = None
 
     @property
     def env_var(self) -> str:
@@ -65,16 +148,18 @@ class Setting(NamedTuple):
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("index-url", DEFAULT_INDEX_URL, _as_str, "primary package index (PEP 503/691)", True),
-    Setting("extra-index-url", [], _as_str_list, "further indexes, lower priority", True),
-    Setting("find-links", [], _as_str_list, "directories or pages with distribution files", True),
-    Setting("environments", [], _as_str_list, "markers limiting what the lock must serve", True),
+    Setting("index-url", DEFAULT_INDEX_URL, _as_url, "primary package index (PEP 503/691)", True),
+    Setting("extra-index-url", [], _as_list(_as_url), "further indexes, lower priority", True, split_whitespace),
+    Setting("find-links", [], _as_list(_as_str), "directories or pages with distribution files", True,
+            split_commas),
+    Setting("environments", [], _as_list(_as_marker), "markers limiting what the lock must serve", True,
+            split_markers),
     Setting("prerelease", "if-necessary", _as_choice("if-necessary", "allow", "disallow"),
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
     Setting("link-mode", "hardlink", _as_choice("hardlink", "copy", "symlink"), "how files get into .venv"),
     Setting("offline", False, _as_bool, "use the cache only, never the network"),
-    Setting("python", None, _as_str, "interpreter for .venv (version like 3.12, or a path)"),
+    Setting("python", None, _as_python, "interpreter for .venv (version like 3.12, or a path)"),
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
@@ -82,20 +167,34 @@ NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins"})
 
 
 class Settings:
-    """Resolved settings values and where each came from."""
+    """Resolved settings values and where each came from (a file path, a ``PYPM_*``
+    variable, a command-line option, or ``"default"``)."""
 
-    def __init__(self, values: dict[str, Any], sources: dict[str, str] | None = None) -> None:
-        self.values = values
-        self.sources = sources or {}
+    def __init__(self, values: Mapping[str, Any], sources: dict[str, str] | None = None) -> None:
+        self.values = {setting.name: setting.default for setting in SETTINGS}
+        self.values.update(values)
+        self.sources = {name: DEFAULT_SOURCE for name in self.values}
+        self.sources.update(sources or {})
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
 
-    def override(self, name: str, value: Any) -> None:
-        """Set a value from the command line (the highest priority)."""
-        if value is not None:
+    def override(self, name: str, value: Any, source: str = "command line") -> None:
+        """Set a value from the command line (the highest priority); ``None`` leaves it.
+        ``source`` names the option in errors, e.g. ``--index-url``. A bad value is a
+        command-line mistake (:class:`UsageError`, exit status 2)."""
+        if value is None:
+            return
+        try:
             self.values[name] = SETTINGS_BY_NAME[name].coerce(name, value)
-            self.sources[name] = "command line"
+        except ConfigError as exc:
+            raise UsageError(f"{source}: {exc.message}", hint=exc.hint) from None
+        self.sources[name] = source
+
+    def describe(self, name: str) -> str:
+        """Where a value came from, for messages: ``python = '3.12' (from .../.python-version)``."""
+        source = self.sources.get(name, DEFAULT_SOURCE)
+        return f"{name} = {self.values[name]!r} ({'default' if source == DEFAULT_SOURCE else 'from ' + source})"
 
     @property
     def index_urls(self) -> list[str]:
@@ -127,38 +226,69 @@ def user_config_path() -> Path:
     return platformdirs.user_config_path("pypm", appauthor=False) / "config.toml"
 
 
+Layer = tuple[str, Mapping[str, Any]]
+
+
 def load_settings(project_table: Mapping[str, Any], project_file: Path | None = None) -> Settings:
-    """Merge the ``[tool.pypm]`` table, the user config file and the environment."""
+    """Merge the environment, the ``[tool.pypm]`` table, the workspace root's
+    ``.python-version`` (next to ``project_file``) and the user config file, in that order."""
     from pypm.tomlfile import read_toml
 
-    layers: list[tuple[str, Mapping[str, Any]]] = [
-        (str(project_file or "[tool.pypm]"), project_table)
-    ]
+    project: Layer = (str(project_file or "[tool.pypm]"), project_table)
+    user: list[Layer] = []
     user_file = user_config_path()
     if user_file.exists():  # a directory there is reported by read_toml, not skipped
-        layers.append((str(user_file), read_toml(user_file, ConfigError)))
-    layers.append(("environment", _environment_layer()))
-    for source, table in layers[:2]:
+        user.append((str(user_file), read_toml(user_file, ConfigError)))
+    for source, table in (project, *user):
         _reject_unknown_keys(source, table)
+    version_file = read_python_version(project_file.parent) if project_file is not None else []
+    layers = [*_environment_layers(), project, *version_file, *user]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
-        values[setting.name] = setting.default
-        sources[setting.name] = "default"
         for source, table in layers:
             if setting.name in table:
-                where = setting.env_var if source == "environment" else source
-                try:
-                    values[setting.name] = setting.coerce(setting.name, table[setting.name])
-                except ConfigError as exc:
-                    raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
+                values[setting.name] = _coerce(setting, table[setting.name], source)
                 sources[setting.name] = source
                 break
     return Settings(values, sources)
 
 
-def _environment_layer() -> dict[str, str]:
-    return {s.name: os.environ[s.env_var] for s in SETTINGS if os.environ.get(s.env_var)}
+def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    try:
+        return setting.coerce(setting.name, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc.message}", hint=exc.hint) from None
+
+
+def _environment_layers() -> list[Layer]:
+    """One layer per ``PYPM_*`` variable that is set and not empty, named by the variable;
+    list settings are split by their setting's rule."""
+    layers: list[Layer] = []
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.env_var, "")
+        if raw.strip() or (raw and setting.split is None):
+            layers.append((setting.env_var, {setting.name: setting.split(raw) if setting.split else raw}))
+    return layers
+
+
+def read_python_version(root: Path) -> list[Layer]:
+    """``.python-version`` in ``root`` as a settings layer for ``python``: its first line
+    that is neither blank nor a ``#`` comment (as uv and pyenv read it). Empty when the
+    file is absent or holds no such line."""
+    path = root / PYTHON_VERSION_FILE
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror or type(exc).__name__
+        raise ConfigError(f"{path}: cannot read it: {reason}", hint="fix or remove the file") from None
+    for line in text.splitlines():
+        request = line.strip()
+        if request and not request.startswith("#"):
+            return [(str(path), {"python": request})]
+    return []
 
 
 def _reject_unknown_keys(source: str, table: Mapping[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Settings: defaults, the layer priority, the user config file, env parsing and errors.
 
-Documented priority, highest first: ``[tool.pypm]`` > user config file (``PYPM_CONFIG_FILE``)
-> ``PYPM_*`` environment variables > defaults.
+Documented priority, highest first (as uv and pip): command line > ``PYPM_*`` environment
+variables > ``[tool.pypm]`` > ``.python-version`` (``python`` only) > user config file
+(``PYPM_CONFIG_FILE``) > defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import tomli_w
 
 from pypm.config import SETTINGS, load_settings
-from pypm.errors import ConfigError, WorkspaceError
+from pypm.errors import ConfigError, UsageError, WorkspaceError
 from pypm.workspace.model import load_workspace
 
 # The documented defaults (the spec, not read back from pypm.config).
@@ -48,13 +49,13 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
     },
     "find-links": {
         "tool": (["./wheels"], ["./wheels"]),
-        "user": (["/srv/user-wheels"], ["/srv/user-wheels"]),
-        "env": ("/srv/a\t/srv/b", ["/srv/a", "/srv/b"]),
+        "user": (["/srv/user wheels"], ["/srv/user wheels"]),
+        "env": ("/srv/my wheels,/srv/b", ["/srv/my wheels", "/srv/b"]),
     },
     "environments": {
         "tool": (["sys_platform == 'linux'"], ["sys_platform == 'linux'"]),
         "user": (["sys_platform == 'win32'"], ["sys_platform == 'win32'"]),
-        "env": ("sys_platform=='darwin'", ["sys_platform=='darwin'"]),
+        "env": ("sys_platform == 'darwin'", ["sys_platform == 'darwin'"]),
     },
     "prerelease": {
         "tool": ("allow", "allow"),
@@ -82,7 +83,7 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "env": ("/usr/bin/python3", "/usr/bin/python3"),
     },
 }
-PRIORITY = ("tool", "user", "env")
+PRIORITY = ("env", "tool", "user")
 
 
 def env_var(name: str) -> str:
@@ -96,6 +97,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         if key.startswith("PYPM_"):
             monkeypatch.delenv(key)
     monkeypatch.delenv("PYP_WORKSPACE_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
     user_file = tmp_path / "user-config" / "config.toml"
     monkeypatch.setenv("PYPM_CONFIG_FILE", str(user_file))
     return user_file
@@ -144,7 +146,8 @@ def test_layer_priority(
 
     winner = next((layer for layer in PRIORITY if layer in present), None)
     expected = DEFAULTS[setting] if winner is None else values[winner][1]
-    expected_source = {None: "default", "tool": str(project_file), "user": str(user_file), "env": "environment"}[winner]
+    sources = {None: "default", "tool": str(project_file), "user": str(user_file), "env": env_var(setting)}
+    expected_source = sources[winner]
     assert settings[setting] == expected
     assert settings.sources[setting] == expected_source
     # other settings are untouched
@@ -155,13 +158,14 @@ def test_layer_priority(
 
 def test_layers_mix_per_setting(user_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each setting takes its own highest layer: the layers are merged, not chosen whole."""
-    write_user_config(user_file, {"cache-dir": "/cache/user", "python": "3.11"})
+    write_user_config(user_file, {"cache-dir": "/cache/user", "python": "3.11", "link-mode": "copy"})
     monkeypatch.setenv("PYPM_PYTHON", "3.9")
     monkeypatch.setenv("PYPM_FIND_LINKS", "/srv/wheels")
-    settings = load_settings({"index-url": "http://tool/simple/", "cache-dir": "/cache/tool"}, None)
+    settings = load_settings({"index-url": "http://tool/simple/", "cache-dir": "/cache/tool", "python": "3.10"}, None)
     assert settings["index-url"] == "http://tool/simple/"
     assert settings["cache-dir"] == "/cache/tool"
-    assert settings["python"] == "3.11"
+    assert settings["python"] == "3.9"
+    assert settings["link-mode"] == "copy"
     assert settings["find-links"] == ["/srv/wheels"]
     assert settings["extra-index-url"] == []
 
@@ -179,21 +183,42 @@ def test_config_file_env_var_selects_the_user_file(tmp_path: Path, monkeypatch: 
     assert load_settings({})["index-url"] == DEFAULTS["index-url"]
 
 
+# (setting, raw variable, expected list): URLs split on whitespace (as uv's UV_INDEX);
+# paths and markers on commas or newlines (as uv's UV_FIND_LINKS), so they may hold spaces.
 ENV_LISTS = [
-    ("one", ["one"]),
-    ("a b", ["a", "b"]),
-    ("  a\t\tb \n c  ", ["a", "b", "c"]),
-    ("http://x/simple/\nhttp://y/simple/", ["http://x/simple/", "http://y/simple/"]),
+    ("extra-index-url", "http://x/simple/", ["http://x/simple/"]),
+    ("extra-index-url", "  http://x/simple/\t\thttp://y/simple/ \n http://z/simple/ ",
+     ["http://x/simple/", "http://y/simple/", "http://z/simple/"]),
+    ("find-links", "/srv/wheels", ["/srv/wheels"]),
+    ("find-links", "/srv/my wheels", ["/srv/my wheels"]),
+    ("find-links", " /srv/a dir , C:\\Program Files\\wheels,\n/srv/c ",
+     ["/srv/a dir", "C:\\Program Files\\wheels", "/srv/c"]),
+    ("find-links", "file:///srv/a%20b,https://host/links.html", ["file:///srv/a%20b", "https://host/links.html"]),
+    ("environments", "sys_platform == 'linux'", ["sys_platform == 'linux'"]),
+    ("environments", "sys_platform == 'linux' and platform_machine == 'x86_64'",
+     ["sys_platform == 'linux' and platform_machine == 'x86_64'"]),
+    ("environments", "sys_platform == 'linux', sys_platform == 'darwin'",
+     ["sys_platform == 'linux'", "sys_platform == 'darwin'"]),
+    ("environments", "python_version in '3.11, 3.12'\nos_name == \"nt\"",
+     ["python_version in '3.11, 3.12'", 'os_name == "nt"']),
 ]
 
 
-@pytest.mark.parametrize("setting", ["extra-index-url", "find-links", "environments"])
-@pytest.mark.parametrize(("raw", "expected"), ENV_LISTS, ids=[repr(r) for r, _ in ENV_LISTS])
-def test_list_settings_from_env_are_whitespace_split(
+@pytest.mark.parametrize(("setting", "raw", "expected"), ENV_LISTS, ids=[f"{s}={r!r}" for s, r, _ in ENV_LISTS])
+def test_list_settings_from_env_split_by_their_rule(
     setting: str, raw: str, expected: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(env_var(setting), raw)
-    assert load_settings({})[setting] == expected
+    settings = load_settings({})
+    assert settings[setting] == expected
+    assert settings.sources[setting] == env_var(setting)
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("find-links", "./my wheels"), ("environments", "sys_platform == 'linux'"), ("extra-index-url", "http://a/"),
+])
+def test_a_single_string_in_a_file_is_a_list_of_one(setting: str, value: str) -> None:
+    assert load_settings({setting: value})[setting] == [value]
 
 
 @pytest.mark.parametrize("setting", list(DEFAULTS))
@@ -207,6 +232,37 @@ def test_empty_env_var_means_unset(setting: str, monkeypatch: pytest.MonkeyPatch
 def test_index_urls_orders_primary_then_extras(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYPM_EXTRA_INDEX_URL", "http://b/ http://c/")
     assert load_settings({"index-url": "http://a/"}).index_urls == ["http://a/", "http://b/", "http://c/"]
+
+
+def test_env_overrides_a_committed_index_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a CI must override (indexes, cache, offline, python) beats [tool.pypm], as in uv."""
+    committed = {"index-url": "https://committed/simple/", "cache-dir": "/c", "offline": False, "python": "3.11"}
+    for key, value in {"index-url": "http://mirror/simple/", "cache-dir": "/ci-cache", "offline": "1",
+                       "python": "3.12"}.items():
+        monkeypatch.setenv(env_var(key), value)
+    settings = load_settings(committed, tmp_path / "pyproject.toml")
+    assert (settings["index-url"], settings["cache-dir"], settings["offline"], settings["python"]) == (
+        "http://mirror/simple/", "/ci-cache", True, "3.12")
+    assert settings.sources["index-url"] == "PYPM_INDEX_URL"
+
+
+def test_command_line_overrides_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYPM_INDEX_URL", "http://env/simple/")
+    settings = load_settings({"index-url": "http://tool/simple/"})
+    settings.override("index-url", "http://cli/simple/", source="--index-url")
+    settings.override("python", None, source="--python")  # an option not given changes nothing
+    assert settings["index-url"] == "http://cli/simple/"
+    assert settings.sources["index-url"] == "--index-url"
+    assert settings["python"] is None and settings.sources["python"] == "default"
+
+
+def test_bad_command_line_value_is_a_usage_error_naming_the_option() -> None:
+    settings = load_settings({})
+    with pytest.raises(UsageError) as info:
+        settings.override("index-url", "ftp://x/", source="--index-url")
+    assert info.value.exit_code == 2
+    assert info.value.one_line().startswith("--index-url: setting 'index-url'")
+    assert settings["index-url"] == DEFAULTS["index-url"]
 
 
 def test_cache_dir_expands_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -254,6 +310,14 @@ WRONG_TYPES = [
     ("python", 3.12),
     ("python", ""),
     ("cache-dir", ["/a", "/b"]),
+    ("index-url", "pypi.org/simple"),
+    ("index-url", "ftp://host/simple/"),
+    ("index-url", "https:///simple/"),
+    ("extra-index-url", ["http://ok/", "not a url"]),
+    ("environments", ["sys_platform = 'linux'"]),
+    ("environments", "os_name == "),
+    ("python", "3.x"),
+    ("python", "3..12"),
 ]
 
 
@@ -291,6 +355,28 @@ def test_wrong_type_error_names_where_the_value_came_from(
     assert where in info.value.one_line()
 
 
+ENV_ERRORS = [
+    ("PYPM_ENVIRONMENTS", "sys_platform = 'linux'", "PYPM_ENVIRONMENTS: setting 'environments': invalid marker"),
+    ("PYPM_ENVIRONMENTS", "os_name == 'nt', bogus", "invalid marker 'bogus'"),
+    ("PYPM_EXTRA_INDEX_URL", "http://ok/ /not/a/url", "PYPM_EXTRA_INDEX_URL: setting 'extra-index-url': '/not/a/url'"),
+    ("PYPM_INDEX_URL", "not a url", "PYPM_INDEX_URL: setting 'index-url': 'not a url' is not an http"),
+    ("PYPM_OFFLINE", "perhaps", "PYPM_OFFLINE: setting 'offline' must be true or false"),
+    ("PYPM_LINK_MODE", "teleport", "PYPM_LINK_MODE: setting 'link-mode' must be one of"),
+    ("PYPM_PYTHON", "3.x", "PYPM_PYTHON: setting 'python': '3.x' is not a Python version"),
+]
+
+
+@pytest.mark.parametrize(("var", "value", "expected"), ENV_ERRORS, ids=[f"{v}={x!r}" for v, x, _ in ENV_ERRORS])
+def test_bad_env_values_are_one_line_naming_the_variable(
+    var: str, value: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings({})
+    line = info.value.one_line()
+    assert line.startswith(f"{var}: setting ") and expected in line and "\n" not in line, line
+
+
 @pytest.mark.parametrize(("key", "value"), [("index-url", "   "), ("python", " \t ")])
 def test_wrong_values_from_env_are_config_errors(key: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(env_var(key), value)
@@ -307,7 +393,7 @@ def test_malformed_user_file_names_file_line_and_column(user_file: Path) -> None
 
 def test_lock_inputs_has_only_lock_relevant_keys(user_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_user_config(user_file, {"cache-dir": "/c", "python": "3.12"})
-    monkeypatch.setenv("PYPM_FIND_LINKS", "/w1 /w2")
+    monkeypatch.setenv("PYPM_FIND_LINKS", "/w1,/w2")
     settings = load_settings({"index-url": "http://i/", "environments": ["os_name == 'posix'"]})
     inputs = settings.lock_inputs()
     assert set(inputs) == LOCK_INPUT_KEYS
@@ -334,7 +420,7 @@ def test_tool_pypm_settings_through_load_workspace(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text(PROJECT + '[tool.pypm]\npython = "3.12"\nfind-links = "a b"\n')
     settings = load_workspace(tmp_path).settings
-    assert (settings["python"], settings["find-links"]) == ("3.12", ["a", "b"])
+    assert (settings["python"], settings["find-links"]) == ("3.12", ["a b"])
     assert settings.sources["python"] == str(pyproject.resolve())
 
 
@@ -346,3 +432,69 @@ def test_bad_tool_pypm_through_load_workspace(tmp_path: Path, tool: str, error: 
     with pytest.raises(error) as info:
         load_workspace(tmp_path)
     assert fragment in info.value.one_line()
+
+
+# --- .python-version: the python request when nothing above it sets one ---------------
+
+
+def write_version_file(root: Path, text: str) -> Path:
+    path = root / ".python-version"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("3.12\n", "3.12"),
+    ("# pinned for CI\n\n  3.11.4  \n3.12\n", "3.11.4"),
+    ("/opt/python/bin/python3", "/opt/python/bin/python3"),
+])
+def test_python_version_file_is_the_fallback_request(tmp_path: Path, text: str, expected: str) -> None:
+    path = write_version_file(tmp_path, text)
+    settings = load_settings({}, tmp_path / "pyproject.toml")
+    assert settings["python"] == expected
+    assert settings.sources["python"] == str(path)
+    assert str(path) in settings.describe("python")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# nothing pinned yet\n"])
+def test_python_version_file_without_a_request_is_ignored(tmp_path: Path, text: str) -> None:
+    write_version_file(tmp_path, text)
+    settings = load_settings({}, tmp_path / "pyproject.toml")
+    assert settings["python"] is None and settings.sources["python"] == "default"
+
+
+def test_python_version_file_ranks_below_the_project_and_env_above_the_user_file(
+    tmp_path: Path, user_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project_file = tmp_path / "pyproject.toml"
+    version_file = write_version_file(tmp_path, "3.11\n")
+    write_user_config(user_file, {"python": "3.9"})
+    assert load_settings({}, project_file).sources["python"] == str(version_file)
+    assert load_settings({"python": "3.13"}, project_file)["python"] == "3.13"
+    monkeypatch.setenv("PYPM_PYTHON", "3.10")
+    assert load_settings({"python": "3.13"}, project_file)["python"] == "3.10"
+    settings = load_settings({}, project_file)
+    settings.override("python", "3.8", source="--python")
+    assert settings["python"] == "3.8"
+
+
+def test_bad_python_version_file_names_the_file(tmp_path: Path) -> None:
+    path = write_version_file(tmp_path, "3.twelve\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, tmp_path / "pyproject.toml")
+    assert info.value.one_line().startswith(f"{path}: setting 'python': '3.twelve' is not a Python version")
+
+
+def test_python_version_directory_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").mkdir()
+    with pytest.raises(ConfigError, match=re.escape(str(tmp_path / ".python-version"))):
+        load_settings({}, tmp_path / "pyproject.toml")
+
+
+def test_python_version_file_through_load_workspace(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PROJECT)
+    (tmp_path / "sub").mkdir()
+    write_version_file(tmp_path, "3.12\n")
+    settings = load_workspace(tmp_path / "sub").settings
+    assert settings["python"] == "3.12"
+    assert settings.sources["python"] == str((tmp_path / ".python-version").resolve())

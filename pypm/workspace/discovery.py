@@ -16,7 +16,9 @@ from pypm.tomlfile import read_toml
 
 WORKSPACE_FILE = "pypm-workspace.toml"
 PYPROJECT = "pyproject.toml"
-ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
+ROOT_ENV_VAR = "PYPM_WORKSPACE_ROOT"
+#: The variable's first, misspelt name, still read when the new one is not set.
+OLD_ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
 
 
 class RawMember:
@@ -94,15 +96,26 @@ def _tool_pypm(data: dict[str, Any], path: Path) -> dict[str, Any]:
     return table
 
 
+def root_override() -> tuple[str, str] | None:
+    """``(variable, value)`` of the workspace-root variable that is set, if any:
+    ``PYPM_WORKSPACE_ROOT``, else its old name ``PYP_WORKSPACE_ROOT``."""
+    for name in (ROOT_ENV_VAR, OLD_ROOT_ENV_VAR):
+        value = os.environ.get(name)
+        if value:
+            return name, value
+    return None
+
+
 def _find_root(start: Path) -> tuple[Path, Path]:
-    override = os.environ.get(ROOT_ENV_VAR)
-    if override:
-        root = Path(override).resolve()
+    override = root_override()
+    if override is not None:
+        name, value = override
+        root = Path(value).resolve()
         config = _root_config(root)
         if config is None:
             raise WorkspaceError(
-                f"{ROOT_ENV_VAR}={override}: no {PYPROJECT} or {WORKSPACE_FILE} there",
-                hint=f"point {ROOT_ENV_VAR} at the workspace root",
+                f"{name}={value}: no {PYPROJECT} or {WORKSPACE_FILE} there",
+                hint=f"point {name} at the workspace root",
             )
         return root, config
     nearest: Path | None = None

@@ -10,7 +10,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from pypm.config import Settings, load_settings
-from pypm.errors import ConfigError, WorkspaceError
+from pypm.errors import WorkspaceError
 from pypm.workspace.discovery import RawWorkspace, find_workspace
 from pypm.workspace.project import Member, validate_member, validate_root_groups
 
@@ -72,20 +72,6 @@ class Workspace:
         return sorted(names)
 
 
-def _check_environments(settings: Settings) -> None:
-    """Every marker of the ``environments`` setting must parse."""
-    from packaging.markers import InvalidMarker, Marker
-
-    for text in settings["environments"]:
-        try:
-            Marker(text)
-        except InvalidMarker as exc:
-            reason = " ".join(str(exc).splitlines()[0].split())
-            where = settings.sources.get("environments", "settings").replace("environment", "PYPM_ENVIRONMENTS")
-            raise ConfigError(f"{where}: setting 'environments': invalid marker {text!r}: {reason}",
-                              hint="e.g. environments = [\"sys_platform == 'linux'\"]") from None
-
-
 def load_workspace(start: Path) -> Workspace:
     """Find the workspace containing ``start``, validate it and load its settings."""
     return validate_workspace(find_workspace(start))
@@ -106,7 +92,6 @@ def validate_workspace(raw: RawWorkspace, settings: Settings | None = None) -> W
             )
         members[member.name] = member
     settings = settings or load_settings(raw.tool_table, raw.config_file)
-    _check_environments(settings)
     root_groups = {}
     if all(m.pyproject != raw.config_file for m in raw.members) and raw.config_file.name == "pyproject.toml":
         root_groups = validate_root_groups(raw.root_data, raw.config_file, raw.root)
