@@ -1,10 +1,12 @@
-"""Isolated build environments: build requirements resolved by pypm for the running
-interpreter, installed into a cached venv keyed by the exact set of wheels."""
+"""Isolated build environments: build requirements resolved by pypm for the interpreter
+the build is for, installed into a cached venv keyed by that Python and the exact set of
+wheels."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,50 +14,68 @@ from pypm.errors import PypmError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.interpreter import Interpreter
+from pypm.store.layout import BUILD_ENVS
 
 READY = ".pypm-build-env-ready"
 WheelBuilder = Callable[[FileLink], Path]
 
 
-def current_environment() -> list[dict[str, str]]:
-    """The running interpreter's marker environment, as the resolver's single target."""
-    from packaging.markers import default_environment
-
-    return [dict(default_environment())]
-
-
 def build_environment(
-    requirements: list[str], client: IndexClient, cache_dir: Path, build_wheel: WheelBuilder
+    requirements: list[str], client: IndexClient, cache_dir: Path, build_wheel: WheelBuilder,
+    target: Interpreter | None = None, offline: bool = False,
 ) -> Interpreter:
-    """A venv with ``requirements`` installed (reused when the same set was built before)."""
-    from pypm.resolver.resolve import resolve_requirements
-
-    resolution = resolve_requirements(requirements, client, current_environment(), sdist_metadata=None)
-    chosen = [_best_file(p.files) for p in resolution.entries]
-    key = hashlib.sha256(json.dumps(sorted(f.filename + (f.sha256 or "") for f in chosen)).encode()).hexdigest()
-    venv = cache_dir / "build-envs-v1" / key[:32]
+    """A venv of the ``target`` interpreter's Python (default: the running one) with
+    ``requirements`` installed, resolved for that interpreter; reused when the same set was
+    built before for the same Python. ``offline``: wheels from the cache only."""
     from filelock import FileLock
 
+    from pypm.resolver.resolve import resolve_requirements
+
+    environment = dict(target.environment) if target is not None else _running_environment()
+    ranks = _tag_ranks(target)
+    resolution = resolve_requirements(requirements, client, [environment], sdist_metadata=None)
+    chosen = [_best_file(p.files, ranks) for p in resolution.entries]
+    python = _python_identity(target)
+    key_text = json.dumps([python, sorted(f.filename + (f.sha256 or "") for f in chosen)])
+    venv = cache_dir / BUILD_ENVS / hashlib.sha256(key_text.encode()).hexdigest()[:32]
     venv.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(venv) + ".lock"):
         info_file = venv / ".pypm-interpreter.json"
         if (venv / READY).is_file() and info_file.is_file():
             return Interpreter.from_json(json.loads(info_file.read_text("utf-8")))
-        return _create(venv, chosen, cache_dir, build_wheel)
+        return _create(venv, chosen, cache_dir, build_wheel, target, offline)
 
 
-def _best_file(files: list[FileLink]) -> FileLink:
-    """The wheel for this interpreter when there is one, else the sdist."""
+def _running_environment() -> dict[str, str]:
+    from packaging.markers import default_environment
+
+    return dict(default_environment())
+
+
+def _python_identity(target: Interpreter | None) -> str:
+    """What tells Pythons apart for build environments: the executable and its version."""
+    if target is None:
+        return f"{sys.executable}|{sys.version}"
+    return f"{target.executable}|{target.version}"
+
+
+def _tag_ranks(target: Interpreter | None) -> dict[str, int]:
+    if target is not None:
+        return {tag: rank for rank, tag in enumerate(target.tags)}
     from packaging.tags import sys_tags
 
-    supported = {str(tag): rank for rank, tag in enumerate(sys_tags())}
+    return {str(tag): rank for rank, tag in enumerate(sys_tags())}
+
+
+def _best_file(files: list[FileLink], ranks: dict[str, int]) -> FileLink:
+    """The wheel the interpreter accepts best when there is one, else the sdist."""
     ranked = []
     for link in files:
         parsed = link.parsed
         if link.is_wheel and parsed is not None:
-            ranks = [supported[str(t)] for t in parsed[2] if str(t) in supported]
-            if ranks:
-                ranked.append((min(ranks), link))
+            found = [ranks[str(t)] for t in parsed[2] if str(t) in ranks]
+            if found:
+                ranked.append((min(found), link))
     if ranked:
         return min(ranked, key=lambda item: item[0])[1]
     sdists = [f for f in files if not f.is_wheel]
@@ -64,15 +84,17 @@ def _best_file(files: list[FileLink]) -> FileLink:
     return sdists[0]
 
 
-def _create(venv: Path, chosen: list[FileLink], cache_dir: Path, build_wheel: WheelBuilder) -> Interpreter:
+def _create(venv: Path, chosen: list[FileLink], cache_dir: Path, build_wheel: WheelBuilder,
+            target: Interpreter | None, offline: bool) -> Interpreter:
     from pypm.install.download import FileToFetch, fetch_all
     from pypm.install.venv import ensure_venv
     from pypm.install.wheel import install_wheel
 
-    interpreter = ensure_venv(venv, None)
+    # A venv's interpreter makes a venv of its base Python: `target.executable` will do.
+    interpreter = ensure_venv(venv, str(target.executable) if target is not None else None)
     wheels = [f for f in chosen if f.is_wheel]
     items = [FileToFetch(f.filename, f.url, f.sha256 or "", f.size) for f in wheels]
-    fetched = fetch_all(items, cache_dir, announce=False)
+    fetched = fetch_all(items, cache_dir, offline=offline, announce=False)
     paths = [fetched[f.filename] for f in wheels] + [build_wheel(f) for f in chosen if not f.is_wheel]
     for path in paths:
         install_wheel(path, interpreter, cache_dir)

@@ -1,13 +1,22 @@
-"""PEP 517 frontend: metadata (``prepare_metadata_for_build_wheel``, falling back to a
-wheel build) and wheels from sdists, cached by the sdist's sha256."""
+"""PEP 517 frontend on pypa/build's ``ProjectBuilder``: metadata (the prepare hook, else a
+wheel build), wheels from sdists and PEP 660 editable wheels, each in an isolated build
+environment of the *target* interpreter (the one the result is for: ``.venv``'s when
+syncing; pypm's own when reading metadata for the lock).
+
+Built wheels are cached by the sdist's sha256 and the wheel's tags: a cached wheel is
+reused only for an interpreter that accepts its tags, and a freshly built wheel that the
+target does not accept is refused rather than installed.
+"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypm.build.source import fetch_sdist, remove_tree, static_metadata, unpack_sdist
 from pypm.errors import PypmError
@@ -15,9 +24,11 @@ from pypm.fsutil import atomic_write_bytes
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, metadata_from_wheel, parse_metadata
+from pypm.store.layout import BUILT, EDITABLES, SDIST_METADATA
 
-EDITABLES = "editable-wheels-v1"
-DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
+if TYPE_CHECKING:
+    from pypm.interpreter import Interpreter
+
 
 
 class BuildError(PypmError):
@@ -28,32 +39,84 @@ class HookUnavailable(BuildError):
     """The build backend does not implement an (optional) hook."""
 
 
-class SdistBuilder:
-    """Gets metadata and wheels out of sdists; results cached under ``cache_dir``."""
+class _BuildEnv:
+    """A pypm build environment seen through pypa/build's ``IsolatedEnv`` protocol."""
 
-    def __init__(self, client: IndexClient, cache_dir: Path) -> None:
+    def __init__(self, interpreter: Interpreter) -> None:
+        self.interpreter = interpreter
+
+    @property
+    def python_executable(self) -> str:
+        """The build environment's interpreter."""
+        return str(self.interpreter.executable)
+
+    def make_extra_environ(self) -> dict[str, str]:
+        """The build environment's scripts first on PATH (backends may call tools)."""
+        scripts = self.interpreter.scheme["scripts"]
+        return {"PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+
+
+class SdistBuilder:
+    """Gets metadata and wheels out of sdists and source trees, for ``target`` (default:
+    the running interpreter); results cached under ``cache_dir``. ``offline``: use the
+    cache only (sdists and build requirements must be there already)."""
+
+    def __init__(self, client: IndexClient, cache_dir: Path, target: Interpreter | None = None,
+                 offline: bool = False) -> None:
         self.client = client
         self.cache_dir = cache_dir
+        self.target = target
+        self.offline = offline
         self._building: set[str] = set()
         self._guard = threading.Lock()
 
     def metadata(self, link: FileLink) -> DistMetadata:
         """Core metadata of an sdist: static PKG-INFO, the prepare hook, or a built wheel."""
-        archive, digest = fetch_sdist(link, self.cache_dir)
-        cached = self.cache_dir / "sdist-metadata-v1" / digest[:2] / f"{digest}.METADATA"
+        archive, digest = fetch_sdist(link, self.cache_dir, self.offline)
+        cached = self.cache_dir / SDIST_METADATA / digest[:2] / f"{digest}.METADATA"
         if not cached.is_file():
             atomic_write_bytes(cached, self._with_source(archive, digest, self._metadata_from_source))
         return parse_metadata(cached.read_bytes(), link.filename)
 
     def build_wheel(self, link: FileLink) -> Path:
-        """A wheel built from the sdist (cached by the sdist's hash)."""
-        archive, digest = fetch_sdist(link, self.cache_dir)
-        out_dir = self.cache_dir / "built-wheels-v1" / digest[:2] / digest
-        built = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
-        if built:
-            return built[0]
+        """A wheel built from the sdist for the target (cached by the sdist's hash and the
+        wheel's tags)."""
+        archive, digest = fetch_sdist(link, self.cache_dir, self.offline)
+        out_dir = self.cache_dir / BUILT / digest[:2] / digest
+        cached = self._matching_wheel(out_dir)
+        if cached is not None:
+            return cached
         wheel = self._with_source(archive, digest, lambda source: self._build(source, out_dir, "wheel"))
         return Path(wheel.decode())
+
+    def build_editable(self, project: Path, key: str) -> Path | None:
+        """A PEP 660 editable wheel of the project at ``project`` for the target (cached
+        under ``key`` and the wheel's tags); None when its backend has no ``build_editable``."""
+        out_dir = self.cache_dir / EDITABLES / key[:2] / key
+        cached = self._matching_wheel(out_dir)
+        if cached is not None:
+            return cached
+        try:
+            return Path(self._build(project, out_dir, "editable").decode())
+        except HookUnavailable:
+            return None
+
+    def _matching_wheel(self, out_dir: Path) -> Path | None:
+        """The cached wheel in ``out_dir`` the target accepts best, if any."""
+        ranks = self._tag_ranks()
+        best: tuple[int, Path] | None = None
+        for wheel in sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
+            rank = _wheel_rank(wheel.name, ranks)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, wheel)
+        return best[1] if best else None
+
+    def _tag_ranks(self) -> dict[str, int]:
+        if self.target is not None:
+            return {tag: rank for rank, tag in enumerate(self.target.tags)}
+        from packaging.tags import sys_tags
+
+        return {str(tag): rank for rank, tag in enumerate(sys_tags())}
 
     def _with_source(self, archive: Path, digest: str, work: Callable[[Path], bytes]) -> bytes:
         with self._guard:
@@ -72,74 +135,79 @@ class SdistBuilder:
         static = static_metadata(source)
         if static is not None:
             return static
-        hooks = self._hooks(source)
-        with tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
-            name = _call(source, lambda: hooks.prepare_metadata_for_build_wheel(out, _allow_fallback=True))
-            return (Path(out) / name / "METADATA").read_bytes()
-
-    def build_editable(self, project: Path, key: str) -> Path | None:
-        """A PEP 660 editable wheel of the project at ``project`` (cached under ``key``);
-        None when its backend has no ``build_editable`` hook."""
-        out_dir = self.cache_dir / EDITABLES / key[:2] / key
-        built = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
-        if built:
-            return built[0]
-        try:
-            return Path(self._build(project, out_dir, "editable").decode())
-        except HookUnavailable:
-            return None
+        with self._project(source, "wheel") as builder, tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
+            info = _call(source, lambda: builder.metadata_path(out))
+            return (Path(info) / "METADATA").read_bytes()
 
     def _build(self, source: Path, out_dir: Path, kind: str = "wheel") -> bytes:
-        hooks = self._hooks(source, kind)
         out_dir.mkdir(parents=True, exist_ok=True)
-        build = hooks.build_editable if kind == "editable" else hooks.build_wheel
-        with tempfile.TemporaryDirectory(prefix="pypm-wheel-", dir=out_dir.parent) as staging:
-            name = _call(source, lambda: build(staging))
-            with (Path(staging) / name).open("rb") as handle:
-                metadata_from_wheel(handle, name)  # refuse a broken wheel before caching it
-            (Path(staging) / name).replace(out_dir / name)
-        return str(out_dir / name).encode()
+        with self._project(source, kind) as builder, tempfile.TemporaryDirectory(
+            prefix="pypm-wheel-", dir=out_dir.parent
+        ) as staging:
+            built = Path(_call(source, lambda: builder.build(kind, staging)))
+            with built.open("rb") as handle:
+                metadata_from_wheel(handle, built.name)  # refuse a broken wheel before caching it
+            if _wheel_rank(built.name, self._tag_ranks()) is None:
+                raise BuildError(f"{source.name}: the backend built {built.name}, which the target interpreter"
+                                 " cannot install")
+            built.replace(out_dir / built.name)
+        return str(out_dir / built.name).encode()
 
-    def _hooks(self, source: Path, kind: str = "wheel") -> Any:
-        from pyproject_hooks import BuildBackendHookCaller, quiet_subprocess_runner
+    @contextmanager
+    def _project(self, source: Path, kind: str) -> Iterator[Any]:
+        """A ``ProjectBuilder`` whose backend runs in a build environment of the target with
+        the build requirements, and what ``get_requires_for_build_<kind>`` adds, installed."""
+        from build import BuildException, ProjectBuilder
+        from pyproject_hooks import quiet_subprocess_runner
 
+        try:
+            requires = sorted(ProjectBuilder(source, runner=quiet_subprocess_runner).build_system_requires)
+        except BuildException as exc:
+            raise BuildError(f"{source.name}: {exc}") from None
+        builder = ProjectBuilder.from_isolated_env(self._environment(requires), source, runner=quiet_subprocess_runner)
+        extra = sorted(_call(source, lambda: builder.get_requires_for_build(kind)))
+        if extra:
+            builder = ProjectBuilder.from_isolated_env(self._environment([*requires, *extra]), source,
+                                                       runner=quiet_subprocess_runner)
+        yield builder
+
+    def _environment(self, requirements: list[str]) -> _BuildEnv:
         from pypm.build.environment import build_environment
 
-        system = _build_system(source)
-        env = build_environment(system["requires"], self.client, self.cache_dir, self.build_wheel)
-        hooks = BuildBackendHookCaller(
-            str(source), system["build-backend"], backend_path=system.get("backend-path"),
-            python_executable=str(env.executable), runner=quiet_subprocess_runner,
-        )
-        editable = kind == "editable"
-        get_requires = hooks.get_requires_for_build_editable if editable else hooks.get_requires_for_build_wheel
-        extra = _call(source, get_requires)
-        if extra:
-            env = build_environment([*system["requires"], *extra], self.client, self.cache_dir, self.build_wheel)
-            hooks.python_executable = str(env.executable)
-        return hooks
+        interpreter = build_environment(requirements, self.client, self.cache_dir, self.build_wheel, self.target,
+                                        self.offline)
+        return _BuildEnv(interpreter)
 
 
-def _build_system(source: Path) -> dict[str, Any]:
-    from pypm.tomlfile import read_toml
+def _wheel_rank(filename: str, ranks: dict[str, int]) -> int | None:
+    """The best (lowest) rank among a wheel's tags, None when the interpreter accepts none."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    pyproject = source / "pyproject.toml"
-    table = read_toml(pyproject, BuildError).get("build-system", {}) if pyproject.is_file() else {}
-    if "build-backend" not in table:
-        return {**DEFAULT_BUILD_SYSTEM, "requires": table.get("requires", DEFAULT_BUILD_SYSTEM["requires"])}
-    return table
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return None
+    found = [ranks[str(tag)] for tag in tags if str(tag) in ranks]
+    return min(found) if found else None
 
 
 def _call(source: Path, hook: Callable[[], Any]) -> Any:
+    """Run a hook through pypa/build; its failures become one-line :class:`BuildError`s."""
+    from build import BuildBackendException, BuildException
     from pyproject_hooks import BackendUnavailable, HookMissing
 
     try:
         return hook()
-    except BackendUnavailable as exc:
-        raise BuildError(f"{source.name}: build backend unavailable: {exc.message or exc}") from None
-    except HookMissing as exc:
-        raise HookUnavailable(f"{source.name}: build backend lacks the hook {exc.hook_name}") from None
-    except Exception as exc:  # noqa: BLE001 - the backend's own failure, reported in one line
-        output = getattr(exc, "output", None) or getattr(exc, "stderr", None) or b""
+    except BuildBackendException as exc:
+        cause = exc.exception
+        if isinstance(cause, HookMissing):
+            raise HookUnavailable(f"{source.name}: build backend lacks the hook {cause.hook_name}") from None
+        if isinstance(cause, BackendUnavailable):
+            raise BuildError(f"{source.name}: build backend unavailable: {cause.message or cause}") from None
+        output = getattr(cause, "output", None) or getattr(cause, "stderr", None) or b""
+        if isinstance(output, str):
+            output = output.encode()
         last = output.decode(errors="replace").strip().splitlines()[-1:] if output else []
-        raise BuildError(f"{source.name}: build failed: {(last or [str(exc)])[0]}") from None
+        raise BuildError(f"{source.name}: build failed: {(last or [str(cause) or str(exc)])[0]}") from None
+    except BuildException as exc:
+        raise BuildError(f"{source.name}: {exc}") from None

@@ -26,12 +26,12 @@ OWNER_TEXT = "# created by pypm\n*\n"
 
 
 def describe_interpreter(python: Path) -> dict[str, Any]:
-    """Run :mod:`pypm.install.interpreter_info` under ``python`` and return its JSON."""
-    import packaging
+    """Run :mod:`pypm.install.interpreter_info` (standard library only) under ``python``
+    and return its description, with the wheel tags it accepts added by pypm."""
+    from pypm.install.interpreter_tags import tags_for
 
     script = Path(__file__).with_name("interpreter_info.py")
-    env = {**os.environ, "PYTHONPATH": str(Path(packaging.__file__).parent.parent)}
-    env.pop("PYTHONHOME", None)
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONHOME", "PYTHONPATH")}
     hint = "give --python a Python interpreter's path or a version such as 3.12"
     try:
         result = subprocess.run([str(python), str(script)], capture_output=True, text=True, env=env, timeout=120)
@@ -42,9 +42,10 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
         data = json.loads(result.stdout) if result.returncode == 0 else None
     except ValueError:
         data = None
-    if not isinstance(data, dict) or not {"version", "environment", "tags", "scheme"} <= data.keys():
+    if not isinstance(data, dict) or not {"version", "environment", "scheme", "config"} <= data.keys():
         detail = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}, no description"])[-1]
         raise InstallError(f"{python} is not a usable Python interpreter: {detail}", hint=hint)
+    data["tags"] = tags_for(data)
     return data
 
 

@@ -3,8 +3,12 @@
 ``python -m pypm.scenarios`` needs no third-party build backend installed.
 
 The sdist holds ``PKG-INFO`` (the core metadata), an optional ``entry_points.txt`` and the
-files to install; the wheel holds those files plus a dist-info made from them.
+files to install; the wheel holds those files plus a dist-info made from them. With a file
+``pypm-testing-backend.json`` saying ``{"interpreter_tag": true}`` the wheel is tagged for the
+interpreter that builds it (``cpXY-cpXY-<platform>``), as a wheel with a compiled extension is.
 '''
+
+OPTIONS_FILE = "pypm-testing-backend.json"
 
 BACKEND_NAME = "pypm-testing-backend"
 BACKEND_MODULE = "pypm_testing_backend"
@@ -15,13 +19,29 @@ SOURCE = """\
 import base64
 import hashlib
 import io
+import json
 import re
+import sys
+import sysconfig
 import zipfile
 from email.parser import Parser
 from pathlib import Path
 
-_WHEEL = "Wheel-Version: 1.0\\nGenerator: pypm-testing-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
-_NOT_INSTALLED = {"PKG-INFO", "pyproject.toml", "entry_points.txt"}
+_NOT_INSTALLED = {"PKG-INFO", "pyproject.toml", "entry_points.txt", "pypm-testing-backend.json"}
+
+
+def _tag():
+    options = Path("pypm-testing-backend.json")
+    if options.is_file() and json.loads(options.read_text("utf-8")).get("interpreter_tag"):
+        python = f"cp{sys.version_info[0]}{sys.version_info[1]}"
+        platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+        return f"{python}-{python}-{platform}"
+    return "py3-none-any"
+
+
+def _wheel_file():
+    purelib = "true" if _tag() == "py3-none-any" else "false"
+    return f"Wheel-Version: 1.0\\nGenerator: pypm-testing-backend\\nRoot-Is-Purelib: {purelib}\\nTag: {_tag()}\\n"
 
 
 def _project():
@@ -33,7 +53,7 @@ def _project():
 
 def _dist_info_files(text, name, version):
     info = f"{name}-{version}.dist-info"
-    files = {f"{info}/METADATA": text.encode("utf-8"), f"{info}/WHEEL": _WHEEL.encode("utf-8")}
+    files = {f"{info}/METADATA": text.encode("utf-8"), f"{info}/WHEEL": _wheel_file().encode("utf-8")}
     if Path("entry_points.txt").is_file():
         files[f"{info}/entry_points.txt"] = Path("entry_points.txt").read_bytes()
     return info, files
@@ -67,7 +87,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         record.write(f"{relative},sha256={digest},{len(data)}\\n")
     record.write(f"{info}/RECORD,,\\n")
     files[f"{info}/RECORD"] = record.getvalue().encode("utf-8")
-    filename = f"{name}-{version}-py3-none-any.whl"
+    filename = f"{name}-{version}-{_tag()}.whl"
     with zipfile.ZipFile(Path(wheel_directory) / filename, "w", zipfile.ZIP_DEFLATED) as archive:
         for relative, data in files.items():
             archive.writestr(relative, data)

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 
 from pypm.testing._archive import render_record, wheel_entry_order, write_tar_gz, write_zip
 from pypm.testing._backend_source import BACKEND_MODULE, BACKEND_NAME, BACKEND_VERSION
+from pypm.testing._backend_source import OPTIONS_FILE as BACKEND_OPTIONS_FILE
 from pypm.testing._backend_source import SOURCE as BACKEND_SOURCE
 
 __all__ = ["DistSpec", "build_backend_wheel", "build_sdist", "build_wheel", "wheel_from_installed", "normalized_name"]
@@ -199,10 +200,11 @@ def render_pyproject(spec: DistSpec) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def build_sdist(spec: DistSpec, dest: Path, backend: str = "flit_core") -> Path:
+def build_sdist(spec: DistSpec, dest: Path, backend: str = "flit_core", interpreter_tag: bool = False) -> Path:
     """Build an sdist (``.tar.gz``) for ``spec`` into ``dest``, buildable by ``backend``:
     ``flit_core``, or ``pypm-testing-backend`` (stdlib only, see :mod:`pypm.testing._backend_source`;
-    the index must offer it, e.g. as :func:`build_backend_wheel`).
+    the index must offer it, e.g. as :func:`build_backend_wheel`; with ``interpreter_tag`` its
+    wheels are tagged for the interpreter that builds them, like a compiled extension's).
 
     The module package is always present (generated if ``spec.files`` lacks it),
     because flit_core refuses to build without it.
@@ -217,6 +219,8 @@ def build_sdist(spec: DistSpec, dest: Path, backend: str = "flit_core") -> Path:
         files["pyproject.toml"] = _minimal_backend_pyproject()
         if spec.entry_points:
             files["entry_points.txt"] = render_entry_points(spec.entry_points)
+        if interpreter_tag:
+            files[BACKEND_OPTIONS_FILE] = json.dumps({"interpreter_tag": True}).encode()
     else:
         raise ValueError(f"unknown test build backend {backend!r}")
     path = dest / sdist_filename(spec)
