@@ -118,6 +118,11 @@ def project_venv(
 ) -> Iterator[Interpreter]:
     """The project's ``.venv`` for the duration of a sync.
 
+    With no interpreter requested, a complete ``.venv`` whose Python satisfies
+    ``requires_python`` is kept whatever made it (so an earlier ``--python`` sticks, as with
+    uv); a new one is made from the running interpreter when it satisfies
+    ``requires_python``, else from the newest installed one that does.
+
     A matching environment is used in place. Otherwise the interpreter is checked against
     ``requires_python`` first, the old environment (only what pypm may replace: a directory
     with ``pyvenv.cfg``) is moved aside, and a new one is created; if the block fails, the
@@ -126,7 +131,14 @@ def project_venv(
     leaves in the environment).
     """
     recover_interrupted_swap(venv, stamp_name)
-    base = find_base_python(requested_python)
+    if requested_python is None:
+        kept = _complete_venv(venv)
+        if kept is not None and _satisfies(kept.version, requires_python):
+            yield kept
+            return
+        base = _default_base(requires_python)
+    else:
+        base = find_base_python(requested_python)
     current = _reusable(venv, base)
     if current is not None:
         _check_requires_python(current.version, requires_python, current.executable, venv)
@@ -176,16 +188,47 @@ def _aside_path(venv: Path) -> Path:
 
 def _reusable(venv: Path, base: Path) -> Interpreter | None:
     """The venv's interpreter when it is a complete venv made from ``base``."""
+    data = _complete_venv_data(venv)
+    return Interpreter.from_json(data) if data is not None and data.get("base") == str(base) else None
+
+
+def _complete_venv(venv: Path) -> Interpreter | None:
+    """The interpreter of a complete venv pypm made (its interpreter link not dangling)."""
+    data = _complete_venv_data(venv)
+    return Interpreter.from_json(data) if data is not None else None
+
+
+def _complete_venv_data(venv: Path) -> dict[str, Any] | None:
     info_file = venv / INFO_FILE
     if not ((venv / "pyvenv.cfg").is_file() and info_file.is_file() and venv_python(venv).exists()):
         return None
     try:
         data = json.loads(info_file.read_text("utf-8"))
-        if data.get("base") == str(base):
-            return Interpreter.from_json(data)
+        Interpreter.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _satisfies(version: str, requires_python: Any) -> bool:
+    return requires_python is None or not str(requires_python) or requires_python.contains(version, prereleases=True)
+
+
+def _default_base(requires_python: Any) -> Path:
+    """The running interpreter when it satisfies ``requires_python``, else the newest
+    installed interpreter that does (found as ``pypm python list`` finds them)."""
+    running = Path(getattr(sys, "_base_executable", sys.executable))
+    if _satisfies(_base_version(running), requires_python):
+        return running
+    from pypm.install.pythons import discover
+
+    for found in discover():  # newest first
+        if _satisfies(found.version, requires_python):
+            return found.path
+    raise InstallError(
+        f"no installed Python satisfies the project's requires-python {requires_python}",
+        hint="install one (e.g. with pyenv or your system's packages) or give its path with --python",
+    )
 
 
 def _is_own_venv(venv: Path) -> bool:
@@ -223,15 +266,19 @@ def _base_version(base: Path) -> str:
 
 
 def _check_requires_python(version: str, requires_python: Any, python: Path, venv: Path) -> None:
-    """Raise when ``version`` is outside ``requires_python`` (a SpecifierSet or None)."""
-    if requires_python is None or not str(requires_python):
+    """Raise when ``version`` is outside ``requires_python`` (a SpecifierSet or None), with
+    a hint naming an installed interpreter that would do."""
+    if _satisfies(version, requires_python):
         return
-    if requires_python.contains(version, prereleases=True):
-        return
+    from pypm.install.pythons import discover
+
+    fitting = [found for found in discover() if _satisfies(found.version, requires_python)]
+    hint = (f"choose an interpreter that does, e.g. `pypm sync --python {fitting[0].version}`" if fitting else
+            "install a Python that does, then give it with --python")
     raise InstallError(
         f"Python {version} ({python}) does not satisfy the project's requires-python {requires_python};"
         f" {venv.name} was left as it was",
-        hint="choose a matching interpreter, e.g. `pypm sync --python X.Y`",
+        hint=hint,
     )
 
 
