@@ -1,4 +1,8 @@
-"""Console output: one place that knows about -q/-v and --no-color."""
+"""Console output: one place that knows about -q/-v and --no-color.
+
+Plain lines are printed as they are; colour on a terminal is drawn by ``rich``, imported
+only then (the no-op path never draws one, so it stays free of rich).
+"""
 
 from __future__ import annotations
 
@@ -36,6 +40,14 @@ def detail(message: str) -> None:
 
 
 def error(message: str) -> None:
-    """The one-line error shown when a command fails."""
-    prefix = "\x1b[31merror\x1b[0m" if _state["color"] and _terminal_wants_color() else "error"
-    print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+    """The one-line error shown when a command fails (``error`` in red on a terminal)."""
+    if not (_state["color"] and _terminal_wants_color()):
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    # soft_wrap: the line is never cut at the terminal's width; no markup, emoji or
+    # highlighting: the message is shown exactly as written.
+    console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+    console.print(Text.assemble(("error", "bold red"), f": {message}"))

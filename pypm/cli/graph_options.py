@@ -1,31 +1,67 @@
-"""Options shared by the graph commands (``lock``, ``sync``), which can be combined:
-``pypm lock sync`` runs both as one task graph."""
+"""The options of the graph commands, declared once and read into plain values.
+
+Each command declares only the groups it honours (``pypm <command> --help`` lists
+nothing else):
+
+==========  =======================================================================
+``lock``    operations (``sync``), lock options, ``--offline``, ``--check``
+``sync``    operations (``lock``), lock options (used when sync re-locks a stale
+            lock), sync options, ``--frozen``/``--locked``, environment settings
+``run``     as ``sync`` without operations, plus ``--no-sync`` and the command
+``shell``   as ``sync`` without operations
+``status``  operations to show, lock options, selection, ``--frozen``, ``--python``,
+            ``--link-mode`` (it answers what ``pypm sync`` with them would do)
+==========  =======================================================================
+
+Readers take what a command did not declare as its default, so one reader serves all.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from pypm.cli.parser import start_dir
 from pypm.errors import UsageError
-from pypm.graph.context import GRAPH_OPERATIONS, GraphContext
+from pypm.graph.context import GRAPH_OPERATIONS
 from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 
+OPERATION_HELP = {
+    "lock": "resolve every member's dependencies into pylock.toml (when its inputs changed)",
+    "sync": "make .venv match pylock.toml exactly (locking first when stale)",
+}
+LOCK_FLAGS = {"upgrade": "--upgrade", "upgrade_package": "--upgrade-package", "refresh": "--refresh",
+              "prerelease": "--prerelease"}
+SYNC_FLAGS = {
+    "group": "--group", "only_group": "--only-group", "all_groups": "--all-groups", "no_dev": "--no-dev",
+    "extra": "--extra", "all_extras": "--all-extras", "no_install_project": "--no-install-project",
+    "inexact": "--inexact", "frozen": "--frozen", "locked": "--locked",
+    "offline": "--offline", "python": "--python", "link_mode": "--link-mode",
+}
 
-def add_graph_arguments(parser: argparse.ArgumentParser, operations: bool = True) -> None:
-    """Options of every graph operation (any of them may run in one call)."""
-    if operations:
-        parser.add_argument(
-            "more", nargs="*", metavar="OPERATION",
-            help="further operations to run: " + ", ".join(GRAPH_OPERATIONS),
-        )
-    lock = parser.add_argument_group("lock options")
+
+def add_operations(parser: argparse.ArgumentParser, help_text: str, names: tuple[str, ...] = GRAPH_OPERATIONS) -> None:
+    """The ``OPERATION`` positionals; ``names`` are described in the command's ``--help``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    width = max(map(len, names))
+    lines = [f"  {name:<{width}}  {OPERATION_HELP[name]}" for name in names]
+    parser.epilog = "\n".join(["operations:", *lines, *(["", parser.epilog] if parser.epilog else [])])
+    parser.add_argument("more", nargs="*", metavar="OPERATION", help=help_text)
+
+
+def add_lock_options(parser: argparse.ArgumentParser, title: str = "lock options") -> None:
+    """How ``lock`` resolves: upgrades, index revalidation, the pre-release policy."""
+    lock = parser.add_argument_group(title)
     lock.add_argument("--upgrade", "-U", action="store_true", help="ignore locked versions, take the newest allowed")
     lock.add_argument("--upgrade-package", "-P", action="append", default=[], metavar="NAME",
                       help="take the newest allowed version of NAME only (repeatable)")
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages and re-resolve")
     lock.add_argument("--prerelease", choices=("if-necessary", "allow", "disallow"),
                       help="when pre-releases may be chosen (default: the prerelease setting)")
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """Which groups, extras and members ``sync`` installs."""
     sync = parser.add_argument_group("sync options")
     sync.add_argument("--group", action="append", default=[], metavar="G", help="also install dependency group G")
     sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
@@ -35,17 +71,42 @@ def add_graph_arguments(parser: argparse.ArgumentParser, operations: bool = True
     sync.add_argument("--all-extras", action="store_true", help="install every extra")
     sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
     sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
-    sync.add_argument("--frozen", action="store_true", help="install pylock.toml as it is; never re-lock")
-    sync.add_argument("--locked", action="store_true", help="fail when pylock.toml is stale; never re-lock")
-    sync.add_argument("--offline", action="store_true", default=None, help="use the cache only")
-    sync.add_argument("--python", metavar="VERSION|PATH", help="interpreter for .venv, e.g. 3.12")
-    sync.add_argument("--link-mode", choices=("hardlink", "copy", "symlink"), help="how files get into .venv")
+
+
+def add_lock_mode_options(parser: argparse.ArgumentParser, locked: bool = True,
+                          frozen_help: str = "install pylock.toml as it is, even when stale; never re-lock") -> None:
+    """``--frozen`` (and ``--locked``): sync without re-locking (as uv's flags)."""
+    group = parser.add_argument_group("lock file").add_mutually_exclusive_group()
+    group.add_argument("--frozen", action="store_true", help=frozen_help)
+    if locked:
+        group.add_argument("--locked", action="store_true",
+                           help="fail (exit 1) when pylock.toml is stale; never re-lock")
+
+
+def add_setting_options(parser: argparse.ArgumentParser, offline: bool = True, environment: bool = True) -> None:
+    """Settings overridden for this run: ``--offline``; ``--python`` and ``--link-mode``."""
+    group = parser.add_argument_group("settings (override the [tool.pypm] table for this run)")
+    if offline:
+        group.add_argument("--offline", action="store_true", default=None, help="use the cache only")
+    if environment:
+        group.add_argument("--python", metavar="VERSION|PATH", help="interpreter for .venv, e.g. 3.12")
+        group.add_argument("--link-mode", choices=("hardlink", "copy", "symlink"), help="how files get into .venv")
+
+
+def add_sync_command_options(parser: argparse.ArgumentParser) -> None:
+    """Everything a command that syncs honours (``sync``, ``run``, ``shell``)."""
+    add_lock_options(parser, "lock options (used when pylock.toml is re-locked first)")
+    add_selection_options(parser)
+    add_lock_mode_options(parser)
+    add_setting_options(parser)
 
 
 def selection_from(options: argparse.Namespace) -> Selection:
-    """The sync selection described by the options."""
+    """The sync selection described by the options (the default for ``lock``)."""
     from pypm.workspace.discovery import canonical_name
 
+    if not hasattr(options, "group"):
+        return Selection()
     return Selection(
         groups=tuple(canonical_name(g) for g in options.group),
         no_dev=options.no_dev,
@@ -68,38 +129,56 @@ def lock_request_from(options: argparse.Namespace) -> LockRequest:
     )
 
 
-def operations_from(options: argparse.Namespace) -> list[str]:
-    """The requested operations in graph order."""
-    asked = [options.command, *options.more]
+def setting_overrides(options: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line (only those the command declares)."""
+    given = {
+        "offline": getattr(options, "offline", None),
+        "python": getattr(options, "python", None),
+        "link-mode": getattr(options, "link_mode", None),
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def lock_mode(options: argparse.Namespace) -> str | None:
+    """``"frozen"``, ``"locked"`` or None, from ``--frozen``/``--locked``."""
+    if getattr(options, "frozen", False):
+        return "frozen"
+    if getattr(options, "locked", False):
+        return "locked"
+    return None
+
+
+def given_flags(options: argparse.Namespace, flags: dict[str, str]) -> list[str]:
+    """Which of ``flags`` (dest -> flag) were given (every default is empty or false)."""
+    return [flag for dest, flag in flags.items() if getattr(options, dest, None)]
+
+
+def forcing_flags(options: argparse.Namespace) -> list[str]:
+    """The lock options given that ask for a re-lock (``--upgrade``...), as typed."""
+    return given_flags(options, LOCK_FLAGS)
+
+
+def checked_operations(asked: list[str], what: str) -> list[str]:
+    """``asked`` in graph order; an unknown name is a command-line mistake (exit 2)."""
     unknown = [op for op in asked if op not in GRAPH_OPERATIONS]
     if unknown:
-        raise UsageError(f"{unknown[0]!r} cannot be combined here", hint=f"combine only {', '.join(GRAPH_OPERATIONS)}")
+        raise UsageError(f"{unknown[0]!r} {what}", hint=f"operations are {', '.join(GRAPH_OPERATIONS)}")
     return [op for op in GRAPH_OPERATIONS if op in asked]
 
 
-def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphContext:
-    """Run the operations, or say that all is up to date without loading doit."""
-    from pypm import ui
-    from pypm.graph.freshness import stale_operations
+def operations_from(options: argparse.Namespace) -> list[str]:
+    """The operations ``pypm lock|sync [OPERATION...]`` asked for, in graph order."""
+    return checked_operations([options.command, *options.more], "cannot be combined here")
 
-    ctx = GraphContext.load(
-        start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
-    )
-    for name in ("python", "link-mode", "offline"):
-        ctx.settings.override(name, getattr(options, name.replace("-", "_")))
-    if options.frozen or options.locked:
-        if "lock" in operations:
-            raise UsageError("--frozen and --locked never re-lock, so they cannot run with lock")
-        if options.locked:
-            from pypm.operations.lock import check
 
-            check(ctx.validate())
-        ctx.frozen = True
-    if not ctx.lock_request.forces and not stale_operations(ctx, operations):
-        ui.info(f"All up to date ({', '.join(operations)})")
-        return ctx
-    from pypm.graph.runner import run_graph
-
-    ctx.validate()  # every member is checked before any state is written
-    run_graph(ctx, operations)
-    return ctx
+def check_combination(options: argparse.Namespace, operations: list[str]) -> None:
+    """Refuse options that contradict each other, before any work (exit 2)."""
+    mode = lock_mode(options)
+    if mode is None:
+        return
+    if "lock" in operations:
+        raise UsageError(f"--{mode} never re-locks, so it cannot run with lock", hint=f"drop lock or --{mode}")
+    forcing = forcing_flags(options)
+    if forcing:
+        raise UsageError(f"--{mode} never re-locks, so it cannot be combined with {forcing[0]}",
+                         hint=f"drop {forcing[0]} or --{mode}")

@@ -84,6 +84,7 @@ def _dispatch(args: list[str]) -> int:
     from pypm.cli.parser import build_parser
 
     parser = build_parser(COMMANDS)
+    ui.configure(0, "--no-color" not in args)  # honoured by a mistake argparse reports, too
     options = parser.parse_args(args)
     ui.configure(options.verbose - options.quiet, not options.no_color)
     if options.command is None:

@@ -30,7 +30,8 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
 
 
 def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
-    """The full parser; each command module supplies ``HELP`` and ``add_arguments``."""
+    """The full parser; each command module supplies ``HELP`` and ``add_arguments``, and
+    may set ``GLOBAL_OPTIONS = False`` when none of them changes what it does."""
     from pypm import __version__
 
     parser = _Parser(prog="pypm", description="Package and project manager for Python workspaces.",
@@ -40,7 +41,8 @@ def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
     shared = _global_options(True)
     for name in commands:
         module = importlib.import_module(f"pypm.cli.commands.{name}")
-        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=[shared])
+        parents = [shared] if getattr(module, "GLOBAL_OPTIONS", True) else []
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=parents)
         module.add_arguments(command_parser)
     return parser
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pypm.errors import PypmError
+from pypm.errors import InstallError, PypmError, UsageError
 
 
 def venv_environment(venv: Path, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -21,10 +21,24 @@ def venv_environment(venv: Path, base: dict[str, str] | None = None) -> dict[str
     return env
 
 
+def check_venv(venv: Path) -> None:
+    """Raise :class:`InstallError` unless ``venv`` has an interpreter that can start: a
+    command must never fall through to another Python further down ``PATH``."""
+    from pypm.interpreter import venv_python
+
+    python = venv_python(venv)
+    if not venv.is_dir():
+        raise InstallError(f"{venv} does not exist", hint="run `pypm sync` to create it")
+    if not python.exists():  # exists() follows links: False when the link dangles
+        what = "a broken link (its base Python is gone)" if python.is_symlink() else "missing"
+        raise InstallError(f"{python} is {what}", hint="run `pypm sync` to recreate .venv")
+
+
 def run_in_venv(venv: Path, command: list[str], cwd: Path | None = None) -> int:
     """Run ``command`` with the venv activated and return its exit code."""
     if not command:
-        raise PypmError("no command given", hint="e.g. `pypm run pytest`")
+        raise UsageError("no command given", hint="e.g. `pypm run pytest`")
+    check_venv(venv)
     env = venv_environment(venv)
     executable = shutil.which(command[0], path=env["PATH"])
     if executable is None:

@@ -1,39 +1,71 @@
-"""``pypm status``: each task of the graph and why it would run."""
+"""``pypm status [OPERATION...]``: each task of the graph and why it would run."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from pypm.cli.graph_options import add_graph_arguments, selection_from
-from pypm.cli.parser import start_dir
+from pypm.cli.graph_options import (
+    add_lock_mode_options,
+    add_lock_options,
+    add_operations,
+    add_selection_options,
+    add_setting_options,
+)
 
-HELP = "show each task and why it would run"
+if TYPE_CHECKING:
+    from pypm.graph.context import GraphContext
+
+HELP = "show each task and whether `pypm sync` with the same options would run it, and why"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sync selection matters to the sync task's status."""
-    add_graph_arguments(parser)
+    """The operations to show, and the options that change whether a task would run."""
+    add_operations(parser, "show only these tasks (default: all)")
+    add_lock_options(parser)
+    add_selection_options(parser)
+    add_lock_mode_options(parser, locked=False, frozen_help="answer for `pypm sync --frozen`: no lock task")
+    add_setting_options(parser, offline=False)
 
 
 def run(options: argparse.Namespace) -> int:
-    """Print one line per task: fresh by hash or not, and doit's reasons."""
-    from pypm.graph.context import GraphContext
-    from pypm.graph.freshness import CHECKS
+    """Print one line per task: would it run, fresh by hash or not, and doit's reasons."""
+    from pypm.cli.graph_options import check_combination, checked_operations
+    from pypm.cli.graph_run import load_context
     from pypm.graph.runner import graph_status
 
-    ctx = GraphContext.load(start_dir(options), selection=selection_from(options))
-    for name, status, reasons in graph_status(ctx):
-        fresh = CHECKS[name](ctx)
-        verdict = "up to date" if fresh else "would run"
-        print(f"{name}: {verdict} (by hash: {'fresh' if fresh else 'stale'}; doit: {status}{_reasons(reasons)})")
+    shown = checked_operations(options.more, "is not a task") if options.more else None
+    check_combination(options, [])
+    ctx = load_context(options)
+    rows = {name: (status, reasons) for name, status, reasons in graph_status(ctx)}
+    for name in shown or ("lock", "sync"):
+        if name in rows:
+            print(f"{name}: {_line(ctx, name, *rows[name])}")
+        else:
+            print(f"{name}: skipped (--frozen installs pylock.toml as it is)")
     return 0
+
+
+def _line(ctx: GraphContext, name: str, status: str, reasons: dict) -> str:
+    """The verdict for one task, then how it was found."""
+    from pypm.graph.freshness import CHECKS
+
+    fresh = CHECKS[name](ctx)
+    forced = ctx.lock_request.forces
+    if name == "lock" and forced:
+        verdict = "would run (re-lock requested)"
+    elif name == "sync" and forced and fresh:
+        verdict = "would run if the re-lock changes pylock.toml"
+    else:
+        verdict = "up to date" if fresh else "would run"
+    return f"{verdict} (by hash: {'fresh' if fresh else 'stale'}; doit: {status}{_reasons(reasons)})"
 
 
 _UPTODATE_LABELS = {
     "config_changed": "settings changed",
     "lock_is_fresh": "input hash differs from pylock.toml",
     "sync_is_fresh": ".venv stamp does not match pylock.toml",
-    "bool": "upgrade requested",
+    "bool": "re-lock requested",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 HELP = "print pypm's version"
+GLOBAL_OPTIONS = False  # -v, -q, --project, --no-color change nothing here
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
