@@ -122,11 +122,12 @@ def _python_xy() -> str:
 
 
 INIT_CASES = [
-    # (id, folder to create the project in, extra CLI args, expected name, expected import package)
+    # (id, folder to create the project in, extra CLI args, expected name, expected import package);
+    # names are normalised (PEP 503), as uv init writes them
     ("name-from-folder", "demo-app", [], "demo-app", "demo_app"),
-    ("folder-with-spaces", "My Cool Project", [], "My-Cool-Project", "my_cool_project"),
-    ("dotted-folder", "acme.tools", [], "acme.tools", "acme_tools"),
-    ("explicit-name", "some-dir", ["--name", "Acme_Widget"], "Acme_Widget", "acme_widget"),
+    ("folder-with-spaces", "My Cool Project", [], "my-cool-project", "my_cool_project"),
+    ("dotted-folder", "acme.tools", [], "acme-tools", "acme_tools"),
+    ("explicit-name", "some-dir", ["--name", "Acme_Widget"], "acme-widget", "acme_widget"),
     ("nested-new-dir", "a/b/c/leaf-proj", [], "leaf-proj", "leaf_proj"),
 ]
 
@@ -245,6 +246,10 @@ USAGE_ERRORS = [
     ("lock-bogus-operation", ["lock", "bogus-op"], "bogus-op"),
     ("sync-bogus-operation", ["sync", "lock", "bogus-op"], "bogus-op"),
     ("lock-combined-with-init", ["lock", "init"], "init"),
+    ("run-without-command", ["run"], "no command"),
+    ("status-bogus-operation", ["status", "bogus-op"], "bogus-op"),
+    ("init-bad-name", ["init", "--name", "bad name!"], "bad name!"),
+    ("init-bad-python", ["init", "--python", "abc"], "abc"),
 ]
 
 

@@ -1,43 +1,84 @@
-"""``pypm init``: write a new PEP 621 project."""
+"""``pypm init``: write a new PEP 621 project that builds as it is.
+
+The project name is normalised (PEP 503, as ``uv init`` does: ``My Cool Project`` becomes
+``my-cool-project``); the import package is that name as an identifier
+(``my_cool_project``) under ``src/``, and the flit_core configuration names it, so the
+backend builds exactly the layout that was written.
+"""
 
 from __future__ import annotations
 
+import keyword
 import re
 import sys
 from pathlib import Path
 
-from pypm.errors import PypmError
+from pypm.errors import PypmError, UsageError
 from pypm.fsutil import atomic_write_text
 
 GITIGNORE_LINES = (".venv/", ".pypm/")
+BUILD_SYSTEM = {"requires": ["flit_core>=3.9,<5"], "build-backend": "flit_core.buildapi"}
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)  # PEP 508
+_PYTHON = re.compile(r"^(\d+)(\.\d+){0,2}$")
+
+
+def normalized_name(name: str) -> str:
+    """PEP 503 normalisation: runs of ``-_.`` become one ``-``, lower case."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def project_name(directory: Path) -> str:
-    """A valid project name derived from the folder name."""
+    """A valid, normalised project name derived from the folder name."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", directory.resolve().name).strip("-._")
     if not name:
-        raise PypmError(f"cannot derive a project name from {directory}", hint="pass --name NAME")
-    return name
+        raise UsageError(f"cannot derive a project name from {directory.resolve().name!r}", hint="pass --name NAME")
+    return normalized_name(name)
+
+
+def checked_name(name: str) -> str:
+    """``--name`` as a normalised PEP 508 name; anything else is a command-line mistake."""
+    if not _VALID_NAME.match(name):
+        raise UsageError(f"--name {name!r} is not a valid project name",
+                         hint="use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+    return normalized_name(name)
+
+
+def checked_python(python: str) -> str:
+    """``--python`` as the minimum version written to ``requires-python``."""
+    match = _PYTHON.match(python)
+    if match is None or int(match.group(1)) < 3:
+        raise UsageError(f"--python {python!r} is not a Python version", hint="give one like 3.12")
+    return python
+
+
+def import_name(name: str) -> str:
+    """The import package for a normalised project name: an identifier (``_2fast`` for
+    ``2fast``), not a keyword (``class_`` for ``class``, as PEP 8 suggests)."""
+    module = name.replace("-", "_")
+    if module[0].isdigit():
+        module = f"_{module}"
+    return f"{module}_" if keyword.iskeyword(module) else module
 
 
 def init_project(directory: Path, name: str | None = None, python: str | None = None) -> Path:
-    """Create ``pyproject.toml``, a package and ``.gitignore`` in ``directory``."""
+    """Create ``pyproject.toml``, ``src/<module>/__init__.py`` and ``.gitignore`` in
+    ``directory``; every argument is checked before anything is written."""
     import tomli_w
 
+    name = checked_name(name) if name is not None else project_name(directory)
+    python = checked_python(python) if python is not None else f"{sys.version_info.major}.{sys.version_info.minor}"
     pyproject = directory / "pyproject.toml"
     if pyproject.exists():
         raise PypmError(f"{pyproject} already exists", hint="pypm init only creates new projects")
-    name = name or project_name(directory)
-    python = python or f"{sys.version_info.major}.{sys.version_info.minor}"
-    module = re.sub(r"[-.]+", "_", name).lower()
+    module = import_name(name)
     document = {
         "project": {
             "name": name, "version": "0.1.0", "description": "",
             "requires-python": f">={python}", "dependencies": [],
         },
         "dependency-groups": {"dev": []},
-        "build-system": {"requires": ["flit_core>=3.9,<5"], "build-backend": "flit_core.buildapi"},
-        "tool": {"pypm": {}},
+        "build-system": BUILD_SYSTEM,
+        "tool": {"flit": {"module": {"name": module}}, "pypm": {}},
     }
     directory.mkdir(parents=True, exist_ok=True)
     package = directory / "src" / module / "__init__.py"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -48,7 +48,8 @@ def locked_versions(lock_path: Path) -> dict[NormalizedName, Version]:
 
 
 def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
-    """Write ``pylock.toml`` unless its recorded input hash already matches the inputs."""
+    """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
+    say what changed (as uv does after a re-lock) and how many packages are locked."""
     from pypm.build import make_sdist_metadata_builder
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
@@ -59,6 +60,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     if not request.forces and read_input_hash(workspace.lock_path) == digest:
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
+    before = previous_versions(workspace.lock_path)
     preferences = {} if request.upgrade else locked_versions(workspace.lock_path)
     cache_dir = workspace.settings.cache_dir
     client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
@@ -71,9 +73,55 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         client.close()
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
-    count = sum(1 for p in resolution.entries if not p.is_member)
-    ui.info(f"Locked {count} packages in {workspace.lock_path.name}")
+    if before is not None:
+        for line in changes(before, package_versions(document)):
+            ui.info(line)
+    count = len(resolution.entries)
+    ui.info(f"Locked {count} package{'' if count == 1 else 's'} in {workspace.lock_path.name}")
     return LockOutcome(written, count, workspace.lock_path)
+
+
+def previous_versions(lock_path: Path) -> dict[str, tuple[str, ...]] | None:
+    """The versions of the non-member packages an existing lock lists; None when there is
+    no lock to compare with (no file, or one that cannot be read)."""
+    if not lock_path.is_file():
+        return None
+    try:
+        return package_versions(load_lock_data(lock_path))
+    except Exception:  # noqa: BLE001 - a lock that cannot be read has nothing to compare
+        return None
+
+
+def package_versions(document: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """name -> its locked versions (several when forks chose different ones), leaving
+    out workspace members (their entries have a ``directory``)."""
+    versions: dict[str, set[str]] = {}
+    for package in document.get("packages", []):
+        if not isinstance(package, dict) or "directory" in package or not isinstance(package.get("name"), str):
+            continue
+        versions.setdefault(package["name"], set()).add(str(package.get("version", "?")))
+    return {name: tuple(sorted(found, key=_version_key)) for name, found in versions.items()}
+
+
+def _version_key(text: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(text))
+    except InvalidVersion:
+        return (1, text)
+
+
+def changes(before: dict[str, tuple[str, ...]], after: dict[str, tuple[str, ...]]) -> list[str]:
+    """``+ name version``, ``- name version`` and ``~ name old -> new`` lines, by name."""
+    lines = []
+    for name in sorted(before.keys() | after.keys()):
+        old, new = ", ".join(before.get(name, ())), ", ".join(after.get(name, ()))
+        if not old:
+            lines.append(f"+ {name} {new}")
+        elif not new:
+            lines.append(f"- {name} {old}")
+        elif old != new:
+            lines.append(f"~ {name} {old} -> {new}")
+    return lines
 
 
 def resolver_options(workspace: Workspace, request: LockRequest) -> ResolverOptions:
