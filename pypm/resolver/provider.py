@@ -151,7 +151,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         if name in self.members:
             member = self.members[name]
             version = member.version or Version("0")
-            return [] if version in bad else [Candidate(name, version, extras, member=member)]
+            fits = member.version is None or all(r.specifier.contains(version, prereleases=True) for r in reqs)
+            return [Candidate(name, version, extras, member=member)] if fits and version not in bad else []
         return partial(self._matches, name, extras, reqs, bad)
 
     def _matches(self, name: NormalizedName, extras: frozenset[str], reqs: list[Req],
@@ -301,8 +302,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         combined = SpecifierSet()
         for req in reqs:
             combined &= req.specifier
-        allowed = sorted(combined.filter(versions, prereleases=self._prereleases_allowed(versions, reqs)),
-                         reverse=True)
+        allowed = self._prerelease_order(sorted(combined.filter(versions, prereleases=True), reverse=True), reqs)
         preferred = self.preferences.get(name)
         if preferred is not None and self.options.keeps_locked(name):
             allowed.sort(key=lambda version: version != preferred)
@@ -314,15 +314,26 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 continue
             yield version, [f for f in files if f.yanked is None] or files
 
-    def _prereleases_allowed(self, versions: Iterable[Version], reqs: list[Req]) -> bool:
-        """``allow``: always; ``disallow``: never; ``if-necessary`` (the default): when every
-        version is a pre-release, or a first-party requirement names a pre-release."""
+    def _prerelease_order(self, newest_first: list[Version], reqs: list[Req]) -> list[Version]:
+        """The pre-release policy applied to versions that satisfy every requirement.
+
+        ``allow``: newest first, pre-releases included; ``disallow``: no pre-releases;
+        ``if-necessary`` (the default): newest first when one of the workspace's own
+        requirements names a pre-release (``>=2.0b1``: asked for explicitly, PEP 440),
+        else every final release first and then the pre-releases, so a pre-release is
+        chosen only when no final release satisfies the requirements (PEP 440: accept
+        pre-releases "where there is no final or post release that satisfies the version
+        specifier"; uv's ``if-necessary``: "prefer stable versions, falling back to
+        pre-release versions when necessary", uv PRs #19993 and #20302). The candidates
+        stay the same, only their order changes, so backtracking can still reach them."""
         mode = self.options.prereleases
-        if mode != "if-necessary":
-            return mode == "allow"
-        if all(version.is_prerelease for version in versions):
-            return True
-        return any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
+        explicit = any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
+        if mode == "allow" or (mode == "if-necessary" and explicit):
+            return newest_first
+        finals = [version for version in newest_first if not version.is_prerelease]
+        if mode == "disallow":
+            return finals
+        return finals + [version for version in newest_first if version.is_prerelease]
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every usable version of ``name`` (for error messages)."""

@@ -164,9 +164,9 @@ class _Solved:
 
 
 class _Conflict(Exception):
-    def __init__(self, message: str, markers: list[Marker]) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, explained: tuple[str, str | None], markers: list[Marker]) -> None:
+        super().__init__(explained[0])
+        self.message, self.hint = explained
         self.markers = markers
 
 
@@ -187,7 +187,7 @@ class _Solver:
         except _Conflict as conflict:
             forks = split_environments(conflict.markers, environments)
             if forks is None:
-                raise ResolutionError(conflict.message) from None
+                raise ResolutionError(conflict.message, hint=conflict.hint) from None
             solved = []
             for fork_environments, atoms in forks:
                 for result, inner in self.solve_with_forks(fork_environments, preferences):

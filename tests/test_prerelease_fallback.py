@@ -1,0 +1,90 @@
+"""The ``if-necessary`` pre-release policy (the default): a pre-release is chosen only when
+no final release satisfies the requirements (PEP 440; uv's ``if-necessary``), for direct
+and transitive requirements alike; one the workspace names explicitly may be the newest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from pypm.testing import DistSpec
+from tests.workspaces import write
+
+
+def project_with(root: Path, dependencies: list[str]) -> Path:
+    deps = ", ".join(f'"{d}"' for d in dependencies)
+    write(root / "pyproject.toml", f"""
+        [project]
+        name = "proj"
+        version = "1.0"
+        requires-python = ">=3.11"
+        dependencies = [{deps}]
+    """)
+    return root
+
+
+def locked(root: Path) -> dict[str, str]:
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    return {p["name"]: p["version"] for p in data["packages"]}
+
+
+def lock(run_pypm, root: Path, index, *args: str):
+    return run_pypm("lock", *args, cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+
+
+def one_error_line(result) -> str:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+CASES = [
+    # (requirement, versions on the index, chosen version)
+    ("alpha>=2", ["1.0", "2.1b1"], "2.1b1"),  # no final release satisfies: fall back
+    ("alpha>=2", ["1.0", "2.1b1", "2.2rc1"], "2.2rc1"),  # the newest pre-release of the fallback
+    ("alpha", ["1.0", "2.0b1"], "1.0"),  # a final release satisfies: no pre-release
+    ("alpha>=1.5", ["1.0", "2.0", "2.1b1"], "2.0"),  # finals first even when a pre-release is newer
+    ("alpha<2", ["1.0", "2.0a1", "3.0"], "1.0"),  # PEP 440: <2 excludes 2.0's pre-releases
+    ("alpha>=2.0b1", ["1.0", "2.0", "2.1b1"], "2.1b1"),  # named explicitly by the workspace: newest
+]
+
+
+@pytest.mark.parametrize(("requirement", "versions", "expected"), CASES, ids=[f"{r}:{v}" for r, v, _ in CASES])
+def test_if_necessary_falls_back_to_prereleases(tmp_path, make_index, run_pypm, requirement, versions, expected):
+    index = make_index([DistSpec("alpha", v) for v in versions])
+    root = project_with(tmp_path / "p", [requirement])
+    result = lock(run_pypm, root, index)
+    assert result.returncode == 0, result.stderr
+    assert locked(root)["alpha"] == expected
+
+
+def test_fallback_applies_to_transitive_requirements(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("beta", "1.0", requires=["alpha>=2"]), DistSpec("alpha", "1.0"),
+                        DistSpec("alpha", "2.1rc1")])
+    root = project_with(tmp_path / "p", ["beta"])
+    assert lock(run_pypm, root, index).returncode == 0
+    assert locked(root) == {"proj": "1.0", "beta": "1.0", "alpha": "2.1rc1"}
+
+
+def test_disallow_never_falls_back(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("alpha", "2.1b1")])
+    root = project_with(tmp_path / "p", ["alpha>=2"])
+    line = one_error_line(lock(run_pypm, root, index, "--prerelease", "disallow"))
+    assert "'alpha'" in line and "alpha>=2" in line
+
+
+def test_prerelease_below_the_bound_is_explained(tmp_path, make_index, run_pypm) -> None:
+    """``alpha>=2`` with only ``2.0b1``: 2.0b1 sorts before 2.0 (PEP 440), so nothing
+    satisfies it whatever the policy; the error says so and how to ask for it."""
+    index = make_index([DistSpec("alpha", "2.0b1")])
+    root = project_with(tmp_path / "p", ["alpha>=2"])
+    line = one_error_line(lock(run_pypm, root, index))
+    assert "available: 2.0b1" in line
+    assert "2.0b1 is a pre-release of 2.0 and sorts before it (PEP 440)" in line and "alpha>=2.0b1" in line
+    assert not (root / "pylock.toml").exists()
+    write(root / "pyproject.toml", (root / "pyproject.toml").read_text().replace("alpha>=2", "alpha>=2.0b1"))
+    assert lock(run_pypm, root, index).returncode == 0
+    assert locked(root)["alpha"] == "2.0b1"
