@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from packaging.markers import Marker
@@ -62,30 +62,6 @@ def lower_bounds(spec: SpecifierSet | None) -> SpecifierSet | None:
         return None
     kept = [str(s) for s in spec if s.operator in (">", ">=", "~=")]
     return SpecifierSet(",".join(kept)) if kept else None
-
-
-def _file_version(filename: str) -> Version | None:
-    """The version part of a wheel or sdist file name (cheap; no tag parsing)."""
-    if filename.endswith(".whl"):
-        parts = filename.split("-")
-        text = parts[1] if len(parts) >= 5 else ""
-    elif filename.endswith((".tar.gz", ".zip")):
-        stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[: -len(".zip")]
-        text = stem.rpartition("-")[2]
-    else:
-        return None
-    return _version(text)
-
-
-@cache
-def _version(text: str) -> Version | None:
-    """A parsed version, memoised: the many files of one release share the string."""
-    from packaging.version import InvalidVersion
-
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 class PypmProvider(AbstractProvider):  # type: ignore[misc]
@@ -256,9 +232,9 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             return cached
         by_version: dict[Version, list[FileLink]] = defaultdict(list)
         for link in self.client.project_files(name):
-            version = _file_version(link.filename)
-            if version is not None:
-                by_version[version].append(link)
+            parsed = link.parsed  # packaging's parse_wheel_filename / parse_sdist_filename, memoised
+            if parsed is not None:
+                by_version[parsed[1]].append(link)
         self._versions[name] = dict(by_version)
         return self._versions[name]
 
