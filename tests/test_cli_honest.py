@@ -168,8 +168,11 @@ def test_status_honours_its_options(synced, run_pypm: RunPypm) -> None:
     assert "settings changed" in sync_line
     assert run_pypm("status", "sync", "--no-dev", cwd=root, env_extra=env).stdout.startswith("sync: would run")
     assert run_pypm("status", "lock", "--upgrade", cwd=root, env_extra=env).stdout.startswith("lock: would run")
+    upgrade = run_pypm("status", "sync", "--upgrade", cwd=root, env_extra=env).stdout
+    assert upgrade.startswith("sync: would run if the re-lock changes pylock.toml"), upgrade
     assert run_pypm("status", "--prerelease", "allow", cwd=root, env_extra=env).stdout.startswith("lock: would run")
     make_stale(root)
+    run_pypm("sync", "--frozen", cwd=root, env_extra=env)  # .venv matches the stale lock
     frozen = run_pypm("status", "--frozen", cwd=root, env_extra=env).stdout.splitlines()
     assert frozen[0].startswith("lock: skipped") and frozen[1].startswith("sync: up to date"), frozen
     stale = run_pypm("status", cwd=root, env_extra=env).stdout.splitlines()
@@ -189,7 +192,9 @@ def test_sync_relocks_with_the_lock_options(tmp_path: Path, make_index, run_pypm
     index = make_index([DistSpec("alpha", "1.0")])
     env = {"PYPM_INDEX_URL": index.url}
     root = lone_project(tmp_path / "proj", ["alpha"])
-    run_pypm("sync", cwd=root, env_extra=env)
+    first = run_pypm("sync", cwd=root, env_extra=env).stderr.splitlines()
+    assert "Locked 2 packages in pylock.toml" in first  # a first lock lists no changes (as uv)
+    assert not [line for line in first if line.startswith(("+", "-", "~"))], first
     index.add(build_wheel(DistSpec("alpha", "2.0"), tmp_path / "later"))
     run_pypm("sync", cwd=root, env_extra=env)
     assert installed(root / ".venv")["alpha"] == "1.0"  # the locked version is kept
