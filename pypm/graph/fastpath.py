@@ -27,7 +27,7 @@ def try_fast_path(args: list[str]) -> bool:
     operations = [op for op in GRAPH_OPERATIONS if op in args]
     try:
         ctx = GraphContext.load(Path.cwd())
-        if stale_operations(ctx, operations):
+        if stale_operations(ctx, operations, prepare=False):
             return False
     except (PypmError, OSError, ValueError):
         return False

@@ -1,7 +1,14 @@
 """Decide, without doit, httpx, resolvelib or rich, whether operations are up to date.
 
-``lock`` is fresh when the input hash recorded in ``pylock.toml`` matches the inputs;
-``sync`` when ``.venv``'s stamp matches the lock's hash and the selection.
+``lock`` is fresh when ``pylock.toml`` is intact and records the hash of the current
+inputs (:mod:`pypm.workspace.inputs`); ``sync`` when, in addition, ``.venv``'s stamp
+matches the lock, the selection, the settings, the members and the environment's own
+state (:mod:`pypm.operations.stamp`).
+
+``prepare``: a member whose dependencies are dynamic enters the input hash through the
+metadata its build backend gave; with ``prepare`` (the full command line) the backend is
+asked when the member changed, without it (the fast path) such a member is stale until
+then.
 """
 
 from __future__ import annotations
@@ -9,25 +16,30 @@ from __future__ import annotations
 from pypm.graph.context import GraphContext
 from pypm.lock.reader import read_input_hash
 from pypm.workspace.inputs import input_hash
+from pypm.workspace.member_sources import LOCK_FIELDS, dynamic_fields
 
 
-def lock_is_fresh(ctx: GraphContext) -> bool:
-    """True when ``pylock.toml`` records the current input hash."""
+def lock_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
+    """True when ``pylock.toml`` is intact and records the current input hash."""
+    if prepare and any(dynamic_fields(member) & LOCK_FIELDS for member in ctx.raw.members):
+        from pypm.operations.member_metadata import prepare_dynamic_metadata
+
+        prepare_dynamic_metadata(ctx.workspace)
     return read_input_hash(ctx.lock_path) == input_hash(ctx.raw, ctx.settings)
 
 
-def sync_is_fresh(ctx: GraphContext) -> bool:
-    """True when the lock is fresh (or frozen) and ``.venv``'s stamp matches it."""
+def sync_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
+    """True when the lock is fresh (or frozen) and ``.venv``'s stamp matches everything."""
     from pypm.operations.stamp import stamp_matches
 
-    return (ctx.frozen or lock_is_fresh(ctx)) and stamp_matches(
-        ctx.venv_path, ctx.lock_path, ctx.selection, ctx.settings["python"]
+    return (ctx.frozen or lock_is_fresh(ctx, prepare)) and stamp_matches(
+        ctx.venv_path, ctx.lock_path, ctx.selection, ctx.settings, ctx.raw
     )
 
 
 CHECKS = {"lock": lock_is_fresh, "sync": sync_is_fresh}
 
 
-def stale_operations(ctx: GraphContext, operations: list[str]) -> list[str]:
+def stale_operations(ctx: GraphContext, operations: list[str], prepare: bool = True) -> list[str]:
     """The requested operations that would do work (in the order given)."""
-    return [op for op in operations if not CHECKS[op](ctx)]
+    return [op for op in operations if not CHECKS[op](ctx, prepare)]

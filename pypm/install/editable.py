@@ -2,27 +2,36 @@
 
 With a ``[build-system]`` the member's backend builds a PEP 660 editable wheel (in an
 isolated build environment); without one, or when the backend has no ``build_editable``
-hook, pypm writes a minimal editable wheel itself (a ``.pth`` path entry plus metadata
-and entry points). Either wheel then goes through the store like any other, with a
-fresh ``direct_url.json`` marking the install editable.
+hook, pypm writes a minimal editable wheel itself (a ``.pth`` path entry, the core metadata
+and every entry-point group). Either wheel then goes through the store like any other,
+with a fresh ``direct_url.json`` marking the install editable.
+
+Building and installing are separate steps (:func:`editable_wheel`, :func:`link_editable`)
+so that a sync builds first and removes the member's previous install only once the new
+wheel exists: a failed build leaves the previous install in place.
+
+Editable wheels are cached by :func:`member_install_key`: the member's ``pyproject.toml``,
+``setup.py`` and ``setup.cfg``, its location, and for a member with dynamic metadata the
+metadata its backend prepared (so a new dynamic version or entry point is a new wheel).
 """
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
-import io
 import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pypm.install.installed import INSTALL_INFO
 from pypm.interpreter import Interpreter
+from pypm.store.layout import EDITABLES
+from pypm.workspace.member_sources import BUILD_FILES, PreparedMetadata
 from pypm.workspace.project import Member
 
-EDITABLES = "editable-wheels-v1"
+#: Part of every key: changing how pypm makes editable wheels makes new ones.
+EDITABLE_FORMAT = "2"
 
 
 def source_root(member: Member) -> Path:
@@ -31,11 +40,59 @@ def source_root(member: Member) -> Path:
     return src if src.is_dir() else member.path
 
 
-def editable_key(member: Member, kind: str) -> str:
-    """Cache key of a member's editable wheel: its pyproject, location and kind."""
-    digest = hashlib.sha256(member.pyproject.read_bytes())
-    digest.update(f"\0{member.path}\0{kind}".encode())
+def member_install_key(member: Member, prepared: PreparedMetadata | None = None) -> str:
+    """What an editable install of ``member`` is made from (see the module docstring; the
+pyproject as parsed, so an edited comment is no change)."""
+    from pypm.tomlfile import read_toml
+
+    digest = hashlib.sha256(f"pypm-editable-{EDITABLE_FORMAT}\0{member.path}\0".encode())
+    digest.update(json.dumps(read_toml(member.pyproject), sort_keys=True, default=str).encode())
+    for name in BUILD_FILES:
+        try:
+            digest.update(b"\0" + name.encode() + b"\0" + (member.path / name).read_bytes())
+        except OSError:
+            continue
+    if prepared is not None:
+        digest.update(b"\0metadata\0" + prepared.digest.encode())
     return digest.hexdigest()
+
+
+def editable_key(member: Member, kind: str, prepared: PreparedMetadata | None = None) -> str:
+    """Cache key of a member's editable wheel of one ``kind`` (``pep660`` or ``pth``)."""
+    return hashlib.sha256(f"{member_install_key(member, prepared)}\0{kind}".encode()).hexdigest()
+
+
+def editable_wheel(
+    member: Member, cache_dir: Path, builder: Callable[[], Any] | None = None,
+    prepared: PreparedMetadata | None = None,
+) -> Path:
+    """The member's editable wheel, built (or taken from the cache) without touching any
+    environment: PEP 660 through its backend (``builder`` makes the SdistBuilder), else
+    pypm's own. A failing backend raises; nothing is installed or removed."""
+    wheel = None
+    if member.build_system is not None and builder is not None:
+        wheel = builder().build_editable(member.path, editable_key(member, "pep660", prepared))
+    if wheel is None:
+        wheel = pth_wheel(member, cache_dir / EDITABLES, prepared)
+    return wheel
+
+
+def link_editable(
+    member: Member, wheel: Path, interpreter: Interpreter, cache_dir: Path, link_mode: str = "hardlink",
+    install_key: str | None = None,
+) -> str:
+    """Install an editable wheel of ``member`` into the environment; records the link mode
+    and ``install_key`` (default: :func:`member_install_key`) in its dist-info. Returns the
+    link mode really used."""
+    from pypm.fsutil import file_sha256
+    from pypm.store.link import link_entry
+    from pypm.store.unpack import ensure_unpacked
+
+    direct_url = json.dumps({"url": member.path.as_uri(), "dir_info": {"editable": True}}).encode()
+    info = json.dumps({"link-mode": link_mode, "member-key": install_key or member_install_key(member)}).encode()
+    entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
+    extra = {"direct_url.json": direct_url, INSTALL_INFO: info}
+    return link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=True)
 
 
 def install_editable(
@@ -44,26 +101,19 @@ def install_editable(
     cache_dir: Path,
     builder: Callable[[], Any] | None = None,
     link_mode: str = "hardlink",
+    prepared: PreparedMetadata | None = None,
 ) -> str:
-    """Install ``member`` editable; ``builder`` makes the SdistBuilder used for PEP 660."""
-    from pypm.fsutil import file_sha256
-    from pypm.store.link import link_entry
-    from pypm.store.unpack import ensure_unpacked
-
-    wheel = None
-    if member.build_system is not None and builder is not None:
-        wheel = builder().build_editable(member.path, editable_key(member, "pep660"))
-    if wheel is None:
-        wheel = pth_wheel(member, cache_dir / EDITABLES)
-    direct_url = json.dumps({"url": member.path.as_uri(), "dir_info": {"editable": True}}).encode()
-    entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
-    return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url}, requested=True)
+    """Build and install ``member`` editable (:func:`editable_wheel`, then :func:`link_editable`)."""
+    wheel = editable_wheel(member, cache_dir, builder, prepared)
+    return link_editable(member, wheel, interpreter, cache_dir, link_mode, member_install_key(member, prepared))
 
 
-def pth_wheel(member: Member, root: Path) -> Path:
-    """pypm's own editable wheel for ``member``: a ``.pth`` entry, metadata, entry points."""
-    key = editable_key(member, "pth")
-    version = str(member.version or "0")
+def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = None) -> Path:
+    """pypm's own editable wheel for ``member``: a ``.pth`` entry, the core metadata (the
+    backend's when ``prepared``, else from ``[project]``) and every entry-point group."""
+    key = editable_key(member, "pth", prepared)
+    metadata = prepared.metadata if prepared is not None else _metadata(member)
+    version = _version_of(metadata) or "0"
     dist = member.name.replace("-", "_")
     out = root / key[:2] / key / f"{dist}-{version}-py3-none-any.whl"
     if out.is_file():
@@ -71,13 +121,13 @@ def pth_wheel(member: Member, root: Path) -> Path:
     info = f"{dist}-{version}.dist-info"
     files = {
         f"_pypm_editable_{dist}.pth": (str(source_root(member)) + "\n").encode(),
-        f"{info}/METADATA": _metadata(member, version).encode(),
+        f"{info}/METADATA": metadata,
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: pypm\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
-    entry_points = _entry_points(member)
-    if entry_points:
-        files[f"{info}/entry_points.txt"] = entry_points.encode()
-    files[f"{info}/RECORD"] = _record(files, f"{info}/RECORD").encode()
+    entry_points = prepared.entry_points if prepared is not None else entry_points_text(member).encode()
+    if entry_points.strip():
+        files[f"{info}/entry_points.txt"] = entry_points
+    files[f"{info}/RECORD"] = _record(files, f"{info}/RECORD")
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_suffix(".tmp")
     with zipfile.ZipFile(temp, "w") as archive:
@@ -87,35 +137,69 @@ def pth_wheel(member: Member, root: Path) -> Path:
     return out
 
 
-def _metadata(member: Member, version: str) -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {member.display_name}", f"Version: {version}"]
-    if member.description:
-        lines.append(f"Summary: {member.description}")
-    if str(member.requires_python):
-        lines.append(f"Requires-Python: {member.requires_python}")
-    lines.extend(f"Requires-Dist: {r}" for r in member.dependencies)
+def _metadata(member: Member) -> bytes:
+    """Core metadata from the member's ``[project]`` table, written by packaging."""
+    from packaging.metadata import Metadata, RawMetadata
+
+    requires = [str(r) for r in member.dependencies]
     for extra, requirements in member.optional_dependencies.items():
-        lines.append(f"Provides-Extra: {extra}")
         for requirement in requirements:
             marker = f"({requirement.marker}) and " if requirement.marker else ""
             base = str(requirement).split(";")[0].strip()
-            lines.append(f'Requires-Dist: {base}; {marker}extra == "{extra}"')
-    return "\n".join(lines) + "\n"
+            requires.append(f'{base}; {marker}extra == "{extra}"')
+    raw: RawMetadata = {"metadata_version": "2.1", "name": member.display_name, "version": str(member.version or "0")}
+    if member.description:
+        raw["summary"] = member.description
+    if str(member.requires_python):
+        raw["requires_python"] = str(member.requires_python)
+    if requires:
+        raw["requires_dist"] = requires
+    if member.optional_dependencies:
+        raw["provides_extra"] = list(member.optional_dependencies)
+    return bytes(Metadata.from_raw(raw).as_rfc822())
 
 
-def _entry_points(member: Member) -> str:
-    sections = []
-    for header, table in (("console_scripts", member.scripts), ("gui_scripts", member.gui_scripts)):
-        if table:
-            sections.append(f"[{header}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items()))
+def _version_of(metadata: bytes) -> str | None:
+    from email.parser import BytesParser
+
+    return BytesParser().parsebytes(metadata, headersonly=True)["Version"]
+
+
+def entry_points_text(member: Member) -> str:
+    """``entry_points.txt`` for the member: ``[project.scripts]`` and ``[project.gui-scripts]``
+    as ``console_scripts`` and ``gui_scripts``, and every ``[project.entry-points.<group>]``
+    (pytest plugins and the like)."""
+    from pypm.tomlfile import read_toml
+
+    groups: dict[str, dict[str, str]] = {"console_scripts": member.scripts, "gui_scripts": member.gui_scripts}
+    declared = read_toml(member.pyproject).get("project", {}).get("entry-points", {})
+    if isinstance(declared, dict):
+        for group, table in sorted(declared.items()):
+            if isinstance(table, dict) and group not in ("console_scripts", "gui_scripts"):
+                groups[group] = {str(k): str(v) for k, v in table.items()}
+    sections = [f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in table.items())
+                for group, table in groups.items() if table]
     return "\n".join(sections)
 
 
-def _record(files: dict[str, bytes], record_name: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+def _record(files: dict[str, bytes], record_name: str) -> bytes:
+    """The wheel's RECORD, written by pypa/installer."""
+    from installer.records import Hash, RecordEntry
+    from installer.utils import construct_record_file
+
+    rows = []
     for name, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        writer.writerow([name, f"sha256={digest}", len(data)])
-    writer.writerow([record_name, "", ""])
-    return out.getvalue()
+        digest = hashlib.sha256(data).digest()
+        rows.append(("purelib", RecordEntry(name, Hash("sha256", _urlsafe(digest)), len(data))))
+    rows.append(("purelib", RecordEntry(record_name, None, None)))
+    stream = construct_record_file(rows, lambda scheme: None)
+    try:
+        return stream.read()
+    finally:
+        stream.close()
+
+
+def _urlsafe(digest: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

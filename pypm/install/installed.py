@@ -5,23 +5,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from pathlib import Path
 
 from pypm.trash import remove_file, trash_dir
 from pypm.workspace.discovery import canonical_name
 
+#: pypm's record, in each dist-info a sync installs, of how it installed it: the link
+#: mode asked for (``link-mode``) and, for a workspace member, the key of what it was
+#: built from (``member-key``). A sync reinstalls what was installed differently.
+INSTALL_INFO = "pypm-install.json"
+
 
 @dataclass(frozen=True)
 class InstalledDist:
-    """A ``.dist-info`` directory found in site-packages."""
+    """A ``.dist-info`` directory found in site-packages (``install_info``: its
+    :data:`INSTALL_INFO`, empty when pypm did not write one)."""
 
     name: str
     version: str
     dist_info: Path
     editable: bool
     store: str | None = None
+    install_info: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDist]:
@@ -37,9 +44,25 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             headers = BytesParser().parsebytes(metadata.read_bytes(), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
             found[name] = InstalledDist(
-                name, headers["Version"] or "", dist_info, _is_editable(dist_info), _store_key(dist_info)
+                name, headers["Version"] or "", dist_info, _is_editable(dist_info), _store_key(dist_info),
+                _install_info(dist_info),
             )
     return found
+
+
+def _install_info(dist_info: Path) -> dict[str, str]:
+    try:
+        data = json.loads((dist_info / INSTALL_INFO).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def missing_files(dist: InstalledDist) -> list[str]:
+    """Files the distribution's RECORD lists that are gone (or, installed as symbolic
+    links, whose target is gone); compiled ``.pyc`` files do not count (Python remakes them)."""
+    paths = _record_paths(dist.dist_info / "RECORD", dist.dist_info.parent)
+    return [path for path in paths if not path.endswith(".pyc") and not os.path.exists(path)]
 
 
 def _store_key(dist_info: Path) -> str | None:

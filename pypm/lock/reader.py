@@ -1,31 +1,67 @@
-"""Read ``pylock.toml``: the quick input-hash peek and the full validated model."""
+"""Read ``pylock.toml``: the quick input-hash peek and the full validated model.
+
+The lock vouches for itself: its ``[tool.pypm]`` table records ``content-hash``, the
+sha256 of the whole file with that value zeroed (line ends counted as ``\\n``, so a
+checkout that turned them into ``\\r\\n`` still matches). A lock that was edited, truncated,
+left with merge-conflict markers or is not even TOML fails the check, so it is never taken
+as up to date, and ``pypm lock`` rewrites it. Checking costs one read and one sha256 of the
+file, far less than parsing it (this is on the no-op path).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 from pypm.errors import LockError
 
-_HASH_LINE = re.compile(rb'^input-hash\s*=\s*"([0-9a-f]{64})"\s*$', re.MULTILINE)
 _PACKAGES = b"\n[[packages]]"
+_TOOL_TABLE = b"\n[tool.pypm]\n"
+_INPUT_HASH = re.compile(rb'^input-hash = "([0-9a-f]{64})"$', re.MULTILINE)
+_CONTENT_HASH = re.compile(rb'^content-hash = "([0-9a-f]{64})"$', re.MULTILINE)
+#: What the writer puts where the content hash goes before it hashes the text.
+CONTENT_HASH_PLACEHOLDER = "0" * 64
+
+
+def content_hash(data: bytes) -> str:
+    """sha256 of a lock's bytes with ``\\r\\n`` read as ``\\n`` (the value that the lock's
+    ``content-hash`` must hold when that value is the placeholder in ``data``)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _header(data: bytes) -> bytes:
+    """The part before the first ``[[packages]]`` (where the writer puts ``[tool.pypm]``)."""
+    end = data.find(_PACKAGES)
+    return data if end < 0 else data[:end]
 
 
 def read_input_hash(path: Path) -> str | None:
-    """The input hash recorded in the lock's ``[tool.pypm]`` table, read from the header
-    only (it is written before ``[[packages]]``); None when absent or unreadable."""
+    """The input hash recorded in the lock's ``[tool.pypm]`` table, or None when the lock
+    is missing, unreadable, or fails its own content hash (edited, truncated, conflicted)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(8192)
+        data = path.read_bytes()
     except OSError:
         return None
-    end = head.find(_PACKAGES)
-    section = head if end < 0 else head[:end]
-    if b"[tool.pypm]" not in section:
+    return input_hash_of(data)
+
+
+def input_hash_of(data: bytes) -> str | None:
+    """:func:`read_input_hash` for a lock's bytes already read."""
+    data = data.replace(b"\r\n", b"\n")
+    header = _header(data)
+    start = header.find(_TOOL_TABLE)
+    if start < 0:
         return None
-    match = _HASH_LINE.search(section, section.index(b"[tool.pypm]"))
-    return match.group(1).decode() if match else None
+    recorded = _CONTENT_HASH.search(header, start)
+    found = _INPUT_HASH.search(header, start)
+    if recorded is None or found is None:
+        return None
+    zeroed = data[: recorded.start(1)] + CONTENT_HASH_PLACEHOLDER.encode() + data[recorded.end(1) :]
+    if content_hash(zeroed) != recorded.group(1).decode():
+        return None
+    return found.group(1).decode()
 
 
 def load_lock_data(path: Path) -> dict[str, Any]:

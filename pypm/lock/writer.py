@@ -10,6 +10,7 @@ from packaging.pylock import Pylock, PylockValidationError
 
 from pypm.errors import LockError
 from pypm.fsutil import atomic_write_text
+from pypm.lock.reader import CONTENT_HASH_PLACEHOLDER, content_hash
 from pypm.resolver.resolve import LockedPackage, Resolution
 from pypm.workspace.model import Workspace
 
@@ -29,7 +30,7 @@ def lock_document(workspace: Workspace, resolution: Resolution, input_hash: str)
     document["dependency-groups"] = groups
     document["default-groups"] = [g for g in DEFAULT_GROUPS if g in groups]
     document["created-by"] = "pypm"
-    document["tool"] = {"pypm": {"input-hash": input_hash}}
+    document["tool"] = {"pypm": {"input-hash": input_hash, "content-hash": CONTENT_HASH_PLACEHOLDER}}
     document["packages"] = [
         _package_entry(workspace, package) for package in resolution.entries
     ]
@@ -40,7 +41,7 @@ def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, An
     entry: dict[str, Any] = {"name": package.name}
     if package.is_member:
         member = workspace.members[package.name]
-        if member.version is not None:
+        if member.version is not None and not _version_is_dynamic(workspace, member.path):
             entry["version"] = str(member.version)
         entry["directory"] = {
             "path": member.path.relative_to(workspace.root).as_posix() or ".",
@@ -65,6 +66,16 @@ def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, An
     if package.dependencies:
         entry["dependencies"] = [{"name": name} for name in package.dependencies]
     return entry
+
+
+def _version_is_dynamic(workspace: Workspace, path: Path) -> bool:
+    """A member whose version its build backend computes: the lock leaves the version out
+    (as uv does), so a version bump alone does not make the lock stale."""
+    for raw in workspace.raw.members:
+        if raw.path == path:
+            dynamic = raw.project.get("dynamic")
+            return isinstance(dynamic, list) and "version" in dynamic
+    return False
 
 
 def _index_of(package: LockedPackage) -> str | None:
@@ -104,12 +115,16 @@ def _file_entry(link: Any) -> dict[str, Any]:
 
 
 def render_lock(document: dict[str, Any]) -> str:
-    """Validate with :mod:`packaging.pylock` and render TOML text."""
+    """Validate with :mod:`packaging.pylock` and render TOML text, with the ``content-hash``
+    of the text filled in (see :mod:`pypm.lock.reader`)."""
     try:
         Pylock.from_dict(document)
     except PylockValidationError as exc:
         raise LockError(f"internal error: pypm produced an invalid lock: {exc}") from None
-    return HEADER + tomli_w.dumps(document, multiline_strings=False, indent=4)
+    text = HEADER + tomli_w.dumps(document, multiline_strings=False, indent=4)
+    placeholder = f'\ncontent-hash = "{CONTENT_HASH_PLACEHOLDER}"\n'
+    digest = content_hash(text.encode("utf-8"))
+    return text.replace(placeholder, f'\ncontent-hash = "{digest}"\n', 1)
 
 
 def write_lock(path: Path, document: dict[str, Any]) -> bool:

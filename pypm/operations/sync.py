@@ -1,4 +1,11 @@
-"""``pypm sync``: make ``.venv`` match the lock exactly, writing the stamp last."""
+"""``pypm sync``: make ``.venv`` match the lock exactly, writing the stamp last.
+
+Beyond versions, a sync compares how each package was installed: a wheel linked with
+another link mode is linked again, a workspace member whose inputs changed (its pyproject,
+its dynamic metadata) is rebuilt, and, when ``.venv`` changed since the last sync (the
+stamp's signals), a package whose files are gone is reinstalled. Editable wheels are built
+before anything is removed, so a failing build leaves the previous install in place.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +19,17 @@ from pypm import ui
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.operations.selection import Selection
-from pypm.operations.stamp import STAMP_FILE, stamp_content, stamp_matches, stamp_path
+from pypm.operations.stamp import (
+    STAMP_FILE,
+    environment_unchanged,
+    read_stamp,
+    stamp_content,
+    stamp_matches,
+    stamp_path,
+)
 
 if TYPE_CHECKING:
+    from pypm.workspace.member_sources import PreparedMetadata
     from pypm.workspace.model import Workspace
 
 
@@ -36,19 +51,33 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     :func:`pypm.install.venv.project_venv`)."""
     from pypm.install.venv import project_venv
     from pypm.lock.reader import read_lock
+    from pypm.operations.member_metadata import prepare_dynamic_metadata
 
-    venv = workspace.venv_path
-    python = workspace.settings["python"]
-    if stamp_matches(venv, workspace.lock_path, selection, python):
+    venv, settings = workspace.venv_path, workspace.settings
+    if stamp_matches(venv, workspace.lock_path, selection, settings, workspace.raw):
         ui.detail("sync: .venv matches pylock.toml")
         return SyncOutcome(skipped=True)
+    previous = read_stamp(venv)
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
     lock = read_lock(workspace.lock_path)
-    with project_venv(venv, python, _requires_python(workspace, lock), STAMP_FILE) as interpreter:
-        outcome = _apply(workspace, lock, selection, interpreter)
-        atomic_write_text(stamp_path(venv), json.dumps(stamp_content(lock_bytes, selection, python)))
+    prepared = prepare_dynamic_metadata(workspace)
+    with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
+        # The files of kept packages are checked only when .venv changed since the last sync.
+        verify = previous is None or not environment_unchanged(previous.get("environment"))
+        outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify))
+        content = stamp_content(venv, lock_bytes, selection, settings, workspace.raw)
+        atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome))
     return outcome
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How this sync judges what is installed: members' backend metadata, and whether the
+    files of packages that look up to date must be checked."""
+
+    prepared: dict[str, PreparedMetadata]
+    verify: bool
 
 
 def _requires_python(workspace: Workspace, lock: Any) -> Any:
@@ -68,11 +97,11 @@ def _summary(outcome: SyncOutcome) -> str:
     )
 
 
-def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> SyncOutcome:
+def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any, plan: _Plan) -> SyncOutcome:
     from pypm.install.installed import finish_pending, installed_distributions, uninstall
     from pypm.trash import empty_trash
 
-    wanted = _select(workspace, lock, selection, interpreter)
+    wanted = _select(workspace, lock, selection, interpreter, plan)
     site = [Path(interpreter.scheme["purelib"]), Path(interpreter.scheme["platlib"])]
     env_root = interpreter.prefix
     empty_trash(env_root)
@@ -82,9 +111,10 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     present = installed_distributions(site)
     outcome = SyncOutcome()
     to_install: list[Planned] = []
+    link_mode = workspace.settings["link-mode"]
     for name, planned in sorted(wanted.items()):
         current = present.get(name)
-        if current is not None and _up_to_date(current, planned):
+        if current is not None and _up_to_date(current, planned, link_mode, plan.verify):
             outcome.unchanged += 1
             continue
         to_install.append(planned)
@@ -95,21 +125,29 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
 
     for url in workspace.settings.index_urls:
         remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
+    builders = _Builders(workspace, interpreter)
     # From the first download to the last link, the store's shared lock keeps `cache prune`
     # and `cache clean` from deleting a file or entry this sync is about to use.
-    with shared_store_lock(workspace.settings.cache_dir):
-        paths = _wheel_files(workspace, [p for p in to_install if not p.editable])
-        stamp_path(workspace.venv_path).unlink(missing_ok=True)  # removed before the first change
-        for dist in removals:
-            uninstall(dist, env_root)
-            if dist.name not in wanted:
-                outcome.removed.append(dist.name)
-        try:
-            _install(workspace, to_install, paths, interpreter)
-        except BaseException:
-            with contextlib.suppress(OSError):  # the first error is the one to report
-                finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
-            raise
+    try:
+        with shared_store_lock(workspace.settings.cache_dir):
+            paths = _wheel_files(workspace, [p for p in to_install if not p.editable], builders)
+            # Editable wheels are built before the first removal: a failing build leaves
+            # the member's previous install (and everything else) as it was.
+            editables = [p for p in to_install if p.editable]
+            paths.update(_editable_wheels(workspace, editables, builders, plan.prepared))
+            stamp_path(workspace.venv_path).unlink(missing_ok=True)  # removed before the first change
+            for dist in removals:
+                uninstall(dist, env_root)
+                if dist.name not in wanted:
+                    outcome.removed.append(dist.name)
+            try:
+                _install(workspace, to_install, paths, interpreter)
+            except BaseException:
+                with contextlib.suppress(OSError):  # the first error is the one to report
+                    finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
+                raise
+    finally:
+        builders.close()
     _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
     return outcome
@@ -136,15 +174,24 @@ def _check_nothing_pending(site: list[Path]) -> None:
         raise InstallError(f"sync left unfinished work in {pending[0]}", hint="run `pypm sync` again")
 
 
-def _up_to_date(current: Any, planned: Planned) -> bool:
-    """Same version, same kind, and for locked wheels the same file (when known)."""
+def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) -> bool:
+    """Same version and kind, installed with this link mode, from the same wheel (locked
+    wheels, when known) or the same member inputs (members); with ``verify``, every file
+    its RECORD lists still there."""
     from packaging.pylock import PackageWheel
+
+    from pypm.install.installed import missing_files
 
     if current.version != planned.version or current.editable != planned.editable:
         return False
-    if not isinstance(planned.source, PackageWheel) or current.store is None:
-        return True
-    return bool(current.store == planned.source.hashes["sha256"])
+    if current.install_info.get("link-mode", "hardlink") != link_mode:
+        return False
+    if planned.editable and current.install_info.get("member-key") != planned.member_key:
+        return False
+    if isinstance(planned.source, PackageWheel) and current.store is not None:
+        if current.store != planned.source.hashes["sha256"]:
+            return False
+    return not (verify and missing_files(current))
 
 
 @dataclass(frozen=True)
@@ -154,6 +201,7 @@ class Planned:
     name: str
     version: str
     source: Any
+    member_key: str | None = None  # members: what their editable install is made from
 
     @property
     def editable(self) -> bool:
@@ -161,7 +209,9 @@ class Planned:
         return not hasattr(self.source, "hashes")
 
 
-def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> dict[str, Planned]:
+def _select(
+    workspace: Workspace, lock: Any, selection: Selection, interpreter: Any, plan: _Plan
+) -> dict[str, Planned]:
     """What the lock selects for this interpreter, groups and extras."""
     from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel, PylockSelectError
     from packaging.tags import parse_tag
@@ -180,7 +230,7 @@ def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: 
                     raise InstallError(f"{package.name}: locked as a workspace member but not one any more",
                                        hint="re-lock with `pypm lock`")
                 if selection.install_project:
-                    wanted[package.name] = Planned(package.name, str(member.version or "0"), source)
+                    wanted[package.name] = _planned_member(member, source, plan)
             elif isinstance(source, (PackageWheel, PackageSdist)):
                 wanted[package.name] = Planned(package.name, str(package.version), source)
             else:
@@ -190,7 +240,16 @@ def _select(workspace: Workspace, lock: Any, selection: Selection, interpreter: 
     return wanted
 
 
-def _wheel_files(workspace: Workspace, planned: list[Planned]) -> dict[str, Path]:
+def _planned_member(member: Any, source: Any, plan: _Plan) -> Planned:
+    """A member to install editable: its version (a dynamic one as its backend gave it)
+    and the key of the inputs its install is made from."""
+    from pypm.install.editable import member_install_key
+
+    prepared = plan.prepared.get(member.name)
+    return Planned(member.name, str(member.version or "0"), source, member_install_key(member, prepared))
+
+
+def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders) -> dict[str, Path]:
     """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist."""
     from packaging.pylock import PackageWheel
 
@@ -203,15 +262,28 @@ def _wheel_files(workspace: Workspace, planned: list[Planned]) -> dict[str, Path
     paths = {p.name: fetched[p.source.filename] for p in wheels}
     sdists = [p for p in planned if not isinstance(p.source, PackageWheel)]
     if sdists:
-        paths.update(_build_sdists(workspace, sdists))
+        paths.update(_build_sdists(workspace, sdists, builders))
     return paths
 
 
-class _Builders:
-    """One lazily made SdistBuilder (and index client) per sync, for sdists and editables."""
+def _editable_wheels(
+    workspace: Workspace, planned: list[Planned], builders: _Builders, prepared: dict[str, PreparedMetadata]
+) -> dict[str, Path]:
+    """name -> editable wheel of each member to install (built now, installed later)."""
+    from pypm.install.editable import editable_wheel
 
-    def __init__(self, workspace: Workspace) -> None:
+    cache_dir = workspace.settings.cache_dir
+    return {p.name: editable_wheel(workspace.members[p.name], cache_dir, builders, prepared.get(p.name))
+            for p in planned}
+
+
+class _Builders:
+    """One lazily made SdistBuilder (and index client) per sync, for sdists and editables,
+    building for ``.venv``'s interpreter."""
+
+    def __init__(self, workspace: Workspace, interpreter: Any = None) -> None:
         self.workspace = workspace
+        self.interpreter = interpreter
         self._builder: Any = None
         self._client: Any = None
 
@@ -222,40 +294,41 @@ class _Builders:
 
             settings = self.workspace.settings
             self._client = IndexClient(settings, settings.cache_dir)
-            self._builder = SdistBuilder(self._client, settings.cache_dir)
+            self._builder = SdistBuilder(self._client, settings.cache_dir, target=self.interpreter,
+                                         offline=settings["offline"])
         return self._builder
 
     def close(self) -> None:
+        """Close the index client, if one was made."""
         if self._client is not None:
             self._client.close()
 
 
-def _build_sdists(workspace: Workspace, sdists: list[Planned]) -> dict[str, Path]:
+def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builders) -> dict[str, Path]:
     from pypm.index.links import FileLink
 
     if workspace.settings["offline"]:
         names = ", ".join(p.name for p in sdists)
         raise InstallError(f"offline, and these need building from sdists: {names}", hint="run once without --offline")
-    builders = _Builders(workspace)
-    try:
-        paths = {}
-        for planned in sdists:
-            source = planned.source
-            link = FileLink(source.filename, source.url, "", source.hashes["sha256"], size=source.size)
-            ui.info(f"Building {planned.name} {planned.version} from its sdist")
-            paths[planned.name] = builders().build_wheel(link)
-        return paths
-    finally:
-        builders.close()
+    paths = {}
+    for planned in sdists:
+        source = planned.source
+        link = FileLink(source.filename, source.url, "", source.hashes["sha256"], size=source.size)
+        ui.info(f"Building {planned.name} {planned.version} from its sdist")
+        paths[planned.name] = builders().build_wheel(link)
+    return paths
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
+    """Link the wheels (unpacked into the store first) and the members' editable wheels,
+    recording the link mode asked for in each dist-info."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
 
     from pypm.fsutil import file_sha256
-    from pypm.install.editable import install_editable
+    from pypm.install.editable import link_editable
+    from pypm.install.installed import INSTALL_INFO
     from pypm.store.link import link_entry
     from pypm.store.unpack import ensure_unpacked
 
@@ -273,12 +346,10 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     with ThreadPoolExecutor(4) as pool:
         entries = list(pool.map(unpack, wheels))
     requested = _requested_names(workspace)
+    info = {INSTALL_INFO: json.dumps({"link-mode": link_mode}).encode()}
     for planned, entry in zip(wheels, entries, strict=True):
-        link_entry(entry, interpreter, link_mode, cache_dir, requested=planned.name in requested)
-    builders = _Builders(workspace)
-    try:
-        for planned in to_install:
-            if planned.editable:
-                install_editable(workspace.members[planned.name], interpreter, cache_dir, builders, link_mode)
-    finally:
-        builders.close()
+        link_entry(entry, interpreter, link_mode, cache_dir, info, requested=planned.name in requested)
+    for planned in to_install:
+        if planned.editable:
+            member = workspace.members[planned.name]
+            link_editable(member, paths[planned.name], interpreter, cache_dir, link_mode, planned.member_key)

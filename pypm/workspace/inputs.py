@@ -1,6 +1,14 @@
 """The lock's input hash: everything that decides what ``pypm lock`` produces.
 
-Computed from raw TOML only, so the fast freshness check needs no heavy imports.
+That is each member's name, version, ``requires-python``, dependencies, extras and groups,
+the root's groups and the settings that steer the resolver; for a member whose
+dependencies or ``requires-python`` are ``dynamic``, the values its build backend gave
+(cached by :mod:`pypm.workspace.member_sources`). What only changes the *installed* result
+(scripts, entry points, ``[build-system]``, a dynamic version, the link mode, the
+interpreter) is not here: the sync stamp (:mod:`pypm.operations.stamp`) covers it.
+
+Computed from raw TOML and small cache files only, so the fast freshness check needs no
+heavy imports.
 """
 
 from __future__ import annotations
@@ -10,7 +18,8 @@ import json
 from typing import Any
 
 from pypm.config import Settings
-from pypm.workspace.discovery import RawWorkspace
+from pypm.workspace.discovery import RawMember, RawWorkspace
+from pypm.workspace.member_sources import LOCK_FIELDS, cached_metadata, dynamic_fields, member_signature
 
 INPUT_FORMAT = 1
 _PROJECT_KEYS = ("name", "version", "requires-python", "dependencies", "optional-dependencies", "dynamic")
@@ -21,11 +30,14 @@ def lock_inputs(raw: RawWorkspace, settings: Settings) -> dict[str, Any]:
     members = []
     for member in raw.members:
         project = member.project
-        members.append({
+        entry = {
             "path": member.path.relative_to(raw.root).as_posix() or ".",
             "project": {key: project.get(key) for key in _PROJECT_KEYS},
             "dependency-groups": member.data.get("dependency-groups"),
-        })
+        }
+        if dynamic_fields(member) & LOCK_FIELDS:
+            entry["dynamic-metadata"] = _dynamic_lock_fields(raw, member)
+        members.append(entry)
     members.sort(key=lambda item: item["path"])
     return {
         "format": INPUT_FORMAT,
@@ -33,6 +45,17 @@ def lock_inputs(raw: RawWorkspace, settings: Settings) -> dict[str, Any]:
         "root-groups": raw.root_data.get("dependency-groups"),
         "settings": settings.lock_inputs(),
     }
+
+
+def _dynamic_lock_fields(raw: RawWorkspace, member: RawMember) -> dict[str, Any]:
+    """What the backend said about the member's dynamic dependencies and Python range;
+    when it has not been asked since the member changed, a value that matches no lock
+    (so the lock is stale until ``pypm lock`` asks it)."""
+    signature = member_signature(member)
+    record = cached_metadata(raw.root, member, signature)
+    if record is None:
+        return {"unresolved": signature}
+    return dict(record["lock-fields"])
 
 
 def input_hash(raw: RawWorkspace, settings: Settings) -> str:
