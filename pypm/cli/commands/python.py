@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "list the Python interpreters found (PATH, pyenv, asdf)"
+HELP = "list the Python interpreters found (PATH, pyenv, asdf, the Windows py launcher)"
+ACTIONS = {"list": "the interpreters found, newest first (* = allowed by the workspace's requires-python)"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The action (``list``)."""
-    parser.add_argument("action", choices=("list",))
+    """The action (``list``), described in ``pypm python --help``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "actions:\n" + "\n".join(f"  {name}  {text}" for name, text in ACTIONS.items())
+    parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
 
 
 def run(options: argparse.Namespace) -> int:
