@@ -3,8 +3,9 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
 
 - *inputs*: the lock's sha256, the selection (groups, extras), the ``python`` and
   ``link-mode`` settings in effect (wherever they came from: option, ``PYPM_*`` variable,
-  ``[tool.pypm]``, ``.python-version``, user settings file; with no ``python`` setting, the
-  interpreter pypm runs on), and each member's signature
+  ``[tool.pypm]``, ``.python-version``, user settings file; with no ``python`` setting a
+  complete ``.venv`` is kept whatever made it, as :func:`pypm.install.venv.project_venv`
+  does, so the interpreter pypm runs on is no input), and each member's signature
   (:func:`pypm.workspace.member_sources.member_signature`: its whole pyproject, so scripts,
   entry points and ``[build-system]``, and the sources of a dynamic member);
 - *interpreter*: ``.venv``'s interpreter still runs (a link to a base Python that was
@@ -26,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +54,12 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
         "format": STAMP_FORMAT,
         "lock-sha256": hashlib.sha256(lock_bytes).hexdigest(),
         "selection": selection.key(),
-        "python": settings["python"] or f"running {_running_python()}",
+        "python": settings["python"],
         "link-mode": settings["link-mode"],
         "members": {
             member.path.relative_to(raw.root).as_posix() or ".": member_signature(member) for member in raw.members
         },
     }
-
-
-def _running_python() -> str:
-    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
 
 
 def read_interpreter_info(venv: Path) -> dict[str, Any] | None:
