@@ -246,11 +246,12 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
-        for source, table in layers:
+        # every layer's value is checked, not only the winner's (as uv reads whole files):
+        # a bad committed value is reported even while a variable overrides it
+        for source, table in reversed(layers):
             if setting.name in table:
                 values[setting.name] = _coerce(setting, table[setting.name], source)
                 sources[setting.name] = source
-                break
     return Settings(values, sources)
 
 

@@ -498,3 +498,14 @@ def test_python_version_file_through_load_workspace(tmp_path: Path) -> None:
     settings = load_workspace(tmp_path / "sub").settings
     assert settings["python"] == "3.12"
     assert settings.sources["python"] == str((tmp_path / ".python-version").resolve())
+
+
+def test_a_bad_committed_value_is_reported_even_when_overridden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every value is checked when loaded, not only the one that wins (as uv reads whole files)."""
+    monkeypatch.setenv("PYPM_CACHE_DIR", "/ci-cache")
+    project_file = tmp_path / "pyproject.toml"
+    with pytest.raises(ConfigError) as info:
+        load_settings({"cache-dir": 5}, project_file)
+    assert info.value.one_line().startswith(f"{project_file}: setting 'cache-dir'")

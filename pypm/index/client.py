@@ -1,4 +1,8 @@
-"""The index client: fetches project pages from indexes and find-links, and metadata."""
+"""The index client: fetches project pages from indexes and find-links, and metadata.
+
+With the ``offline`` setting it reads only the cache and local (``file:``) locations: index
+pages as last stored (a 404 is stored too), core metadata by file hash, and the sizes and
+hashes learned before; what is not there is one error naming it (as uv's ``--offline``)."""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import hashlib
 import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import NormalizedName
 
@@ -15,16 +17,19 @@ from pypm.config import Settings
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
 from pypm.index.auth import remember_url_credentials
+from pypm.index.file_facts import FileFacts, FileFactsCache, local_facts, local_path
 from pypm.index.http import IDENTITY, Reply, Unreachable, fetch, make_http_client, redact, strip_credentials
 from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, parse_metadata
-from pypm.index.page_cache import PageCache
+from pypm.index.page_cache import CachedPage, PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
 from pypm.index.retry import DEFAULT_POLICY, is_transient_status
 
 # strip_credentials and redact live in pypm.index.http; other modules import them from here.
 __all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
+
+OFFLINE_HINT = "run it once online first: unset PYPM_OFFLINE, or drop --offline"
 
 
 class IndexClient:
@@ -38,7 +43,9 @@ class IndexClient:
             remember_url_credentials(url)
         self.cache_dir = cache_dir
         self.refresh = refresh
+        self.offline = bool(settings["offline"])
         self.pages = PageCache(cache_dir)
+        self.facts = FileFactsCache(cache_dir)
         self.http = make_http_client()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
         self._page_locks: dict[NormalizedName, threading.Lock] = {}
@@ -49,10 +56,12 @@ class IndexClient:
 
     @classmethod
     def for_urls(
-        cls, index_urls: list[str], find_links: list[str] | None = None, cache_dir: Path | None = None
+        cls, index_urls: list[str], find_links: list[str] | None = None, cache_dir: Path | None = None,
+        offline: bool = False,
     ) -> IndexClient:
         """A client for explicit index URLs (no settings needed)."""
-        values = {"index-url": index_urls[0], "extra-index-url": index_urls[1:], "find-links": find_links or []}
+        values = {"index-url": index_urls[0], "extra-index-url": index_urls[1:], "find-links": find_links or [],
+                  "offline": offline}
         return cls(Settings(values), cache_dir)
 
     def close(self) -> None:
@@ -82,6 +91,10 @@ class IndexClient:
         if page_url.startswith("file:"):
             return _read_file_page(page_url, index_url)
         cached = self.pages.get(page_url)
+        if self.offline:
+            return _offline_page(cached, page_url, index_url, name)
+        if cached is not None and cached.missing:
+            cached = None  # a 404 is remembered for offline runs only
         if cached is not None and cached.is_fresh() and not self.refresh:
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
@@ -96,6 +109,7 @@ class IndexClient:
             self.pages.refresh(cached, dict(response.headers))
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         if response.status_code == 404:
+            self.pages.put_missing(page_url)
             return None
         if response.status_code >= 400:
             raise IndexClientError(
@@ -117,17 +131,8 @@ class IndexClient:
 
     def _read_find_links(self, location: str) -> list[FileLink]:
         if location.startswith(("http://", "https://")):
-            try:
-                response = fetch(self.http, location)
-            except Unreachable as exc:
-                raise IndexClientError(f"cannot read find-links page {redact(location)}: {exc}") from None
-            if response.status_code >= 400:
-                raise IndexClientError(
-                    f"cannot read find-links page {redact(location)}: HTTP {response.status_code}",
-                    hint=_status_hint(response),
-                )
-            return parse_html_page(response.content.decode("utf-8", "replace"), response.url, location)
-        directory = Path(url2pathname(location[7:]) if location.startswith("file://") else location)
+            return self._find_links_page(location)
+        directory = local_path(location) if location.startswith("file:") else Path(location)
         if not directory.is_dir():
             raise IndexClientError(f"find-links location {location} is not a directory or URL")
         return [
@@ -136,6 +141,26 @@ class IndexClient:
             for p in sorted(directory.iterdir())
             if p.name.endswith((".whl", ".tar.gz", ".zip"))
         ]
+
+    def _find_links_page(self, location: str) -> list[FileLink]:
+        """A find-links HTML page: fetched and stored, or (offline) as last stored."""
+        if self.offline:
+            cached = self.pages.get(location)
+            if cached is None or cached.missing:
+                raise IndexClientError(f"offline, and the find-links page {redact(location)} is not in the cache",
+                                       hint=OFFLINE_HINT)
+            return parse_html_page(cached.body.decode("utf-8", "replace"), location, location)
+        try:
+            response = fetch(self.http, location)
+        except Unreachable as exc:
+            raise IndexClientError(f"cannot read find-links page {redact(location)}: {exc}") from None
+        if response.status_code >= 400:
+            raise IndexClientError(
+                f"cannot read find-links page {redact(location)}: HTTP {response.status_code}",
+                hint=_status_hint(response),
+            )
+        self.pages.put(location, response.content, dict(response.headers))
+        return parse_html_page(response.content.decode("utf-8", "replace"), response.url, location)
 
     def fill_sizes(self, resolution: Any) -> None:
         """Complete missing sizes (HEAD) and hashes (download) of locked wheels, in parallel."""
@@ -155,19 +180,37 @@ class IndexClient:
             package.files[index] = link
 
     def _complete(self, link: FileLink) -> FileLink:
+        """The link with its size and sha256: read from a local file, recalled from the
+        cache, or asked of the server (HEAD for the size, a download for the hash)."""
         from dataclasses import replace
 
+        if link.url.startswith("file:"):
+            facts = local_facts(link.url, link.filename)
+        else:
+            facts = self.facts.get(link.url)
+            # recalled facts hold for the hash the page gives; with no hash, only offline
+            if facts is None or facts.sha256 != (link.sha256 or (facts.sha256 if self.offline else None)):
+                facts = self._learn_facts(link)
+                self.facts.put(link.url, facts)
+        if link.sha256 and facts.sha256 != link.sha256:
+            raise IndexClientError(f"{link.filename}: sha256 does not match the index's hash",
+                                   hint="the file changed on the index; retry with --refresh")
+        return replace(link, size=facts.size, sha256=facts.sha256)
+
+    def _learn_facts(self, link: FileLink) -> FileFacts:
+        if self.offline:
+            raise IndexClientError(f"offline, and the size of {link.filename} is not in the cache",
+                                   hint=OFFLINE_HINT)
         try:
             if link.sha256:
                 response = fetch(self.http, link.url, method="HEAD", headers=IDENTITY)
                 _raise_for_status(response, f"cannot read size of {link.filename}")
-                return replace(link, size=int(response.headers["Content-Length"]))
+                return FileFacts(int(response.headers["Content-Length"]), link.sha256)
             response = fetch(self.http, link.url, headers=IDENTITY, raw=True)
         except (Unreachable, KeyError, ValueError) as exc:
             raise IndexClientError(f"cannot read size of {link.filename}: {exc}") from None
         _raise_for_status(response, f"cannot download {link.filename}")
-        body = response.content
-        return replace(link, size=len(body), sha256=hashlib.sha256(body).hexdigest())
+        return FileFacts(len(response.content), hashlib.sha256(response.content).hexdigest())
 
     def metadata(self, link: FileLink) -> DistMetadata:
         """Core metadata of a wheel: PEP 658 file, else range requests, else download.
@@ -180,26 +223,45 @@ class IndexClient:
                 self._metadata[link.url] = self._load_metadata(link)
             return self._metadata[link.url]
 
+    def knows_facts(self, link: FileLink) -> bool:
+        """True when the lock can record this file's size and hash without the network."""
+        if link.url.startswith("file:") or (link.size is not None and link.sha256):
+            return True
+        facts = self.facts.get(link.url)
+        return facts is not None and (not link.sha256 or facts.sha256 == link.sha256)
+
+    def has_metadata(self, link: FileLink) -> bool:
+        """True when this wheel's metadata can be read without the network."""
+        cached = self._cache_path(link)
+        return link.url.startswith("file:") or link.url in self._metadata or (cached is not None and cached.is_file())
+
     def _load_metadata(self, link: FileLink) -> DistMetadata:
         cached = self._cache_path(link)
         if cached is not None and cached.is_file():
             return parse_metadata(cached.read_bytes(), link.filename)
+        if self.offline and not link.url.startswith("file:"):
+            raise IndexClientError(f"offline, and the metadata of {link.filename} is not in the cache",
+                                   hint=OFFLINE_HINT)
         data = self._fetch_metadata_bytes(link)
         if cached is not None:
             atomic_write_bytes(cached, data)
         return parse_metadata(data, link.filename)
 
     def _cache_path(self, link: FileLink) -> Path | None:
-        if self.cache_dir is None or not link.sha256:
+        """Metadata is stored by the wheel's sha256, or by its URL when the page gave no hash."""
+        if self.cache_dir is None:
             return None
-        return self.cache_dir / "metadata-v1" / link.sha256[:2] / f"{link.sha256}.METADATA"
+        if link.sha256:
+            return self.cache_dir / "metadata-v1" / link.sha256[:2] / f"{link.sha256}.METADATA"
+        key = hashlib.sha256(strip_credentials(link.url).encode()).hexdigest()
+        return self.cache_dir / "metadata-by-url-v1" / key[:2] / f"{key}.METADATA"
 
     def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
         try:
             if link.url.startswith("file:"):
                 from pypm.index.metadata import metadata_from_wheel
 
-                with open(url2pathname(urlsplit(link.url).path), "rb") as handle:
+                with open(local_path(link.url), "rb") as handle:
                     return metadata_from_wheel(handle, link.filename)
             if link.metadata is not None:
                 response = fetch(self.http, link.url + ".metadata", headers=IDENTITY, raw=True)
@@ -216,12 +278,29 @@ def _link_name(link: FileLink) -> str | None:
     return parsed[0] if parsed else None
 
 
+def _offline_page(cached: CachedPage | None, page_url: str, index_url: str,
+                  name: NormalizedName) -> list[FileLink] | None:
+    """A project page as last stored (None: the index had no such project then)."""
+    if cached is None:
+        raise IndexClientError(f"offline, and the index page of {name!r} is not in the cache",
+                               hint=f"{redact(index_url)} was not read for it yet; {OFFLINE_HINT}")
+    if cached.missing:
+        return None
+    return parse_page(cached.body, cached.content_type, page_url, index_url)
+
+
 def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:
-    directory = Path(url2pathname(urlsplit(page_url).path))
-    page = directory / "index.html"
+    """A project page of a local PEP 503 tree: ``<index>/<name>/index.html`` (None when
+    the project has no directory there)."""
+    page = local_path(page_url) / "index.html"
     if not page.is_file():
         return None
-    return parse_html_page(page.read_text("utf-8"), page.as_uri(), index_url)
+    try:
+        text = page.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        raise IndexClientError(f"cannot read the index page {page}: {reason}") from None
+    return parse_html_page(text, page.as_uri(), index_url)
 
 
 def _check_hash(data: bytes, expected: str, what: str) -> None:

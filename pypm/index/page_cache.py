@@ -1,5 +1,7 @@
 """HTTP cache for index pages in the cache dir: fresh by Cache-Control max-age, else
-revalidated with ETag / Last-Modified (a 304 reuses the stored body)."""
+revalidated with ETag / Last-Modified (a 304 reuses the stored body). A 404 is recorded
+too, so an offline run knows which index did not have a project; online, such a record
+is never trusted (the project may have appeared since)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ class CachedPage:
     etag: str | None
     last_modified: str | None
     fresh_until: float
+    missing: bool = False
 
     def is_fresh(self) -> bool:
         """True while Cache-Control max-age says the page needs no revalidation."""
@@ -61,8 +64,9 @@ class PageCache:
         try:
             meta = json.loads(paths[0].read_text("utf-8"))
             return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
-                              meta.get("last_modified"), float(meta.get("fresh_until", 0)))
-        except (OSError, ValueError, KeyError):
+                              meta.get("last_modified"), float(meta.get("fresh_until", 0)),
+                              bool(meta.get("missing", False)))
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def put(self, url: str, body: bytes, headers: dict[str, str]) -> None:
@@ -73,6 +77,13 @@ class PageCache:
             return
         atomic_write_bytes(paths[1], body)
         self._write_meta(paths[0], headers, control)
+
+    def put_missing(self, url: str) -> None:
+        """Record that the index answered 404 for ``url`` (read only by offline runs)."""
+        paths = self._paths(url)
+        if paths is not None:
+            atomic_write_bytes(paths[1], b"")
+            atomic_write_bytes(paths[0], json.dumps({"content_type": "", "missing": True}).encode())
 
     def refresh(self, page: CachedPage, headers: dict[str, str]) -> None:
         """Record a 304: new freshness (and validators, if sent)."""

@@ -20,6 +20,9 @@ def explain_impossible(exc: Any, provider: Any) -> tuple[str, str | None]:
     if name in provider.members:
         return _member_conflict(name, reqs, provider.members[name].version, wants)
     available = provider.available_versions(name)
+    if provider.client.offline:
+        return (f"offline, and no version of {name!r} in the cache satisfies all requirements: {wants}",
+                "offline, only versions whose metadata is in the cache count; run `pypm lock` once online")
     if not available:
         return f"no usable version of {name!r} found on the index ({wants})", None
     shown = ", ".join(str(v) for v in available[-8:])

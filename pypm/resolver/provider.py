@@ -190,7 +190,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         wheels = [f for f in files if f.is_wheel]
         if wheels:
             with_metadata = [w for w in wheels if w.metadata is not None]
-            return self.client.metadata((with_metadata or wheels)[0])
+            choice = (with_metadata or wheels)[0]
+            if self.client.offline:  # any wheel of the version will do: take one the cache has
+                choice = next((w for w in wheels if self.client.has_metadata(w)), choice)
+            return self.client.metadata(choice)
         sdists = [f for f in files if not f.is_wheel]
         if not sdists or self.sdist_metadata is None:
             raise ResolutionError(f"{files[0].filename if files else name}: no wheel and no buildable sdist")
@@ -284,11 +287,22 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             allowed.sort(key=lambda version: version != preferred)
         for version in allowed:
             files = self._usable(name, version)
-            if not files:
+            if not files or not self._readable(files):
                 continue
             if all(f.yanked is not None for f in files) and not any(r.pins(version) for r in reqs):
                 continue
             yield version, [f for f in files if f.yanked is None] or files
+
+    def _readable(self, files: list[FileLink]) -> bool:
+        """Can this version be locked? Offline, only when a wheel's metadata is in the
+        cache (or the version has only sdists, which the build frontend reads) and every
+        file's size and hash are known, so an offline lock chooses among what the cache
+        holds, as uv's ``--offline`` does."""
+        if not self.client.offline:
+            return True
+        wheels = [f for f in files if f.is_wheel]
+        readable = not wheels or any(self.client.has_metadata(w) for w in wheels)
+        return readable and all(self.client.knows_facts(f) for f in files)
 
     def _prerelease_order(self, newest_first: list[Version], reqs: list[Req]) -> list[Version]:
         """The pre-release policy applied to versions that satisfy every requirement.
