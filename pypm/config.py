@@ -7,6 +7,9 @@ table (or the top level of ``pypm-workspace.toml``), for ``python`` only a
 file (``config.toml`` in the platformdirs config dir, or the file named by
 ``PYPM_CONFIG_FILE``), and finally the default. Every value is checked when it is loaded;
 a bad one is one error naming where it came from (the file, the variable or the option).
+Markers are the one check deferred to the first read of ``environments`` (or
+:meth:`Settings.check`): parsing them needs :mod:`packaging.markers`, whose import would
+cost the "all up to date" path a third of its time, and that path only hashes the text.
 """
 
 from __future__ import annotations
@@ -69,18 +72,17 @@ def _as_list(item: Callable[[str, Any], str]) -> Callable[[str, Any], list[str]]
     return coerce
 
 
-def _as_marker(name: str, value: Any) -> str:
-    """A PEP 508 marker (packaging is imported only when the setting has a value)."""
+def _check_markers(name: str, values: list[str]) -> None:
+    """Every entry is a PEP 508 marker (imports packaging: see the module docstring)."""
     from packaging.markers import InvalidMarker, Marker
 
-    text = _as_str(name, value)
-    try:
-        Marker(text)
-    except InvalidMarker as exc:
-        reason = " ".join(str(exc).splitlines()[0].split())
-        raise ConfigError(f"setting {name!r}: invalid marker {text!r}: {reason}",
-                          hint="a marker such as sys_platform == 'linux'") from None
-    return text
+    for text in values:
+        try:
+            Marker(text)
+        except InvalidMarker as exc:
+            reason = " ".join(str(exc).splitlines()[0].split())
+            raise ConfigError(f"setting {name!r}: invalid marker {text!r}: {reason}",
+                              hint="a marker such as sys_platform == 'linux'") from None
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -140,6 +142,7 @@ class Setting(NamedTuple):
     help: str
     in_lock_inputs: bool = False
     split: Callable[[str], list[str]] | None = None
+    deferred_check: Callable[[str, Any], None] | None = None
 
     @property
     def env_var(self) -> str:
@@ -152,8 +155,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("extra-index-url", [], _as_list(_as_url), "further indexes, lower priority", True, split_whitespace),
     Setting("find-links", [], _as_list(_as_str), "directories or pages with distribution files", True,
             split_commas),
-    Setting("environments", [], _as_list(_as_marker), "markers limiting what the lock must serve", True,
-            split_markers),
+    Setting("environments", [], _as_list(_as_str), "markers limiting what the lock must serve", True,
+            split_markers, _check_markers),
     Setting("prerelease", "if-necessary", _as_choice("if-necessary", "allow", "disallow"),
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
@@ -166,18 +169,41 @@ SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SET
 NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins"})
 
 
+Pending = list[tuple[str, str, Any]]  # (setting, source, value) whose deferred check has not run
+
+
 class Settings:
     """Resolved settings values and where each came from (a file path, a ``PYPM_*``
-    variable, a command-line option, or ``"default"``)."""
+    variable, a command-line option, or ``"default"``). ``pending``: values (of every
+    layer) whose deferred check runs on the setting's first read or on :meth:`check`."""
 
-    def __init__(self, values: Mapping[str, Any], sources: dict[str, str] | None = None) -> None:
+    def __init__(self, values: Mapping[str, Any], sources: dict[str, str] | None = None,
+                 pending: Pending | None = None) -> None:
         self.values = {setting.name: setting.default for setting in SETTINGS}
         self.values.update(values)
         self.sources = {name: DEFAULT_SOURCE for name in self.values}
         self.sources.update(sources or {})
+        self._pending = list(pending or [])
 
     def __getitem__(self, name: str) -> Any:
+        if self._pending:
+            self._run_checks(name)
         return self.values[name]
+
+    def check(self) -> None:
+        """Run every deferred check now (a bad value raises :class:`ConfigError`)."""
+        self._run_checks(None)
+
+    def _run_checks(self, only: str | None) -> None:
+        for entry in [e for e in self._pending if only is None or e[0] == only]:
+            name, source, value = entry
+            check = SETTINGS_BY_NAME[name].deferred_check
+            if check is not None:
+                try:
+                    check(name, value)
+                except ConfigError as exc:
+                    raise ConfigError(f"{source}: {exc.message}", hint=exc.hint) from None
+            self._pending.remove(entry)
 
     def override(self, name: str, value: Any, source: str = "command line") -> None:
         """Set a value from the command line (the highest priority); ``None`` leaves it.
@@ -185,11 +211,16 @@ class Settings:
         command-line mistake (:class:`UsageError`, exit status 2)."""
         if value is None:
             return
+        setting = SETTINGS_BY_NAME[name]
         try:
-            self.values[name] = SETTINGS_BY_NAME[name].coerce(name, value)
+            coerced = setting.coerce(name, value)
+            if setting.deferred_check is not None:
+                setting.deferred_check(name, coerced)
         except ConfigError as exc:
             raise UsageError(f"{source}: {exc.message}", hint=exc.hint) from None
+        self.values[name] = coerced
         self.sources[name] = source
+        self._pending = [entry for entry in self._pending if entry[0] != name]
 
     def describe(self, name: str) -> str:
         """Where a value came from, for messages: ``python = '3.12' (from .../.python-version)``."""
@@ -245,6 +276,7 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
     layers = [*_environment_layers(), project, *version_file, *user]
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    pending: Pending = []
     for setting in SETTINGS:
         # every layer's value is checked, not only the winner's (as uv reads whole files):
         # a bad committed value is reported even while a variable overrides it
@@ -252,7 +284,9 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
             if setting.name in table:
                 values[setting.name] = _coerce(setting, table[setting.name], source)
                 sources[setting.name] = source
-    return Settings(values, sources)
+                if setting.deferred_check is not None and values[setting.name]:
+                    pending.insert(0, (setting.name, source, values[setting.name]))
+    return Settings(values, sources, pending)
 
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:

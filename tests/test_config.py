@@ -326,9 +326,9 @@ WRONG_TYPES = [
 def test_wrong_types_are_config_errors(key: str, value: Any, layer: str, user_file: Path) -> None:
     if layer == "user":
         write_user_config(user_file, {key: value})
-        call = lambda: load_settings({})  # noqa: E731
+        call = lambda: load_settings({}).check()  # noqa: E731
     else:
-        call = lambda: load_settings({key: value}, user_file.parent / "pyproject.toml")  # noqa: E731
+        call = lambda: load_settings({key: value}, user_file.parent / "pyproject.toml").check()  # noqa: E731
     with pytest.raises(ConfigError) as info:
         call()
     assert repr(key) in info.value.one_line()
@@ -372,7 +372,7 @@ def test_bad_env_values_are_one_line_naming_the_variable(
 ) -> None:
     monkeypatch.setenv(var, value)
     with pytest.raises(ConfigError) as info:
-        load_settings({})
+        load_settings({}).check()
     line = info.value.one_line()
     assert line.startswith(f"{var}: setting ") and expected in line and "\n" not in line, line
 
@@ -509,3 +509,34 @@ def test_a_bad_committed_value_is_reported_even_when_overridden(
     with pytest.raises(ConfigError) as info:
         load_settings({"cache-dir": 5}, project_file)
     assert info.value.one_line().startswith(f"{project_file}: setting 'cache-dir'")
+
+
+def test_markers_are_checked_on_first_read_without_slowing_the_load(tmp_path: Path) -> None:
+    """Parsing markers imports packaging.markers (tens of ms): the no-op path, which only
+    hashes the settings, must not pay it; the first read of 'environments' checks them."""
+    code = (
+        "import sys\n"
+        "from pypm.config import load_settings\n"
+        "ok = load_settings({'environments': [\"sys_platform == 'linux'\"]})\n"
+        "bad = load_settings({'environments': ['sys_platform = 1']})\n"
+        "print('packaging.markers' in sys.modules)\n"
+        "print(ok['environments'])\n"
+        "try:\n"
+        "    bad['environments']\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={**os.environ, "PYPM_CONFIG_FILE": str(tmp_path / "none.toml")}).stdout.splitlines()
+    assert out[0] == "False"
+    assert out[1] == "[\"sys_platform == 'linux'\"]"
+    assert out[2].startswith("ConfigError [tool.pypm]: setting 'environments': invalid marker 'sys_platform = 1'")
+
+
+def test_bad_marker_fails_load_workspace(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PROJECT + "[tool.pypm]\nenvironments = [\"os_name = 'nt'\"]\n")
+    with pytest.raises(ConfigError, match="setting 'environments': invalid marker"):
+        load_workspace(tmp_path)

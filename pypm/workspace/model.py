@@ -92,6 +92,7 @@ def validate_workspace(raw: RawWorkspace, settings: Settings | None = None) -> W
             )
         members[member.name] = member
     settings = settings or load_settings(raw.tool_table, raw.config_file)
+    settings.check()  # the deferred checks (markers) run before anything is resolved or written
     root_groups = {}
     if all(m.pyproject != raw.config_file for m in raw.members) and raw.config_file.name == "pyproject.toml":
         root_groups = validate_root_groups(raw.root_data, raw.config_file, raw.root)
