@@ -6,9 +6,9 @@ messages (see :func:`pypm.index.client.redact`).
 
 from __future__ import annotations
 
-import base64
 import netrc
 import os
+import threading
 from collections.abc import Generator
 from pathlib import Path
 
@@ -16,18 +16,19 @@ import httpx
 
 from pypm.index.credentials import known_credentials, remember, remember_url_credentials
 
-__all__ = ["IndexAuth", "basic_header", "remember_url_credentials"]
+__all__ = ["IndexAuth", "remember_url_credentials"]
 
 
-def _netrc_credentials(host: str) -> tuple[str, str] | None:
+def _netrc_auth() -> httpx.Auth | None:
+    """httpx's netrc lookup over ``$NETRC`` or ``~/.netrc``; None when there is no such
+    file or it cannot be parsed (then no credentials come from it, as before)."""
     path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
     if not path.is_file():
         return None
     try:
-        entry = netrc.netrc(str(path)).authenticators(host)
+        return httpx.NetRCAuth(str(path))
     except (netrc.NetrcParseError, OSError):
         return None
-    return (entry[0], entry[2] or "") if entry else None
 
 
 def _keyring_credentials(url: str, host: str) -> tuple[str, str] | None:
@@ -45,25 +46,38 @@ def _keyring_credentials(url: str, host: str) -> tuple[str, str] | None:
     return None
 
 
-def basic_header(username: str, password: str) -> str:
-    """An HTTP Basic ``Authorization`` header value."""
-    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
+def _authorize(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
+    """``request`` as ``auth`` prepares it (Basic and netrc auth add a header, then yield)."""
+    return next(auth.auth_flow(request))
 
 
 class IndexAuth(httpx.Auth):
-    """Adds known or netrc credentials; on 401 asks keyring once and retries."""
+    """Adds known (URL) or netrc credentials as HTTP Basic auth (httpx's ``BasicAuth`` and
+    ``NetRCAuth``); on 401 asks keyring once and retries."""
+
+    def __init__(self) -> None:
+        self._netrc: httpx.Auth | None = None
+        self._netrc_read = False
+        self._guard = threading.Lock()
+
+    def _netrc_auth(self) -> httpx.Auth | None:
+        with self._guard:
+            if not self._netrc_read:
+                self._netrc, self._netrc_read = _netrc_auth(), True
+            return self._netrc
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         host = request.url.host
         if "Authorization" not in request.headers:
-            known = known_credentials(host) or _netrc_credentials(host)
+            known = known_credentials(host)
             if known is not None:
-                request.headers["Authorization"] = basic_header(*known)
+                request = _authorize(httpx.BasicAuth(*known), request)
+            elif (from_netrc := self._netrc_auth()) is not None:
+                request = _authorize(from_netrc, request)
         response = yield request
         if response.status_code == 401 and "Authorization" not in request.headers:
             found = _keyring_credentials(str(request.url), host)
             if found is not None:
                 remember(host, found)
-                request.headers["Authorization"] = basic_header(*found)
+                request = _authorize(httpx.BasicAuth(*found), request)
                 yield request
