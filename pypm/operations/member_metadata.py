@@ -38,11 +38,6 @@ DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "se
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
-def has_dynamic_members(workspace_raw: Any) -> bool:
-    """True when some member leaves fields that matter to its build backend (cheap)."""
-    return any(dynamic_fields(member) for member in workspace_raw.members)
-
-
 def prepare_dynamic_metadata(workspace: Workspace) -> dict[str, PreparedMetadata]:
     """Ask (or recall) each dynamic member's backend for its metadata and fill the
     member's dynamic fields with it; returns the metadata by member name."""
