@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pypm.errors import InstallError
 from pypm.install.installed import INSTALL_INFO
 from pypm.interpreter import Interpreter
 from pypm.store.layout import EDITABLES
@@ -148,15 +149,20 @@ def _metadata(member: Member) -> bytes:
             base = str(requirement).split(";")[0].strip()
             requires.append(f'{base}; {marker}extra == "{extra}"')
     raw: RawMetadata = {"metadata_version": "2.1", "name": member.display_name, "version": str(member.version or "0")}
-    if member.description:
-        raw["summary"] = member.description
+    if member.description.strip():
+        raw["summary"] = " ".join(member.description.split())  # one line, as the field must be
     if str(member.requires_python):
         raw["requires_python"] = str(member.requires_python)
     if requires:
         raw["requires_dist"] = requires
     if member.optional_dependencies:
         raw["provides_extra"] = list(member.optional_dependencies)
-    return bytes(Metadata.from_raw(raw).as_rfc822())
+    try:
+        return bytes(Metadata.from_raw(raw).as_rfc822())
+    except Exception as exc:  # packaging raises an ExceptionGroup of InvalidMetadata
+        problems = getattr(exc, "exceptions", None) or [exc]
+        raise InstallError(f"{member.pyproject}: cannot write its core metadata: {problems[0]}",
+                           hint="fix the [project] table") from None
 
 
 def _version_of(metadata: bytes) -> str | None:
