@@ -204,6 +204,15 @@ def test_link_mode_copy_after_hardlink_relinks(synced: Path, env, run_pypm) -> N
     assert_matches(synced / ".venv", EXPECTED)
 
 
+def test_user_settings_file_is_an_input(synced: Path, env, run_pypm, tmp_path: Path) -> None:
+    config = tmp_path / "user-config.toml"
+    config.write_text('link-mode = "copy"\n')
+    with_config = {**env, "PYPM_CONFIG_FILE": str(config)}
+    assert UP_TO_DATE not in run_pypm("lock", "sync", cwd=synced, env_extra=with_config).stderr
+    assert (site_packages(synced / ".venv")[0] / "alpha" / "__init__.py").stat().st_nlink == 1
+    assert UP_TO_DATE in run_pypm("lock", "sync", cwd=synced, env_extra=with_config).stderr
+
+
 # -- the interpreter -------------------------------------------------------------------------
 
 def _other_python() -> Path:
@@ -262,6 +271,14 @@ def test_venv_whose_interpreter_was_uninstalled_is_recreated(
     assert Path(out[0]).resolve() == (synced / ".venv").resolve()
     assert out[1] == f"{sys.version_info.major}.{sys.version_info.minor}"
     assert_matches(synced / ".venv", EXPECTED)
+
+
+def test_python_version_file_is_an_input(synced: Path, env, run_pypm) -> None:
+    version = _other_python().name.removeprefix("python")
+    (synced / ".python-version").write_text(f"{version}\n")
+    assert UP_TO_DATE not in run_pypm("lock", "sync", cwd=synced, env_extra=env).stderr
+    assert _venv_version(synced) == version
+    assert UP_TO_DATE in run_pypm("lock", "sync", cwd=synced, env_extra=env).stderr
 
 
 def test_stamp_reads_the_interpreter_description_venv_writes() -> None:
