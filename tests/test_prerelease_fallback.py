@@ -1,6 +1,7 @@
-"""The ``if-necessary`` pre-release policy (the default): a pre-release is chosen only when
-no final release satisfies the requirements (PEP 440; uv's ``if-necessary``), for direct
-and transitive requirements alike; one the workspace names explicitly may be the newest."""
+"""The ``if-necessary`` pre-release policy (the default): a pre-release is chosen only when every
+version of the package is one or the workspace's own requirement names one (uv's documented
+``if-necessary-or-explicit``, which the shared resolver scenarios expect); when only a
+pre-release would satisfy a range, the error says how to opt in."""
 
 from __future__ import annotations
 
@@ -42,30 +43,41 @@ def one_error_line(result) -> str:
 
 
 CASES = [
-    # (requirement, versions on the index, chosen version)
-    ("alpha>=2", ["1.0", "2.1b1"], "2.1b1"),  # no final release satisfies: fall back
-    ("alpha>=2", ["1.0", "2.1b1", "2.2rc1"], "2.2rc1"),  # the newest pre-release of the fallback
-    ("alpha", ["1.0", "2.0b1"], "1.0"),  # a final release satisfies: no pre-release
-    ("alpha>=1.5", ["1.0", "2.0", "2.1b1"], "2.0"),  # finals first even when a pre-release is newer
+    # (requirement, versions on the index, chosen version or None for "cannot lock")
+    ("alpha", ["1.0b1", "1.0rc1"], "1.0rc1"),  # every version is a pre-release: the newest of them
+    ("alpha>=1.0b2", ["1.0b1", "1.0rc1"], "1.0rc1"),
+    ("alpha", ["1.0", "2.0b1"], "1.0"),  # a final release exists: no pre-release
+    ("alpha>=1.5", ["1.0", "2.0", "2.1b1"], "2.0"),
     ("alpha<2", ["1.0", "2.0a1", "3.0"], "1.0"),  # PEP 440: <2 excludes 2.0's pre-releases
     ("alpha>=2.0b1", ["1.0", "2.0", "2.1b1"], "2.1b1"),  # named explicitly by the workspace: newest
+    # Only a pre-release would satisfy, but final releases exist: no opt-in, no pre-release.
+    # uv's documented if-necessary(-or-explicit), which the shared resolver scenarios expect
+    # (prereleases/package-only-prereleases-in-range and the transitive-prerelease-* ones).
+    ("alpha>=2", ["1.0", "2.1b1"], None),
 ]
 
 
 @pytest.mark.parametrize(("requirement", "versions", "expected"), CASES, ids=[f"{r}:{v}" for r, v, _ in CASES])
-def test_if_necessary_falls_back_to_prereleases(tmp_path, make_index, run_pypm, requirement, versions, expected):
+def test_if_necessary_takes_prereleases_only_when_all_are_or_asked_for(
+    tmp_path, make_index, run_pypm, requirement, versions, expected
+):
     index = make_index([DistSpec("alpha", v) for v in versions])
     root = project_with(tmp_path / "p", [requirement])
     result = lock(run_pypm, root, index)
+    if expected is None:
+        line = one_error_line(result)
+        assert "alpha" in line and "pre-release" in line, line
+        return
     assert result.returncode == 0, result.stderr
     assert locked(root)["alpha"] == expected
 
 
-def test_fallback_applies_to_transitive_requirements(tmp_path, make_index, run_pypm) -> None:
+def test_transitive_prerelease_needs_an_opt_in(tmp_path, make_index, run_pypm) -> None:
     index = make_index([DistSpec("beta", "1.0", requires=["alpha>=2"]), DistSpec("alpha", "1.0"),
                         DistSpec("alpha", "2.1rc1")])
     root = project_with(tmp_path / "p", ["beta"])
-    assert lock(run_pypm, root, index).returncode == 0
+    one_error_line(lock(run_pypm, root, index))
+    assert lock(run_pypm, root, index, "--prerelease", "allow").returncode == 0
     assert locked(root) == {"proj": "1.0", "beta": "1.0", "alpha": "2.1rc1"}
 
 

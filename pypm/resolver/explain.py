@@ -41,8 +41,14 @@ def _member_conflict(name: str, reqs: list[Req], version: Version | None, wants:
 
 
 def _prerelease_hint(name: str, reqs: list[Req], available: list[Version]) -> str | None:
-    """When a pre-release would fit but for PEP 440's ordering (``2.0b1`` sorts before
-    ``2.0``, so ``>=2`` excludes it), say how to ask for it."""
+    """When a pre-release satisfies the requirements but the pre-release policy left it out,
+    or would fit but for PEP 440's ordering (``2.0b1`` sorts before ``2.0``, so ``>=2``
+    excludes it), say how to ask for it."""
+    fitting = [v for v in available if v.is_prerelease and all(r.specifier.contains(v, prereleases=True) for r in reqs)]
+    if fitting:
+        newest = max(fitting)
+        return (f"only the pre-release {newest} would satisfy them, and pre-releases need an opt-in: name one in the "
+                f"requirement (e.g. {name}>={newest}) or lock with --prerelease allow")
     for version in reversed(available):
         if not version.is_prerelease:
             continue

@@ -281,7 +281,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         combined = SpecifierSet()
         for req in reqs:
             combined &= req.specifier
-        allowed = self._prerelease_order(sorted(combined.filter(versions, prereleases=True), reverse=True), reqs)
+        allowed = self._prerelease_order(sorted(combined.filter(versions, prereleases=True), reverse=True), reqs,
+                                         all(version.is_prerelease for version in versions))
         preferred = self.preferences.get(name)
         if preferred is not None and self.options.keeps_locked(name):
             allowed.sort(key=lambda version: version != preferred)
@@ -304,26 +305,25 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         readable = not wheels or any(self.client.has_metadata(w) for w in wheels)
         return readable and all(self.client.knows_facts(f) for f in files)
 
-    def _prerelease_order(self, newest_first: list[Version], reqs: list[Req]) -> list[Version]:
+    def _prerelease_order(self, newest_first: list[Version], reqs: list[Req], only_prereleases: bool) -> list[Version]:
         """The pre-release policy applied to versions that satisfy every requirement.
 
-        ``allow``: newest first, pre-releases included; ``disallow``: no pre-releases;
-        ``if-necessary`` (the default): newest first when one of the workspace's own
-        requirements names a pre-release (``>=2.0b1``: asked for explicitly, PEP 440),
-        else every final release first and then the pre-releases, so a pre-release is
-        chosen only when no final release satisfies the requirements (PEP 440: accept
-        pre-releases "where there is no final or post release that satisfies the version
-        specifier"; uv's ``if-necessary``: "prefer stable versions, falling back to
-        pre-release versions when necessary", uv PRs #19993 and #20302). The candidates
-        stay the same, only their order changes, so backtracking can still reach them."""
+        ``allow``: every version; ``disallow``: final releases only; ``if-necessary`` (the
+        default): pre-releases too when every version of the package is one
+        (``only_prereleases``), or when one of
+        the workspace's own requirements names a pre-release (``>=2.0b1``), else final
+        releases only. This is uv's documented ``if-necessary-or-explicit``, which the shared
+        resolver scenarios (the known answers pypm must match) expect: with a final release
+        available, a pre-release needs an explicit opt-in even when only it would satisfy a
+        range. The wider PEP 440 fallback contradicts four of those scenarios."""
         mode = self.options.prereleases
-        explicit = any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
-        if mode == "allow" or (mode == "if-necessary" and explicit):
-            return newest_first
         finals = [version for version in newest_first if not version.is_prerelease]
+        if mode == "allow":
+            return newest_first
         if mode == "disallow":
             return finals
-        return finals + [version for version in newest_first if version.is_prerelease]
+        explicit = any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
+        return newest_first if explicit or only_prereleases else finals
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every usable version of ``name`` (for error messages)."""
