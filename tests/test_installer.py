@@ -305,10 +305,11 @@ def test_pep660_editable_member(tmp_path, make_index, run_pypm) -> None:
 
 
 def test_venv_is_recreated_for_another_python(tmp_path, make_index, run_pypm) -> None:
+    """`--python` makes .venv from another interpreter; it sticks for plain syncs (as with
+    uv) until another `--python` is given."""
     from tests.test_lock_sync import PY310
 
-    if not PY310:
-        pytest.skip("needs a Python 3.10 interpreter (pyenv)")
+    assert PY310, "this test needs a Python 3.10 interpreter (pyenv or PATH)"
     index = make_index([DistSpec("alpha", "1.0")])
     env = {"PYPM_INDEX_URL": index.url}
     root = project(tmp_path / "p", ["alpha"])
@@ -317,6 +318,9 @@ def test_venv_is_recreated_for_another_python(tmp_path, make_index, run_pypm) ->
     assert run_pypm("run", "--python", str(PY310[-1]), "python", "-c", code, cwd=root,
                     env_extra=env).stdout.strip() == "(3, 10)"
     run_pypm("sync", cwd=root, env_extra=env)
+    assert run_pypm("run", "python", "-c", code, cwd=root, env_extra=env).stdout.strip() == "(3, 10)"
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    run_pypm("sync", "--python", running, cwd=root, env_extra=env)
     expected = f"({sys.version_info.major}, {sys.version_info.minor})"
     assert run_pypm("run", "python", "-c", code, cwd=root, env_extra=env).stdout.strip() == expected
     assert installed(root / ".venv")["alpha"] == "1.0"

@@ -4,7 +4,8 @@ Each command declares only the groups it honours (``pypm <command> --help`` list
 nothing else):
 
 ==========  =======================================================================
-``lock``    operations (``sync``), lock options, ``--offline``, ``--check``
+``lock``    operations (``sync``), lock options, ``--offline``, ``--check``; sync options
+            and ``--python``/``--link-mode`` only together with ``sync``
 ``sync``    operations (``lock``), lock options (used when sync re-locks a stale
             lock), sync options, ``--frozen``/``--locked``, environment settings
 ``run``     as ``sync`` without operations, plus ``--no-sync`` and the command
@@ -60,9 +61,9 @@ def add_lock_options(parser: argparse.ArgumentParser, title: str = "lock options
                       help="when pre-releases may be chosen (default: the prerelease setting)")
 
 
-def add_selection_options(parser: argparse.ArgumentParser) -> None:
+def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync options") -> None:
     """Which groups, extras and members ``sync`` installs."""
-    sync = parser.add_argument_group("sync options")
+    sync = parser.add_argument_group(title)
     sync.add_argument("--group", action="append", default=[], metavar="G", help="also install dependency group G")
     sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
     sync.add_argument("--all-groups", action="store_true", help="install every dependency group")

@@ -53,9 +53,11 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     from pypm.build import make_sdist_metadata_builder
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
+    from pypm.operations.member_metadata import prepare_dynamic_metadata
     from pypm.resolver.resolve import resolve
 
     request = request or LockRequest()
+    prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
     digest = input_hash(workspace.raw, workspace.settings)
     if not request.forces and read_input_hash(workspace.lock_path) == digest:
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
@@ -140,7 +142,9 @@ def check(workspace: Workspace) -> None:
     """Raise :class:`LockError` when ``pylock.toml`` is missing, invalid or stale (writes nothing)."""
     from pypm.errors import LockError
     from pypm.lock.reader import read_lock
+    from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     read_lock(workspace.lock_path)
+    prepare_dynamic_metadata(workspace)
     if read_input_hash(workspace.lock_path) != input_hash(workspace.raw, workspace.settings):
         raise LockError("pylock.toml is out of date with the workspace", hint="run `pypm lock`")

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from pypm.cli.graph_options import add_lock_options, add_operations, add_setting_options, operations_from
+from pypm.cli.graph_options import (
+    SYNC_FLAGS,
+    add_lock_options,
+    add_operations,
+    add_selection_options,
+    add_setting_options,
+    given_flags,
+    operations_from,
+)
 
 HELP = "resolve every member's dependencies into pylock.toml"
-EPILOG = "sync options (--group, --frozen, --python...) belong to `pypm sync`, which locks first when stale"
+EPILOG = "--frozen and --locked belong to `pypm sync`, which locks first when stale"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Lock options, ``--offline``, ``--check``, and ``sync`` as a further operation."""
+    """Lock options, ``--offline``, ``--check``, ``sync`` as a further operation, and the
+    sync options that ``pypm lock sync`` honours."""
     parser.epilog = EPILOG
-    add_operations(parser, "also run sync (with the default groups)", ("sync",))
+    add_operations(parser, "also run sync", ("sync",))
     add_lock_options(parser)
-    add_setting_options(parser, environment=False)
+    add_selection_options(parser, "sync options (with `pypm lock sync`)")
+    add_setting_options(parser)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when pylock.toml is missing, invalid or stale; write nothing")
 
@@ -23,8 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: argparse.Namespace) -> int:
     """Check the lock, or run the requested operations as one task graph."""
     from pypm.cli.graph_run import run_operations
+    from pypm.errors import UsageError
 
     operations = operations_from(options)
+    for_sync = [flag for flag in given_flags(options, SYNC_FLAGS) if flag != "--offline"]
+    if for_sync and "sync" not in operations:
+        raise UsageError(f"{for_sync[0]} applies to sync", hint=f"run `pypm lock sync {for_sync[0]} ...`")
     if options.check:
         return _check(options, operations)
     run_operations(options, operations)
