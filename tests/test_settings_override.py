@@ -112,3 +112,16 @@ def test_python_version_file_is_the_request_unless_overridden(tmp_path, make_ind
     (root / ".python-version").write_text("3.twelve\n")
     line = one_error_line(run_pypm("sync", cwd=root, env_extra=env, check=False))
     assert line.startswith(f"error: {(root / '.python-version').resolve()}: setting 'python'")
+
+
+def test_command_line_flags_override_variables_and_the_project(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project(tmp_path / "p", ["alpha"], tool=f'index-url = "{DEAD_INDEX}"')
+    cache = tmp_path / "flag-cache"
+    env = {"PYPM_INDEX_URL": "http://127.0.0.1:9/other/simple/"}
+    run_pypm("lock", "sync", "--index-url", index.url, "--cache-dir", cache, cwd=root, env_extra=env)
+    assert [p["version"] for p in lock_data(root)["packages"] if p["name"] == "alpha"] == ["1.0"]
+    assert any(cache.rglob("alpha-1.0-*.whl")), "the wheel was not downloaded into --cache-dir"
+    bad = run_pypm("lock", "--index-url", "not-a-url", cwd=root, env_extra=env, check=False)
+    assert bad.returncode == 2 and "--index-url" in one_error_line(bad)
+    assert run_pypm("cache", "dir", "--cache-dir", cache, cwd=root).stdout.strip() == str(cache)

@@ -85,8 +85,16 @@ def add_lock_mode_options(parser: argparse.ArgumentParser, locked: bool = True,
 
 
 def add_setting_options(parser: argparse.ArgumentParser, offline: bool = True, environment: bool = True) -> None:
-    """Settings overridden for this run: ``--offline``; ``--python`` and ``--link-mode``."""
-    group = parser.add_argument_group("settings (override the [tool.pypm] table for this run)")
+    """Settings overridden for this run (over PYPM_* variables, [tool.pypm] and the user
+    file, as pip's and uv's flags do): where packages come from, the cache, ``--offline``;
+    ``--python`` and ``--link-mode``."""
+    group = parser.add_argument_group("settings (override PYPM_* variables and [tool.pypm] for this run)")
+    group.add_argument("--index-url", metavar="URL", help="the primary index (PEP 503/691)")
+    group.add_argument("--extra-index-url", action="append", metavar="URL",
+                       help="a further index (repeatable; replaces the configured extra indexes)")
+    group.add_argument("--find-links", action="append", metavar="PATH|URL",
+                       help="a directory or page of distribution files (repeatable; replaces the configured ones)")
+    group.add_argument("--cache-dir", metavar="DIR", help="the cache directory")
     if offline:
         group.add_argument("--offline", action="store_true", default=None, help="use the cache only")
     if environment:
@@ -130,14 +138,19 @@ def lock_request_from(options: argparse.Namespace) -> LockRequest:
     )
 
 
-def setting_overrides(options: argparse.Namespace) -> dict[str, Any]:
-    """The settings given on the command line (only those the command declares)."""
+def setting_overrides(options: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """The settings given on the command line (only those the command declares), each
+    with the flag that gave it (named in errors)."""
     given = {
-        "offline": getattr(options, "offline", None),
-        "python": getattr(options, "python", None),
-        "link-mode": getattr(options, "link_mode", None),
+        "index-url": (getattr(options, "index_url", None), "--index-url"),
+        "extra-index-url": (getattr(options, "extra_index_url", None), "--extra-index-url"),
+        "find-links": (getattr(options, "find_links", None), "--find-links"),
+        "cache-dir": (getattr(options, "cache_dir", None), "--cache-dir"),
+        "offline": (getattr(options, "offline", None), "--offline"),
+        "python": (getattr(options, "python", None), "--python"),
+        "link-mode": (getattr(options, "link_mode", None), "--link-mode"),
     }
-    return {name: value for name, value in given.items() if value is not None}
+    return {name: pair for name, pair in given.items() if pair[0] is not None}
 
 
 def lock_mode(options: argparse.Namespace) -> str | None:

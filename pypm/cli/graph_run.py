@@ -21,8 +21,8 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
     )
-    for name, value in setting_overrides(options).items():
-        ctx.settings.override(name, value)
+    for name, (value, flag) in setting_overrides(options).items():
+        ctx.settings.override(name, value, source=flag)
     ctx.frozen = lock_mode(options) is not None
     return ctx
 

@@ -20,15 +20,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     width = max(map(len, ACTIONS))
     parser.epilog = "actions:\n" + "\n".join(f"  {name:<{width}}  {text}" for name, text in ACTIONS.items())
     parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
+    parser.add_argument("--cache-dir", metavar="DIR", help="the cache to work on (default: the cache-dir setting)")
 
 
 def run(options: argparse.Namespace) -> int:
     """Carry out the action on the cache of the current workspace's settings."""
+    from pathlib import Path
+
     from pypm import ui
     from pypm.cli.parser import start_dir
     from pypm.operations import cache
 
-    cache_dir = cache.cache_dir_for(start_dir(options))
+    cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else cache.cache_dir_for(start_dir(options))
     if options.action == "dir":
         print(cache_dir)
     elif options.action == "info":
