@@ -101,6 +101,18 @@ class SdistBuilder:
         except HookUnavailable:
             return None
 
+    def editable_metadata(self, project: Path) -> tuple[bytes, bytes]:
+        """``METADATA`` and ``entry_points.txt`` (empty when absent) of the project at
+        ``project`` as an editable install would have them: the PEP 660
+        ``prepare_metadata_for_build_editable`` hook, else the wheel's metadata (the prepare
+        hook or a wheel build)."""
+        with self._project(project, "editable") as builder, tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
+            info = _call(project, lambda: builder.prepare("editable", out))
+            if info is None:
+                info = _call(project, lambda: builder.metadata_path(out))
+            points = Path(info) / "entry_points.txt"
+            return (Path(info) / "METADATA").read_bytes(), points.read_bytes() if points.is_file() else b""
+
     def _matching_wheel(self, out_dir: Path) -> Path | None:
         """The cached wheel in ``out_dir`` the target accepts best, if any."""
         ranks = self._tag_ranks()

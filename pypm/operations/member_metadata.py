@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from pypm.workspace.project import Member
 
 #: PEP 517: a project without ``build-backend`` is built with setuptools' legacy backend.
-DEFAULT_BUILD_SYSTEM = {"requires": ["setuptools>=40.8.0"], "build-backend": "setuptools.build_meta:__legacy__"}
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
@@ -143,8 +141,8 @@ def _entry_point_groups(text: bytes) -> dict[str, dict[str, str]]:
 
 
 class _Backend:
-    """Runs a member's PEP 517 hooks in a build environment made by pypm (index client
-    and sdist builder made on first use)."""
+    """Asks a member's PEP 517 backend, in a build environment pypm makes (through the build
+    frontend; index client and builder made on first use)."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
@@ -153,61 +151,16 @@ class _Backend:
 
     def prepare(self, member: Member) -> tuple[bytes, bytes]:
         """``METADATA`` and ``entry_points.txt`` (empty when absent) of ``member``."""
-        from pyproject_hooks import BuildBackendHookCaller, HookMissing, quiet_subprocess_runner
+        if self._builder is None:
+            from pypm.build.frontend import SdistBuilder
+            from pypm.index.client import IndexClient
 
-        system = member.build_system or DEFAULT_BUILD_SYSTEM
-        requires = list(system.get("requires", []))
-        hooks = BuildBackendHookCaller(
-            str(member.path), system["build-backend"], backend_path=system.get("backend-path"),
-            python_executable=str(self._environment(requires).executable), runner=quiet_subprocess_runner,
-        )
-        extra = _call(member, hooks.get_requires_for_build_editable)
-        if extra:
-            hooks.python_executable = str(self._environment([*requires, *extra]).executable)
-        with tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
-            try:
-                name = _call(member, lambda: hooks.prepare_metadata_for_build_editable(out, _allow_fallback=True))
-            except HookMissing:  # no editable support at all: the wheel's metadata is the same
-                name = _call(member, lambda: hooks.prepare_metadata_for_build_wheel(out, _allow_fallback=True))
-            info = Path(out) / name
-            points = info / "entry_points.txt"
-            return (info / "METADATA").read_bytes(), points.read_bytes() if points.is_file() else b""
-
-    def _environment(self, requirements: list[str]) -> Any:
-        from pypm.build.environment import build_environment
-        from pypm.build.frontend import SdistBuilder
-        from pypm.index.client import IndexClient
-
-        settings = self.workspace.settings
-        if self._client is None:
+            settings = self.workspace.settings
             self._client = IndexClient(settings, settings.cache_dir)
             self._builder = SdistBuilder(self._client, settings.cache_dir, offline=settings["offline"])
-        return build_environment(requirements, self._client, settings.cache_dir, self._builder.build_wheel,
-                                 offline=settings["offline"])
+        return self._builder.editable_metadata(member.path)
 
     def close(self) -> None:
         """Close the index client, if one was made."""
         if self._client is not None:
             self._client.close()
-
-
-def _call(member: Member, hook: Any) -> Any:
-    """Run a hook; the backend's failures become one :class:`BuildError` line."""
-    from pyproject_hooks import BackendUnavailable, HookMissing
-
-    from pypm.build.frontend import BuildError
-
-    try:
-        return hook()
-    except HookMissing:
-        raise
-    except BackendUnavailable as exc:
-        raise BuildError(f"{member.display_name}: build backend unavailable: {exc.message or exc}",
-                         hint="check [build-system] in its pyproject.toml") from None
-    except Exception as exc:  # noqa: BLE001 - the backend's own failure, reported in one line
-        output = getattr(exc, "output", None) or b""
-        if isinstance(output, str):
-            output = output.encode()
-        last = output.decode(errors="replace").strip().splitlines()[-1:] if output else []
-        raise BuildError(f"{member.display_name}: its build backend failed to give its metadata: "
-                         f"{(last or [str(exc)])[0]}", hint="fix the build error, then run the command again") from None
