@@ -26,7 +26,7 @@ STEP_TITLES: dict[str, str] = {
     "cold-sync": "cold sync (lock present, no cache, no .venv)",
     "warm-sync": "warm sync (cache warm, no .venv)",
     "noop-sync": "no-op sync (all installed)",
-    "noop-lock-sync": "no-op lock + sync (pypm: one call)",
+    "noop-lock-sync": "no-op lock + sync (`pypm lock sync` vs `uv sync`: one call each)",
     "version": "`--version`",
 }
 STEPS = tuple(STEP_TITLES)

@@ -132,6 +132,11 @@ class Uv(Adapter):
             "UV_NO_CONFIG": "1",
         }
 
+    def lock_sync(self, tool: ToolEnv, python: Path) -> list[list[str]]:
+        """``uv sync``: the one uv command that locks when needed and syncs (the fair
+        comparison for ``pypm lock sync``; ``uv lock && uv sync`` would pay two starts)."""
+        return self.sync(tool, python)
+
     def lock(self, tool: ToolEnv) -> list[list[str]]:
         """``uv lock``."""
         return [[tool.exe("uv"), "lock"]]

@@ -540,3 +540,17 @@ def test_bad_marker_fails_load_workspace(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(PROJECT + "[tool.pypm]\nenvironments = [\"os_name = 'nt'\"]\n")
     with pytest.raises(ConfigError, match="setting 'environments': invalid marker"):
         load_workspace(tmp_path)
+
+
+@pytest.mark.parametrize("xdg", [None, "/tmp/pypm-xdg-config"])
+def test_user_config_path_is_platformdirs_rule_without_importing_it(monkeypatch, xdg) -> None:
+    import platformdirs
+
+    from pypm.config import user_config_path
+
+    monkeypatch.delenv("PYPM_CONFIG_FILE", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    assert user_config_path() == platformdirs.user_config_path("pypm", appauthor=False) / "config.toml"
