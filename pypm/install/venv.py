@@ -21,8 +21,7 @@ __all__ = ["Interpreter", "describe_interpreter", "ensure_venv", "find_base_pyth
 
 INFO_FILE = ".pypm-interpreter.json"
 ASIDE_SUFFIX = ".pypm-old"
-OWNER_MARK = ".gitignore"  # written first into every venv pypm creates: proof that pypm made it
-OWNER_TEXT = "# created by pypm\n*\n"
+OWNER_MARK = ".pypm-venv"  # created first in every venv pypm makes: its existence proves pypm made it
 
 
 def describe_interpreter(python: Path) -> dict[str, Any]:
@@ -236,12 +235,7 @@ def _is_own_venv(venv: Path) -> bool:
     began to create (its owner mark), or an empty directory."""
     if not venv.is_dir() or venv.is_symlink():
         return False
-    if (venv / "pyvenv.cfg").is_file() or not any(venv.iterdir()):
-        return True
-    try:
-        return (venv / OWNER_MARK).read_text("utf-8") == OWNER_TEXT
-    except (OSError, UnicodeDecodeError):
-        return False
+    return (venv / "pyvenv.cfg").is_file() or (venv / OWNER_MARK).is_file() or not any(venv.iterdir())
 
 
 def _check_replaceable(venv: Path) -> None:
@@ -286,12 +280,13 @@ def _create_venv(venv: Path, base: Path) -> Interpreter:
     # The owner mark goes in before anything else, so a creation killed half-way leaves a
     # directory pypm can prove it made (an empty one counts too: there is nothing to lose).
     venv.mkdir(parents=True, exist_ok=True)
-    (venv / OWNER_MARK).write_text(OWNER_TEXT)
+    (venv / OWNER_MARK).touch()  # one step: either the directory is still empty, or it is marked
     if _is_running_interpreter(base):
         data = _create_in_process(venv)
     else:
         _create(venv, base)
         data = describe_interpreter(venv_python(venv))
+    (venv / ".gitignore").write_text("*\n")
     data["base"] = str(base)
     atomic_write_text(venv / INFO_FILE, json.dumps(data, indent=1))
     return Interpreter.from_json(data)
