@@ -76,7 +76,7 @@ def targets(steps: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool | Non
         r = ratios(steps.get(step, {}), key)["pypm/uv"]
         out.append((what, "–" if r is None else f"{r:.2f}× uv", None if r is None else r <= limit))
 
-    cmp("noop-lock-sync", 2.0, "no-op `pypm lock sync` ≤ 2× `uv lock && uv sync`")
+    cmp("noop-lock-sync", 2.0, "no-op `pypm lock sync` ≤ 2× `uv sync`")
     version = _median(steps.get("version", {}).get("pypm"))
     out.append(
         (
