@@ -20,7 +20,7 @@ from pypm.testing import DistSpec, build_wheel
 from pypm.testing.plugin import RunPypm
 from tests.test_init_and_cli_errors import assert_one_error_line, snapshot
 from tests.test_lock_sync import installed, lock_packages
-from tests.workspaces import replace_in, write
+from tests.workspaces import replace_in, write_project
 
 SPECS = [DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires=["beta>=1"]), DistSpec("beta", "1.1"),
          DistSpec("gamma", "1.0")]
@@ -28,15 +28,7 @@ SPECS = [DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0", requires=["beta>=1"]
 
 def lone_project(root: Path, dependencies: list[str]) -> Path:
     """A one-member project (no build backend: pypm builds it editable itself)."""
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "{root.name}"
-        version = "1.0"
-        requires-python = ">=3.10"
-        dependencies = [{deps}]
-    """)
-    return root
+    return write_project(root, dependencies, name=root.name, requires_python=">=3.10")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from pypm.testing import DistSpec, build_wheel
 from tests.test_lock_sync import installed, site_packages
-from tests.workspaces import write
+from tests.workspaces import write, write_project
 
 MiB = 1024 * 1024
 SMALL = [DistSpec(f"pkg{i}", "1.0", requires=[f"pkg{i + 1}"] if i < 11 else []) for i in range(12)]
@@ -25,19 +25,7 @@ MEDIUM = [DistSpec("medium", "1.0", pad_bytes=3 * MiB), DistSpec("medium2", "1.0
 
 
 def project(root: Path, dependencies: list[str], dev: list[str] = ()) -> Path:
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    devs = ", ".join(f'"{d}"' for d in dev)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "{root.name}"
-        version = "1.0"
-        requires-python = ">=3.10"
-        dependencies = [{deps}]
-
-        [dependency-groups]
-        dev = [{devs}]
-    """)
-    return root
+    return write_project(root, dependencies, name=root.name, requires_python=">=3.10", dev=list(dev))
 
 
 def popen_pypm(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen:

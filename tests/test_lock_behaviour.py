@@ -10,7 +10,7 @@ import tomllib
 from packaging.pylock import Pylock
 
 from pypm.testing import DistSpec, build_wheel
-from tests.workspaces import replace_in, write
+from tests.workspaces import replace_in, write, write_project
 
 PLATFORM_TAGS = [
     "cp310-cp310-manylinux_2_17_x86_64", "cp311-cp311-manylinux_2_17_x86_64",
@@ -22,18 +22,7 @@ PLATFORM_TAGS = [
 
 
 def project_with(root: Path, dependencies: list[str], extra_tool: str = "", requires_python: str = ">=3.11") -> Path:
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "proj"
-        version = "1.0"
-        requires-python = "{requires_python}"
-        dependencies = [{deps}]
-
-        [tool.pypm]
-        {extra_tool}
-    """)
-    return root
+    return write_project(root, dependencies, requires_python=requires_python, tool=extra_tool)
 
 
 def packages(root: Path) -> dict[str, dict]:

@@ -10,22 +10,13 @@ import pytest
 import tomllib
 
 from pypm.testing import DistSpec, build_wheel
-from tests.workspaces import write
+from tests.workspaces import write_project
 
 OFFLINE = {"PYPM_OFFLINE": "1"}
 
 
-def project_with(root: Path, dependencies: list[str], tool: str = "") -> Path:
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "proj"
-        version = "1.0"
-        requires-python = ">=3.11"
-        dependencies = [{deps}]
-        {tool}
-    """)
-    return root
+def project_with(root: Path, dependencies: list[str]) -> Path:
+    return write_project(root, dependencies)
 
 
 def locked(root: Path) -> dict[str, str]:

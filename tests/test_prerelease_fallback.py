@@ -11,19 +11,11 @@ import pytest
 import tomllib
 
 from pypm.testing import DistSpec
-from tests.workspaces import write
+from tests.workspaces import write, write_project
 
 
 def project_with(root: Path, dependencies: list[str]) -> Path:
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "proj"
-        version = "1.0"
-        requires-python = ">=3.11"
-        dependencies = [{deps}]
-    """)
-    return root
+    return write_project(root, dependencies)
 
 
 def locked(root: Path) -> dict[str, str]:

@@ -11,25 +11,14 @@ from pathlib import Path
 import tomllib
 
 from pypm.testing import DistSpec, build_wheel
-from tests.workspaces import write
+from tests.workspaces import write_project
 
 DEAD_INDEX = "http://127.0.0.1:9/simple/"
 LINUX_X86 = "sys_platform == 'linux' and platform_machine == 'x86_64'"
 
 
 def project(root: Path, dependencies: list[str], tool: str = "") -> Path:
-    deps = ", ".join(f'"{d}"' for d in dependencies)
-    write(root / "pyproject.toml", f"""
-        [project]
-        name = "proj"
-        version = "1.0"
-        requires-python = ">=3.11"
-        dependencies = [{deps}]
-
-        [tool.pypm]
-        {tool}
-    """)
-    return root
+    return write_project(root, dependencies, tool=tool)
 
 
 def lock_data(root: Path) -> dict:

@@ -28,6 +28,25 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def write_project(
+    root: Path, dependencies: list[str], *, name: str = "proj", requires_python: str = ">=3.11",
+    dev: list[str] | None = None, tool: str | None = None,
+) -> Path:
+    """A one-member project at ``root`` with no build backend (pypm installs it editable with
+    its own ``.pth`` wheel): ``dev`` adds a dev dependency group, ``tool`` lines go into
+    a ``[tool.pypm]`` table (written, possibly empty, unless ``tool`` is None)."""
+    quoted = ", ".join(f'"{d}"' for d in dependencies)
+    lines = ["[project]", f'name = "{name}"', 'version = "1.0"', f'requires-python = "{requires_python}"',
+             f"dependencies = [{quoted}]"]
+    if dev is not None:
+        lines += ["", "[dependency-groups]", "dev = [" + ", ".join(f'"{d}"' for d in dev) + "]"]
+    if tool is not None:
+        lines += ["", "[tool.pypm]", *textwrap.dedent(tool).strip().splitlines()]
+    (root / "pyproject.toml").parent.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text("\n".join(lines) + "\n")
+    return root
+
+
 def make_workspace(root: Path) -> Path:
     """A two-member workspace: ``lib`` (alpha, marker-gated tomli) and ``app``
     (lib, gamma, extra ``cli`` -> extrapkg), with a root ``dev`` group (devtool)."""
