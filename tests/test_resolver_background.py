@@ -30,7 +30,7 @@ def test_no_prefetch_outlives_resolve(tmp_path, make_index) -> None:
         [
             DistSpec("alpha", "1.0", requires=["beta"]),
             DistSpec("alpha", "2.0", requires=["slow"]),
-            DistSpec("beta", "1.0"),
+            DistSpec("beta", "1.0", pad_bytes=128 * 1024),  # slow too: the prefetch starts meanwhile
             DistSpec("slow", "1.0", pad_bytes=256 * 1024),
         ],
         metadata_files=False,
