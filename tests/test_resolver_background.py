@@ -24,17 +24,18 @@ def _prefetch_threads() -> list[threading.Thread]:
 
 
 def test_no_prefetch_outlives_resolve(tmp_path, make_index) -> None:
-    # `alpha` 2.0 (the newest, so the one prefetch warms) needs `slow`, whose metadata can
-    # only be read by range requests from a slow server; the resolution takes alpha 1.0.
+    # `alpha` 2.0 (the newest, so the one prefetch warms) needs `slow`, whose metadata file
+    # stalls for 3 s; the resolution takes alpha 1.0 and is done long before that.
+    from pypm.testing._faults import Fault
+
     index = make_index(
         [
             DistSpec("alpha", "1.0", requires=["beta"]),
             DistSpec("alpha", "2.0", requires=["slow"]),
-            DistSpec("beta", "1.0", pad_bytes=128 * 1024),  # slow too: the prefetch starts meanwhile
-            DistSpec("slow", "1.0", pad_bytes=256 * 1024),
+            DistSpec("beta", "1.0"),
+            DistSpec("slow", "1.0"),
         ],
-        metadata_files=False,
-        rate_limit=64 * 1024,
+        faults=[Fault("/files/slow-*", times=None, stall_after=0, stall_seconds=3.0)],
     )
     cache = tmp_path / "cache"
     client = IndexClient.for_urls([index.url], cache_dir=cache)
