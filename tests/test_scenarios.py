@@ -190,7 +190,7 @@ def test_environments_for_modes() -> None:
 
 
 def _resolution(**versions: str) -> Resolution:
-    return Resolution([LockedPackage(NormalizedName(n), Version(v)) for n, v in versions.items()], [])
+    return Resolution([LockedPackage(NormalizedName(n), Version(v)) for n, v in versions.items()])
 
 
 def test_check_compares_versions_and_satisfiability() -> None:

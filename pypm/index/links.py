@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
@@ -45,11 +44,6 @@ class FileLink:
         """(name, version, tags) from the filename; None when it cannot be parsed."""
         return _parse_filename(self.filename)
 
-    @property
-    def python_specifier(self) -> SpecifierSet | None:
-        """The file's ``requires-python`` as a specifier set (None if absent or invalid)."""
-        return _parse_specifier(self.requires_python) if self.requires_python else None
-
 
 @cache
 def _parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[Tag]] | None:
@@ -61,12 +55,4 @@ def _parse_filename(filename: str) -> tuple[NormalizedName, Version, frozenset[T
         name, version = parse_sdist_filename(filename)
         return name, version, frozenset()
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        return None
-
-
-@cache
-def _parse_specifier(text: str) -> SpecifierSet | None:
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
         return None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO
 
-from packaging.metadata import Metadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -23,7 +22,6 @@ class DistMetadata:
     version: Version
     requires_dist: tuple[Requirement, ...]
     requires_python: SpecifierSet | None
-    provides_extra: frozenset[NormalizedName] = field(default_factory=frozenset)
 
 
 def parse_metadata(data: bytes, source: str) -> DistMetadata:
@@ -47,8 +45,7 @@ def parse_metadata(data: bytes, source: str) -> DistMetadata:
         python = SpecifierSet(python_text) if python_text else None
     except InvalidSpecifier:
         python = _lenient_python(python_text)
-    extras = frozenset(canonicalize_name(e) for e in message.get_all("Provides-Extra") or [])
-    return DistMetadata(name, version, tuple(requires), python, extras)
+    return DistMetadata(name, version, tuple(requires), python)
 
 
 def _lenient_python(text: str) -> SpecifierSet | None:
@@ -75,8 +72,3 @@ def metadata_from_wheel(fileobj: IO[bytes], filename: str) -> bytes:
             return archive.read(candidates[0])
     except zipfile.BadZipFile:
         raise IndexClientError(f"{filename}: not a valid wheel (bad zip file)") from None
-
-
-def metadata_object(data: bytes) -> Metadata:
-    """Full :class:`packaging.metadata.Metadata` (for commands that show metadata)."""
-    return Metadata.from_email(data, validate=False)

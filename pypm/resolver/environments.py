@@ -86,11 +86,6 @@ def target_environment(python: str, platform: str | None = None) -> list[dict[st
     return [_environment(dict(base), full)]
 
 
-def describe_environment(env: dict[str, str]) -> str:
-    """Short human form, e.g. ``Python 3.12 on linux x86_64``."""
-    return f"Python {env['python_version']} on {env['sys_platform']} {env['platform_machine']}"
-
-
 def lowest_python(environments: list[dict[str, str]]) -> Version:
     """The lowest Python version among the (non-empty) list of environments."""
     return min(Version(env["python_full_version"]) for env in environments)

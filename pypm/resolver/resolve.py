@@ -56,7 +56,6 @@ class Resolution:
     when forks chose different versions, under disjoint markers)."""
 
     entries: list[LockedPackage]
-    environments: list[dict[str, str]]
 
     @property
     def packages(self) -> dict[NormalizedName, LockedPackage]:
@@ -152,7 +151,7 @@ def resolve_roots(
         # Queued speculative fetches are dropped; the few already running are joined, so no
         # background thread writes into the cache after `resolve` returns.
         pool.shutdown(wait=True, cancel_futures=True)
-    return Resolution(_merge(solved, EnvironmentSpace(environments)), environments)
+    return Resolution(_merge(solved, EnvironmentSpace(environments)))
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from pypm.build import make_sdist_metadata_builder
 from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.resolver.environments import target_environment, universal_environments
@@ -90,17 +91,6 @@ def options_for(scenario: Scenario) -> ResolverOptions:
     )
 
 
-def _sdist_metadata(client: IndexClient, cache_dir: Path) -> Callable[..., object] | None:
-    """pypm's sdist metadata builder, or None while :mod:`pypm.build` does not exist yet."""
-    try:
-        from pypm.build import make_sdist_metadata_builder  # type: ignore[attr-defined]
-    except ModuleNotFoundError as exc:
-        if exc.name == "pypm.build":
-            return None
-        raise
-    return make_sdist_metadata_builder(client, cache_dir)  # type: ignore[no-any-return]
-
-
 def resolve_scenario(scenario: Scenario, index_url: str, cache_dir: Path) -> Resolution:
     """Resolve the scenario's root requirements against ``index_url``."""
     environments = environments_for(scenario)
@@ -108,7 +98,7 @@ def resolve_scenario(scenario: Scenario, index_url: str, cache_dir: Path) -> Res
     try:
         return resolve_requirements(
             list(scenario.root.requires), client, environments, options_for(scenario),
-            sdist_metadata=_sdist_metadata(client, cache_dir),  # type: ignore[arg-type]
+            sdist_metadata=make_sdist_metadata_builder(client, cache_dir),
         )
     finally:
         client.close()
