@@ -313,3 +313,21 @@ def _entry_of(cache: Path, root: Path) -> Path:
     pointer = site_packages(root / ".venv")[0] / "alpha-1.0.dist-info/pypm-store.json"
     sha = json.loads(pointer.read_text())["store"]
     return cache / "store-v1" / sha[:2] / sha
+
+
+def test_clean_removes_every_cache_directory_pypm_writes(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """Every directory a lock and a sync create in the cache is one `cache clean` knows."""
+    from pypm.store.layout import CACHE_DIRS
+    from pypm.store.lock import is_lock_file
+
+    index = make_index([DistSpec("alpha", "1.0")], flavour="html")
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    root = tmp_path / "p"
+    (root).mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = ["alpha"]\n')
+    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    made = {p.name for p in cache.iterdir() if not is_lock_file(p.name)}
+    assert made and made <= set(CACHE_DIRS), sorted(made - set(CACHE_DIRS))
+    run_pypm("cache", "clean", cwd=root)
+    assert [p.name for p in cache.iterdir() if not is_lock_file(p.name)] == []

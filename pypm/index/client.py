@@ -25,6 +25,7 @@ from pypm.index.metadata import DistMetadata, parse_metadata
 from pypm.index.page_cache import CachedPage, PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
 from pypm.index.retry import DEFAULT_POLICY, is_transient_status
+from pypm.store.layout import METADATA, METADATA_BY_URL
 
 # strip_credentials and redact live in pypm.index.http; other modules import them from here.
 __all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
@@ -252,9 +253,9 @@ class IndexClient:
         if self.cache_dir is None:
             return None
         if link.sha256:
-            return self.cache_dir / "metadata-v1" / link.sha256[:2] / f"{link.sha256}.METADATA"
+            return self.cache_dir / METADATA / link.sha256[:2] / f"{link.sha256}.METADATA"
         key = hashlib.sha256(strip_credentials(link.url).encode()).hexdigest()
-        return self.cache_dir / "metadata-by-url-v1" / key[:2] / f"{key}.METADATA"
+        return self.cache_dir / METADATA_BY_URL / key[:2] / f"{key}.METADATA"
 
     def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
         try:

@@ -15,6 +15,7 @@ from urllib.request import url2pathname
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
 from pypm.index.http import strip_credentials
+from pypm.store.layout import FILE_FACTS
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class FileFactsCache:
     removed); with no cache dir, nothing is kept."""
 
     def __init__(self, cache_dir: Path | None) -> None:
-        self.root = cache_dir / "file-facts-v1" if cache_dir is not None else None
+        self.root = cache_dir / FILE_FACTS if cache_dir is not None else None
 
     def _path(self, url: str) -> Path | None:
         if self.root is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypm.fsutil import atomic_write_bytes
+from pypm.store.layout import PAGES
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 
@@ -47,7 +48,7 @@ class PageCache:
     """Index pages stored under ``<cache>/index-pages-v1/``, keyed by URL and Accept."""
 
     def __init__(self, cache_dir: Path | None) -> None:
-        self.root = cache_dir / "index-pages-v1" if cache_dir is not None else None
+        self.root = cache_dir / PAGES if cache_dir is not None else None
 
     def _paths(self, url: str) -> tuple[Path, Path] | None:
         if self.root is None:
