@@ -32,7 +32,7 @@ def build_environment(
     from pypm.resolver.resolve import resolve_requirements
 
     environment = dict(target.environment) if target is not None else _running_environment()
-    ranks = _tag_ranks(target)
+    ranks = tag_ranks(target)
     resolution = resolve_requirements(requirements, client, [environment], sdist_metadata=None)
     chosen = [_best_file(p.files, ranks) for p in resolution.entries]
     python = _python_identity(target)
@@ -59,7 +59,8 @@ def _python_identity(target: Interpreter | None) -> str:
     return f"{target.executable}|{target.version}"
 
 
-def _tag_ranks(target: Interpreter | None) -> dict[str, int]:
+def tag_ranks(target: Interpreter | None) -> dict[str, int]:
+    """Each tag ``target`` (default: the running interpreter) accepts, with its rank (0 best)."""
     if target is not None:
         return {tag: rank for rank, tag in enumerate(target.tags)}
     from packaging.tags import sys_tags
@@ -67,15 +68,25 @@ def _tag_ranks(target: Interpreter | None) -> dict[str, int]:
     return {str(tag): rank for rank, tag in enumerate(sys_tags())}
 
 
+def wheel_rank(filename: str, ranks: dict[str, int]) -> int | None:
+    """The best (lowest) rank among a wheel's tags, None when the interpreter accepts none."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        tags = parse_wheel_filename(filename)[3]
+    except InvalidWheelFilename:
+        return None
+    found = [ranks[str(tag)] for tag in tags if str(tag) in ranks]
+    return min(found) if found else None
+
+
 def _best_file(files: list[FileLink], ranks: dict[str, int]) -> FileLink:
     """The wheel the interpreter accepts best when there is one, else the sdist."""
     ranked = []
     for link in files:
-        parsed = link.parsed
-        if link.is_wheel and parsed is not None:
-            found = [ranks[str(t)] for t in parsed[2] if str(t) in ranks]
-            if found:
-                ranked.append((min(found), link))
+        rank = wheel_rank(link.filename, ranks) if link.is_wheel else None
+        if rank is not None:
+            ranked.append((rank, link))
     if ranked:
         return min(ranked, key=lambda item: item[0])[1]
     sdists = [f for f in files if not f.is_wheel]

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pypm.build.environment import build_environment, tag_ranks, wheel_rank
 from pypm.build.source import fetch_sdist, remove_tree, static_metadata, unpack_sdist
 from pypm.errors import PypmError
 from pypm.fsutil import atomic_write_bytes
@@ -115,20 +116,13 @@ class SdistBuilder:
 
     def _matching_wheel(self, out_dir: Path) -> Path | None:
         """The cached wheel in ``out_dir`` the target accepts best, if any."""
-        ranks = self._tag_ranks()
+        ranks = tag_ranks(self.target)
         best: tuple[int, Path] | None = None
         for wheel in sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
-            rank = _wheel_rank(wheel.name, ranks)
+            rank = wheel_rank(wheel.name, ranks)
             if rank is not None and (best is None or rank < best[0]):
                 best = (rank, wheel)
         return best[1] if best else None
-
-    def _tag_ranks(self) -> dict[str, int]:
-        if self.target is not None:
-            return {tag: rank for rank, tag in enumerate(self.target.tags)}
-        from packaging.tags import sys_tags
-
-        return {str(tag): rank for rank, tag in enumerate(sys_tags())}
 
     def _with_source(self, archive: Path, digest: str, work: Callable[[Path], bytes]) -> bytes:
         with self._guard:
@@ -159,7 +153,7 @@ class SdistBuilder:
             built = Path(_call(source, lambda: builder.build(kind, staging)))
             with built.open("rb") as handle:
                 metadata_from_wheel(handle, built.name)  # refuse a broken wheel before caching it
-            if _wheel_rank(built.name, self._tag_ranks()) is None:
+            if wheel_rank(built.name, tag_ranks(self.target)) is None:
                 raise BuildError(f"{source.name}: the backend built {built.name}, which the target interpreter"
                                  " cannot install")
             built.replace(out_dir / built.name)
@@ -184,23 +178,9 @@ class SdistBuilder:
         yield builder
 
     def _environment(self, requirements: list[str]) -> _BuildEnv:
-        from pypm.build.environment import build_environment
-
         interpreter = build_environment(requirements, self.client, self.cache_dir, self.build_wheel, self.target,
                                         self.offline)
         return _BuildEnv(interpreter)
-
-
-def _wheel_rank(filename: str, ranks: dict[str, int]) -> int | None:
-    """The best (lowest) rank among a wheel's tags, None when the interpreter accepts none."""
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
-    try:
-        tags = parse_wheel_filename(filename)[3]
-    except InvalidWheelFilename:
-        return None
-    found = [ranks[str(tag)] for tag in tags if str(tag) in ranks]
-    return min(found) if found else None
 
 
 def _call(source: Path, hook: Callable[[], Any]) -> Any:

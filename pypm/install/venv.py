@@ -51,7 +51,7 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
 def find_base_python(requested: str | None) -> Path:
     """The interpreter to build ``.venv`` from: a path, a version like ``3.12``, or ours."""
     if not requested:
-        return Path(getattr(sys, "_base_executable", sys.executable))
+        return _running_base()
     candidate = Path(requested).expanduser()
     if candidate.is_file():
         return candidate
@@ -216,8 +216,8 @@ def _satisfies(version: str, requires_python: Any) -> bool:
 def _default_base(requires_python: Any) -> Path:
     """The running interpreter when it satisfies ``requires_python``, else the newest
     installed interpreter that does (found as ``pypm python list`` finds them)."""
-    running = Path(getattr(sys, "_base_executable", sys.executable))
-    if _satisfies(_base_version(running), requires_python):
+    running = _running_base()
+    if _satisfies(_running_version(), requires_python):
         return running
     from pypm.install.pythons import discover
 
@@ -255,7 +255,7 @@ def _check_replaceable(venv: Path) -> None:
 def _base_version(base: Path) -> str:
     """The version of the interpreter a new venv would be made from (no subprocess for ours)."""
     if _is_running_interpreter(base):
-        return ".".join(str(part) for part in sys.version_info[:3])
+        return _running_version()
     return str(describe_interpreter(base)["version"])
 
 
@@ -292,10 +292,18 @@ def _create_venv(venv: Path, base: Path) -> Interpreter:
     return Interpreter.from_json(data)
 
 
+def _running_base() -> Path:
+    """The base interpreter of the Python pypm runs on (outside any venv it runs in)."""
+    return Path(getattr(sys, "_base_executable", sys.executable))
+
+
+def _running_version() -> str:
+    return ".".join(str(part) for part in sys.version_info[:3])
+
+
 def _is_running_interpreter(base: Path) -> bool:
-    running = Path(getattr(sys, "_base_executable", sys.executable))
     try:
-        return base.resolve() == running.resolve()
+        return base.resolve() == _running_base().resolve()
     except OSError:
         return False
 
@@ -321,7 +329,7 @@ def _create_in_process(venv: Path) -> dict[str, Any]:
     return {
         "executable": str(venv_python(venv.resolve())),
         "prefix": prefix,
-        "version": ".".join(str(part) for part in sys.version_info[:3]),
+        "version": _running_version(),
         "environment": dict(default_environment()),
         "tags": [str(tag) for tag in tags.sys_tags()],
         "scheme": {key: paths[key] for key in ("purelib", "platlib", "scripts", "data", "include")},
