@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from pypm.cli.parser import describe_choices
 from pypm.errors import UsageError
 from pypm.graph.context import GRAPH_OPERATIONS
 from pypm.operations.lock_request import LockRequest
@@ -43,10 +44,7 @@ SYNC_FLAGS = {
 
 def add_operations(parser: argparse.ArgumentParser, help_text: str, names: tuple[str, ...] = GRAPH_OPERATIONS) -> None:
     """The ``OPERATION`` positionals; ``names`` are described in the command's ``--help``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    width = max(map(len, names))
-    lines = [f"  {name:<{width}}  {OPERATION_HELP[name]}" for name in names]
-    parser.epilog = "\n".join(["operations:", *lines, *(["", parser.epilog] if parser.epilog else [])])
+    describe_choices(parser, "operations", {name: OPERATION_HELP[name] for name in names})
     parser.add_argument("more", nargs="*", metavar="OPERATION", help=help_text)
 
 

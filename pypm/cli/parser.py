@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -45,6 +45,15 @@ def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=parents)
         module.add_arguments(command_parser)
     return parser
+
+
+def describe_choices(parser: argparse.ArgumentParser, title: str, described: Mapping[str, str]) -> None:
+    """Put a ``title:`` section with one line per choice (name, then what it does) at the
+    top of the command's ``--help`` epilog."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    width = max(map(len, described))
+    lines = [f"  {name:<{width}}  {text}" for name, text in described.items()]
+    parser.epilog = "\n".join([f"{title}:", *lines, *(["", parser.epilog] if parser.epilog else [])])
 
 
 def start_dir(options: argparse.Namespace) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pypm.cli.parser import describe_choices
+
 HELP = "show, check or clean the global cache (dir, info, prune, clean, verify)"
 ACTIONS = {
     "dir": "print where the cache is",
@@ -16,9 +18,7 @@ ACTIONS = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The cache action, each described in ``pypm cache --help``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    width = max(map(len, ACTIONS))
-    parser.epilog = "actions:\n" + "\n".join(f"  {name:<{width}}  {text}" for name, text in ACTIONS.items())
+    describe_choices(parser, "actions", ACTIONS)
     parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
     parser.add_argument("--cache-dir", metavar="DIR", help="the cache to work on (default: the cache-dir setting)")
 

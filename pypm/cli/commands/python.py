@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from pypm.cli.parser import describe_choices
+
 HELP = "list the Python interpreters found (PATH, pyenv, asdf, the Windows py launcher)"
 ACTIONS = {"list": "the interpreters found, newest first (* = allowed by the workspace's requires-python)"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The action (``list``), described in ``pypm python --help``."""
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = "actions:\n" + "\n".join(f"  {name}  {text}" for name, text in ACTIONS.items())
+    describe_choices(parser, "actions", ACTIONS)
     parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
 
 
