@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from pypm.testing import DistSpec
 from tests.test_installer import assert_matches
 from tests.test_lock_sync import installed, site_packages
-from tests.workspaces import INDEX_SPECS, make_workspace, write
+from tests.workspaces import write
 
 UP_TO_DATE = "All up to date"
 EXPECTED = {"alpha": "2.0", "beta": "1.1", "gamma": "1.0", "devtool": "1.0", "lib": "0.1.0", "app": "0.2.0"}
@@ -30,22 +29,13 @@ if sys.version_info < (3, 11):
 
 
 @pytest.fixture
-def index(make_index):
-    return make_index([*INDEX_SPECS, DistSpec("delta", "1.0")])
+def env(workspace_env: dict[str, str]) -> dict[str, str]:
+    return workspace_env
 
 
 @pytest.fixture
-def env(index) -> dict[str, str]:
-    return {"PYPM_INDEX_URL": index.url}
-
-
-@pytest.fixture
-def synced(tmp_path: Path, env, run_pypm) -> Path:
-    """The two-member workspace of tests/workspaces.py, locked and synced, and a no-op."""
-    root = make_workspace(tmp_path / "ws")
-    run_pypm("lock", "sync", cwd=root, env_extra=env)
-    assert UP_TO_DATE in run_pypm("lock", "sync", cwd=root, env_extra=env).stderr
-    return root
+def synced(synced_workspace: Path) -> Path:
+    return synced_workspace
 
 
 def append(path: Path, text: str) -> None:
@@ -283,7 +273,7 @@ def test_python_version_file_is_an_input(synced: Path, env, run_pypm) -> None:
 
 def test_stamp_reads_the_interpreter_description_venv_writes() -> None:
     from pypm.install.venv import INFO_FILE
-    from pypm.operations.stamp import INTERPRETER_INFO
+    from pypm.operations.venv_state import INTERPRETER_INFO
 
     assert INTERPRETER_INFO == INFO_FILE
 

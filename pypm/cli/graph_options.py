@@ -24,7 +24,7 @@ from typing import Any
 
 from pypm.cli.parser import describe_choices
 from pypm.errors import UsageError
-from pypm.graph.context import GRAPH_OPERATIONS
+from pypm.graph import GRAPH_OPERATIONS
 from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 

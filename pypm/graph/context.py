@@ -13,8 +13,6 @@ from pypm.workspace.discovery import RawWorkspace, find_workspace
 if TYPE_CHECKING:
     from pypm.workspace.model import Workspace
 
-GRAPH_OPERATIONS = ("lock", "sync")
-
 
 class GraphContext:
     """Shared state of one ``pypm`` invocation that runs graph operations."""

@@ -1,15 +1,16 @@
 """The no-op answer: "all up to date" without argparse, doit, httpx, resolvelib or rich.
 
 Only plain invocations (graph operations, optionally ``-q``) take this path; anything
-else, or any error, falls through to the full command line, which reports it.
+else, or any error, falls through to the full command line, which reports it. A verdict
+recorded by the last full check answers a repeated no-op without reading TOML
+(:mod:`pypm.graph.noop_verdict`); otherwise the full check runs and records one.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from pypm.graph.context import GRAPH_OPERATIONS
+from pypm.graph import GRAPH_OPERATIONS
 
 _QUIET = ("-q", "--quiet")
 
@@ -20,17 +21,31 @@ def try_fast_path(args: list[str]) -> bool:
         return False
     if any(arg not in GRAPH_OPERATIONS and arg not in _QUIET for arg in args):
         return False
-    from pypm.errors import PypmError
-    from pypm.graph.context import GraphContext
-    from pypm.graph.freshness import stale_operations
+    from pypm.graph.noop_verdict import verdict_holds
 
     operations = [op for op in GRAPH_OPERATIONS if op in args]
-    try:
-        ctx = GraphContext.load(Path.cwd())
-        if stale_operations(ctx, operations, prepare=False):
-            return False
-    except (PypmError, OSError, ValueError):
+    if not verdict_holds(operations) and not _full_check(operations):
         return False
     if not any(arg in _QUIET for arg in args):
         print(f"All up to date ({', '.join(operations)})", file=sys.stderr)
+    return True
+
+
+def _full_check(operations: list[str]) -> bool:
+    """The full freshness check; when it finds everything up to date, record the verdict."""
+    from pathlib import Path
+
+    from pypm.errors import PypmError
+    from pypm.graph.context import GraphContext
+    from pypm.graph.freshness import stale_operations
+    from pypm.graph.noop_verdict import observe, record_verdict
+
+    try:
+        ctx = GraphContext.load(Path.cwd())
+        before = observe(ctx, operations)
+        if stale_operations(ctx, operations, prepare=False):
+            return False
+        record_verdict(ctx, operations, before)
+    except (PypmError, OSError, ValueError):
+        return False
     return True

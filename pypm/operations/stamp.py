@@ -26,21 +26,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from pypm.config import Settings
 from pypm.operations.selection import Selection
+from pypm.operations.venv_state import (
+    environment_state,
+    interpreter_state,
+    read_interpreter_info,
+    venv_matches_stamp,
+)
 from pypm.workspace.discovery import RawWorkspace
 from pypm.workspace.member_sources import member_signature
 
 STAMP_FILE = ".pypm-sync.json"
 STAMP_FORMAT = 2
-#: ``pypm.install.venv.INFO_FILE`` (that module is not imported here: it pulls in
-#: subprocess and dataclasses, too slow for the no-op path; a test keeps the two equal).
-INTERPRETER_INFO = ".pypm-interpreter.json"
-_SKIPPED = "__pycache__"
 
 
 def stamp_path(venv: Path) -> Path:
@@ -60,74 +61,6 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
             member.path.relative_to(raw.root).as_posix() or ".": member_signature(member) for member in raw.members
         },
     }
-
-
-def read_interpreter_info(venv: Path) -> dict[str, Any] | None:
-    """The description pypm keeps of ``.venv``'s interpreter, None when there is none."""
-    try:
-        info = json.loads((venv / INTERPRETER_INFO).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) and isinstance(info.get("scheme"), dict) else None
-
-
-def interpreter_state(info: dict[str, Any]) -> dict[str, Any] | None:
-    """``.venv``'s interpreter and the base Python it was made from; None when either no
-    longer exists (a dangling link to an uninstalled Python)."""
-    try:
-        os.stat(info["executable"])  # follows the link to the base interpreter
-        base = os.path.realpath(info.get("base") or info["executable"])
-        stat = os.stat(base)
-    except (OSError, KeyError, TypeError, ValueError):
-        return None
-    return {"base": base, "base-file": [stat.st_ino, stat.st_size, stat.st_mtime_ns], "version": info.get("version")}
-
-
-def _watched_dirs(info: dict[str, Any]) -> list[str]:
-    """site-packages (purelib, platlib), each directory directly inside it, and scripts."""
-    scheme = info["scheme"]
-    sites = list(dict.fromkeys(str(scheme[key]) for key in ("purelib", "platlib") if key in scheme))
-    watched = [*sites, str(scheme["scripts"])] if "scripts" in scheme else list(sites)
-    for site in sites:
-        try:
-            with os.scandir(site) as entries:
-                watched.extend(e.path for e in entries if e.name != _SKIPPED and e.is_dir(follow_symlinks=False))
-        except OSError:
-            continue
-    return watched
-
-
-def _names_digest(directory: str) -> str:
-    names = sorted(name for name in os.listdir(directory) if name != _SKIPPED)
-    return hashlib.sha256("\0".join(names).encode()).hexdigest()[:16]
-
-
-def environment_state(info: dict[str, Any]) -> dict[str, list[Any]]:
-    """The environment's cheap signals: path -> [inode, mtime_ns, names digest]."""
-    state: dict[str, list[Any]] = {}
-    for directory in _watched_dirs(info):
-        try:
-            stat = os.stat(directory)
-            state[directory] = [stat.st_ino, stat.st_mtime_ns, _names_digest(directory)]
-        except OSError:
-            continue
-    return state
-
-
-def environment_unchanged(recorded: Any) -> bool:
-    """True when every recorded directory is still there with the same inode and, if its
-    mtime moved (Python adding ``__pycache__``, say), the same names inside."""
-    if not isinstance(recorded, dict) or not recorded:
-        return False
-    for directory, signal in recorded.items():
-        try:
-            inode, mtime, names = signal
-            stat = os.stat(directory)
-            if stat.st_ino != inode or (stat.st_mtime_ns != mtime and _names_digest(directory) != names):
-                return False
-        except (OSError, ValueError, TypeError):
-            return False
-    return True
 
 
 def stamp_content(
@@ -163,8 +96,4 @@ def stamp_matches(venv: Path, lock_path: Path, selection: Selection, settings: S
         return False
     if recorded.get("inputs") != sync_inputs(lock_bytes, selection, settings, raw):
         return False
-    info = read_interpreter_info(venv)
-    state = interpreter_state(info) if info is not None else None
-    if state is None or recorded.get("interpreter") != state:
-        return False
-    return environment_unchanged(recorded.get("environment"))
+    return venv_matches_stamp(read_interpreter_info(venv), recorded)

@@ -21,12 +21,12 @@ from pypm.fsutil import atomic_write_text
 from pypm.operations.selection import Selection
 from pypm.operations.stamp import (
     STAMP_FILE,
-    environment_unchanged,
     read_stamp,
     stamp_content,
     stamp_matches,
     stamp_path,
 )
+from pypm.operations.venv_state import environment_unchanged
 
 if TYPE_CHECKING:
     from pypm.workspace.member_sources import PreparedMetadata

@@ -49,6 +49,15 @@ class RawWorkspace:
         self.members: list[RawMember] = []
 
     @property
+    def workspace_table(self) -> Any:
+        """The ``workspace`` table (``members``, ``exclude``) of the root's config file:
+        top level in ``pypm-workspace.toml``, under ``[tool.pypm]`` in ``pyproject.toml``;
+        None for a lone project."""
+        if self.config_file.name == WORKSPACE_FILE:
+            return self.root_data.get("workspace")
+        return self.tool_table.get("workspace")
+
+    @property
     def input_files(self) -> list[Path]:
         """Every file whose content feeds the lock (config file + member pyprojects)."""
         files = {self.config_file, *(m.pyproject for m in self.members)}
@@ -64,13 +73,9 @@ def find_workspace(start: Path) -> RawWorkspace:
     """Locate the workspace containing ``start`` and read every member's pyproject."""
     root, config_file = _find_root(start.resolve())
     root_data = read_toml(config_file, WorkspaceError)
-    if config_file.name == WORKSPACE_FILE:
-        tool_table = root_data
-        workspace_table = root_data.get("workspace")
-    else:
-        tool_table = _tool_pypm(root_data, config_file)
-        workspace_table = tool_table.get("workspace")
+    tool_table = root_data if config_file.name == WORKSPACE_FILE else _tool_pypm(root_data, config_file)
     workspace = RawWorkspace(root, config_file, root_data, tool_table)
+    workspace_table = workspace.workspace_table
     if config_file.name == PYPROJECT and "project" in root_data:
         workspace.members.append(RawMember(root, config_file, root_data))
     if workspace_table is not None:
@@ -163,7 +168,7 @@ def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
         excluded.update(p.resolve() for p in root.glob(pattern))
     found: list[Path] = []
     for pattern in members:
-        matches = sorted(root.glob(pattern)) if _is_glob(pattern) else [root / pattern]
+        matches = sorted(root.glob(pattern)) if is_glob(pattern) else [root / pattern]
         if not matches:
             raise WorkspaceError(f"{config_file}: workspace member {pattern!r} matches nothing")
         for match in matches:
@@ -175,7 +180,8 @@ def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
     return found
 
 
-def _is_glob(pattern: str) -> bool:
+def is_glob(pattern: str) -> bool:
+    """True when ``pattern`` has a glob wildcard (``*``, ``?``, ``[``)."""
     return any(ch in pattern for ch in "*?[")
 
 
