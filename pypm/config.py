@@ -25,6 +25,10 @@ from pypm.errors import ConfigError, UsageError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 PYTHON_VERSION_FILE = ".python-version"
+#: The pre-release policies (see pypm.resolver.provider's ``_prerelease_order``); the
+#: default is uv's, which the shared resolver scenarios expect.
+PRERELEASE_MODES = ("if-necessary-or-explicit", "if-necessary", "explicit", "allow", "disallow")
+DEFAULT_PRERELEASE = "if-necessary-or-explicit"
 DEFAULT_SOURCE = "default"
 
 _URL_SCHEMES = ("http", "https", "file")
@@ -158,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
             split_commas),
     Setting("environments", [], _as_list(_as_str), "markers limiting what the lock must serve", True,
             split_markers, _check_markers),
-    Setting("prerelease", "if-necessary", _as_choice("if-necessary", "allow", "disallow"),
+    Setting("prerelease", DEFAULT_PRERELEASE, _as_choice(*PRERELEASE_MODES),
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
     Setting("link-mode", "hardlink", _as_choice("hardlink", "copy", "symlink"), "how files get into .venv"),

@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "extra-index-url": [],
     "find-links": [],
     "environments": [],
-    "prerelease": "if-necessary",
+    "prerelease": "if-necessary-or-explicit",
     "cache-dir": None,
     "link-mode": "hardlink",
     "offline": False,

@@ -1,7 +1,8 @@
-"""The ``if-necessary`` pre-release policy (the default): a pre-release is chosen only when every
-version of the package is one or the workspace's own requirement names one (uv's documented
-``if-necessary-or-explicit``, which the shared resolver scenarios expect); when only a
-pre-release would satisfy a range, the error says how to opt in."""
+"""The pre-release policies. The default, ``if-necessary-or-explicit`` (uv's, which the shared
+resolver scenarios expect): a pre-release is chosen only when every version of the package
+is one or the workspace's own requirement names one; when only a pre-release would satisfy
+a range, the error says how to opt in. ``if-necessary`` is PEP 440's rule: also when no
+final release satisfies the requirements. ``explicit``: only when named."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("requirement", "versions", "expected"), CASES, ids=[f"{r}:{v}" for r, v, _ in CASES])
-def test_if_necessary_takes_prereleases_only_when_all_are_or_asked_for(
+def test_default_takes_prereleases_only_when_all_are_or_asked_for(
     tmp_path, make_index, run_pypm, requirement, versions, expected
 ):
     index = make_index([DistSpec("alpha", v) for v in versions])
@@ -64,12 +65,49 @@ def test_if_necessary_takes_prereleases_only_when_all_are_or_asked_for(
     assert locked(root)["alpha"] == expected
 
 
+MODE_CASES = [
+    # (mode, requirement, versions on the index, chosen version or None)
+    ("if-necessary", "alpha>=2", ["1.0", "2.1b1"], "2.1b1"),  # PEP 440: no final satisfies
+    ("if-necessary", "alpha", ["1.0", "2.1b1"], "1.0"),  # a final satisfies: no pre-release
+    ("if-necessary", "alpha", ["1.0b1", "1.0rc1"], "1.0rc1"),
+    ("if-necessary", "alpha>=2.0b1", ["1.0", "2.0", "2.1b1"], "2.1b1"),
+    ("explicit", "alpha>=2.0b1", ["1.0", "2.0", "2.1b1"], "2.1b1"),
+    ("explicit", "alpha", ["1.0b1", "1.0rc1"], None),  # all pre-releases, none named
+    ("explicit", "alpha>=2", ["1.0", "2.1b1"], None),
+    ("if-necessary-or-explicit", "alpha>=2", ["1.0", "2.1b1"], None),
+    ("allow", "alpha", ["1.0", "2.1b1"], "2.1b1"),
+    ("disallow", "alpha", ["1.0b1", "1.0rc1"], None),
+]
+
+
+@pytest.mark.parametrize(("mode", "requirement", "versions", "expected"), MODE_CASES,
+                         ids=[f"{m}:{r}:{v}" for m, r, v, _ in MODE_CASES])
+def test_each_policy(tmp_path, make_index, run_pypm, mode, requirement, versions, expected) -> None:
+    index = make_index([DistSpec("alpha", v) for v in versions])
+    root = project_with(tmp_path / "p", [requirement])
+    result = lock(run_pypm, root, index, "--prerelease", mode)
+    if expected is None:
+        assert "alpha" in one_error_line(result)
+        return
+    assert result.returncode == 0, result.stderr
+    assert locked(root)["alpha"] == expected
+
+
+def test_prerelease_setting_from_the_environment(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("alpha", "2.1b1")])
+    root = project_with(tmp_path / "p", ["alpha>=2"])
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_PRERELEASE": "if-necessary"}
+    result = run_pypm("lock", cwd=root, env_extra=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert locked(root)["alpha"] == "2.1b1"
+
+
 def test_transitive_prerelease_needs_an_opt_in(tmp_path, make_index, run_pypm) -> None:
     index = make_index([DistSpec("beta", "1.0", requires=["alpha>=2"]), DistSpec("alpha", "1.0"),
                         DistSpec("alpha", "2.1rc1")])
     root = project_with(tmp_path / "p", ["beta"])
-    one_error_line(lock(run_pypm, root, index))
-    assert lock(run_pypm, root, index, "--prerelease", "allow").returncode == 0
+    assert "--prerelease if-necessary" in one_error_line(lock(run_pypm, root, index))
+    assert lock(run_pypm, root, index, "--prerelease", "if-necessary").returncode == 0
     assert locked(root) == {"proj": "1.0", "beta": "1.0", "alpha": "2.1rc1"}
 
 

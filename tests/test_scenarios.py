@@ -80,7 +80,7 @@ def test_parse_minimal_defaults() -> None:
     (release,) = scenario.packages["a"]
     assert (release.version, release.sdist, release.wheel, release.yanked) == ("1.0.0", True, True, False)
     assert release.wheel_tags == [] and release.requires == [] and release.extras == {}
-    assert not scenario.options.universal and scenario.options.prereleases == "if-necessary"
+    assert not scenario.options.universal and scenario.options.prereleases == "if-necessary-or-explicit"
     assert scenario.expected.satisfiable and scenario.expected.packages == {}
     assert scenario.label == "minimal"
 

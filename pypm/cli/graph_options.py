@@ -23,6 +23,7 @@ import argparse
 from typing import Any
 
 from pypm.cli.parser import describe_choices
+from pypm.config import PRERELEASE_MODES
 from pypm.errors import UsageError
 from pypm.graph import GRAPH_OPERATIONS
 from pypm.operations.lock_request import LockRequest
@@ -55,7 +56,7 @@ def add_lock_options(parser: argparse.ArgumentParser, title: str = "lock options
     lock.add_argument("--upgrade-package", "-P", action="append", default=[], metavar="NAME",
                       help="take the newest allowed version of NAME only (repeatable)")
     lock.add_argument("--refresh", action="store_true", help="revalidate cached index pages and re-resolve")
-    lock.add_argument("--prerelease", choices=("if-necessary", "allow", "disallow"),
+    lock.add_argument("--prerelease", choices=PRERELEASE_MODES,
                       help="when pre-releases may be chosen (default: the prerelease setting)")
 
 

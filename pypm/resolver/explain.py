@@ -48,7 +48,7 @@ def _prerelease_hint(name: str, reqs: list[Req], available: list[Version]) -> st
     if fitting:
         newest = max(fitting)
         return (f"only the pre-release {newest} would satisfy them, and pre-releases need an opt-in: name one in the "
-                f"requirement (e.g. {name}>={newest}) or lock with --prerelease allow")
+                f"requirement (e.g. {name}>={newest}) or lock with --prerelease if-necessary")
     for version in reversed(available):
         if not version.is_prerelease:
             continue

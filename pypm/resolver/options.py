@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PRERELEASE_MODES = ("if-necessary", "allow", "disallow")
+from pypm.config import DEFAULT_PRERELEASE, PRERELEASE_MODES
+
+__all__ = ["PRERELEASE_MODES", "ResolverOptions"]
 
 
 @dataclass(frozen=True)
 class ResolverOptions:
-    """``prereleases``: ``if-necessary`` (PEP 440 default: only when asked for or when
-    nothing else satisfies), ``allow`` or ``disallow``. ``no_build`` / ``no_binary``:
+    """``prereleases``: one of :data:`PRERELEASE_MODES` (what each means:
+    ``PypmProvider._prerelease_order``). ``no_build`` / ``no_binary``:
     project names whose sdists may not be built / whose wheels may not be used
     (``":all:"`` for every project). ``upgrade``: names whose locked version is not
     preferred (``":all:"`` for all)."""
 
-    prereleases: str = "if-necessary"
+    prereleases: str = DEFAULT_PRERELEASE
     no_build: frozenset[str] = field(default_factory=frozenset)
     no_binary: frozenset[str] = field(default_factory=frozenset)
     upgrade: frozenset[str] = field(default_factory=frozenset)

@@ -308,14 +308,16 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     def _prerelease_order(self, newest_first: list[Version], reqs: list[Req], only_prereleases: bool) -> list[Version]:
         """The pre-release policy applied to versions that satisfy every requirement.
 
-        ``allow``: every version; ``disallow``: final releases only; ``if-necessary`` (the
-        default): pre-releases too when every version of the package is one
-        (``only_prereleases``), or when one of
-        the workspace's own requirements names a pre-release (``>=2.0b1``), else final
-        releases only. This is uv's documented ``if-necessary-or-explicit``, which the shared
-        resolver scenarios (the known answers pypm must match) expect: with a final release
-        available, a pre-release needs an explicit opt-in even when only it would satisfy a
-        range. The wider PEP 440 fallback contradicts four of those scenarios."""
+        - ``allow``: every version; ``disallow``: final releases only;
+        - ``explicit``: pre-releases too when one of the workspace's own requirements names
+          one (``>=2.0b1``), as uv's ``explicit``;
+        - ``if-necessary-or-explicit`` (the default, uv's default): also when every version
+          of the package is a pre-release (``only_prereleases``). The shared resolver
+          scenarios (the known answers pypm must match) expect this: with a final release
+          available, a pre-release needs an opt-in even when only it would satisfy a range;
+        - ``if-necessary``: PEP 440's rule, also when no final release satisfies the
+          requirements (``alpha>=2`` with ``1.0`` and ``2.1b1`` takes ``2.1b1``). uv's mode
+          of that name stops at ``only_prereleases``; PEP 440 comes first here."""
         mode = self.options.prereleases
         finals = [version for version in newest_first if not version.is_prerelease]
         if mode == "allow":
@@ -323,7 +325,11 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         if mode == "disallow":
             return finals
         explicit = any(r.first_party and any(s.prereleases for s in r.specifier) for r in reqs)
-        return newest_first if explicit or only_prereleases else finals
+        wanted = {
+            "explicit": explicit,
+            "if-necessary": explicit or only_prereleases or not finals,
+        }.get(mode, explicit or only_prereleases)
+        return newest_first if wanted else finals
 
     def available_versions(self, name: NormalizedName) -> list[Version]:
         """Every usable version of ``name`` (for error messages)."""

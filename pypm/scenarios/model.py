@@ -19,6 +19,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from pypm.config import DEFAULT_PRERELEASE, PRERELEASE_MODES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -29,7 +31,6 @@ __all__ = [
     "load_scenario", "parse_scenario",
 ]
 
-PRERELEASE_MODES = ("if-necessary", "allow", "disallow")
 
 
 class ScenarioError(ValueError):
@@ -65,7 +66,7 @@ class Options:
     universal: bool = False
     python: str | None = None
     python_platform: str | None = None
-    prereleases: str = "if-necessary"
+    prereleases: str = DEFAULT_PRERELEASE
     no_build: list[str] = field(default_factory=list)
     no_binary: list[str] = field(default_factory=list)
     required_environments: list[str] = field(default_factory=list)
@@ -199,7 +200,7 @@ def _packages(table: dict[str, Any]) -> dict[str, list[Release]]:
 def _options(table: Any) -> Options:
     values = _fields(table, "resolver_options", _OPTIONS)
     mode = values.get("prereleases", False)  # the scenario format's bool, or a pypm mode name
-    values["prereleases"] = mode if isinstance(mode, str) else ("allow" if mode else "if-necessary")
+    values["prereleases"] = mode if isinstance(mode, str) else ("allow" if mode else DEFAULT_PRERELEASE)
     return Options(**values)
 
 
