@@ -48,6 +48,24 @@ class LockedPackage:
     marker: str | None = None
     dependencies: list[NormalizedName] = field(default_factory=list)
     is_member: bool = False
+    #: The versions of each dependency this entry was resolved with (more than one when
+    #: the dependency forked and this entry serves several forks).
+    dependency_versions: dict[NormalizedName, set[Version]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """A locked package with no file that installs in some environments that need it."""
+
+    name: NormalizedName
+    version: Version
+    marker: str | None
+    environments: tuple[dict[str, str], ...]
+
+    @property
+    def platforms(self) -> list[str]:
+        """The uncovered environments' platforms (``sys_platform platform_machine``)."""
+        return sorted({f"{env['sys_platform']} {env['platform_machine']}" for env in self.environments})
 
 
 @dataclass
@@ -56,6 +74,9 @@ class Resolution:
     when forks chose different versions, under disjoint markers)."""
 
     entries: list[LockedPackage]
+    #: Packages left without a file for some environments (the lock still records them;
+    #: ``pypm lock`` warns, a sync there fails, ``required-environments`` makes it an error).
+    uncovered: list[Uncovered] = field(default_factory=list)
 
     @property
     def packages(self) -> dict[NormalizedName, LockedPackage]:
@@ -151,7 +172,9 @@ def resolve_roots(
         # Queued speculative fetches are dropped; the few already running are joined, so no
         # background thread writes into the cache after `resolve` returns.
         pool.shutdown(wait=True, cancel_futures=True)
-    return Resolution(_merge(solved, EnvironmentSpace(environments)))
+    space = EnvironmentSpace(environments)
+    entries, uncovered = _merge(solved, space)
+    return Resolution(entries, uncovered)
 
 
 @dataclass
@@ -231,11 +254,16 @@ def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[N
             child = mapping[child_key].name
             if child != candidate.name and child not in package.dependencies:
                 package.dependencies.append(child)
+            if child != candidate.name:
+                package.dependency_versions.setdefault(child, set()).add(mapping[child_key].version)
     return packages
 
 
-def _merge(solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace) -> list[LockedPackage]:
-    """One entry per (name, version) over all forks, each with its marker rendered."""
+def _merge(
+    solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace
+) -> tuple[list[LockedPackage], list[Uncovered]]:
+    """One entry per (name, version) over all forks, each with its marker rendered, and
+    the entries some environments that need them have no file for."""
     entries: dict[tuple[NormalizedName, Version], LockedPackage] = {}
     conditions: dict[tuple[NormalizedName, Version], set[Condition]] = {}
     for result, fork_atoms in solved:
@@ -244,45 +272,47 @@ def _merge(solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace
             entry = entries.setdefault(key, LockedPackage(name, package.version, package.files,
                                                           is_member=package.is_member))
             entry.dependencies = sorted(set(entry.dependencies) | set(package.dependencies))
+            for child, versions in package.dependency_versions.items():
+                entry.dependency_versions.setdefault(child, set()).update(versions)
             target = conditions.setdefault(key, set())
             for condition in result.conditions.get(name, set()):
                 add_condition(target, Condition(condition.features, condition.atoms | fork_atoms))
+    uncovered = []
     for key, entry in entries.items():
         if not entry.is_member:
             entry.marker = render_marker(conditions[key], space)
-            _check_coverage(entry, conditions[key], space)
-    return [entries[key] for key in sorted(entries)]
+            missing = _uncovered_environments(entry, conditions[key], space)
+            if missing:
+                uncovered.append(Uncovered(entry.name, entry.version, entry.marker, missing))
+    return [entries[key] for key in sorted(entries)], uncovered
 
 
-def _platforms(space: EnvironmentSpace, mask: int) -> set[str]:
-    """The platforms (``sys_platform platform_machine``) of the environments in ``mask``."""
-    envs = space.environments
-    return {f"{envs[i]['sys_platform']} {envs[i]['platform_machine']}" for i in range(len(envs)) if mask >> i & 1}
+def _uncovered_environments(
+    package: LockedPackage, conditions: set[Condition], space: EnvironmentSpace
+) -> tuple[dict[str, str], ...]:
+    """The environments that need ``package`` on a platform none of its files installs on.
 
-
-def _check_coverage(package: LockedPackage, conditions: set[Condition], space: EnvironmentSpace) -> None:
-    """Fail when no file of the chosen version installs on a platform that needs it.
-
-    Checked per platform, not per Python version: a package with wheels for some of the
-    allowed Pythons on a platform is accepted (as uv does), and a sync on an interpreter
-    it has no wheel for says so."""
+    Judged per platform, not per Python version: a package with wheels for some of the
+    allowed Pythons on a platform counts as covering it (as uv does), and a sync on an
+    interpreter it has no wheel for says so."""
+    if any(not link.is_wheel for link in package.files):
+        return ()
     needed = 0
     for condition in conditions:
         needed |= atoms_mask(space, condition.atoms)
-    if any(not link.is_wheel for link in package.files):
-        return
     served = 0
     for link in package.files:
         if link.parsed is not None:
             served |= tags_mask(link.parsed[2], space.environments)
-    missing = _platforms(space, needed) - _platforms(space, served)
-    if missing:
-        where = ", ".join(sorted(missing))
-        raise ResolutionError(
-            f"{package.name} {package.version} has no wheel for {where} and no sdist, "
-            f"but the lock needs it there (marker: {package.marker or 'always'})",
-            hint="limit the lock with the 'environments' setting, or constrain the dependency's markers",
-        )
+    served_platforms = {_platform(env) for index, env in enumerate(space.environments) if served >> index & 1}
+    return tuple(
+        env for index, env in enumerate(space.environments)
+        if needed >> index & 1 and _platform(env) not in served_platforms
+    )
+
+
+def _platform(env: dict[str, str]) -> tuple[str, str]:
+    return env["sys_platform"], env["platform_machine"]
 
 
 def _propagate(
