@@ -3,6 +3,15 @@
 A requirement is followed when its marker holds in at least one target environment
 (one environment for a platform-specific resolution, many for a universal lock); every
 edge's marker (extras stripped) is recorded so the lock can give each package a marker.
+
+Requires-Python splits (uv's default ``requires-python`` fork strategy): when the version
+a package would get first (its locked version, else its newest) supports only some of the
+Pythons this resolution serves, the provider records its ``Requires-Python`` in
+:attr:`PypmProvider.python_splits` and goes on with versions that support them all; the
+caller then forks the resolution by those ranges, so each Python gets the newest version it
+can use. Upper bounds count for the split (a release for ``<3.13`` is not given to 3.13);
+where no release supports a Python at all, the newest is taken as uv does, which ignores
+upper bounds.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ from pypm.resolver.tags import TagMasks
 from pypm.workspace.project import Member
 
 Edge = tuple[str, "Marker | None"]
+#: Versions to keep when they still fit: a package's locked version, or its locked versions
+#: when the lock forked it (each fork then keeps the newest one it can use).
+Preferences = Mapping[NormalizedName, "Version | frozenset[Version]"]
 PYTHON = NormalizedName("<python>")
 SdistMetadata = Callable[[FileLink], DistMetadata]
 
@@ -73,7 +85,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         members: Mapping[NormalizedName, Member],
         space: EnvironmentSpace,
         lowest_python: Version,
-        preferences: Mapping[NormalizedName, Version],
+        preferences: Preferences,
         options: ResolverOptions,
         sdist_metadata: SdistMetadata | None = None,
         prefetch: Executor | None = None,
@@ -90,6 +102,13 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {}
         self._tag_masks = TagMasks(space.environments)
         self._python_ok: dict[str, bool] = {}
+        self.pythons = frozenset(Version(env["python_full_version"]) for env in space.environments)
+        self._served: dict[str, frozenset[Version]] = {}
+        #: ``Requires-Python`` ranges that split this resolution's Pythons, each with the
+        #: release that asked for it (``name version``).
+        self.python_splits: dict[str, str] = {}
+        self._first_choice: dict[NormalizedName, Version] = {}
+        self._release_python: dict[tuple[NormalizedName, Version], str] = {}
         self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
         self._warming: set[NormalizedName] = set()
         self._warm_guard = threading.Lock()
@@ -152,6 +171,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             deps.append(base)
             edges.append((base.key, None))
         requirements, python = self._requirements(candidate)
+        if python is not None and self._first_choice.get(candidate.name) == candidate.version:
+            self._note_split(str(python), f"{candidate.name} {candidate.version}")
         python = lower_bounds(python)
         if python is not None and not python.contains(self.lowest_python, prereleases=True):
             deps.append(Req(PYTHON, python, parent=f"{candidate.name} {candidate.version}"))
@@ -213,7 +234,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     def _warm_now(self, name: NormalizedName) -> None:
         try:
             versions = self._all_versions(name)
-            guess = self.preferences.get(name)
+            guess = max(self._preferred(name), default=None)
             if guess not in versions:
                 finals = [v for v in versions if not v.is_prerelease] or list(versions)
                 guess = max(finals) if finals else None
@@ -283,9 +304,15 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             combined &= req.specifier
         allowed = self._prerelease_order(sorted(combined.filter(versions, prereleases=True), reverse=True), reqs,
                                          all(version.is_prerelease for version in versions))
-        preferred = self.preferences.get(name)
-        if preferred is not None and self.options.keeps_locked(name):
-            allowed.sort(key=lambda version: version != preferred)
+        preferred = self._preferred(name)
+        if preferred and self.options.keeps_locked(name):
+            allowed.sort(key=lambda version: version not in preferred)
+        if allowed:
+            self._first_choice.setdefault(name, allowed[0])
+            self._note_split(self._version_python(name, allowed[0]), f"{name} {allowed[0]}")
+        # Releases that support every Python here first (an upper bound excludes the rest),
+        # in the order above; when none does, the order stands (uv ignores upper bounds).
+        allowed.sort(key=lambda version: self._served_by(self._version_python(name, version)) != self.pythons)
         for version in allowed:
             files = self._usable(name, version)
             if not files or not self._readable(files):
@@ -293,6 +320,44 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             if all(f.yanked is not None for f in files) and not any(r.pins(version) for r in reqs):
                 continue
             yield version, [f for f in files if f.yanked is None] or files
+
+    def _preferred(self, name: NormalizedName) -> frozenset[Version]:
+        value = self.preferences.get(name)
+        if value is None:
+            return frozenset()
+        return value if isinstance(value, frozenset) else frozenset({value})
+
+    def _version_python(self, name: NormalizedName, version: Version) -> str:
+        """The ``Requires-Python`` the index gives for a release's files ("" when none or
+        when its files disagree)."""
+        key = (name, version)
+        found = self._release_python.get(key)
+        if found is None:
+            values = {f.requires_python for f in self._all_versions(name).get(version, []) if f.requires_python}
+            found = self._release_python[key] = values.pop() if len(values) == 1 else ""
+        return found
+
+    def _served_by(self, requires_python: str) -> frozenset[Version]:
+        """The Pythons of this resolution that ``requires_python`` (bounds in full) admits."""
+        served = self._served.get(requires_python)
+        if served is None:
+            from packaging.specifiers import InvalidSpecifier
+
+            try:
+                spec = SpecifierSet(requires_python)
+            except InvalidSpecifier:
+                spec = SpecifierSet()
+            served = self._served[requires_python] = frozenset(
+                python for python in self.pythons if spec.contains(python, prereleases=True)
+            )
+        return served
+
+    def _note_split(self, requires_python: str, release: str) -> None:
+        """Record a ``Requires-Python`` that admits some, not all, of this resolution's Pythons."""
+        if requires_python and requires_python not in self.python_splits:
+            served = self._served_by(requires_python)
+            if served and served != self.pythons:
+                self.python_splits[requires_python] = release
 
     def _readable(self, files: list[FileLink]) -> bool:
         """Can this version be locked? Offline, only when a wheel's metadata is in the

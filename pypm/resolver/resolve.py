@@ -30,7 +30,7 @@ from pypm.resolver.markers import (
     strip_extra,
 )
 from pypm.resolver.options import ResolverOptions
-from pypm.resolver.provider import PYTHON, PypmProvider, SdistMetadata, make_req
+from pypm.resolver.provider import PYTHON, Preferences, PypmProvider, SdistMetadata, make_req
 from pypm.resolver.tags import tags_mask
 from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
@@ -114,7 +114,7 @@ def member_spec(member: Member) -> SpecifierSet:
 def resolve(
     workspace: Workspace,
     client: IndexClient,
-    preferences: Mapping[NormalizedName, Version] | None = None,
+    preferences: Preferences | None = None,
     options: ResolverOptions | None = None,
     sdist_metadata: SdistMetadata | None = None,
 ) -> Resolution:
@@ -136,7 +136,7 @@ def resolve_requirements(
     client: IndexClient,
     environments: list[dict[str, str]],
     options: ResolverOptions | None = None,
-    preferences: Mapping[NormalizedName, Version] | None = None,
+    preferences: Preferences | None = None,
     sdist_metadata: SdistMetadata | None = None,
 ) -> Resolution:
     """Resolve plain PEP 508 strings for the given environments (no workspace needed)."""
@@ -159,7 +159,7 @@ def resolve_roots(
     client: IndexClient,
     environments: list[dict[str, str]],
     options: ResolverOptions,
-    preferences: Mapping[NormalizedName, Version],
+    preferences: Preferences,
     sdist_metadata: SdistMetadata | None,
 ) -> Resolution:
     """Run resolvelib from root requirements (each with the condition that brings it),
@@ -192,6 +192,21 @@ class _Conflict(Exception):
         self.markers = markers
 
 
+class _PythonSplit(Exception):
+    """Some package's preferred release supports only part of the Pythons being resolved
+    for: fork by these markers (one per ``Requires-Python`` range) and resolve each part."""
+
+    def __init__(self, markers: list[Marker]) -> None:
+        super().__init__("requires-python split")
+        self.markers = markers
+
+
+def python_marker(requires_python: str) -> Marker:
+    """``>=3.9,<3.13`` as ``python_full_version >= '3.9' and python_full_version < '3.13'``."""
+    clauses = [f"python_full_version {spec.operator} '{spec.version}'" for spec in SpecifierSet(requires_python)]
+    return Marker(" and ".join(sorted(clauses)))
+
+
 class _Solver:
     """Resolves root requirements for a set of environments, forking on conflicts."""
 
@@ -201,15 +216,17 @@ class _Solver:
         self.options, self.sdist_metadata, self.pool = options, sdist_metadata, pool
 
     def solve_with_forks(
-        self, environments: list[dict[str, str]], preferences: dict[NormalizedName, Version]
+        self, environments: list[dict[str, str]], preferences: dict[NormalizedName, Version | frozenset[Version]]
     ) -> list[tuple[_Solved, frozenset[str]]]:
         """Solutions with the marker atoms of the fork each one serves."""
         try:
             return [(self.solve(environments, preferences), frozenset())]
-        except _Conflict as conflict:
-            forks = split_environments(conflict.markers, environments)
+        except (_Conflict, _PythonSplit) as reason:
+            forks = split_environments(reason.markers, environments)
             if forks is None:
-                raise ResolutionError(conflict.message, hint=conflict.hint) from None
+                if isinstance(reason, _PythonSplit):  # cannot happen: a split divides the Pythons
+                    raise AssertionError("a requires-python split that divides nothing") from None
+                raise ResolutionError(reason.message, hint=reason.hint) from None
             solved = []
             for fork_environments, atoms in forks:
                 for result, inner in self.solve_with_forks(fork_environments, preferences):
@@ -218,7 +235,7 @@ class _Solver:
                         preferences.setdefault(name, package.version)
             return solved
 
-    def solve(self, environments: list[dict[str, str]], preferences: Mapping[NormalizedName, Version]) -> _Solved:
+    def solve(self, environments: list[dict[str, str]], preferences: Preferences) -> _Solved:
         """One resolution for all of ``environments``; :class:`_Conflict` when impossible."""
         from pypm.resolver.explain import explain_impossible
 
@@ -231,6 +248,8 @@ class _Solver:
         try:
             result = Resolver(provider, BaseReporter()).resolve([r for r, _ in roots], max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as exc:
+            if provider.python_splits:  # the Pythons that can use the newer releases may resolve apart
+                raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)]) from None
             markers = [strip_extra(c.requirement.marker) for c in exc.causes]
             raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
         except ResolutionTooDeep:
@@ -238,6 +257,8 @@ class _Solver:
                 "resolution took too many steps without finding a solution",
                 hint="narrow the version ranges of your dependencies",
             ) from None
+        if provider.python_splits:
+            raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)])
         return _Solved(_collect(result.mapping, provider), _propagate(result.mapping, provider, roots, space))
 
 

@@ -1,0 +1,95 @@
+"""Forks by Requires-Python: each Python gets the newest release it can use.
+
+With ``requires-python = ">=3.10"`` and a dependency whose newest release needs 3.12, the
+lock holds that release for 3.12+ and the newest older one for 3.10-3.11, each under a
+marker; a sync on either Python installs the right one. A release with an upper bound
+(``<3.12``) is not given to the Pythons above it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.markers import Marker
+
+from pypm.testing import DistSpec
+from tests.workspaces import write_project
+
+PYTHONS = {minor: shutil.which(f"python3.{minor}") for minor in (10, 12)}
+
+
+def lock_entries(root: Path) -> dict[str, list[tuple[str, str | None]]]:
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    entries: dict[str, list[tuple[str, str | None]]] = {}
+    for package in data["packages"]:
+        entries.setdefault(package["name"], []).append((package.get("version"), package.get("marker")))
+    return {name: sorted(values) for name, values in entries.items()}
+
+
+def version_for(root: Path, name: str, python: str) -> list[str]:
+    """The versions of ``name`` whose marker holds for ``python`` (x.y.z) on Linux."""
+    env = {"python_full_version": python, "python_version": ".".join(python.split(".")[:2]),
+           "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+    return [version for version, marker in lock_entries(root)[name] if marker is None or Marker(marker).evaluate(env)]
+
+
+@pytest.fixture
+def forked_index(make_index):
+    return make_index([
+        DistSpec("alpha", "1.0", requires_python=">=3.8"),
+        DistSpec("alpha", "1.5", requires_python=">=3.9"),
+        DistSpec("alpha", "2.0", requires_python=">=3.12", requires=["beta"]),
+        DistSpec("beta", "1.0"),
+        DistSpec("capped", "1.0", requires_python=">=3.8"),
+        DistSpec("capped", "2.0", requires_python=">=3.8,<3.12"),
+    ])
+
+
+def test_newest_release_for_each_python(tmp_path: Path, forked_index, run_pypm) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": forked_index.url})
+    for python, expected in {"3.10.0": ["1.5"], "3.11.4": ["1.5"], "3.12.0": ["2.0"], "3.13.1": ["2.0"]}.items():
+        assert version_for(root, "alpha", python) == expected, (python, lock_entries(root))
+    # beta only comes with alpha 2.0, so only where alpha 2.0 is installed
+    assert version_for(root, "beta", "3.12.0") == ["1.0"] and version_for(root, "beta", "3.11.0") == []
+
+
+def test_upper_bound_keeps_a_release_from_the_pythons_above_it(tmp_path: Path, forked_index, run_pypm) -> None:
+    root = write_project(tmp_path / "p", ["capped"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": forked_index.url})
+    assert version_for(root, "capped", "3.11.0") == ["2.0"]
+    assert version_for(root, "capped", "3.12.0") == ["1.0"]
+
+
+def test_single_python_range_does_not_fork(tmp_path: Path, forked_index, run_pypm) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.12")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": forked_index.url})
+    assert lock_entries(root)["alpha"] == [("2.0", None)]
+
+
+def test_relock_keeps_the_forks(tmp_path: Path, forked_index, run_pypm) -> None:
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    env = {"PYPM_INDEX_URL": forked_index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    before = (root / "pylock.toml").read_text()
+    run_pypm("lock", "--upgrade", cwd=root, env_extra=env)
+    assert (root / "pylock.toml").read_text() == before
+
+
+@pytest.mark.parametrize("minor", [10, 12])
+def test_sync_installs_the_release_for_its_python(tmp_path: Path, forked_index, run_pypm, minor: int) -> None:
+    python = PYTHONS[minor]
+    if python is None:
+        pytest.skip(f"python3.{minor} is not installed on this machine")
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    env = {"PYPM_INDEX_URL": forked_index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    run_pypm("sync", "--python", f"3.{minor}", cwd=root, env_extra=env)
+    venv_python = root / ".venv" / "bin" / "python"
+    code = "import importlib.metadata as m; print(m.version('alpha'))"
+    out = subprocess.run([venv_python, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ("2.0" if minor >= 12 else "1.5")
