@@ -93,3 +93,19 @@ def test_sync_installs_the_release_for_its_python(tmp_path: Path, forked_index, 
     code = "import importlib.metadata as m; print(m.version('alpha'))"
     out = subprocess.run([venv_python, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ("2.0" if minor >= 12 else "1.5")
+
+
+def test_conflict_inside_a_fork_names_the_fork(tmp_path: Path, make_index, run_pypm) -> None:
+    """alpha 2.0 (3.12+) needs gamma>=2, which does not exist: the 3.12+ fork cannot
+    resolve, and the error says which fork."""
+    index = make_index([
+        DistSpec("alpha", "1.0", requires_python=">=3.8"),
+        DistSpec("alpha", "2.0", requires_python=">=3.12", requires=["gamma>=2"]),
+        DistSpec("gamma", "1.0"),
+    ])
+    root = write_project(tmp_path / "p", ["alpha==2.0; python_version >= '3.12'", "alpha; python_version < '3.12'"],
+                         requires_python=">=3.10")
+    result = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "gamma" in lines[0] and "in the fork where" in lines[0], result.stderr

@@ -216,9 +216,13 @@ class _Solver:
         self.options, self.sdist_metadata, self.pool = options, sdist_metadata, pool
 
     def solve_with_forks(
-        self, environments: list[dict[str, str]], preferences: dict[NormalizedName, Version | frozenset[Version]]
+        self,
+        environments: list[dict[str, str]],
+        preferences: dict[NormalizedName, Version | frozenset[Version]],
+        within: frozenset[str] = frozenset(),
     ) -> list[tuple[_Solved, frozenset[str]]]:
-        """Solutions with the marker atoms of the fork each one serves."""
+        """Solutions with the marker atoms of the fork each one serves (``within``: the
+        atoms of the fork these environments already are, for error messages)."""
         try:
             return [(self.solve(environments, preferences), frozenset())]
         except (_Conflict, _PythonSplit) as reason:
@@ -226,10 +230,10 @@ class _Solver:
             if forks is None:
                 if isinstance(reason, _PythonSplit):  # cannot happen: a split divides the Pythons
                     raise AssertionError("a requires-python split that divides nothing") from None
-                raise ResolutionError(reason.message, hint=reason.hint) from None
+                raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
             solved = []
             for fork_environments, atoms in forks:
-                for result, inner in self.solve_with_forks(fork_environments, preferences):
+                for result, inner in self.solve_with_forks(fork_environments, preferences, within | atoms):
                     solved.append((result, atoms | inner))
                     for name, package in result.packages.items():
                         preferences.setdefault(name, package.version)
@@ -260,6 +264,14 @@ class _Solver:
         if provider.python_splits:
             raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)])
         return _Solved(_collect(result.mapping, provider), _propagate(result.mapping, provider, roots, space))
+
+
+def _in_fork(message: str, atoms: frozenset[str]) -> str:
+    """``message``, naming the fork (its markers) when the conflict happened inside one."""
+    if not atoms:
+        return message
+    where = " and ".join(f"({atom})" if " or " in atom else atom for atom in sorted(atoms))
+    return f"{message} (in the fork where {where})"
 
 
 def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[NormalizedName, LockedPackage]:
