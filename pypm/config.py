@@ -7,9 +7,10 @@ table (or the top level of ``pypm-workspace.toml``), for ``python`` only a
 file (``config.toml`` in the platformdirs config dir, or the file named by
 ``PYPM_CONFIG_FILE``), and finally the default. Every value is checked when it is loaded;
 a bad one is one error naming where it came from (the file, the variable or the option).
-Markers are the one check deferred to the first read of ``environments`` (or
-:meth:`Settings.check`): parsing them needs :mod:`packaging.markers`, whose import would
-cost the "all up to date" path a third of its time, and that path only hashes the text.
+Markers are the one check deferred to the first read of ``environments`` and
+``required-environments`` (or :meth:`Settings.check`): parsing them needs
+:mod:`packaging.markers`, whose import would cost the "all up to date" path a third of its
+time, and that path only hashes the text.
 """
 
 from __future__ import annotations
@@ -121,8 +122,9 @@ def split_commas(text: str) -> list[str]:
 
 
 def split_markers(text: str) -> list[str]:
-    """``PYPM_ENVIRONMENTS``: markers separated by commas or newlines; a comma inside a
-    quoted marker string (``python_version in '3.11, 3.12'``) does not separate."""
+    """``PYPM_ENVIRONMENTS`` and ``PYPM_REQUIRED_ENVIRONMENTS``: markers separated by commas
+    or newlines; a comma inside a quoted marker string (``python_version in '3.11, 3.12'``)
+    does not separate."""
     parts, current, quote = [], [], ""
     for char in text:
         if quote:
@@ -162,6 +164,8 @@ SETTINGS: tuple[Setting, ...] = (
             split_commas),
     Setting("environments", [], _as_list(_as_str), "markers limiting what the lock must serve", True,
             split_markers, _check_markers),
+    Setting("required-environments", [], _as_list(_as_str),
+            "markers of environments every locked package must have a file for", True, split_markers, _check_markers),
     Setting("prerelease", DEFAULT_PRERELEASE, _as_choice(*PRERELEASE_MODES),
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
@@ -171,6 +175,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+#: Lock inputs hashed only when set: ``required-environments`` decides whether a lock may be
+#: written (as uv records it in uv.lock, a change re-checks the lock), but unset it leaves the
+#: hash of every lock made before the setting existed as it was.
+LOCK_INPUTS_WHEN_SET = frozenset({"required-environments"})
 NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins"})
 
 
@@ -248,8 +256,10 @@ class Settings:
         return platformdirs.user_cache_path("pypm", appauthor=False)
 
     def lock_inputs(self) -> dict[str, Any]:
-        """The settings that change what a lock resolves to (part of the input hash)."""
-        return {s.name: self.values[s.name] for s in SETTINGS if s.in_lock_inputs}
+        """The settings that change what a lock resolves to (part of the input hash); a
+        setting of :data:`LOCK_INPUTS_WHEN_SET` only when it is set."""
+        return {s.name: self.values[s.name] for s in SETTINGS
+                if s.in_lock_inputs and (self.values[s.name] or s.name not in LOCK_INPUTS_WHEN_SET)}
 
 
 def user_config_path() -> Path:

@@ -41,8 +41,19 @@ def detail(message: str) -> None:
 
 def error(message: str) -> None:
     """The one-line error shown when a command fails (``error`` in red on a terminal)."""
+    _labelled("error", "bold red", message)
+
+
+def warning(message: str) -> None:
+    """A one-line warning on stderr (``warning`` in yellow on a terminal); hidden by -q, as
+    uv hides its warnings under ``--quiet``."""
+    if _state["verbosity"] >= 0:
+        _labelled("warning", "bold yellow", message)
+
+
+def _labelled(label: str, style: str, message: str) -> None:
     if not (_state["color"] and _terminal_wants_color()):
-        print(f"error: {message}", file=sys.stderr, flush=True)
+        print(f"{label}: {message}", file=sys.stderr, flush=True)
         return
     from rich.console import Console
     from rich.text import Text
@@ -50,4 +61,4 @@ def error(message: str) -> None:
     # soft_wrap: the line is never cut at the terminal's width; no markup, emoji or
     # highlighting: the message is shown exactly as written.
     console = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
-    console.print(Text.assemble(("error", "bold red"), f": {message}"))
+    console.print(Text.assemble((label, style), f": {message}"))

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "extra-index-url": [],
     "find-links": [],
     "environments": [],
+    "required-environments": [],
     "prerelease": "if-necessary-or-explicit",
     "cache-dir": None,
     "link-mode": "hardlink",
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "python": None,
 }
 LOCK_INPUT_KEYS = {"index-url", "extra-index-url", "find-links", "environments", "prerelease"}
+# Lock inputs only when set (so locks made before the setting existed keep their input hash).
+LOCK_INPUT_KEYS_WHEN_SET = {"required-environments"}
 
 # setting -> value per layer.  Each entry is (value as written in that layer, value after loading).
 # The environment layer always holds a string.
@@ -56,6 +59,12 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "tool": (["sys_platform == 'linux'"], ["sys_platform == 'linux'"]),
         "user": (["sys_platform == 'win32'"], ["sys_platform == 'win32'"]),
         "env": ("sys_platform == 'darwin'", ["sys_platform == 'darwin'"]),
+    },
+    "required-environments": {
+        "tool": (["sys_platform == 'linux'"], ["sys_platform == 'linux'"]),
+        "user": (["os_name == 'nt'"], ["os_name == 'nt'"]),
+        "env": ("sys_platform == 'darwin' and platform_machine == 'x86_64'",
+                ["sys_platform == 'darwin' and platform_machine == 'x86_64'"]),
     },
     "prerelease": {
         "tool": ("allow", "allow"),
@@ -201,6 +210,10 @@ ENV_LISTS = [
      ["sys_platform == 'linux'", "sys_platform == 'darwin'"]),
     ("environments", "python_version in '3.11, 3.12'\nos_name == \"nt\"",
      ["python_version in '3.11, 3.12'", 'os_name == "nt"']),
+    ("required-environments", "sys_platform == 'win32' and platform_machine == 'AMD64'",
+     ["sys_platform == 'win32' and platform_machine == 'AMD64'"]),
+    ("required-environments", "sys_platform == 'linux', python_version in '3.11, 3.12'",
+     ["sys_platform == 'linux'", "python_version in '3.11, 3.12'"]),
 ]
 
 
@@ -216,6 +229,7 @@ def test_list_settings_from_env_split_by_their_rule(
 
 @pytest.mark.parametrize(("setting", "value"), [
     ("find-links", "./my wheels"), ("environments", "sys_platform == 'linux'"), ("extra-index-url", "http://a/"),
+    ("required-environments", "sys_platform == 'linux'"),
 ])
 def test_a_single_string_in_a_file_is_a_list_of_one(setting: str, value: str) -> None:
     assert load_settings({setting: value})[setting] == [value]
@@ -316,6 +330,8 @@ WRONG_TYPES = [
     ("extra-index-url", ["http://ok/", "not a url"]),
     ("environments", ["sys_platform = 'linux'"]),
     ("environments", "os_name == "),
+    ("required-environments", ["sys_platform = 'linux'"]),
+    ("required-environments", [3]),
     ("python", "3.x"),
     ("python", "3..12"),
 ]
@@ -358,6 +374,8 @@ def test_wrong_type_error_names_where_the_value_came_from(
 ENV_ERRORS = [
     ("PYPM_ENVIRONMENTS", "sys_platform = 'linux'", "PYPM_ENVIRONMENTS: setting 'environments': invalid marker"),
     ("PYPM_ENVIRONMENTS", "os_name == 'nt', bogus", "invalid marker 'bogus'"),
+    ("PYPM_REQUIRED_ENVIRONMENTS", "sys_platform == 'linux', os_name = 'nt'",
+     "PYPM_REQUIRED_ENVIRONMENTS: setting 'required-environments': invalid marker \"os_name = 'nt'\""),
     ("PYPM_EXTRA_INDEX_URL", "http://ok/ /not/a/url", "PYPM_EXTRA_INDEX_URL: setting 'extra-index-url': '/not/a/url'"),
     ("PYPM_INDEX_URL", "not a url", "PYPM_INDEX_URL: setting 'index-url': 'not a url' is not an http"),
     ("PYPM_OFFLINE", "perhaps", "PYPM_OFFLINE: setting 'offline' must be true or false"),
@@ -404,6 +422,16 @@ def test_lock_inputs_has_only_lock_relevant_keys(user_file: Path, monkeypatch: p
         {"index-url": "http://i/", "environments": ["os_name == 'posix'"], "python": "3.13", "cache-dir": "/d"}
     )
     assert other.lock_inputs() == inputs
+
+
+def test_required_environments_is_a_lock_input_only_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset it leaves the input hash of older locks alone; set, a change re-checks the lock."""
+    assert set(load_settings({}).lock_inputs()) == LOCK_INPUT_KEYS
+    linux = load_settings({"required-environments": ["sys_platform == 'linux'"]}).lock_inputs()
+    assert set(linux) == LOCK_INPUT_KEYS | LOCK_INPUT_KEYS_WHEN_SET
+    assert linux["required-environments"] == ["sys_platform == 'linux'"]
+    monkeypatch.setenv("PYPM_REQUIRED_ENVIRONMENTS", "os_name == 'nt'")
+    assert load_settings({"required-environments": ["sys_platform == 'linux'"]}).lock_inputs() != linux
 
 
 WORKSPACE_CONFIGS = [

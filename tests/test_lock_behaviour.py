@@ -54,15 +54,17 @@ def test_universal_lock_keeps_every_usable_wheel_and_the_sdist(tmp_path, make_in
     Pylock.from_dict(tomllib.loads((root / "pylock.toml").read_text())).validate()
 
 
-def test_missing_platform_fails_unless_environments_limit_the_lock(tmp_path, make_index, run_pypm) -> None:
+def test_missing_platform_warns_unless_environments_limit_the_lock(tmp_path, make_index, run_pypm) -> None:
     index = make_index([DistSpec("linuxonly", "1.0", tag="py3-none-manylinux_2_17_x86_64")])
     root = project_with(tmp_path / "p", ["linuxonly"])
-    line = one_error_line(lock(run_pypm, root, index, check=False))
-    assert "linuxonly 1.0 has no wheel for" in line
-    assert not (root / "pylock.toml").exists()
+    result = lock(run_pypm, root, index)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: linuxonly 1.0 has no file for darwin arm64, darwin x86_64, linux aarch64, "
+                        "win32 AMD64; a sync there will fail (set required-environments to make this an error)"]
+    assert [p["name"] for p in tomllib.loads((root / "pylock.toml").read_text())["packages"]] == ["linuxonly", "proj"]
     limit = "sys_platform == 'linux' and platform_machine == 'x86_64'"
     replace_in(root / "pyproject.toml", "[tool.pypm]", f'[tool.pypm]\nenvironments = ["{limit}"]')
-    lock(run_pypm, root, index)
+    assert "warning" not in lock(run_pypm, root, index).stderr
     data = tomllib.loads((root / "pylock.toml").read_text())
     assert data["environments"] == ["sys_platform == 'linux' and platform_machine == 'x86_64'"]
     assert [p["name"] for p in data["packages"]] == ["linuxonly", "proj"]

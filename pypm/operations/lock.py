@@ -17,6 +17,10 @@ from pypm.workspace.model import Workspace
 
 if TYPE_CHECKING:
     from pypm.resolver.options import ResolverOptions
+    from pypm.resolver.resolve import Uncovered
+
+#: How many packages the warning about uncovered environments names before "and N more".
+WARNED_PACKAGES = 5
 
 
 @dataclass
@@ -54,6 +58,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
     from pypm.operations.member_metadata import prepare_dynamic_metadata
+    from pypm.resolver.coverage import check_required
     from pypm.resolver.resolve import resolve
 
     request = request or LockRequest()
@@ -73,14 +78,30 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         client.fill_sizes(resolution)
     finally:
         client.close()
+    check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
     if before is not None:
         for line in changes(before, package_versions(document)):
             ui.info(line)
+    if resolution.uncovered:
+        ui.warning(uncovered_warning(resolution.uncovered))
     count = len(resolution.entries)
     ui.info(f"Locked {count} package{'' if count == 1 else 's'} in {workspace.lock_path.name}")
     return LockOutcome(written, count, workspace.lock_path)
+
+
+def uncovered_warning(uncovered: list[Uncovered]) -> str:
+    """The one warning line about packages left without a file for some platforms:
+    ``torch 2.5.1 has no file for darwin x86_64; a sync there will fail (...)``."""
+    items = sorted(uncovered, key=lambda entry: (entry.name, entry.version))
+    advice = "a sync there will fail (set required-environments to make this an error)"
+    if len(items) == 1:
+        item = items[0]
+        return f"{item.name} {item.version} has no file for {', '.join(item.platforms)}; {advice}"
+    named = ", ".join(f"{item.name} {item.version} ({', '.join(item.platforms)})" for item in items[:WARNED_PACKAGES])
+    more = f" and {len(items) - WARNED_PACKAGES} more" if len(items) > WARNED_PACKAGES else ""
+    return f"{len(items)} packages have no file for some platforms: {named}{more}; {advice}"
 
 
 def previous_versions(lock_path: Path) -> dict[str, tuple[str, ...]] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,11 @@ from pypm.operations.stamp import (
     stamp_path,
 )
 from pypm.operations.venv_state import environment_unchanged
+
+#: How many wheel tags the error for a package without a file for this platform names.
+SHOWN_TAGS = 4
+#: packaging's PylockSelectError for a package with no wheel for the tags and no sdist.
+_NO_FILE = re.compile(r"^No wheel found matching the provided tags for package .* at packages\[(\d+)\]")
 
 if TYPE_CHECKING:
     from pypm.workspace.member_sources import PreparedMetadata
@@ -236,8 +242,27 @@ def _select(
             else:
                 raise InstallError(f"{package.name}: pypm cannot install this kind of locked source yet")
     except PylockSelectError as exc:
-        raise InstallError(f"pylock.toml cannot be installed here: {exc}", hint="re-lock with `pypm lock`") from None
+        raise _select_error(lock, exc, interpreter) from None
     return wanted
+
+
+def _select_error(lock: Any, exc: Exception, interpreter: Any) -> InstallError:
+    """The error for a lock that cannot be installed on this interpreter: naming the package
+    and this platform when a locked package has no file for it (packaging's message names
+    the entry only by its index)."""
+    found = _NO_FILE.search(str(exc))
+    if found is None or int(found.group(1)) >= len(lock.packages):
+        return InstallError(f"pylock.toml cannot be installed here: {exc}", hint="re-lock with `pypm lock`")
+    package = lock.packages[int(found.group(1))]
+    env = interpreter.environment
+    here = f"{env['sys_platform']} {env['platform_machine']} (Python {env['python_version']})"
+    tags = sorted({"-".join(wheel.filename[: -len(".whl")].split("-")[-3:]) for wheel in package.wheels or []})
+    shown = ", ".join(tags[:SHOWN_TAGS]) + (f" and {len(tags) - SHOWN_TAGS} more" if len(tags) > SHOWN_TAGS else "")
+    return InstallError(
+        f"{package.name} {package.version} has no file for {here}: its locked wheels are for {shown}, "
+        "and it has no sdist",
+        hint=f"use a platform or Python it has a wheel for, or require a version of {package.name} that has one",
+    )
 
 
 def _planned_member(member: Any, source: Any, plan: _Plan) -> Planned:
