@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from packaging.markers import Marker
+from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -18,7 +18,7 @@ from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
 from pypm.resolver.environments import lowest_python, universal_environments
-from pypm.resolver.forks import split_environments
+from pypm.resolver.forks import Fork, split_environments
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
@@ -74,6 +74,9 @@ class Resolution:
     when forks chose different versions, under disjoint markers)."""
 
     entries: list[LockedPackage]
+    #: The markers of the forks the resolution split into (empty when it did not), for the
+    #: lock to record so that the next lock starts from the same split (least churn).
+    fork_markers: list[str] = field(default_factory=list)
     #: Packages left without a file for some environments (the lock still records them;
     #: ``pypm lock`` warns, a sync there fails, ``required-environments`` makes it an error).
     uncovered: list[Uncovered] = field(default_factory=list)
@@ -117,8 +120,11 @@ def resolve(
     preferences: Preferences | None = None,
     options: ResolverOptions | None = None,
     sdist_metadata: SdistMetadata | None = None,
+    forks: Sequence[str] = (),
 ) -> Resolution:
-    """Resolve the whole workspace universally; raise :class:`ResolutionError` on conflict."""
+    """Resolve the whole workspace universally; raise :class:`ResolutionError` on conflict.
+    ``forks``: the fork markers of the previous lock, to start from the same split when
+    they still divide the environments (each part may split further)."""
     environments = universal_environments(workspace.requires_python, workspace.settings["environments"])
     if not environments:
         raise ResolutionError(
@@ -127,7 +133,7 @@ def resolve(
         )
     return resolve_roots(
         root_requirements(workspace), workspace.members, client, environments,
-        options or ResolverOptions(), preferences or {}, sdist_metadata,
+        options or ResolverOptions(), preferences or {}, sdist_metadata, forks,
     )
 
 
@@ -161,20 +167,49 @@ def resolve_roots(
     options: ResolverOptions,
     preferences: Preferences,
     sdist_metadata: SdistMetadata | None,
+    forks: Sequence[str] = (),
 ) -> Resolution:
     """Run resolvelib from root requirements (each with the condition that brings it),
     forking the environments where requirements with markers conflict."""
     pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pypm-prefetch")
     try:
         solver = _Solver(roots, members, client, options, sdist_metadata, pool)
-        solved = solver.solve_with_forks(environments, dict(preferences))
+        solved = solver.solve_from(environments, dict(preferences), forks)
     finally:
         # Queued speculative fetches are dropped; the few already running are joined, so no
         # background thread writes into the cache after `resolve` returns.
         pool.shutdown(wait=True, cancel_futures=True)
     space = EnvironmentSpace(environments)
     entries, uncovered = _merge(solved, space)
-    return Resolution(entries, uncovered)
+    markers = sorted({_conjunction(atoms) for _, atoms in solved}) if len(solved) > 1 else []
+    return Resolution(entries, markers, uncovered)
+
+
+def _conjunction(atoms: frozenset[str]) -> str:
+    return " and ".join(f"({atom})" if " or " in atom else atom for atom in sorted(atoms))
+
+
+def _recorded_parts(forks: Sequence[str], environments: list[dict[str, str]]) -> list[Fork] | None:
+    """The environments divided by recorded fork markers; None unless every marker is
+    valid and they split the environments into disjoint, non-empty parts covering all."""
+    if len(forks) < 2:
+        return None
+    space = EnvironmentSpace(environments)
+    try:
+        masks = [space.mask(Marker(text)) for text in forks]
+    except InvalidMarker:
+        return None
+    union = 0
+    for mask in masks:
+        if mask == 0 or union & mask:
+            return None
+        union |= mask
+    if union != space.full:
+        return None
+    return [
+        ([env for index, env in enumerate(environments) if mask >> index & 1], frozenset({text}))
+        for text, mask in zip(forks, masks, strict=True)
+    ]
 
 
 @dataclass
@@ -215,6 +250,33 @@ class _Solver:
         self.roots, self.members, self.client = roots, members, client
         self.options, self.sdist_metadata, self.pool = options, sdist_metadata, pool
 
+    def solve_from(
+        self,
+        environments: list[dict[str, str]],
+        preferences: dict[NormalizedName, Version | frozenset[Version]],
+        forks: Sequence[str],
+    ) -> list[tuple[_Solved, frozenset[str]]]:
+        """:meth:`solve_with_forks`, starting from the recorded ``forks`` when they divide
+        ``environments``."""
+        parts = _recorded_parts(forks, environments)
+        if parts is None:
+            return self.solve_with_forks(environments, preferences)
+        return self._solve_parts(parts, preferences, frozenset())
+
+    def _solve_parts(
+        self,
+        parts: list[Fork],
+        preferences: dict[NormalizedName, Version | frozenset[Version]],
+        within: frozenset[str],
+    ) -> list[tuple[_Solved, frozenset[str]]]:
+        solved = []
+        for fork_environments, atoms in parts:
+            for result, inner in self.solve_with_forks(fork_environments, preferences, within | atoms):
+                solved.append((result, atoms | inner))
+                for name, package in result.packages.items():
+                    preferences.setdefault(name, package.version)
+        return solved
+
     def solve_with_forks(
         self,
         environments: list[dict[str, str]],
@@ -231,13 +293,7 @@ class _Solver:
                 if isinstance(reason, _PythonSplit):  # cannot happen: a split divides the Pythons
                     raise AssertionError("a requires-python split that divides nothing") from None
                 raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
-            solved = []
-            for fork_environments, atoms in forks:
-                for result, inner in self.solve_with_forks(fork_environments, preferences, within | atoms):
-                    solved.append((result, atoms | inner))
-                    for name, package in result.packages.items():
-                        preferences.setdefault(name, package.version)
-            return solved
+            return self._solve_parts(forks, preferences, within)
 
     def solve(self, environments: list[dict[str, str]], preferences: Preferences) -> _Solved:
         """One resolution for all of ``environments``; :class:`_Conflict` when impossible."""
@@ -270,8 +326,7 @@ def _in_fork(message: str, atoms: frozenset[str]) -> str:
     """``message``, naming the fork (its markers) when the conflict happened inside one."""
     if not atoms:
         return message
-    where = " and ".join(f"({atom})" if " or " in atom else atom for atom in sorted(atoms))
-    return f"{message} (in the fork where {where})"
+    return f"{message} (in the fork where {_conjunction(atoms)})"
 
 
 def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[NormalizedName, LockedPackage]:
