@@ -89,7 +89,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         options: ResolverOptions,
         sdist_metadata: SdistMetadata | None = None,
         prefetch: Executor | None = None,
+        releases: dict[NormalizedName, dict[Version, list[FileLink]]] | None = None,
     ) -> None:
+        """``releases``: a cache of each project's files by version, shared by the
+        resolutions of one lock's forks (what the index lists does not depend on the fork)."""
         self.client = client
         self.members = members
         self.space = space
@@ -99,7 +102,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self.sdist_metadata = sdist_metadata
         self.prefetch = prefetch
         self.edges: dict[tuple[str, Version], list[Edge]] = {}
-        self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {}
+        self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {} if releases is None else releases
         self._tag_masks = TagMasks(space.environments)
         self._python_ok: dict[str, bool] = {}
         self.pythons = frozenset(Version(env["python_full_version"]) for env in space.environments)

@@ -249,6 +249,7 @@ class _Solver:
                  options: ResolverOptions, sdist_metadata: SdistMetadata | None, pool: ThreadPoolExecutor) -> None:
         self.roots, self.members, self.client = roots, members, client
         self.options, self.sdist_metadata, self.pool = options, sdist_metadata, pool
+        self.releases: dict[NormalizedName, dict[Version, list[FileLink]]] = {}  # shared by every fork
 
     def solve_from(
         self,
@@ -302,7 +303,7 @@ class _Solver:
         space = EnvironmentSpace(environments)
         roots = [(req, cond) for req, cond in self.roots if space.mask(req.marker)]
         provider = PypmProvider(self.client, self.members, space, lowest_python(environments), preferences,
-                                self.options, self.sdist_metadata, self.pool)
+                                self.options, self.sdist_metadata, self.pool, self.releases)
         for req, _ in roots:
             provider.warm(req.name)
         try:
