@@ -109,3 +109,20 @@ def test_conflict_inside_a_fork_names_the_fork(tmp_path: Path, make_index, run_p
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "gamma" in lines[0] and "in the fork where" in lines[0], result.stderr
+
+
+def test_relock_after_a_change_keeps_the_forked_versions(tmp_path: Path, make_index, run_pypm) -> None:
+    """Least churn with forks: after a new release, a re-lock for another reason keeps
+    each fork's locked version."""
+    specs = [DistSpec("alpha", "1.5", requires_python=">=3.9"),
+             DistSpec("alpha", "2.0", requires_python=">=3.12"), DistSpec("beta", "1.0")]
+    index = make_index(specs)
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    newer = make_index([*specs, DistSpec("alpha", "1.6", requires_python=">=3.9"),
+                        DistSpec("alpha", "2.1", requires_python=">=3.12")])
+    write_project(root, ["alpha", "beta"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
+    assert version_for(root, "alpha", "3.10.0") == ["1.5"] and version_for(root, "alpha", "3.12.0") == ["2.0"]
+    run_pypm("lock", "--upgrade", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
+    assert version_for(root, "alpha", "3.10.0") == ["1.6"] and version_for(root, "alpha", "3.12.0") == ["2.1"]

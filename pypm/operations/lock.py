@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -32,23 +32,34 @@ class LockOutcome:
     path: Path
 
 
-def locked_versions(lock_path: Path) -> dict[NormalizedName, Version]:
-    """Versions in an existing lock (preferred on re-lock, for least churn)."""
+class PreviousLock(NamedTuple):
+    """What a re-lock keeps from the existing lock, for least churn: each package's locked
+    version (its versions, when the lock forked it) and the forks the lock was split into."""
+
+    versions: dict[NormalizedName, Version | frozenset[Version]]
+    fork_markers: list[str]
+
+
+def previous_lock(lock_path: Path) -> PreviousLock:
+    """The existing lock's versions and fork markers (empty when there is no readable lock)."""
     from packaging.utils import canonicalize_name
 
     if not lock_path.is_file():
-        return {}
+        return PreviousLock({}, [])
     try:
         data = load_lock_data(lock_path)
     except Exception:  # noqa: BLE001 - an unreadable old lock just gives no preferences
-        return {}
-    versions = {}
+        return PreviousLock({}, [])
+    found: dict[NormalizedName, set[Version]] = {}
     for package in data.get("packages", []):
         try:
-            versions[canonicalize_name(package["name"])] = Version(package["version"])
+            found.setdefault(canonicalize_name(package["name"]), set()).add(Version(package["version"]))
         except (KeyError, TypeError, InvalidVersion):
             continue
-    return versions
+    versions = {name: next(iter(vs)) if len(vs) == 1 else frozenset(vs) for name, vs in found.items()}
+    tool = data.get("tool", {}).get("pypm", {}) if isinstance(data.get("tool"), dict) else {}
+    markers = tool.get("fork-markers", []) if isinstance(tool, dict) else []
+    return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
 
 
 def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
@@ -68,13 +79,14 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
     before = previous_versions(workspace.lock_path)
-    preferences = {} if request.upgrade else locked_versions(workspace.lock_path)
+    previous = PreviousLock({}, []) if request.upgrade else previous_lock(workspace.lock_path)
     cache_dir = workspace.settings.cache_dir
     client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
         options = resolver_options(workspace, request)
-        resolution = resolve(workspace, client, preferences, options, sdist_metadata=sdists)
+        resolution = resolve(workspace, client, previous.versions, options, sdist_metadata=sdists,
+                             forks=previous.fork_markers)
         client.fill_sizes(resolution)
     finally:
         client.close()
