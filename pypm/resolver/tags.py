@@ -1,64 +1,154 @@
-"""Which sampled environments a wheel tag can serve (for universal locks)."""
+"""Which sampled environments a wheel tag can serve (for universal locks).
+
+A sampled environment (:mod:`pypm.resolver.environments`) is one CPython minor on one
+platform, standing for every machine of that platform. The tags it accepts are the ones
+:mod:`packaging.tags` generates for that interpreter (``cpython_tags`` then
+``compatible_tags``, the lists pip and pypm's installer use) over a synthetic list of
+platform tags covering every such machine:
+
+- ``linux``: glibc Linux, so every ``manylinux_2_X`` of the machine (with the
+  ``manylinux2014``/``2010``/``1`` aliases PEP 600 keeps) and ``linux_<machine>``; never
+  ``musllinux``, which needs a musl system that a sampled Linux environment is not;
+- ``darwin``: every macOS version ``mac_platforms`` knows, with its binary formats
+  (``arm64``/``universal2`` on Apple silicon; ``x86_64``/``intel``/``universal2``/... on Intel);
+- ``win32``: ``win_amd64``, ``win_arm64`` or ``win32`` by ``platform_machine``.
+
+The ABI follows from the interpreter (PEP 425, PEP 384): a CPython 3.X environment takes
+``cp3X`` (the GIL build, not free-threaded ``cp3Xt``), ``abi3`` from ``cp32`` up to
+``cp3X`` and ``none``; an ABI of another implementation (``pypy310_pp73``, ``pypy_73``,
+``graalpy311_...``) serves no CPython environment, whatever its Python tag says. Other
+implementations get only the ABI-independent tags (``none``), since their ABI depends on
+an implementation version the marker environment does not record.
+
+Both lists are products (every interpreter/ABI pair with every platform, plus the pure
+``-any`` tags), so they are kept factored: the interpreter's pairs, computed once per
+Python version, and the platform list, once per platform. Each (tag, environment) answer is
+memoised, as the resolver asks about every file of every candidate.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from functools import cache, lru_cache
+
+from packaging import tags as packaging_tags
 from packaging.tags import Tag
 
-_MAC_ARCHES = {
-    "arm64": ("arm64", "universal2"),
-    "x86_64": ("x86_64", "universal2", "intel", "universal"),
-}
-_WINDOWS_ARCHES = {"AMD64": ("win_amd64",), "ARM64": ("win_arm64",), "x86": ("win32",)}
+__all__ = ["NEWEST_GLIBC_MINOR", "NEWEST_MACOS_MAJOR", "TagMasks", "platform_tags", "tag_mask", "tag_serves",
+           "tags_mask"]
+
+#: ``manylinux_2_X`` tags count up to this glibc minor (a sampled Linux environment is any
+#: glibc system, so any ``manylinux`` wheel of its machine serves it, as uv's universal
+#: resolution treats them: the glibc version is a fact of the installing machine).
+NEWEST_GLIBC_MINOR = 99
+#: ``macosx_X_0`` tags count up to this macOS major, for the same reason.
+NEWEST_MACOS_MAJOR = 40
+#: PEP 600's legacy aliases, by glibc minor.
+_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+#: The oldest glibc ``manylinux`` tags exist for (packaging's rule: 2.5 on x86, else 2.17).
+_OLDEST_GLIBC_MINOR = {"x86_64": 5, "i686": 5}
+_WINDOWS = {"AMD64": "win_amd64", "ARM64": "win_arm64", "X86": "win32"}
+#: Stands for "every platform of the environment" while packaging generates the
+#: interpreter's tags (never a real platform tag: pypm looks it up only as a pair).
+_ANY_PLATFORM = "pypm_platform"
+_SHORT_NAMES = {"cpython": "cp", "pypy": "pp", "graalpy": "graalpy", "ironpython": "ip", "jython": "jy"}
+
+EnvKey = tuple[str, str, str, str]
+"""(implementation_name, python_version, sys_platform, platform_machine)."""
 
 
-def _interpreter_ok(tag: Tag, minor: int) -> bool:
-    interpreter = tag.interpreter
-    if interpreter in ("py3", "py30") or interpreter == "py2.py3":
-        return True
-    if interpreter.startswith("py3") and interpreter[3:].isdigit():
-        return int(interpreter[3:]) <= minor
-    if interpreter.startswith("cp3") and interpreter[3:].isdigit():
-        version = int(interpreter[3:])
-        if tag.abi == "abi3":
-            return version <= minor
-        return version == minor and tag.abi in ("none", f"cp3{minor}", f"cp3{minor}m")
-    return False
+def _env_key(env: dict[str, str]) -> EnvKey:
+    return (env.get("implementation_name", "cpython"), env["python_version"], env["sys_platform"],
+            env["platform_machine"])
 
 
-def _platform_ok(platform: str, env: dict[str, str]) -> bool:
-    if platform == "any":
-        return True
-    system, machine = env["sys_platform"], env["platform_machine"]
-    if system == "linux":
-        return platform.startswith(("manylinux", "musllinux", "linux")) and platform.endswith(machine)
-    if system == "darwin":
-        return platform.startswith("macosx") and platform.endswith(_MAC_ARCHES.get(machine, (machine,)))
-    if system == "win32":
-        return platform in _WINDOWS_ARCHES.get(machine, ())
-    return False
+def _glibc_platforms(machine: str) -> Iterator[str]:
+    """``manylinux_2_X_<machine>`` newest first, each legacy alias after its glibc, then ``linux_<machine>``."""
+    for minor in range(NEWEST_GLIBC_MINOR, _OLDEST_GLIBC_MINOR.get(machine, 17) - 1, -1):
+        yield f"manylinux_2_{minor}_{machine}"
+        if minor in _LEGACY_MANYLINUX:
+            yield f"{_LEGACY_MANYLINUX[minor]}_{machine}"
+    yield f"linux_{machine}"
+
+
+@cache
+def platform_tags(sys_platform: str, machine: str) -> tuple[str, ...]:
+    """The platform tags a sampled ``sys_platform``/``platform_machine`` accepts, most
+    specific first (empty for a system pypm does not sample: only ``any`` serves it)."""
+    if sys_platform == "linux":
+        return tuple(_glibc_platforms(machine))
+    if sys_platform == "darwin":
+        return tuple(packaging_tags.mac_platforms((NEWEST_MACOS_MAJOR, 0), machine))
+    if sys_platform == "win32":
+        windows = _WINDOWS.get(machine.upper())
+        return (windows,) if windows else ()
+    return ()
+
+
+@cache
+def _platform_set(sys_platform: str, machine: str) -> frozenset[str]:
+    return frozenset(platform_tags(sys_platform, machine))
+
+
+def _interpreter_tags(implementation: str, python_version: str) -> Iterator[Tag]:
+    """packaging's tags of the interpreter, with ``_ANY_PLATFORM`` for the platform list."""
+    version = tuple(int(part) for part in python_version.split(".")[:2])
+    short = _SHORT_NAMES.get(implementation, implementation)
+    interpreter = f"{short}{version[0]}{version[1]}"
+    if implementation == "cpython":
+        yield from packaging_tags.cpython_tags(version, [interpreter], [_ANY_PLATFORM])
+    else:
+        yield from packaging_tags.generic_tags(interpreter, ["none"], [_ANY_PLATFORM])
+    yield from packaging_tags.compatible_tags(version, interpreter, [_ANY_PLATFORM])
+
+
+@cache
+def _interpreter(implementation: str, python_version: str) -> tuple[frozenset[tuple[str, str]], frozenset[Tag]]:
+    """(interpreter, ABI) pairs that go with every platform tag, and the ``-any`` tags."""
+    pairs, pure = set(), set()
+    for tag in _interpreter_tags(implementation, python_version):
+        if tag.platform == _ANY_PLATFORM:
+            pairs.add((tag.interpreter, tag.abi))
+        elif tag.platform == "any":
+            pure.add(tag)
+    return frozenset(pairs), frozenset(pure)
+
+
+@lru_cache(maxsize=1 << 16)
+def _serves(tag: Tag, key: EnvKey) -> bool:
+    implementation, python_version, sys_platform, machine = key
+    pairs, pure = _interpreter(implementation, python_version)
+    if tag.platform == "any":
+        return tag in pure
+    return (tag.interpreter, tag.abi) in pairs and tag.platform in _platform_set(sys_platform, machine)
 
 
 def tag_serves(tag: Tag, env: dict[str, str]) -> bool:
     """True when a wheel with ``tag`` installs in the sampled environment ``env``."""
-    minor = int(env["python_version"].split(".")[1])
-    return _interpreter_ok(tag, minor) and _platform_ok(tag.platform, env)
+    return _serves(tag, _env_key(env))
 
 
-def tag_mask(tag: Tag, environments: list[dict[str, str]]) -> int:
-    """Bit mask of the environments one tag serves."""
+@lru_cache(maxsize=1 << 14)
+def _mask(tag: Tag, keys: tuple[EnvKey, ...]) -> int:
     bits = 0
-    for index, env in enumerate(environments):
-        if tag_serves(tag, env):
+    for index, key in enumerate(keys):
+        if _serves(tag, key):
             bits |= 1 << index
     return bits
+
+
+def tag_mask(tag: Tag, environments: Sequence[dict[str, str]]) -> int:
+    """Bit mask of the environments one tag serves (bit i = ``environments[i]``)."""
+    return _mask(tag, tuple(_env_key(env) for env in environments))
 
 
 class TagMasks:
     """Memoised :func:`tag_mask` for one list of environments (tags repeat across a
     project's many files, so each distinct tag is evaluated once)."""
 
-    def __init__(self, environments: list[dict[str, str]]) -> None:
+    def __init__(self, environments: Sequence[dict[str, str]]) -> None:
         self.environments = environments
+        self._keys = tuple(_env_key(env) for env in environments)
         self._masks: dict[Tag, int] = {}
 
     def __call__(self, tags: frozenset[Tag]) -> int:
@@ -67,11 +157,11 @@ class TagMasks:
         for tag in tags:
             mask = self._masks.get(tag)
             if mask is None:
-                mask = self._masks[tag] = tag_mask(tag, self.environments)
+                mask = self._masks[tag] = _mask(tag, self._keys)
             bits |= mask
         return bits
 
 
-def tags_mask(tags: frozenset[Tag], environments: list[dict[str, str]]) -> int:
+def tags_mask(tags: frozenset[Tag], environments: Sequence[dict[str, str]]) -> int:
     """Bit mask of sampled environments served by a wheel with any of ``tags``."""
     return TagMasks(environments)(tags)
