@@ -27,8 +27,9 @@ from pypm.scenarios.index import serve_scenario
 from pypm.scenarios.model import Scenario, ScenarioError, load_scenario
 
 __all__ = [
-    "DEFAULT_PYTHON", "UNIVERSAL_REQUIRES_PYTHON", "Outcome", "check", "discover", "environments_for",
-    "options_for", "resolve_scenario", "run_many", "run_scenario", "target_python",
+    "DEFAULT_PYTHON", "NOT_ANSWERED_PHRASES", "UNIVERSAL_REQUIRES_PYTHON", "UNSATISFIABLE_PHRASES", "Outcome",
+    "check", "discover", "environments_for", "is_unsatisfiable", "options_for", "resolve_scenario", "run_many",
+    "run_scenario", "target_python",
 ]
 
 DEFAULT_PYTHON = "3.12"
@@ -104,33 +105,78 @@ def resolve_scenario(scenario: Scenario, index_url: str, cache_dir: Path) -> Res
         client.close()
 
 
-def _pins(versions: dict[str, Version]) -> str:
-    return ", ".join(f"{name}=={version}" for name, version in sorted(versions.items())) or "nothing"
+#: Phrases of the resolver's "no set of versions satisfies the requirements" errors (the
+#: explanations of pypm.resolver.explain, the required-environments check, and this
+#: runner's own requires-python checks). An unsatisfiable scenario passes only on one of
+#: these: any other error (a feature pypm does not support, a resolution that took too
+#: many steps, a requirement it cannot read) means the question was never answered.
+UNSATISFIABLE_PHRASES = (
+    "no version of ",
+    "no usable version of ",
+    "conflicting requirements on ",
+    "the workspace member ",
+    "which required-environments requires",
+    "does not satisfy the root's requires-python",
+    "allow no environment",
+)
+#: Phrases that disqualify an error even when it also names a conflict.
+NOT_ANSWERED_PHRASES = ("not supported", "too many steps")
+
+
+def is_unsatisfiable(error: ResolutionError) -> bool:
+    """True when ``error`` says no set of versions satisfies the requirements (rather than
+    that pypm could not answer the question)."""
+    message = str(error).lower()
+    if any(phrase in message for phrase in NOT_ANSWERED_PHRASES):
+        return False
+    return any(phrase in message for phrase in UNSATISFIABLE_PHRASES)
+
+
+def _locked(resolution: Resolution) -> dict[str, list[Version]]:
+    """Every locked version of each name (several when forks chose different versions)."""
+    versions: dict[str, list[Version]] = {}
+    for entry in resolution.entries:
+        versions.setdefault(str(entry.name), []).append(entry.version)
+    return versions
+
+
+def _pins(locked: dict[str, list[Version]]) -> str:
+    pins = [f"{name}=={version}" for name, versions in sorted(locked.items()) for version in versions]
+    return ", ".join(pins) or "nothing"
+
+
+def _check_error(scenario: Scenario, error: ResolutionError) -> str | None:
+    message = str(error).strip()
+    if scenario.expected.satisfiable:
+        return f"expected satisfiable, got ResolutionError: {_one_line(error.one_line())}"
+    if not message or "\n" in message:
+        return f"ResolutionError message is not one line: {str(error)!r}"
+    if not is_unsatisfiable(error):
+        return f"expected unsatisfiable, got an error that is not a resolution conflict: {_one_line(error.one_line())}"
+    return None
 
 
 def check(scenario: Scenario, resolution: Resolution | None, error: ResolutionError | None) -> str | None:
     """Compare a result (a resolution, or the error raised instead) with ``[expected]``.
 
-    Return None when it matches, else a one-line reason.
+    Return None when it matches, else a one-line reason. An expected-unsatisfiable
+    scenario passes only on a conflict error (:func:`is_unsatisfiable`); an expected
+    version must be the version of every locked entry of that name (a forked package has
+    one entry per fork).
     """
-    expected = scenario.expected
     if error is not None:
-        message = str(error)
-        if not expected.satisfiable:
-            if not message.strip() or "\n" in message.strip():
-                return f"ResolutionError message is not one line: {message!r}"
-            return None
-        return f"expected satisfiable, got ResolutionError: {_one_line(error.one_line())}"
+        return _check_error(scenario, error)
     assert resolution is not None
-    got = {str(name): package.version for name, package in resolution.packages.items()}
-    if not expected.satisfiable:
-        return f"expected unsatisfiable, but resolved {_pins(got)}"
+    locked = _locked(resolution)
+    if not scenario.expected.satisfiable:
+        return f"expected unsatisfiable, but resolved {_pins(locked)}"
     wrong = []
-    for name, version in sorted(expected.packages.items()):
-        if name not in got:
+    for name, version in sorted(scenario.expected.packages.items()):
+        got = locked.get(name, [])
+        if not got:
             wrong.append(f"{name}=={version} (missing)")
-        elif got[name] != Version(version):
-            wrong.append(f"{name}=={version} (got {got[name]})")
+        elif any(v != Version(version) for v in got):
+            wrong.append(f"{name}=={version} (got {', '.join(str(v) for v in got)})")
     if wrong:
         return f"expected {'; '.join(wrong)}"
     return None
