@@ -61,18 +61,9 @@ def test_known_fork_failures_exist() -> None:
 # -- pypm's own scenarios (tests/scenarios/**, same format) -----------------------------
 OWN_SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
-_FIRST_PARTY_PIN = ("a yanked release is still taken when only a dependency's metadata pins it with ==; "
-                    "pypm/resolver/provider.py _ordered must count first-party pins only "
-                    "(`not any(r.first_party and r.pins(version) for r in reqs)`)")
 # Own scenarios pypm does not pass today, by folder/name, with the reason. A listed
 # scenario that starts passing fails its test, so this list stays honest.
-KNOWN_OWN_FAILURES: dict[str, str] = {
-    "yanked/transitive-pin-only-yanked": _FIRST_PARTY_PIN,
-    "yanked/transitive-pin-yanked-and-unyanked": _FIRST_PARTY_PIN,
-    "yanked/transitive-pin-yanked-backtracks": _FIRST_PARTY_PIN,
-    "yanked/transitive-pin-yanked-user-range": _FIRST_PARTY_PIN,
-    "yanked/universal-transitive-pin-yanked": _FIRST_PARTY_PIN,
-}
+KNOWN_OWN_FAILURES: dict[str, str] = {}
 
 
 def _own_scenarios() -> list[object]:

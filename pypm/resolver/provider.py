@@ -320,7 +320,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             files = self._usable(name, version)
             if not files or not self._readable(files):
                 continue
-            if all(f.yanked is not None for f in files) and not any(r.pins(version) for r in reqs):
+            if all(f.yanked is not None for f in files) and not any(r.first_party and r.pins(version) for r in reqs):
                 continue
             yield version, [f for f in files if f.yanked is None] or files
 
