@@ -31,18 +31,28 @@ def lock_document(workspace: Workspace, resolution: Resolution, input_hash: str)
     document["default-groups"] = [g for g in DEFAULT_GROUPS if g in groups]
     document["created-by"] = "pypm"
     document["tool"] = {"pypm": {"input-hash": input_hash, "content-hash": CONTENT_HASH_PLACEHOLDER}}
+    forked = _forked_names(resolution)
     document["packages"] = [
-        _package_entry(workspace, package) for package in resolution.entries
+        _package_entry(workspace, package, forked) for package in resolution.entries
     ]
     return document
 
 
-def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, Any]:
+def _forked_names(resolution: Resolution) -> frozenset[str]:
+    """Names with more than one entry in the lock (forks chose different versions)."""
+    seen: set[str] = set()
+    forked: set[str] = set()
+    for entry in resolution.entries:
+        (forked if entry.name in seen else seen).add(entry.name)
+    return frozenset(forked)
+
+
+def _package_entry(workspace: Workspace, package: LockedPackage, forked: frozenset[str]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": package.name}
     if package.is_member:
+        # PEP 751: the version "MUST NOT be included when it cannot be guaranteed to be
+        # consistent with the code used (i.e. when a source tree is used)".
         member = workspace.members[package.name]
-        if member.version is not None and not _version_is_dynamic(workspace, member.path):
-            entry["version"] = str(member.version)
         entry["directory"] = {
             "path": member.path.relative_to(workspace.root).as_posix() or ".",
             "editable": True,
@@ -64,18 +74,22 @@ def _package_entry(workspace: Workspace, package: LockedPackage) -> dict[str, An
         if entry["index"] is None:
             del entry["index"]
     if package.dependencies:
-        entry["dependencies"] = [{"name": name} for name in package.dependencies]
+        entry["dependencies"] = _dependency_tables(package, forked)
     return entry
 
 
-def _version_is_dynamic(workspace: Workspace, path: Path) -> bool:
-    """A member whose version its build backend computes: the lock leaves the version out
-    (as uv does), so a version bump alone does not make the lock stale."""
-    for raw in workspace.raw.members:
-        if raw.path == path:
-            dynamic = raw.project.get("dynamic")
-            return isinstance(dynamic, list) and "version" in dynamic
-    return False
+def _dependency_tables(package: LockedPackage, forked: frozenset[str]) -> list[dict[str, str]]:
+    """PEP 751 ``dependencies``: the fewest keys that identify one package entry. A name
+    locked once needs only ``name``; a forked name gets one table per version this entry
+    was resolved with."""
+    tables: list[dict[str, str]] = []
+    for name in package.dependencies:
+        versions = sorted(package.dependency_versions.get(name, ()))
+        if name in forked and versions:
+            tables.extend({"name": name, "version": str(version)} for version in versions)
+        else:
+            tables.append({"name": name})
+    return tables
 
 
 def _index_of(package: LockedPackage) -> str | None:

@@ -1,10 +1,15 @@
 """The environments a universal lock must serve, sampled as concrete marker environments.
 
-A marker is "possible" when it holds in at least one sampled environment; a package's
-marker is dropped when it holds in all of them.
+The samples (CPython 3.8-3.15 on five platforms) drive the resolver's own decisions: where
+to fork, which platforms a package's files cover. What the lock *says* (which requirements
+are followed, each package's marker) is decided over the whole :class:`Region` the samples
+stand for, with marker algebra (:mod:`pypm.resolver.markers`): a FreeBSD or PyPy
+environment is served by the lock even though no sample is one.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -29,10 +34,30 @@ def _python_full_version(requires_python: SpecifierSet, minor: int) -> str | Non
     return None
 
 
+@dataclass(frozen=True)
+class Region:
+    """What a universal lock serves: every environment (any platform, any implementation)
+    whose Python ``requires_python`` allows and that satisfies one of the ``limits`` (the
+    ``environments`` setting; none means no limit)."""
+
+    requires_python: str = ""
+    limits: tuple[str, ...] = ()
+
+
+class SampledEnvironment(dict[str, str]):
+    """One sampled marker environment of a universal lock, knowing the region it samples
+    (so a space built from any subset of the samples knows what the lock serves)."""
+
+    def __init__(self, values: dict[str, str], region: Region) -> None:
+        super().__init__(values)
+        self.region = region
+
+
 def universal_environments(requires_python: SpecifierSet, limits: list[str]) -> list[dict[str, str]]:
     """Every (Python minor x platform) environment allowed by requires-python and limits."""
     limit_markers = [Marker(text) for text in limits]
-    environments = []
+    region = Region(str(requires_python), tuple(limits))
+    environments: list[dict[str, str]] = []
     for minor in PYTHON_MINORS:
         full = _python_full_version(requires_python, minor)
         if full is None:
@@ -40,7 +65,7 @@ def universal_environments(requires_python: SpecifierSet, limits: list[str]) -> 
         for platform in _PLATFORMS:
             env = _environment(platform, full)
             if not limit_markers or any(m.evaluate(env) for m in limit_markers):
-                environments.append(env)
+                environments.append(SampledEnvironment(env, region))
     return environments
 
 

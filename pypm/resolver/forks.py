@@ -2,54 +2,33 @@
 markers, the environments are split by those markers and each part is resolved alone.
 
 Each fork is described by marker atoms: a splitting marker where it holds, its negation
-where it does not (PEP 508 has no ``not``, so negation flips operators and applies
-De Morgan's laws to the parsed marker).
+where it does not (PEP 508 has no ``not``: dep-logic's complement flips operators and
+applies De Morgan's laws).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from packaging.markers import Marker
 
+from pypm.resolver.marker_algebra import ALGEBRA_ERRORS, algebraic, text
 from pypm.resolver.markers import EnvironmentSpace
-
-_FLIP = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in", "not in": "in"}
 
 Fork = tuple[list[dict[str, str]], frozenset[str]]
 
 
 def negate(marker: Marker) -> str | None:
-    """A marker that holds exactly where ``marker`` does not (None if not expressible)."""
-    return _negate_list(marker._markers)  # packaging keeps the parsed tree here
-
-
-def _negate_list(items: list[Any]) -> str | None:
-    clauses: list[list[Any]] = [[]]
-    for item in items:
-        if item == "or":
-            clauses.append([])
-        elif item != "and":
-            clauses[-1].append(item)
-    # not (A and B or C) == (not A or not B) and (not C)
-    negated_clauses = []
-    for clause in clauses:
-        parts = [_negate_item(item) for item in clause]
-        if any(part is None for part in parts):
-            return None
-        negated_clauses.append("(" + " or ".join(parts) + ")" if len(parts) > 1 else parts[0])
-    return " and ".join(negated_clauses)
-
-
-def _negate_item(item: Any) -> str | None:
-    if isinstance(item, list):
-        inner = _negate_list(item)
-        return f"({inner})" if inner is not None else None
-    lhs, op, rhs = item
-    flipped = _FLIP.get(op.serialize())
-    if flipped is None:
+    """A marker that holds exactly where ``marker`` does not, as packaging writes it (None
+    if not expressible, or when ``marker`` always or never holds)."""
+    parsed = algebraic(str(marker))
+    if parsed is None:
         return None
-    return f"{lhs.serialize()} {flipped} {rhs.serialize()}"
+    try:
+        negated = ~parsed
+    except ALGEBRA_ERRORS:
+        return None
+    if negated.is_any() or negated.is_empty():
+        return None
+    return str(Marker(text(negated)))
 
 
 def split_environments(markers: list[Marker], environments: list[dict[str, str]]) -> list[Fork] | None:

@@ -1,24 +1,73 @@
-"""Marker algebra for universal locks: masks over sampled environments, extra stripping,
-and the OR-of-paths marker each locked package carries."""
+"""Markers of a universal lock: bit masks over the sampled environments for the resolver's
+own decisions, and marker algebra (dep-logic, see :mod:`pypm.resolver.marker_algebra`) for
+what the lock says.
+
+Two views of an :class:`EnvironmentSpace`:
+
+- :meth:`EnvironmentSpace.mask`: where a marker holds among the samples (forks, coverage);
+- the *domain*: every environment the lock serves (requires-python, the ``environments``
+  limits, the fork's markers), on any platform and implementation. :meth:`possible`,
+  :meth:`Condition.extend` and :func:`render_marker` decide over the domain, so a
+  ``sys_platform == 'freebsd'`` dependency is kept (no sample is FreeBSD) and ``sys_platform
+  != 'cygwin'`` keeps its marker (every sample satisfies it). The samples serve as
+  witnesses: a marker that holds on a sample can hold, one that fails on a sample is not
+  always true, and only the remaining questions go to the algebra.
+
+A space over plain environments (a platform-specific resolution, a build environment) has
+no domain beyond its samples, and decides everything on them.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
 
-from packaging.markers import Marker
+from dep_logic.markers import AnyMarker, BaseMarker, EmptyMarker, MarkerUnion, MultiMarker
+from dep_logic.markers.single import EqualityMarkerUnion
+from packaging.markers import InvalidMarker, Marker
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from pypm.resolver.environments import Region
+from pypm.resolver.marker_algebra import ALGEBRA_ERRORS, algebraic, satisfiable, text, with_extra
+
+ALWAYS, NEVER, SOMETIMES = "always", "never", "sometimes"
+#: Variables whose every value the samples cover (each Python minor is sampled).
+_SAMPLED_VARIABLES = frozenset({"python_version", "python_full_version", "extra"})
+_VARIABLE = re.compile(r"\b([a-z_]+)\s*(?:[<>=!~]=?|not in|in)\s*['\"]|['\"]\s*(?:not in|in|[<>=!]=?)\s*([a-z_]+)\b")
 
 
 class EnvironmentSpace:
-    """Evaluates markers over the sampled environments as bit masks (bit i = env i)."""
+    """Markers over the sampled environments (bit i = environment i) and over the domain
+    the lock serves.
 
-    def __init__(self, environments: list[dict[str, str]]) -> None:
+    ``requires_python`` and ``limits`` (the ``environments`` setting) give the domain; when
+    both are omitted it is the :class:`~pypm.resolver.environments.Region` the environments
+    were sampled from (:func:`~pypm.resolver.environments.universal_environments`), or just
+    the samples for plain environments. ``within``: the markers of the fork these
+    environments are (AND-ed into the domain).
+    """
+
+    def __init__(
+        self,
+        environments: list[dict[str, str]],
+        requires_python: SpecifierSet | str | None = None,
+        limits: Sequence[str] | None = None,
+        within: Iterable[str] = (),
+    ) -> None:
         self.environments = environments
         self.full = (1 << len(environments)) - 1
         self._cache: dict[tuple[str, str], int] = {}
+        self._possible: dict[tuple[str, str], bool] = {}
+        self._relations: dict[tuple[frozenset[str], str], str] = {}
+        self.region = _region(environments, requires_python, limits)
+        self.domain: tuple[BaseMarker, ...] | None = (
+            None if self.region is None else _domain(self.region, frozenset(within))
+        )
 
     def mask(self, marker: Marker | None, extra: str = "") -> int:
-        """Bit mask of the environments where ``marker`` holds (with ``extra`` active)."""
+        """Bit mask of the sampled environments where ``marker`` holds (with ``extra`` active)."""
         if marker is None:
             return self.full
         key = (str(marker), extra)
@@ -30,34 +79,174 @@ class EnvironmentSpace:
             self._cache[key] = bits
         return self._cache[key]
 
+    def mask_text(self, marker: str) -> int:
+        """:meth:`mask` of a marker string (0 when packaging cannot evaluate it)."""
+        key = (marker, "")
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.mask(Marker(marker))
+            except (InvalidMarker, ValueError, TypeError):
+                self._cache[key] = 0
+        return self._cache[key]
+
+    def possible(self, marker: Marker | None, extra: str = "") -> bool:
+        """True when ``marker`` (with ``extra`` active) can hold in some environment the lock
+        serves: on a sample, or algebraically in the domain (``sys_platform == 'freebsd'``)."""
+        if marker is None:
+            return True
+        key = (str(marker), extra)
+        found = self._possible.get(key)
+        if found is None:
+            found = self._possible[key] = self._decide_possible(marker, extra)
+        return found
+
+    def _decide_possible(self, marker: Marker, extra: str) -> bool:
+        if self.mask(marker, extra):
+            return True
+        if self.domain is None:
+            return False
+        parsed = algebraic(str(marker))
+        if parsed is None:  # dep-logic cannot tell: trust the samples where they span the values
+            return not _variables(str(marker)) <= _SAMPLED_VARIABLES
+        try:
+            return self.can_hold([with_extra(parsed, extra)])
+        except ALGEBRA_ERRORS:
+            return True
+
+    def can_hold(self, factors: Sequence[BaseMarker]) -> bool:
+        """Can all ``factors`` hold at once in the domain? A sample is a witness; without
+        one the algebra decides (without a domain the samples are all there is)."""
+        bits = self.full
+        for factor in factors:
+            bits &= self._factor_mask(factor)
+            if not bits:
+                break
+        if bits:
+            return True
+        if self.domain is None:
+            return False
+        return satisfiable([*self.domain, *factors])
+
+    def implied(self, marker: BaseMarker, context: Sequence[BaseMarker]) -> bool:
+        """True when ``marker`` holds wherever ``context`` does, within the domain."""
+        try:
+            negated = ~marker
+        except ALGEBRA_ERRORS:
+            return False
+        return not self.can_hold([*context, negated])
+
+    def _factor_mask(self, factor: BaseMarker) -> int:
+        if factor.is_any():
+            return self.full
+        if factor.is_empty():
+            return 0
+        return self.mask_text(str(factor))
+
+    def relation(self, atoms: frozenset[str], marker: str) -> str:
+        """Does ``marker`` hold on the path whose conditions are ``atoms``: ``ALWAYS``,
+        ``NEVER`` or ``SOMETIMES`` (in the domain)?"""
+        key = (atoms, marker)
+        found = self._relations.get(key)
+        if found is None:
+            found = self._relations[key] = self._decide_relation(atoms, marker)
+        return found
+
+    def _decide_relation(self, atoms: frozenset[str], marker: str) -> str:
+        path, here = atoms_mask(self, atoms), self.mask_text(marker)
+        holds, fails = bool(path & here), bool(path & ~here & self.full)
+        if holds and fails:
+            return SOMETIMES
+        if self.domain is None:
+            return NEVER if not holds else ALWAYS
+        factors, parsed = _factors(atoms), algebraic(marker)
+        if factors is None or parsed is None:
+            return SOMETIMES
+        if not holds and not self.can_hold([*factors, parsed]):
+            return NEVER
+        if not fails and self.implied(parsed, factors):
+            return ALWAYS
+        return SOMETIMES
+
+    def simplify(self, marker: BaseMarker, context: Sequence[BaseMarker] = ()) -> BaseMarker:
+        """``marker`` without the ``or`` branches that cannot hold and the ``and`` parts that
+        always hold (within the domain and ``context``)."""
+        if isinstance(marker, MarkerUnion):
+            options = [self.simplify(option, context) for option in sorted(marker.markers, key=str)]
+            options = [option for option in options if self.can_hold([*context, option])]
+            index = 0
+            while index < len(options):  # a branch the other branches cover adds nothing
+                others = options[:index] + options[index + 1:]
+                if others and self.implied(MarkerUnion.of(*others), [*context, options[index]]):
+                    options.pop(index)
+                else:
+                    index += 1
+            return MarkerUnion.of(*options)
+        if isinstance(marker, MultiMarker):
+            parts = sorted(marker.markers, key=str)
+            index = 0
+            while index < len(parts):
+                if self.implied(parts[index], [*context, *parts[:index], *parts[index + 1:]]):
+                    parts.pop(index)
+                else:
+                    index += 1
+            return MultiMarker.of(*(
+                self.simplify(part, [*context, *parts[:index], *parts[index + 1:]]) for index, part in enumerate(parts)
+            ))
+        return marker
+
+
+def _region(
+    environments: list[dict[str, str]], requires_python: SpecifierSet | str | None, limits: Sequence[str] | None
+) -> Region | None:
+    if requires_python is not None or limits is not None:
+        return Region(str(requires_python or ""), tuple(limits or ()))
+    regions = {getattr(env, "region", None) for env in environments}
+    return regions.pop() if len(regions) == 1 else None
+
+
+@lru_cache(maxsize=256)
+def _domain(region: Region, within: frozenset[str]) -> tuple[BaseMarker, ...]:
+    """The domain as factors: each requires-python clause, one of the limits, each fork
+    marker. A part dep-logic cannot represent is left out (a larger domain only keeps more)."""
+    factors: list[BaseMarker] = []
+    try:
+        specifiers = list(SpecifierSet(region.requires_python))
+    except InvalidSpecifier:
+        specifiers = []
+    for spec in specifiers:
+        clause = algebraic(f"python_full_version {spec.operator} '{spec.version}'")
+        if clause is not None:
+            factors.append(clause)
+    limits = [algebraic(limit) for limit in region.limits]
+    if limits and all(limit is not None for limit in limits):
+        factors.append(MarkerUnion.of(*limits))
+    factors.extend(parsed for parsed in map(algebraic, sorted(within)) if parsed is not None)
+    return tuple(factors)
+
+
+def _factors(atoms: Collection[str]) -> list[BaseMarker] | None:
+    parsed = [algebraic(atom) for atom in sorted(atoms)]
+    return None if any(p is None for p in parsed) else parsed  # type: ignore[return-value]
+
+
+def _variables(marker: str) -> set[str]:
+    return {name for pair in _VARIABLE.findall(marker) for name in pair if name}
+
 
 def strip_extra(marker: Marker | None) -> Marker | None:
-    """The marker with every ``extra == ...`` clause taken as true (None = always)."""
+    """The marker with every ``extra`` clause taken as true (None = always)."""
     if marker is None or "extra" not in str(marker):
         return marker
-    text = _strip(marker._markers)  # packaging keeps the parsed tree here
-    return Marker(text) if text else None
-
-
-def _strip(markers: list[Any]) -> str | None:
-    """Render a parsed marker list with extra clauses removed; None means 'true'."""
-    clauses: list[list[str]] = [[]]
-    for item in markers:
-        if item == "or":
-            clauses.append([])
-        elif item == "and":
-            continue
-        elif isinstance(item, list):
-            inner = _strip(item)
-            if inner is not None:
-                clauses[-1].append(f"({inner})")
-        elif isinstance(item, tuple):
-            if any(getattr(node, "value", None) == "extra" for node in item[::2]):
-                continue
-            clauses[-1].append(" ".join(node.serialize() for node in item))
-    if any(not clause for clause in clauses):
+    parsed = algebraic(str(marker))
+    if parsed is None:
+        return None  # cannot separate the extra clauses: the edge is taken as unconditional
+    try:
+        stripped = with_extra(parsed, None)
+    except ALGEBRA_ERRORS:
         return None
-    return " or ".join(" and ".join(clause) for clause in clauses)
+    if stripped.is_any():
+        return None
+    return Marker(text(stripped)) if not stripped.is_empty() else marker
 
 
 @dataclass(frozen=True)
@@ -68,13 +257,17 @@ class Condition:
     atoms: frozenset[str] = field(default_factory=frozenset)
 
     def extend(self, space: EnvironmentSpace, marker: Marker | None) -> Condition | None:
-        """This condition AND ``marker``; None when that never holds."""
-        if marker is None or space.mask(marker) == space.full:
+        """This condition AND ``marker``: unchanged when the path implies the marker in
+        the lock's domain, None when the two cannot hold together there."""
+        if marker is None:
             return self
-        atoms = self.atoms | {str(marker)}
-        if atoms_mask(space, atoms) == 0:
+        written = str(marker)
+        relation = space.relation(self.atoms, written)
+        if relation == ALWAYS:
+            return self
+        if relation == NEVER:
             return None
-        return Condition(self.features, atoms)
+        return Condition(self.features, self.atoms | {written})
 
     def implies(self, other: Condition) -> bool:
         """True when ``other`` is weaker (holds wherever this one does)."""
@@ -86,15 +279,15 @@ class Condition:
 
 
 def atoms_mask(space: EnvironmentSpace, atoms: frozenset[str]) -> int:
-    """Bit mask of the environments where every marker atom holds."""
+    """Bit mask of the sampled environments where every marker atom holds."""
     bits = space.full
     for atom in atoms:
-        bits &= space.mask(Marker(atom))
+        bits &= space.mask_text(atom)
     return bits
 
 
-def _paren(text: str) -> str:
-    return f"({text})" if " or " in text else text
+def _paren(marker: str) -> str:
+    return f"({marker})" if " or " in marker else marker
 
 
 def add_condition(conditions: set[Condition], new: Condition) -> bool:
@@ -108,19 +301,72 @@ def add_condition(conditions: set[Condition], new: Condition) -> bool:
 
 
 def render_marker(conditions: set[Condition], space: EnvironmentSpace) -> str | None:
-    """OR of the conditions as one marker string; None when it always holds."""
-    unconditional = 0
+    """OR of the conditions as one marker string, simplified within the lock's domain (no
+    clause requires-python already guarantees); None when it always holds.
+
+    One term per set of features (extras/groups), features first; a term is left out when
+    the terms of fewer features already cover it."""
+    by_features: dict[frozenset[str], list[Condition]] = {}
     for condition in conditions:
-        if not condition.features:
-            unconditional |= atoms_mask(space, condition.atoms)
-    if unconditional == space.full:
+        by_features.setdefault(condition.features, []).append(condition)
+    terms: list[tuple[str, bool]] = []
+    for features in sorted(by_features, key=lambda f: (len(f), sorted(f))):
+        below = [c for other, group in by_features.items() if other < features for c in group]
+        term = _term(space, features, by_features[features], below)
+        if term == ("", False):
+            return None  # no features, no marker: needed everywhere
+        if term is not None:
+            terms.append(term)
+    if not terms:
         return None
-    parts = []
-    for condition in sorted(conditions, key=lambda c: (sorted(c.features), sorted(c.atoms))):
-        terms = condition.render()
-        text = " and ".join(terms)
-        parts.append(f"({text})" if len(conditions) > 1 and len(terms) > 1 else text)
-    return " or ".join(parts) if parts else None
+    parts = sorted(f"({t})" if conjunctive and len(terms) > 1 else t for t, conjunctive in terms)
+    return " or ".join(parts)
+
+
+def _term(
+    space: EnvironmentSpace, features: frozenset[str], own: list[Condition], below: list[Condition]
+) -> tuple[str, bool] | None:
+    """The text of one feature set's term and whether it is an ``and``; None when it adds
+    nothing to the terms ``below`` it."""
+    mine, lower = _union(own), _union(below)
+    if mine is None:  # dep-logic cannot represent some atom: written as given
+        texts = sorted(" and ".join(c.render()) for c in own)
+        return " or ".join(f"({t})" if " and " in t and len(texts) > 1 else t for t in texts), len(texts) == 1
+    if lower is not None and not lower.is_empty():
+        if space.implied(lower, [mine]):
+            return None
+        if space.implied(MarkerUnion.of(mine, lower), []):
+            mine = AnyMarker()
+    elif space.implied(mine, []):
+        mine = AnyMarker()
+    simplified = space.simplify(mine) if not mine.is_any() else mine
+    if simplified.is_empty():
+        return None
+    words = sorted(features)
+    if not simplified.is_any():
+        written = text(simplified)
+        disjunctive = isinstance(simplified, (MarkerUnion, EqualityMarkerUnion))
+        words.append(f"({written})" if disjunctive and words else written)
+        if isinstance(simplified, MultiMarker) or (disjunctive and len(words) > 1):
+            return " and ".join(words), True
+    return " and ".join(words), len(words) > 1
+
+
+def _union(conditions: list[Condition]) -> BaseMarker | None:
+    """OR of the conditions' atoms (Empty for none); None when some atom is not representable."""
+    options = []
+    for condition in sorted(conditions, key=lambda c: sorted(c.atoms)):
+        factors = _factors(condition.atoms)
+        if factors is None:
+            return None
+        try:
+            options.append(MultiMarker.of(*factors))
+        except ALGEBRA_ERRORS:
+            return None
+    try:
+        return MarkerUnion.of(*options) if options else EmptyMarker()
+    except ALGEBRA_ERRORS:
+        return None
 
 
 def feature_group(name: str) -> str:
