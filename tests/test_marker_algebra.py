@@ -281,6 +281,58 @@ def test_forks_split_by_a_marker_and_its_negation() -> None:
     ]
 
 
+def fork_table(forks) -> dict[frozenset[str], set[tuple[str, ...]]]:
+    """Each fork's atoms -> the (sys_platform, platform_system, os_name, implementation,
+    python) of its environments, after checking every environment satisfies the atoms."""
+    table = {}
+    for envs, atoms in forks:
+        for env in envs:
+            assert all(Marker(atom).evaluate({**env, "extra": ""}) for atom in atoms), (atoms, env)
+        table[atoms] = {(e["sys_platform"], e["platform_system"], e["os_name"], e["implementation_name"],
+                         e["python_full_version"]) for e in envs}
+    return table
+
+
+def test_a_split_no_sample_can_make_is_made_for_environments_satisfying_it() -> None:
+    """uv's "remaining universe": two platforms no sample is, and everything else."""
+    samples = universal_environments(SpecifierSet(">=3.13"), [])
+    markers = [Marker("sys_platform == 'illumos'"), Marker("sys_platform == 'windows'")]
+    assert split_environments(markers, samples) is None, "without the fork's atoms: only what the samples split"
+    forks = fork_table(split_environments(markers, samples, within=frozenset()))
+    assert forks[frozenset({'sys_platform == "illumos"', 'sys_platform != "windows"'})] == {
+        ("illumos", "Illumos", "posix", "cpython", "3.13.0"), ("illumos", "Illumos", "posix", "cpython", "3.14.0"),
+        ("illumos", "Illumos", "posix", "cpython", "3.15.0")}
+    assert {e[0] for e in forks[frozenset({'sys_platform != "illumos"', 'sys_platform == "windows"'})]} == {"windows"}
+    rest = forks[frozenset({'sys_platform != "illumos"', 'sys_platform != "windows"'})]
+    assert {e[0] for e in rest} == {"linux", "darwin", "win32"}, "the samples themselves"
+    assert len(forks) == 3
+
+
+def test_a_made_split_stays_inside_its_fork() -> None:
+    samples = [e for e in universal_environments(SpecifierSet(">=3.12"), []) if e["sys_platform"] == "darwin"]
+    darwin = frozenset({'sys_platform == "darwin"'})
+    implementations = [Marker("implementation_name == 'pypy'"), Marker("implementation_name == 'cpython'")]
+    forks = fork_table(split_environments(implementations, samples, within=darwin))
+    assert {e[:4] for e in forks[frozenset({'implementation_name == "pypy"', 'implementation_name != "cpython"'})]} == {
+        ("darwin", "Darwin", "posix", "pypy")}
+    assert {e[3] for e in forks[frozenset({'implementation_name != "pypy"', 'implementation_name != "cpython"'})]} == {
+        "other"}
+    assert len(forks) == 3
+    assert split_environments([Marker("sys_platform == 'linux'")], samples, within=darwin) is None, "no Linux here"
+
+
+def test_a_made_split_by_patch_release_keeps_the_python_variables_together() -> None:
+    samples = universal_environments(SpecifierSet(">=3.13"), [])  # 3.13.0, 3.14.0, 3.15.0
+    forks = split_environments([Marker("python_full_version >= '3.15.2'")], samples, within=frozenset())
+    table = fork_table(forks)
+    assert {e[4] for e in table[frozenset({'python_full_version < "3.15.2"'})]} == {"3.13.0", "3.14.0", "3.15.0"}
+    (made,) = [envs for envs, atoms in forks if atoms == {'python_full_version >= "3.15.2"'}]
+    assert len(made) == 5, "one per sampled platform"
+    pythons = {(e["python_full_version"], e["python_version"], e["implementation_version"]) for e in made}
+    assert pythons == {("3.15.2", "3.15", "3.15.2")}
+    assert all(e.region == samples[0].region for e in made), "made environments know the region they belong to"
+
+
 @pytest.mark.parametrize(("marker", "expected"), [
     ("extra == 'a' and sys_platform == 'linux'", 'sys_platform == "linux"'),
     ("(extra == 'a' or extra == 'b') and platform_python_implementation == 'PyPy'",

@@ -138,11 +138,21 @@ def satisfiable(factors: Iterable[BaseMarker], budget: int = SEARCH_BUDGET) -> b
     """Can all ``factors`` hold in one environment? Decided on their :func:`canonical`
     forms by a search over the ``or`` branches; True when unsure (too many branches, or
     dep-logic cannot combine two clauses), which keeps whatever depends on it."""
-    search = _Search(budget)
     try:
-        return search.run([canonical(factor) for factor in factors], AnyMarker())
+        return _Search(budget).run([canonical(factor) for factor in factors], AnyMarker()) is not None
     except (_GiveUp, *ALGEBRA_ERRORS):
         return True
+
+
+def solution(factors: Iterable[BaseMarker], budget: int = SEARCH_BUDGET) -> list[SingleMarker] | None:
+    """Single-variable markers that together imply all ``factors`` (in :func:`canonical`
+    names): what an environment must satisfy to satisfy them. None when there is none
+    (or the search gave up)."""
+    try:
+        found = _Search(budget).run([canonical(factor) for factor in factors], AnyMarker())
+    except (_GiveUp, *ALGEBRA_ERRORS):
+        return None
+    return None if found is None else list(singles(found))
 
 
 class _Search:
@@ -151,13 +161,14 @@ class _Search:
     def __init__(self, budget: int) -> None:
         self.budget = budget
 
-    def run(self, pending: list[BaseMarker], chosen: BaseMarker) -> bool:
+    def run(self, pending: list[BaseMarker], chosen: BaseMarker) -> BaseMarker | None:
+        """The conjunction of single markers of one consistent choice; None if none."""
         unions: list[MarkerUnion] = []
         stack = list(pending)
         while stack:
             factor = stack.pop()
             if factor.is_empty():
-                return False
+                return None
             if isinstance(factor, MultiMarker):
                 stack.extend(factor.markers)
             elif isinstance(factor, MarkerUnion):
@@ -165,15 +176,19 @@ class _Search:
             elif not factor.is_any():
                 chosen = MultiMarker.of(chosen, factor)
                 if chosen.is_empty():
-                    return False
+                    return None
         if not unions:
-            return True
+            return chosen
         self.budget -= 1
         if self.budget < 0:
             raise _GiveUp
         smallest = min(unions, key=lambda union: len(union.markers))
         rest = [union for union in unions if union is not smallest]
-        return any(self.run([option, *rest], chosen) for option in smallest.markers)
+        for option in smallest.markers:
+            found = self.run([option, *rest], chosen)
+            if found is not None:
+                return found
+        return None
 
 
 def text(marker: BaseMarker) -> str:
