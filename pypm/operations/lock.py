@@ -40,24 +40,23 @@ class PreviousLock(NamedTuple):
     fork_markers: list[str]
 
 
-def previous_lock(lock_path: Path) -> PreviousLock:
+def previous_lock(document: dict[str, Any] | None) -> PreviousLock:
     """The existing lock's versions and fork markers (empty when there is no readable lock)."""
     from packaging.utils import canonicalize_name
 
-    if not lock_path.is_file():
+    if document is None:
         return PreviousLock({}, [])
-    try:
-        data = load_lock_data(lock_path)
-    except Exception:  # noqa: BLE001 - an unreadable old lock just gives no preferences
-        return PreviousLock({}, [])
-    found: dict[NormalizedName, set[Version]] = {}
-    for package in data.get("packages", []):
-        try:
-            found.setdefault(canonicalize_name(package["name"]), set()).add(Version(package["version"]))
-        except (KeyError, TypeError, InvalidVersion):
-            continue
-    versions = {name: next(iter(vs)) if len(vs) == 1 else frozenset(vs) for name, vs in found.items()}
-    tool = data.get("tool", {}).get("pypm", {}) if isinstance(data.get("tool"), dict) else {}
+    versions: dict[NormalizedName, Version | frozenset[Version]] = {}
+    for name, texts in package_versions(document).items():
+        parsed = set()
+        for text in texts:
+            try:
+                parsed.add(Version(text))
+            except InvalidVersion:
+                continue
+        if parsed:
+            versions[canonicalize_name(name)] = parsed.pop() if len(parsed) == 1 else frozenset(parsed)
+    tool = document.get("tool", {}).get("pypm", {}) if isinstance(document.get("tool"), dict) else {}
     markers = tool.get("fork-markers", []) if isinstance(tool, dict) else []
     return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
 
@@ -78,8 +77,8 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     if not request.forces and read_input_hash(workspace.lock_path) == digest:
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
-    before = previous_versions(workspace.lock_path)
-    previous = PreviousLock({}, []) if request.upgrade else previous_lock(workspace.lock_path)
+    old = read_previous_lock(workspace.lock_path)
+    previous = previous_lock(None if request.upgrade else old)
     cache_dir = workspace.settings.cache_dir
     client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
     try:
@@ -93,8 +92,8 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
-    if before is not None:
-        for line in changes(before, package_versions(document)):
+    if old is not None:
+        for line in changes(package_versions(old), package_versions(document)):
             ui.info(line)
     if resolution.uncovered:
         ui.warning(uncovered_warning(resolution.uncovered))
@@ -116,14 +115,14 @@ def uncovered_warning(uncovered: list[Uncovered]) -> str:
     return f"{len(items)} packages have no file for some platforms: {named}{more}; {advice}"
 
 
-def previous_versions(lock_path: Path) -> dict[str, tuple[str, ...]] | None:
-    """The versions of the non-member packages an existing lock lists; None when there is
-    no lock to compare with (no file, or one that cannot be read)."""
+def read_previous_lock(lock_path: Path) -> dict[str, Any] | None:
+    """The existing lock's data, read once for the preferences and the change list; None
+    when there is none to keep or compare with (no file, or one that cannot be read)."""
     if not lock_path.is_file():
         return None
     try:
-        return package_versions(load_lock_data(lock_path))
-    except Exception:  # noqa: BLE001 - a lock that cannot be read has nothing to compare
+        return load_lock_data(lock_path)
+    except Exception:  # noqa: BLE001 - an unreadable old lock gives no preferences and no changes
         return None
 
 
