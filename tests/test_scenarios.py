@@ -15,7 +15,15 @@ from pypm.resolver.resolve import LockedPackage, Resolution
 from pypm.scenarios.__main__ import main
 from pypm.scenarios.index import YANK_REASON, build_files
 from pypm.scenarios.model import ScenarioError, load_scenario, parse_scenario
-from pypm.scenarios.runner import check, discover, environments_for, is_unsatisfiable, options_for, run_scenario
+from pypm.scenarios.runner import (
+    Outcome,
+    check,
+    discover,
+    environments_for,
+    is_unsatisfiable,
+    options_for,
+    run_scenario,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "resolver-scenarios"
 
@@ -44,12 +52,18 @@ def test_shared_scenario(path: Path) -> None:
     assert path is not None, f"shared scenario folder {SCENARIO_DIR} is absent: put ../shared beside the checkout"
     outcome = run_scenario(path)
     known = KNOWN_FORK_FAILURES.get(path.stem) if path.parent.name == "fork" else None
+    _judge(outcome, known, "KNOWN_FORK_FAILURES", "known fork failure")
+
+
+def _judge(outcome: Outcome, known: str | None, listed_in: str, kind: str) -> None:
+    """Pass a scenario that passes; xfail a known failure; fail a known failure that passes
+    now (so the list of known failures stays honest)."""
     if known is None:
         assert outcome.passed, outcome.line()
     elif outcome.passed:
-        pytest.fail(f"{outcome.label} passes now: remove it from KNOWN_FORK_FAILURES")
+        pytest.fail(f"{outcome.label} passes now: remove it from {listed_in}")
     else:
-        pytest.xfail(f"known fork failure ({known}): {outcome.reason}")
+        pytest.xfail(f"{kind} ({known}): {outcome.reason}")
 
 
 def test_known_fork_failures_exist() -> None:
@@ -74,13 +88,7 @@ def _own_scenarios() -> list[object]:
 def test_own_scenario(path: Path) -> None:
     """Every scenario under tests/scenarios passes unless listed in KNOWN_OWN_FAILURES."""
     outcome = run_scenario(path)
-    known = KNOWN_OWN_FAILURES.get(outcome.label)
-    if known is None:
-        assert outcome.passed, outcome.line()
-    elif outcome.passed:
-        pytest.fail(f"{outcome.label} passes now: remove it from KNOWN_OWN_FAILURES")
-    else:
-        pytest.xfail(f"known failure ({known}): {outcome.reason}")
+    _judge(outcome, KNOWN_OWN_FAILURES.get(outcome.label), "KNOWN_OWN_FAILURES", "known failure")
 
 
 def test_own_scenarios_are_explained_and_known_failures_exist() -> None:
