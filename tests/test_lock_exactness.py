@@ -65,8 +65,6 @@ def test_environment_limits_keep_rare_platforms_out(tmp_path, make_index, run_py
     assert "marker" not in only(data, "alpha"), "the lock is only used where sys_platform == 'linux'"
 
 
-@pytest.mark.xfail(strict=True, reason="the provider still follows a requirement only when a sampled environment "
-                                       "satisfies its marker; passes once it asks EnvironmentSpace.possible")
 def test_dependencies_for_environments_no_sample_covers_are_locked(tmp_path, make_index, run_pypm) -> None:
     index = make_index([
         DistSpec("alpha", "1.0", requires=["rare; sys_platform == 'freebsd'",

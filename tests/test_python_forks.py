@@ -30,6 +30,11 @@ def lock_entries(root: Path) -> dict[str, list[tuple[str, str | None]]]:
     return {name: sorted(values) for name, values in entries.items()}
 
 
+def fork_markers(root: Path) -> list[str]:
+    """The fork markers the lock records for the next lock."""
+    return tomllib.loads((root / "pylock.toml").read_text())["tool"]["pypm"].get("fork-markers", [])
+
+
 def version_for(root: Path, name: str, python: str) -> list[str]:
     """The versions of ``name`` whose marker holds for ``python`` (x.y.z) on Linux."""
     env = {"python_full_version": python, "python_version": ".".join(python.split(".")[:2]),
@@ -69,6 +74,7 @@ def test_single_python_range_does_not_fork(tmp_path: Path, forked_index, run_pyp
     root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.12")
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": forked_index.url})
     assert lock_entries(root)["alpha"] == [("2.0", None)]
+    assert fork_markers(root) == []
 
 
 def test_relock_keeps_the_forks(tmp_path: Path, forked_index, run_pypm) -> None:
@@ -119,10 +125,13 @@ def test_relock_after_a_change_keeps_the_forked_versions(tmp_path: Path, make_in
     index = make_index(specs)
     root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    forks = fork_markers(root)
+    assert sorted(forks) == ["python_full_version < '3.12'", "python_full_version >= '3.12'"], forks
     newer = make_index([*specs, DistSpec("alpha", "1.6", requires_python=">=3.9"),
                         DistSpec("alpha", "2.1", requires_python=">=3.12")])
     write_project(root, ["alpha", "beta"], requires_python=">=3.10")
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
     assert version_for(root, "alpha", "3.10.0") == ["1.5"] and version_for(root, "alpha", "3.12.0") == ["2.0"]
+    assert fork_markers(root) == forks
     run_pypm("lock", "--upgrade", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
     assert version_for(root, "alpha", "3.10.0") == ["1.6"] and version_for(root, "alpha", "3.12.0") == ["2.1"]

@@ -31,10 +31,9 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "resolver
 # listed scenario that starts passing fails its test, so this list stays honest.
 KNOWN_FORK_FAILURES: dict[str, str] = {
     "preferences-dependent-forking-conflicting": "pypm forks on the conflict and finds a valid lock (linux: "
-    "cleaver 1, foo 1, bar 2; elsewhere: cleaver 1, foo 2, bar 1) where uv's scenario expects its "
-    "preference-driven fork order to fail",
-    "conflict-in-fork": "markers on sys_platform values outside pypm's sampled platforms (linux, darwin, win32) "
-    "count as never true, so the conflicting branch is dropped instead of failing",
+    "cleaver 1, foo 1, bar 2; elsewhere: cleaver 1, foo 2, bar 1); uv 0.13.9 locks the scenario to exactly "
+    "these versions and fork markers too (its index served locally, `uv lock`), so the expected failure "
+    "describes an older uv whose lock-file preferences drove the fork order",
 }
 
 

@@ -30,7 +30,10 @@ def lock_document(workspace: Workspace, resolution: Resolution, input_hash: str)
     document["dependency-groups"] = groups
     document["default-groups"] = [g for g in DEFAULT_GROUPS if g in groups]
     document["created-by"] = "pypm"
-    document["tool"] = {"pypm": {"input-hash": input_hash, "content-hash": CONTENT_HASH_PLACEHOLDER}}
+    tool: dict[str, Any] = {"input-hash": input_hash, "content-hash": CONTENT_HASH_PLACEHOLDER}
+    if resolution.fork_markers:  # the next lock starts from the same split (least churn)
+        tool["fork-markers"] = [_single_quoted(marker) for marker in resolution.fork_markers]
+    document["tool"] = {"pypm": tool}
     forked = _forked_names(resolution)
     document["packages"] = [
         _package_entry(workspace, package, forked) for package in resolution.entries

@@ -196,7 +196,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 wanted = [r for e in candidate.extras for r in member.optional_dependencies.get(e, [])]
             else:
                 wanted = member.dependencies
-            return [r for r in wanted if self.space.mask(r.marker)], None
+            return [r for r in wanted if self.space.possible(r.marker)], None
         metadata = self.metadata(candidate.name, candidate.files)
         wanted = sorted(candidate.extras) if candidate.extras else [""]
         selected = []
@@ -205,7 +205,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             mentions_extra = marker is not None and "extra" in str(marker)
             if candidate.extras and not mentions_extra:
                 continue
-            if any(self.space.mask(marker, extra) for extra in wanted):
+            if any(self.space.possible(marker, extra) for extra in wanted):
                 selected.append(requirement)
         return selected, metadata.requires_python
 
@@ -246,7 +246,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 return
             for requirement in self.metadata(name, files).requires_dist:
                 marker = requirement.marker
-                if (marker is None or "extra" not in str(marker)) and self.space.mask(marker):
+                if (marker is None or "extra" not in str(marker)) and self.space.possible(marker):
                     self.warm(canonicalize_name(requirement.name))
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
             pass

@@ -287,21 +287,24 @@ class _Solver:
         """Solutions with the marker atoms of the fork each one serves (``within``: the
         atoms of the fork these environments already are, for error messages)."""
         try:
-            return [(self.solve(environments, preferences), frozenset())]
+            return [(self.solve(environments, preferences, within), frozenset())]
         except (_Conflict, _PythonSplit) as reason:
-            forks = split_environments(reason.markers, environments)
+            forks = split_environments(reason.markers, environments, within)
             if forks is None:
                 if isinstance(reason, _PythonSplit):  # cannot happen: a split divides the Pythons
                     raise AssertionError("a requires-python split that divides nothing") from None
                 raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
             return self._solve_parts(forks, preferences, within)
 
-    def solve(self, environments: list[dict[str, str]], preferences: Preferences) -> _Solved:
-        """One resolution for all of ``environments``; :class:`_Conflict` when impossible."""
+    def solve(
+        self, environments: list[dict[str, str]], preferences: Preferences, within: frozenset[str] = frozenset()
+    ) -> _Solved:
+        """One resolution for all of ``environments`` (the fork ``within`` names);
+        :class:`_Conflict` when impossible."""
         from pypm.resolver.explain import explain_impossible
 
-        space = EnvironmentSpace(environments)
-        roots = [(req, cond) for req, cond in self.roots if space.mask(req.marker)]
+        space = EnvironmentSpace(environments, within=within)
+        roots = [(req, cond) for req, cond in self.roots if space.possible(req.marker)]
         provider = PypmProvider(self.client, self.members, space, lowest_python(environments), preferences,
                                 self.options, self.sdist_metadata, self.pool, self.releases)
         for req, _ in roots:
