@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import tomllib
 from packaging.pylock import Pylock
 
