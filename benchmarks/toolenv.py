@@ -88,6 +88,7 @@ def ensure_tool(name: str, *, refresh_pypm: bool = True, log=print) -> ToolEnv:
         marker.write_text(json.dumps({"packages": packages}))
     elif name == "pypm" and refresh_pypm:
         log("reinstalling pypm from the working tree ...")
+        _pip(root, packages, logfile)  # dependencies the working tree added since the venv was made
         _pip(root, ["--force-reinstall", "--no-deps", *packages], logfile)
     return ToolEnv(name, root)
 

@@ -7,9 +7,10 @@ edge's marker (extras stripped) is recorded so the lock can give each package a 
 Requires-Python splits (uv's default ``requires-python`` fork strategy): when the version
 a package would get first (its locked version, else its newest) supports only some of the
 Pythons this resolution serves, the provider records its ``Requires-Python`` in
-:attr:`PypmProvider.python_splits` and goes on with versions that support them all; the
-caller then forks the resolution by those ranges, so each Python gets the newest version it
-can use. Upper bounds count for the split (a release for ``<3.13`` is not given to 3.13);
+:attr:`PypmProvider.python_splits` and stops the resolution (:class:`PythonSplitFound`); the
+caller forks by that range at once, as uv forks as soon as it meets such a release, so each
+Python gets the newest version it can use and no work goes into a result that would be
+thrown away. Upper bounds count for the split (a release for ``<3.13`` is not given to 3.13);
 where no release supports a Python at all, the newest is taken as uv does, which ignores
 upper bounds.
 """
@@ -74,6 +75,11 @@ def lower_bounds(spec: SpecifierSet | None) -> SpecifierSet | None:
         return None
     kept = [str(s) for s in spec if s.operator in (">", ">=", "~=")]
     return SpecifierSet(",".join(kept)) if kept else None
+
+
+class PythonSplitFound(Exception):
+    """A release supports only part of the Pythons being resolved for: raised out of
+    resolvelib so the caller forks by :attr:`PypmProvider.python_splits` right away."""
 
 
 class PypmProvider(AbstractProvider):  # type: ignore[misc]
@@ -356,11 +362,13 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         return served
 
     def _note_split(self, requires_python: str, release: str) -> None:
-        """Record a ``Requires-Python`` that admits some, not all, of this resolution's Pythons."""
+        """Record a ``Requires-Python`` that admits some, not all, of this resolution's
+        Pythons, and stop the resolution (:class:`PythonSplitFound`)."""
         if requires_python and requires_python not in self.python_splits:
             served = self._served_by(requires_python)
             if served and served != self.pythons:
                 self.python_splits[requires_python] = release
+                raise PythonSplitFound(requires_python)
 
     def _readable(self, files: list[FileLink]) -> bool:
         """Can this version be locked? Offline, only when a wheel's metadata is in the

@@ -30,7 +30,7 @@ from pypm.resolver.markers import (
     strip_extra,
 )
 from pypm.resolver.options import ResolverOptions
-from pypm.resolver.provider import PYTHON, Preferences, PypmProvider, SdistMetadata, make_req
+from pypm.resolver.provider import PYTHON, Preferences, PypmProvider, PythonSplitFound, SdistMetadata, make_req
 from pypm.resolver.tags import tags_mask
 from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
@@ -312,17 +312,15 @@ class _Solver:
         try:
             result = Resolver(provider, BaseReporter()).resolve([r for r, _ in roots], max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as exc:
-            if provider.python_splits:  # the Pythons that can use the newer releases may resolve apart
-                raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)]) from None
             markers = [strip_extra(c.requirement.marker) for c in exc.causes]
             raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
+        except PythonSplitFound:  # the Pythons that can use the newer release resolve apart
+            raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)]) from None
         except ResolutionTooDeep:
             raise ResolutionError(
                 "resolution took too many steps without finding a solution",
                 hint="narrow the version ranges of your dependencies",
             ) from None
-        if provider.python_splits:
-            raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)])
         return _Solved(_collect(result.mapping, provider), _propagate(result.mapping, provider, roots, space))
 
 
