@@ -17,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 
 from pypm.resolver.environments import target_environment, universal_environments
 from pypm.resolver.forks import negate, split_environments
+from pypm.resolver.marker_algebra import conjunction_text
 from pypm.resolver.markers import Condition, EnvironmentSpace, render_marker, strip_extra
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,9 +196,23 @@ def conditions(*paths: tuple[str, ...] | str) -> set[Condition]:
      "'dev' in dependency_groups and (sys_platform == 'darwin' or sys_platform == 'linux')"),
     ([("python_version < '3.11'", "sys_platform == 'linux'"), "sys_platform == 'win32'"],
      "(python_version < '3.11' and sys_platform == 'linux') or sys_platform == 'win32'"),
+    # adjacent Python forks merge into one range
+    ([("python_full_version < '3.12'", "python_full_version >= '3.11'"), "python_full_version >= '3.12'"],
+     "python_full_version >= '3.11'"),
+    ([("python_full_version < '3.11'", "python_full_version < '3.12'")], "python_full_version < '3.11'"),
 ])
 def test_render_marker(space: EnvironmentSpace, paths: list, expected: str | None) -> None:
     assert render_marker(conditions(*paths), space) == expected
+
+
+@pytest.mark.parametrize(("atoms", "expected"), [
+    (["python_full_version < '3.11'", "python_full_version < '3.12'"], "python_full_version < '3.11'"),
+    (["python_full_version >= '3.11'", "python_full_version < '3.12'"],
+     "python_full_version < '3.12' and python_full_version >= '3.11'"),
+    (["sys_platform == 'linux'", "sys_platform == 'linux' or sys_platform == 'darwin'"], "sys_platform == 'linux'"),
+])
+def test_fork_markers_are_simplified(atoms: list[str], expected: str) -> None:
+    assert conjunction_text(atoms) == expected
 
 
 def evaluate(marker: str | None, env: dict[str, str], extras: set[str], groups: set[str]) -> bool:

@@ -17,9 +17,11 @@ import tomllib
 from packaging.markers import Marker
 
 from pypm.testing import DistSpec
+from pypm.testing.builders import wheel_from_installed
+from tests.test_lock_sync import installed
 from tests.workspaces import write_project
 
-PYTHONS = {minor: shutil.which(f"python3.{minor}") for minor in (10, 12)}
+PYTHONS = {minor: shutil.which(f"python3.{minor}") for minor in (10, 11, 12)}
 
 
 def lock_entries(root: Path) -> dict[str, list[tuple[str, str | None]]]:
@@ -86,7 +88,7 @@ def test_relock_keeps_the_forks(tmp_path: Path, forked_index, run_pypm) -> None:
     assert (root / "pylock.toml").read_text() == before
 
 
-@pytest.mark.parametrize("minor", [10, 12])
+@pytest.mark.parametrize("minor", [10, 11, 12])
 def test_sync_installs_the_release_for_its_python(tmp_path: Path, forked_index, run_pypm, minor: int) -> None:
     python = PYTHONS[minor]
     if python is None:
@@ -99,6 +101,36 @@ def test_sync_installs_the_release_for_its_python(tmp_path: Path, forked_index, 
     code = "import importlib.metadata as m; print(m.version('alpha'))"
     out = subprocess.run([venv_python, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ("2.0" if minor >= 12 else "1.5")
+
+
+@pytest.mark.parametrize("minor", [10, 11, 12])
+def test_uv_installs_the_same_from_the_forked_lock(tmp_path: Path, forked_index, run_pypm, minor: int) -> None:
+    """`uv pip install -r pylock.toml` picks the same entries as `pypm sync` on each Python."""
+    uv = pytest.importorskip("uv")
+    python = PYTHONS[minor]
+    if python is None:
+        pytest.skip(f"python3.{minor} is not installed on this machine")
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    with (root / "pyproject.toml").open("a") as pyproject:  # uv builds the project: give it a backend
+        pyproject.write('description = "A forked project"\n\n[build-system]\nrequires = ["flit_core>=3.2"]\n'
+                        'build-backend = "flit_core.buildapi"\n')
+    (root / "proj.py").write_text('"""proj"""\n')
+    forked_index.add(wheel_from_installed("flit_core", tmp_path))
+    env = {"PYPM_INDEX_URL": forked_index.url}
+    run_pypm("lock", "sync", "--python", f"3.{minor}", cwd=root, env_extra=env)
+    uv_env = {"UV_CACHE_DIR": str(tmp_path / "uv-cache"), "UV_NO_CONFIG": "1", "PATH": "/usr/bin:/bin",
+              "UV_PYTHON_DOWNLOADS": "never"}
+    venv = tmp_path / "uv-venv"
+    base = subprocess.run([root / ".venv" / "bin" / "python", "-c", "import sys; print(sys._base_executable)"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([uv.find_uv_bin(), "venv", "-q", "--python", base, str(venv)], check=True, env=uv_env)
+    result = subprocess.run([uv.find_uv_bin(), "pip", "install", "--python", str(venv / "bin" / "python"),
+                             "--index-url", forked_index.url, "-r", str(root / "pylock.toml")],
+                            capture_output=True, text=True, env=uv_env)
+    assert result.returncode == 0, result.stderr
+    by_uv, by_pypm = installed(venv), installed(root / ".venv")
+    assert by_uv == by_pypm
+    assert by_uv.get("alpha") == ("2.0" if minor >= 12 else "1.5") and ("beta" in by_uv) == (minor >= 12)
 
 
 def test_conflict_inside_a_fork_names_the_fork(tmp_path: Path, make_index, run_pypm) -> None:

@@ -67,7 +67,8 @@ def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync op
     sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
     sync.add_argument("--all-groups", action="store_true", help="install every dependency group")
     sync.add_argument("--no-dev", action="store_true", help="leave out the dev group")
-    sync.add_argument("--extra", action="append", default=[], metavar="E", help="install extra E")
+    sync.add_argument("--extra", action="append", default=[], metavar="E",
+                      help="install extra E of every member that has it (MEMBER:E: only that member's)")
     sync.add_argument("--all-extras", action="store_true", help="install every extra")
     sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
     sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 
@@ -51,13 +52,27 @@ class Selection(NamedTuple):
             chosen.discard("dev")
         return sorted(chosen)
 
-    def resolve_extras(self, available: list[str]) -> list[str]:
-        """The extra names to install, checked against the lock's extras."""
+    def resolve_extras(self, available: list[str], scoped: Callable[[str, str], list[str]] | None = None) -> list[str]:
+        """The lock's extra names to install, checked against the lock's extras.
+
+        ``E`` installs extra E of every member that declares it; ``MEMBER:E`` only that
+        member's, named by ``scoped(member, extra)`` (the lock's names for it, its own
+        last; it raises :class:`~pypm.errors.PypmError` when the member has no such extra)."""
+        from packaging.utils import canonicalize_name
+
         from pypm.errors import UsageError
 
-        unknown = sorted(set(self.extras) - set(available))
-        if unknown:
-            raise UsageError(
-                f"unknown extra {unknown[0]!r}", hint=f"extras in the lock: {', '.join(available) or 'none'}"
-            )
-        return sorted(available) if self.all_extras else sorted(self.extras)
+        if self.all_extras:
+            return sorted(available)
+        chosen = set()
+        for asked in self.extras:
+            member, _, extra = asked.rpartition(":")
+            if member and scoped is None:
+                raise UsageError(f"--extra {asked}: MEMBER:EXTRA needs the workspace")
+            name = scoped(member, extra)[-1] if member and scoped is not None else canonicalize_name(extra)
+            if name not in available:
+                raise UsageError(
+                    f"unknown extra {asked!r}", hint=f"extras in the lock: {', '.join(available) or 'none'}"
+                )
+            chosen.add(name)
+        return sorted(chosen)

@@ -13,11 +13,12 @@ import contextlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypm import ui
-from pypm.errors import InstallError
+from pypm.errors import InstallError, UsageError
 from pypm.fsutil import atomic_write_text
 from pypm.operations.selection import Selection
 from pypm.operations.stamp import (
@@ -223,7 +224,7 @@ def _select(
     from packaging.tags import parse_tag
 
     groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
-    extras = selection.resolve_extras(list(lock.extras or []))
+    extras = selection.resolve_extras(list(lock.extras or []), partial(_member_extra, workspace))
     tags = [tag for text in interpreter.tags for tag in parse_tag(text)]
     wanted: dict[str, Planned] = {}
     try:
@@ -244,6 +245,25 @@ def _select(
     except PylockSelectError as exc:
         raise _select_error(lock, exc, interpreter) from None
     return wanted
+
+
+def _member_extra(workspace: Workspace, member: str, extra: str) -> list[str]:
+    """The lock's names for one member's extra (``--extra MEMBER:EXTRA``)."""
+    from packaging.utils import canonicalize_name
+
+    name, wanted = canonicalize_name(member), canonicalize_name(extra)
+    found = workspace.members.get(name)
+    if found is None or wanted not in found.optional_dependencies:
+        raise UsageError(
+            f"--extra {member}:{extra}: no workspace member {member!r} with an extra {extra!r}",
+            hint=f"extras by member: {_extras_by_member(workspace) or 'none'}",
+        )
+    return workspace.extra_names(name, wanted)
+
+
+def _extras_by_member(workspace: Workspace) -> str:
+    return ", ".join(f"{name}:{extra}" for name, member in sorted(workspace.members.items())
+                     for extra in member.optional_dependencies)
 
 
 def _select_error(lock: Any, exc: Exception, interpreter: Any) -> InstallError:

@@ -11,6 +11,7 @@ edge in a non-Windows fork counts as impossible instead of leaving a marker that
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 
 from dep_logic.markers import (
@@ -153,6 +154,32 @@ def solution(factors: Iterable[BaseMarker], budget: int = SEARCH_BUDGET) -> list
     except (_GiveUp, *ALGEBRA_ERRORS):
         return None
     return None if found is None else list(singles(found))
+
+
+def all_of(markers: Iterable[BaseMarker]) -> BaseMarker:
+    """AND of ``markers`` with dep-logic's ``&``, which also merges ranges of one variable
+    (``MultiMarker.of`` keeps ``< '3.11' and < '3.12'`` as two clauses); Any for none."""
+    return functools.reduce(operator.and_, markers, AnyMarker())
+
+
+def any_of(markers: Iterable[BaseMarker]) -> BaseMarker:
+    """OR of ``markers`` with dep-logic's ``|``, which merges adjacent ranges
+    (``[3.11, 3.12) or >= 3.12`` is ``>= 3.11``); Empty for none."""
+    return functools.reduce(operator.or_, markers, EmptyMarker())
+
+
+def conjunction_text(atoms: Iterable[str]) -> str:
+    """The AND of marker strings, simplified when dep-logic reads them all (else joined)."""
+    ordered = sorted(atoms)
+    parsed = [algebraic(atom) for atom in ordered]
+    if all(marker is not None for marker in parsed):
+        try:
+            combined = all_of(parsed)  # type: ignore[arg-type]
+            if not combined.is_any() and not combined.is_empty():
+                return text(combined)
+        except ALGEBRA_ERRORS:
+            pass
+    return " and ".join(f"({atom})" if " or " in atom else atom for atom in ordered)
 
 
 class _Search:

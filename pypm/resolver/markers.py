@@ -24,13 +24,13 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from dep_logic.markers import AnyMarker, BaseMarker, EmptyMarker, MarkerUnion, MultiMarker
+from dep_logic.markers import AnyMarker, BaseMarker, MarkerUnion, MultiMarker
 from dep_logic.markers.single import EqualityMarkerUnion
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from pypm.resolver.environments import Region
-from pypm.resolver.marker_algebra import ALGEBRA_ERRORS, algebraic, satisfiable, text, with_extra
+from pypm.resolver.marker_algebra import ALGEBRA_ERRORS, algebraic, all_of, any_of, satisfiable, text, with_extra
 
 ALWAYS, NEVER, SOMETIMES = "always", "never", "sometimes"
 #: Variables whose every value the samples cover (each Python minor is sampled).
@@ -180,7 +180,7 @@ class EnvironmentSpace:
                     options.pop(index)
                 else:
                     index += 1
-            return MarkerUnion.of(*options)
+            return any_of(options)
         if isinstance(marker, MultiMarker):
             parts = sorted(marker.markers, key=str)
             index = 0
@@ -189,9 +189,9 @@ class EnvironmentSpace:
                     parts.pop(index)
                 else:
                     index += 1
-            return MultiMarker.of(*(
+            return all_of([
                 self.simplify(part, [*context, *parts[:index], *parts[index + 1:]]) for index, part in enumerate(parts)
-            ))
+            ])
         return marker
 
 
@@ -360,11 +360,11 @@ def _union(conditions: list[Condition]) -> BaseMarker | None:
         if factors is None:
             return None
         try:
-            options.append(MultiMarker.of(*factors))
+            options.append(all_of(factors))
         except ALGEBRA_ERRORS:
             return None
     try:
-        return MarkerUnion.of(*options) if options else EmptyMarker()
+        return any_of(options)
     except ALGEBRA_ERRORS:
         return None
 

@@ -19,6 +19,7 @@ from pypm.index.links import FileLink
 from pypm.resolver.candidates import Candidate, Req
 from pypm.resolver.environments import lowest_python, universal_environments
 from pypm.resolver.forks import Fork, split_environments
+from pypm.resolver.marker_algebra import conjunction_text
 from pypm.resolver.markers import (
     Condition,
     EnvironmentSpace,
@@ -101,12 +102,19 @@ def root_requirements(workspace: Workspace) -> list[RootEdge]:
         edges.append((Req(member.name, member_spec(member), parent="workspace", first_party=True), Condition()))
         for extra in member.optional_dependencies:
             req = Req(member.name, member_spec(member), frozenset({extra}), parent=label, first_party=True)
-            edges.append((req, Condition(frozenset({feature_extra(extra)}))))
+            edges.append((req, Condition(frozenset({extra_feature(workspace.extra_names(member.name, extra))}))))
     for group, entries in workspace.groups().items():
         for owner, requirement in entries:
             label = f"{owner} (group {group})"
             edges.append((make_req(requirement, label), Condition(frozenset({feature_group(group)}))))
     return edges
+
+
+def extra_feature(names: list[str]) -> str:
+    """The marker term for a member's extra, installed under any of the lock's ``names``
+    for it (its plain name, and its scoped name when several members declare it)."""
+    terms = sorted(feature_extra(name) for name in names)
+    return terms[0] if len(terms) == 1 else f"({' or '.join(terms)})"
 
 
 def member_spec(member: Member) -> SpecifierSet:
@@ -186,7 +194,7 @@ def resolve_roots(
 
 
 def _conjunction(atoms: frozenset[str]) -> str:
-    return " and ".join(f"({atom})" if " or " in atom else atom for atom in sorted(atoms))
+    return conjunction_text(atoms)
 
 
 def _recorded_parts(forks: Sequence[str], environments: list[dict[str, str]]) -> list[Fork] | None:

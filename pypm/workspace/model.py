@@ -67,9 +67,40 @@ class Workspace:
         return dict(sorted(groups.items()))
 
     def extras(self) -> list[NormalizedName]:
-        """Every extra name declared by any member, sorted."""
-        names = {extra for m in self.members.values() for extra in m.optional_dependencies}
-        return sorted(names)
+        """The extras the lock offers, sorted: every extra name declared by any member, and
+        for a name several members declare, one ``<member>-<extra>`` name per member
+        (:meth:`extra_names`), so that one member's extra can be chosen alone."""
+        names: set[str] = set()
+        for extra, owners in self.extra_owners().items():
+            for member in owners:
+                names.update(self.extra_names(member, extra))
+        return sorted(names)  # type: ignore[arg-type]
+
+    def extra_owners(self) -> dict[NormalizedName, list[NormalizedName]]:
+        """Every extra name with the members that declare it."""
+        owners: dict[NormalizedName, list[NormalizedName]] = {}
+        for name, member in sorted(self.members.items()):
+            for extra in member.optional_dependencies:
+                owners.setdefault(extra, []).append(name)
+        return owners
+
+    def extra_names(self, member: NormalizedName, extra: NormalizedName) -> list[str]:
+        """The lock's extra names that install ``member``'s ``extra``: the plain name, plus
+        ``<member>-<extra>`` when other members declare an extra of that name too. PEP 751
+        extras are names for the whole lock; the scoped name keeps one member's extra from
+        pulling in another's (uv scopes extras by package in uv.lock the same way).
+
+        Raises :class:`WorkspaceError` when a scoped name is also a declared extra name."""
+        if len(self.extra_owners().get(extra, [])) < 2:
+            return [extra]
+        scoped = f"{member}-{extra}"
+        if scoped in self.extra_owners():
+            raise WorkspaceError(
+                f"extra {scoped!r} of {self.extra_owners()[scoped][0]} has the name pypm gives to "
+                f"{member}'s extra {extra!r} (declared by several members)",
+                hint="rename one of the extras",
+            )
+        return [extra, scoped]
 
 
 def load_workspace(start: Path) -> Workspace:
