@@ -70,14 +70,25 @@ class EnvironmentSpace:
         """Bit mask of the sampled environments where ``marker`` holds (with ``extra`` active)."""
         if marker is None:
             return self.full
-        key = (str(marker), extra)
-        if key not in self._cache:
-            bits = 0
-            for index, env in enumerate(self.environments):
-                if marker.evaluate({**env, "extra": extra}):
-                    bits |= 1 << index
-            self._cache[key] = bits
-        return self._cache[key]
+        text = str(marker)
+        bits = self._cache.get((text, extra))
+        if bits is None:
+            bits = self._cache[(text, extra)] = self._evaluate(marker, sorted(_variables(text)), extra)
+        return bits
+
+    def _evaluate(self, marker: Marker, variables: list[str], extra: str) -> int:
+        """Evaluate ``marker`` once per distinct combination of the variables it reads
+        (``python_version < '3.11'`` needs one evaluation per Python, not per sample)."""
+        seen: dict[tuple[str | None, ...], bool] = {}
+        bits = 0
+        for index, env in enumerate(self.environments):
+            values = tuple(env.get(name) for name in variables) if variables else (str(index),)
+            holds = seen.get(values)
+            if holds is None:
+                holds = seen[values] = marker.evaluate({**env, "extra": extra})
+            if holds:
+                bits |= 1 << index
+        return bits
 
     def mask_text(self, marker: str) -> int:
         """:meth:`mask` of a marker string (0 when packaging cannot evaluate it)."""
@@ -103,7 +114,7 @@ class EnvironmentSpace:
     def _decide_possible(self, marker: Marker, extra: str) -> bool:
         if self.mask(marker, extra):
             return True
-        if self.domain is None:
+        if self.domain is None or _variables(str(marker)) <= {"extra"}:  # the same in every environment
             return False
         parsed = algebraic(str(marker))
         if parsed is None:  # dep-logic cannot tell: trust the samples where they span the values
