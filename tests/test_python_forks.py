@@ -167,3 +167,21 @@ def test_relock_after_a_change_keeps_the_forked_versions(tmp_path: Path, make_in
     assert fork_markers(root) == forks
     run_pypm("lock", "--upgrade", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
     assert version_for(root, "alpha", "3.10.0") == ["1.6"] and version_for(root, "alpha", "3.12.0") == ["2.1"]
+
+
+def test_a_version_chosen_in_several_forks_keeps_every_forks_files(tmp_path: Path, make_index, run_pypm) -> None:
+    """``wheely 1.0`` serves both Python forks (split by alpha): its entry lists the wheels
+    for the Pythons of each fork, not only those of the fork that locked it first."""
+    wheels = [f"cp3{minor}-cp3{minor}-manylinux_2_17_x86_64" for minor in (10, 11, 12, 13)]
+    index = make_index([
+        DistSpec("alpha", "1.5", requires_python=">=3.9"),
+        DistSpec("alpha", "2.0", requires_python=">=3.12"),
+        *(DistSpec("wheely", "1.0", tag=tag) for tag in wheels),
+    ])
+    root = write_project(tmp_path / "p", ["alpha", "wheely"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    assert len(fork_markers(root)) == 2
+    (entry,) = [p for p in data["packages"] if p["name"] == "wheely"]
+    tags = sorted(w["name"].split("-", 2)[2].removesuffix(".whl") for w in entry["wheels"])
+    assert tags == wheels, tags

@@ -367,8 +367,10 @@ def _merge(
     for result, fork_atoms in solved:
         for name, package in result.packages.items():
             key = (name, package.version)
-            entry = entries.setdefault(key, LockedPackage(name, package.version, package.files,
-                                                          is_member=package.is_member))
+            entry = entries.setdefault(key, LockedPackage(name, package.version, [], is_member=package.is_member))
+            # each fork kept the files usable on its own Pythons and platforms: the entry has them all
+            known = {link.filename for link in entry.files}
+            entry.files.extend(link for link in package.files if link.filename not in known)
             entry.dependencies = sorted(set(entry.dependencies) | set(package.dependencies))
             for child, versions in package.dependency_versions.items():
                 entry.dependency_versions.setdefault(child, set()).update(versions)
