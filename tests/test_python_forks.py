@@ -185,3 +185,33 @@ def test_a_version_chosen_in_several_forks_keeps_every_forks_files(tmp_path: Pat
     (entry,) = [p for p in data["packages"] if p["name"] == "wheely"]
     tags = sorted(w["name"].split("-", 2)[2].removesuffix(".whl") for w in entry["wheels"])
     assert tags == wheels, tags
+
+
+def test_a_patch_level_requires_python_forks_inside_the_minor(tmp_path: Path, make_index, run_pypm) -> None:
+    """beta 2.0 needs 3.11.5: 3.11.5 and later get it, 3.11.0-3.11.4 keep 1.0 (the samples
+    hold only 3.11.0, so the fork [3.11.5, 3.12) is resolved for an environment made for it)."""
+    index = make_index([DistSpec("beta", "1.0", requires_python=">=3.8"),
+                        DistSpec("beta", "2.0", requires_python=">=3.11.5")])
+    root = write_project(tmp_path / "p", ["beta"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    expected = {"3.10.9": ["1.0"], "3.11.0": ["1.0"], "3.11.4": ["1.0"], "3.11.5": ["2.0"], "3.11.14": ["2.0"],
+                "3.12.0": ["2.0"], "3.14.1": ["2.0"]}
+    for python, versions in expected.items():
+        assert version_for(root, "beta", python) == versions, (python, lock_entries(root))
+
+
+def test_a_patch_level_bound_inside_a_fork_of_one_minor_forks_it(tmp_path: Path, make_index, run_pypm) -> None:
+    """alpha forks the lock at 3.11 and 3.12; inside the 3.11 fork (sampled at 3.11.0) beta
+    2.0 needs 3.11.5: that fork splits again, so 3.11.5+ get beta 2.0 (as uv locks it)."""
+    index = make_index([DistSpec("alpha", "1.5", requires_python=">=3.9"),
+                        DistSpec("alpha", "2.0", requires_python=">=3.11"),
+                        DistSpec("alpha", "3.0", requires_python=">=3.12"),
+                        DistSpec("beta", "1.0", requires_python=">=3.8"),
+                        DistSpec("beta", "2.0", requires_python=">=3.11.5")])
+    root = write_project(tmp_path / "p", ["alpha", "beta"], requires_python=">=3.10")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    expected = {"3.10.9": ("1.5", "1.0"), "3.11.0": ("2.0", "1.0"), "3.11.4": ("2.0", "1.0"),
+                "3.11.5": ("2.0", "2.0"), "3.11.14": ("2.0", "2.0"), "3.12.0": ("3.0", "2.0")}
+    for python, (alpha, beta) in expected.items():
+        found = (version_for(root, "alpha", python), version_for(root, "beta", python))
+        assert found == ([alpha], [beta]), (python, lock_entries(root))

@@ -96,9 +96,12 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         sdist_metadata: SdistMetadata | None = None,
         prefetch: Executor | None = None,
         releases: dict[NormalizedName, dict[Version, list[FileLink]]] | None = None,
+        unsplittable: frozenset[str] = frozenset(),
     ) -> None:
         """``releases``: a cache of each project's files by version, shared by the
-        resolutions of one lock's forks (what the index lists does not depend on the fork)."""
+        resolutions of one lock's forks (what the index lists does not depend on the fork).
+        ``unsplittable``: ``Requires-Python`` ranges a split by was tried and divided nothing."""
+        self.unsplittable = unsplittable
         self.client = client
         self.members = members
         self.space = space
@@ -316,9 +319,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         preferred = self._preferred(name)
         if preferred and self.options.keeps_locked(name):
             allowed.sort(key=lambda version: version not in preferred)
-        if allowed:
-            self._first_choice.setdefault(name, allowed[0])
-            self._note_split(self._version_python(name, allowed[0]), f"{name} {allowed[0]}")
+        first = self._first_servable(name, allowed)
+        if first is not None:
+            self._first_choice.setdefault(name, first)
+            self._note_split(self._version_python(name, first), f"{name} {first}")
         # Releases that support every Python here first (an upper bound excludes the rest),
         # in the order above; when none does, the order stands (uv ignores upper bounds).
         allowed.sort(key=lambda version: self._served_by(self._version_python(name, version)) != self.pythons)
@@ -329,6 +333,15 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             if all(f.yanked is not None for f in files) and not any(r.first_party and r.pins(version) for r in reqs):
                 continue
             yield version, [f for f in files if f.yanked is None] or files
+
+    def _first_servable(self, name: NormalizedName, allowed: list[Version]) -> Version | None:
+        """The first of ``allowed`` (best first) some Python of this resolution's domain can
+        use: a locked version for Pythons another fork serves is passed over."""
+        for version in allowed:
+            requires_python = self._version_python(name, version)
+            if not requires_python or self._served_by(requires_python) or self._may_hold(requires_python):
+                return version
+        return None
 
     def _preferred(self, name: NormalizedName) -> frozenset[Version]:
         value = self.preferences.get(name)
@@ -364,11 +377,24 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     def _note_split(self, requires_python: str, release: str) -> None:
         """Record a ``Requires-Python`` that admits some, not all, of this resolution's
         Pythons, and stop the resolution (:class:`PythonSplitFound`)."""
-        if requires_python and requires_python not in self.python_splits:
+        if requires_python and requires_python not in self.python_splits and requires_python not in self.unsplittable:
             served = self._served_by(requires_python)
-            if served and served != self.pythons:
+            # no sample served, yet part of the domain is (``>=3.11.5`` in a fork of 3.11.x
+            # whose sample is 3.11.0): split too, the caller makes an environment for that part
+            if served != self.pythons and (served or self._may_hold(requires_python)):
                 self.python_splits[requires_python] = release
                 raise PythonSplitFound(requires_python)
+
+    def _may_hold(self, requires_python: str) -> bool:
+        """Can a Python of this resolution's domain satisfy ``requires_python`` (bounds in full)?"""
+        from packaging.markers import InvalidMarker
+        from packaging.specifiers import InvalidSpecifier
+
+        try:
+            clauses = [f"python_full_version {s.operator} '{s.version}'" for s in SpecifierSet(requires_python)]
+            return bool(clauses) and self.space.possible(Marker(" and ".join(clauses)))
+        except (InvalidSpecifier, InvalidMarker):
+            return False
 
     def _readable(self, files: list[FileLink]) -> bool:
         """Can this version be locked? Offline, only when a wheel's metadata is in the

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
@@ -239,15 +239,32 @@ class _PythonSplit(Exception):
     """Some package's preferred release supports only part of the Pythons being resolved
     for: fork by these markers (one per ``Requires-Python`` range) and resolve each part."""
 
-    def __init__(self, markers: list[Marker]) -> None:
+    def __init__(self, markers: list[Marker], specs: frozenset[str]) -> None:
         super().__init__("requires-python split")
-        self.markers = markers
+        self.markers, self.specs = markers, specs
 
 
 def python_marker(requires_python: str) -> Marker:
     """``>=3.9,<3.13`` as ``python_full_version >= '3.9' and python_full_version < '3.13'``."""
     clauses = [f"python_full_version {spec.operator} '{spec.version}'" for spec in SpecifierSet(requires_python)]
     return Marker(" and ".join(sorted(clauses)))
+
+
+def split_markers(specs: Sequence[str]) -> list[Marker]:
+    """The markers to fork by for these ``Requires-Python`` ranges. A bound inside a minor
+    version (``>=3.11.5``) also splits at the next minor, so the part of that minor it
+    admits (3.11.5 up to 3.12) is a fork of its own, resolved for an environment made for
+    it (the samples hold one patch release per minor); uv forks there the same way."""
+    markers = [python_marker(spec) for spec in specs]
+    for spec in specs:
+        for clause in SpecifierSet(spec):
+            try:
+                release = Version(clause.version).release
+            except InvalidVersion:
+                continue
+            if len(release) >= 3 and release[2] > 0:
+                markers.append(Marker(f"python_full_version >= '{release[0]}.{release[1] + 1}'"))
+    return markers
 
 
 class _Solver:
@@ -291,21 +308,24 @@ class _Solver:
         environments: list[dict[str, str]],
         preferences: dict[NormalizedName, Version | frozenset[Version]],
         within: frozenset[str] = frozenset(),
+        unsplittable: frozenset[str] = frozenset(),
     ) -> list[tuple[_Solved, frozenset[str]]]:
         """Solutions with the marker atoms of the fork each one serves (``within``: the
-        atoms of the fork these environments already are, for error messages)."""
+        atoms of the fork these environments already are, for error messages;
+        ``unsplittable``: ``Requires-Python`` ranges not to split by again)."""
         try:
-            return [(self.solve(environments, preferences, within), frozenset())]
+            return [(self.solve(environments, preferences, within, unsplittable), frozenset())]
         except (_Conflict, _PythonSplit) as reason:
             forks = split_environments(reason.markers, environments, within)
+            if forks is None and isinstance(reason, _PythonSplit):  # no environment could be made for the part
+                return self.solve_with_forks(environments, preferences, within, unsplittable | reason.specs)
             if forks is None:
-                if isinstance(reason, _PythonSplit):  # cannot happen: a split divides the Pythons
-                    raise AssertionError("a requires-python split that divides nothing") from None
                 raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
             return self._solve_parts(forks, preferences, within)
 
     def solve(
-        self, environments: list[dict[str, str]], preferences: Preferences, within: frozenset[str] = frozenset()
+        self, environments: list[dict[str, str]], preferences: Preferences, within: frozenset[str] = frozenset(),
+        unsplittable: frozenset[str] = frozenset(),
     ) -> _Solved:
         """One resolution for all of ``environments`` (the fork ``within`` names);
         :class:`_Conflict` when impossible."""
@@ -314,7 +334,7 @@ class _Solver:
         space = EnvironmentSpace(environments, within=within)
         roots = [(req, cond) for req, cond in self.roots if space.possible(req.marker)]
         provider = PypmProvider(self.client, self.members, space, lowest_python(environments), preferences,
-                                self.options, self.sdist_metadata, self.pool, self.releases)
+                                self.options, self.sdist_metadata, self.pool, self.releases, unsplittable)
         for req, _ in roots:
             provider.warm(req.name)
         try:
@@ -323,7 +343,8 @@ class _Solver:
             markers = [strip_extra(c.requirement.marker) for c in exc.causes]
             raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
         except PythonSplitFound:  # the Pythons that can use the newer release resolve apart
-            raise _PythonSplit([python_marker(spec) for spec in sorted(provider.python_splits)]) from None
+            specs = sorted(provider.python_splits)
+            raise _PythonSplit(split_markers(specs), frozenset(specs)) from None
         except ResolutionTooDeep:
             raise ResolutionError(
                 "resolution took too many steps without finding a solution",
