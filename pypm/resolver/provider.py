@@ -339,7 +339,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         use: a locked version for Pythons another fork serves is passed over."""
         for version in allowed:
             requires_python = self._version_python(name, version)
-            if not requires_python or self._served_by(requires_python) or self._may_hold(requires_python):
+            if not requires_python or self._served_by(requires_python) or self._splits_a_sampled_minor(requires_python):
                 return version
         return None
 
@@ -381,9 +381,20 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             served = self._served_by(requires_python)
             # no sample served, yet part of the domain is (``>=3.11.5`` in a fork of 3.11.x
             # whose sample is 3.11.0): split too, the caller makes an environment for that part
-            if served != self.pythons and (served or self._may_hold(requires_python)):
+            if served != self.pythons and (served or self._splits_a_sampled_minor(requires_python)):
                 self.python_splits[requires_python] = release
                 raise PythonSplitFound(requires_python)
+
+    def _splits_a_sampled_minor(self, requires_python: str) -> bool:
+        """A range no sample is in, starting inside a sampled minor (``>=3.11.5`` with 3.11.0
+        sampled) and able to hold in the domain; not one for a Python above every sample."""
+        minors = {python.release[:2] for python in self.pythons}
+        try:
+            inside = any(s.operator in (">=", ">") and Version(s.version).release[:2] in minors
+                         for s in SpecifierSet(requires_python))
+        except ValueError:  # InvalidSpecifier and InvalidVersion are ValueErrors
+            return False
+        return inside and self._may_hold(requires_python)
 
     def _may_hold(self, requires_python: str) -> bool:
         """Can a Python of this resolution's domain satisfy ``requires_python`` (bounds in full)?"""
