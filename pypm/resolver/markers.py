@@ -380,6 +380,13 @@ def _union(conditions: list[Condition]) -> BaseMarker | None:
         return None
 
 
+def python_marker(requires_python: str) -> Marker:
+    """``>=3.9,<3.13`` as ``python_full_version < '3.13' and python_full_version >= '3.9'``
+    (raises InvalidSpecifier / InvalidMarker for text that is neither)."""
+    clauses = [f"python_full_version {spec.operator} '{spec.version}'" for spec in SpecifierSet(requires_python)]
+    return Marker(" and ".join(sorted(clauses)))
+
+
 def feature_group(name: str) -> str:
     """Marker term for a dependency group (PEP 751)."""
     return f"'{name}' in dependency_groups"

@@ -36,7 +36,7 @@ from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata
 from pypm.resolver.candidates import Candidate, Req
-from pypm.resolver.markers import EnvironmentSpace, strip_extra
+from pypm.resolver.markers import EnvironmentSpace, python_marker, strip_extra
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.tags import TagMasks
 from pypm.workspace.project import Member
@@ -402,8 +402,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         from packaging.specifiers import InvalidSpecifier
 
         try:
-            clauses = [f"python_full_version {s.operator} '{s.version}'" for s in SpecifierSet(requires_python)]
-            return bool(clauses) and self.space.possible(Marker(" and ".join(clauses)))
+            return bool(SpecifierSet(requires_python)) and self.space.possible(python_marker(requires_python))
         except (InvalidSpecifier, InvalidMarker):
             return False
 

@@ -27,6 +27,7 @@ from pypm.resolver.markers import (
     atoms_mask,
     feature_extra,
     feature_group,
+    python_marker,
     render_marker,
     strip_extra,
 )
@@ -189,12 +190,8 @@ def resolve_roots(
         pool.shutdown(wait=True, cancel_futures=True)
     space = EnvironmentSpace(environments)
     entries, uncovered = _merge(solved, space)
-    markers = sorted({_conjunction(atoms) for _, atoms in solved}) if len(solved) > 1 else []
+    markers = sorted({conjunction_text(atoms) for _, atoms in solved}) if len(solved) > 1 else []
     return Resolution(entries, markers, uncovered)
-
-
-def _conjunction(atoms: frozenset[str]) -> str:
-    return conjunction_text(atoms)
 
 
 def _recorded_parts(forks: Sequence[str], environments: list[dict[str, str]]) -> list[Fork] | None:
@@ -242,12 +239,6 @@ class _PythonSplit(Exception):
     def __init__(self, markers: list[Marker], specs: frozenset[str]) -> None:
         super().__init__("requires-python split")
         self.markers, self.specs = markers, specs
-
-
-def python_marker(requires_python: str) -> Marker:
-    """``>=3.9,<3.13`` as ``python_full_version >= '3.9' and python_full_version < '3.13'``."""
-    clauses = [f"python_full_version {spec.operator} '{spec.version}'" for spec in SpecifierSet(requires_python)]
-    return Marker(" and ".join(sorted(clauses)))
 
 
 def split_markers(specs: Sequence[str]) -> list[Marker]:
@@ -357,7 +348,7 @@ def _in_fork(message: str, atoms: frozenset[str]) -> str:
     """``message``, naming the fork (its markers) when the conflict happened inside one."""
     if not atoms:
         return message
-    return f"{message} (in the fork where {_conjunction(atoms)})"
+    return f"{message} (in the fork where {conjunction_text(atoms)})"
 
 
 def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[NormalizedName, LockedPackage]:

@@ -91,12 +91,13 @@ class Workspace:
         pulling in another's (uv scopes extras by package in uv.lock the same way).
 
         Raises :class:`WorkspaceError` when a scoped name is also a declared extra name."""
-        if len(self.extra_owners().get(extra, [])) < 2:
+        owners = self.extra_owners()
+        if len(owners.get(extra, [])) < 2:
             return [extra]
         scoped = f"{member}-{extra}"
-        if scoped in self.extra_owners():
+        if scoped in owners:
             raise WorkspaceError(
-                f"extra {scoped!r} of {self.extra_owners()[scoped][0]} has the name pypm gives to "
+                f"extra {scoped!r} of {owners[scoped][0]} has the name pypm gives to "
                 f"{member}'s extra {extra!r} (declared by several members)",
                 hint="rename one of the extras",
             )
