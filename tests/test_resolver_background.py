@@ -65,3 +65,42 @@ def test_scenario_runner_five_times_in_a_row(tmp_path) -> None:
         assert "Directory not empty" not in output, f"round {round_number}: {output[-2000:]}"
         assert "Traceback" not in output, f"round {round_number}: {output[-2000:]}"
         assert " passed" in output, output[-2000:]
+
+
+def test_a_fork_of_older_pythons_warms_the_release_it_can_use(make_index) -> None:
+    # Another fork (3.12+) chose alpha 2.0, which needs Python >= 3.12. In the fork of
+    # 3.10-3.11 the warm-up must fetch what alpha 1.0 needs (beta), the release that fork
+    # will take, not give up on the preferred 2.0 or fetch what 2.0 needs (gamma).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from pypm.resolver.environments import lowest_python, universal_environments
+    from pypm.resolver.markers import EnvironmentSpace
+    from pypm.resolver.options import ResolverOptions
+    from pypm.resolver.provider import PypmProvider
+
+    index = make_index(
+        [
+            DistSpec("alpha", "1.0", requires=["beta"], requires_python=">=3.10"),
+            DistSpec("alpha", "2.0", requires=["gamma"], requires_python=">=3.12"),
+            DistSpec("beta", "1.0"),
+            DistSpec("gamma", "1.0"),
+        ]
+    )
+    environments = universal_environments(SpecifierSet(">=3.10,<3.12"), [])
+    client = IndexClient.for_urls([index.url])
+    try:
+        with ThreadPoolExecutor(2, thread_name_prefix="pypm-prefetch") as pool:
+            provider = PypmProvider(client, {}, EnvironmentSpace(environments), lowest_python(environments),
+                                    {"alpha": Version("2.0")}, ResolverOptions(), prefetch=pool)
+            provider.warm("alpha")
+            deadline = time.monotonic() + 10
+            while not any("/beta/" in r.path for r in index.requests) and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        client.close()
+    paths = [r.path for r in index.requests]
+    assert any("/beta/" in p for p in paths), f"alpha 1.0's dependency was not warmed: {paths}"
+    assert not any("gamma" in p for p in paths), f"alpha 2.0 (not usable here) was warmed: {paths}"

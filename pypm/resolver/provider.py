@@ -82,6 +82,9 @@ class PythonSplitFound(Exception):
     resolvelib so the caller forks by :attr:`PypmProvider.python_splits` right away."""
 
 
+_WARM_TRIES = 30  # versions looked at for a warm-up guess; the resolver itself looks further
+
+
 class PypmProvider(AbstractProvider):  # type: ignore[misc]
     """resolvelib provider over an :class:`IndexClient` and the workspace members."""
 
@@ -245,13 +248,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
 
     def _warm_now(self, name: NormalizedName) -> None:
         try:
-            versions = self._all_versions(name)
-            guess = max(self._preferred(name), default=None)
-            if guess not in versions:
-                finals = [v for v in versions if not v.is_prerelease] or list(versions)
-                guess = max(finals) if finals else None
-            files = self._usable(name, guess) if guess is not None else []
-            if not any(f.is_wheel for f in files):
+            files = self._likely_files(name)
+            if not files:
                 return
             for requirement in self.metadata(name, files).requires_dist:
                 marker = requirement.marker
@@ -259,6 +257,22 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                     self.warm(canonicalize_name(requirement.name))
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
             pass
+
+    def _likely_files(self, name: NormalizedName) -> list[FileLink]:
+        """The usable wheels of the version :meth:`_ordered` will most likely try first:
+        a preferred version, else the newest final release, that every Python of this
+        resolution can use (a fork of older Pythons warms the releases it will take,
+        not the newer ones another fork chose)."""
+        versions = self._all_versions(name)
+        finals = sorted((v for v in versions if not v.is_prerelease), reverse=True) or sorted(versions, reverse=True)
+        preferred = sorted(self._preferred(name) & versions.keys(), reverse=True)
+        for version in [*preferred, *finals][:_WARM_TRIES]:
+            if self._served_by(self._version_python(name, version)) != self.pythons:
+                continue
+            wheels = [f for f in self._usable(name, version) if f.is_wheel]
+            if wheels:
+                return wheels
+        return []
 
     # -- candidates ----------------------------------------------------------
     def _all_versions(self, name: NormalizedName) -> dict[Version, list[FileLink]]:
