@@ -127,8 +127,8 @@ CONTRADICTIONS = [
     ("no-sync-with-group", ["run", "--no-sync", "--group", "dev", "python"], "--group"),
     ("no-sync-with-python", ["run", "--no-sync", "--python", "3.12", "python"], "--python"),
     ("no-sync-with-frozen", ["run", "--no-sync", "--frozen", "python"], "--frozen"),
-    ("run-without-command", ["run"], "no command"),
-    ("run-only-dashes", ["run", "--frozen", "--"], "no command"),
+    ("run-without-command", ["run"], "no task or command"),
+    ("run-only-dashes", ["run", "--frozen", "--"], "no task or command"),
     ("status-unknown-operation", ["status", "bogus"], "bogus"),
     ("status-frozen-upgrade", ["status", "--frozen", "--upgrade"], "--upgrade"),
     ("status-has-no-offline", ["status", "--offline"], "--offline"),
@@ -315,7 +315,7 @@ def _sample_argv(parser: argparse.ArgumentParser, action: argparse.Action) -> li
     """Arguments that give ``action`` a value (plus what the command requires)."""
     argv = [action.option_strings[0]]
     if action.nargs != 0:
-        argv.append(action.choices[0] if action.choices else "x")
+        argv.append(action.choices[0] if action.choices else "2" if action.metavar == "N" else "x")
     required = [a for a in parser._actions if not a.option_strings and a.nargs not in ("*", "?")]
     for positional in required:
         argv.append(positional.choices[0] if positional.choices else "--" if positional.nargs == "..." else "x")
@@ -355,9 +355,9 @@ def test_help_shows_only_what_each_command_honours() -> None:
         assert sync_only not in lock_help.split("operations:")[0], sync_only
         assert sync_only in sync_help
     # `pypm lock sync` honours the selection; `pypm lock` alone refuses it (exit 2)
-    assert "sync options (with `pypm lock sync`)" in lock_help
+    assert "sync options (with `pypm lock sync` or a task)" in lock_help
     for selection in ("--group", "--no-dev", "--extra", "--inexact", "--no-install-project"):
-        assert selection in lock_help.split("sync options (with `pypm lock sync`)")[1], selection
+        assert selection in lock_help.split("sync options (with `pypm lock sync` or a task)")[1], selection
         assert selection in sync_help
     assert "lock options (used when pylock.toml is re-locked first)" in sync_help
     assert "--offline" not in parsers["status"].format_help() and "--locked" not in parsers["status"].format_help()
@@ -365,10 +365,11 @@ def test_help_shows_only_what_each_command_honours() -> None:
     for command in ("lock", "sync", "status"):
         epilog = parsers[command].epilog or ""
         described = re.findall(r"^  (\w+)  +\S", epilog, re.MULTILINE)
-        assert described and set(described) <= {"lock", "sync"}, (command, epilog)
+        assert described and set(described) <= {"lock", "sync", "TASK"}, (command, epilog)
 
 
-@pytest.mark.parametrize("command", ["init", "lock", "sync", "run", "shell", "status", "cache", "python", "version"])
+@pytest.mark.parametrize("command", ["init", "lock", "sync", "run", "tasks", "shell", "status", "cache", "python",
+                                     "version"])
 def test_help_exits_0(command: str, run_pypm: RunPypm, tmp_path: Path) -> None:
     proc = run_pypm(command, "--help", cwd=tmp_path)
     assert proc.stdout.startswith(f"usage: pypm {command}") and not proc.stderr

@@ -246,7 +246,7 @@ USAGE_ERRORS = [
     ("lock-bogus-operation", ["lock", "bogus-op"], "bogus-op"),
     ("sync-bogus-operation", ["sync", "lock", "bogus-op"], "bogus-op"),
     ("lock-combined-with-init", ["lock", "init"], "init"),
-    ("run-without-command", ["run"], "no command"),
+    ("run-without-command", ["run"], "no task or command"),
     ("status-bogus-operation", ["status", "bogus-op"], "bogus-op"),
     ("init-bad-name", ["init", "--name", "bad name!"], "bad name!"),
     ("init-bad-python", ["init", "--python", "abc"], "abc"),

@@ -4,14 +4,17 @@ Each command declares only the groups it honours (``pypm <command> --help`` list
 nothing else):
 
 ==========  =======================================================================
-``lock``    operations (``sync``), lock options, ``--offline``, ``--check``; sync options
-            and ``--python``/``--link-mode`` only together with ``sync``
-``sync``    operations (``lock``), lock options (used when sync re-locks a stale
-            lock), sync options, ``--frozen``/``--locked``, environment settings
-``run``     as ``sync`` without operations, plus ``--no-sync`` and the command
-``shell``   as ``sync`` without operations
-``status``  operations to show, lock options, selection, ``--frozen``, ``--python``,
-            ``--link-mode`` (it answers what ``pypm sync`` with them would do)
+``lock``    operations (``sync``, user tasks), lock options, ``--offline``, ``--check``,
+            task graph options; sync options and ``--python``/``--link-mode`` only
+            together with ``sync`` or a task
+``sync``    operations (``lock``, user tasks), lock options (used when sync re-locks a
+            stale lock), sync options, ``--frozen``/``--locked``, environment settings,
+            task graph options (``--dry-run``, ``--jobs``, ``--keep-going``)
+``run``     as ``sync`` without operations, plus ``--no-sync``, the task options and
+            the task or command
+``shell``   as ``sync`` without operations and task graph options
+``status``  operations and tasks to show, lock options, selection, ``--frozen``,
+            ``--python``, ``--link-mode`` (it answers what ``pypm sync`` with them would do)
 ==========  =======================================================================
 
 Readers take what a command did not declare as its default, so one reader serves all.
@@ -20,6 +23,7 @@ Readers take what a command did not declare as its default, so one reader serves
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection
 from typing import Any
 
 from pypm.cli.parser import describe_choices
@@ -32,6 +36,7 @@ from pypm.operations.selection import Selection
 OPERATION_HELP = {
     "lock": "resolve every member's dependencies into pylock.toml (when its inputs changed)",
     "sync": "make .venv match pylock.toml exactly (locking first when stale)",
+    "TASK": "a task of [tool.pypm.tasks] (`pypm tasks` lists them), run after sync",
 }
 LOCK_FLAGS = {"upgrade": "--upgrade", "upgrade_package": "--upgrade-package", "refresh": "--refresh",
               "prerelease": "--prerelease"}
@@ -43,9 +48,12 @@ SYNC_FLAGS = {
 }
 
 
-def add_operations(parser: argparse.ArgumentParser, help_text: str, names: tuple[str, ...] = GRAPH_OPERATIONS) -> None:
-    """The ``OPERATION`` positionals; ``names`` are described in the command's ``--help``."""
-    describe_choices(parser, "operations", {name: OPERATION_HELP[name] for name in names})
+def add_operations(parser: argparse.ArgumentParser, help_text: str, names: tuple[str, ...] = GRAPH_OPERATIONS,
+                   tasks: bool = False) -> None:
+    """The ``OPERATION`` positionals; ``names`` are described in the command's ``--help``
+    (and user tasks, when ``tasks``)."""
+    shown = [*names, *(["TASK"] if tasks else [])]
+    describe_choices(parser, "operations", {name: OPERATION_HELP[name] for name in shown})
     parser.add_argument("more", nargs="*", metavar="OPERATION", help=help_text)
 
 
@@ -172,17 +180,42 @@ def forcing_flags(options: argparse.Namespace) -> list[str]:
     return given_flags(options, LOCK_FLAGS)
 
 
-def checked_operations(asked: list[str], what: str) -> list[str]:
-    """``asked`` in graph order; an unknown name is a command-line mistake (exit 2)."""
-    unknown = [op for op in asked if op not in GRAPH_OPERATIONS]
+def checked_operations(asked: list[str], what: str, tasks: Collection[str] = ()) -> list[str]:
+    """``asked``: the operations in graph order, then the user tasks (``tasks``) in the
+    order given; an unknown name is a command-line mistake (exit 2)."""
+    unknown = [name for name in asked if name not in GRAPH_OPERATIONS and name not in tasks]
     if unknown:
-        raise UsageError(f"{unknown[0]!r} {what}", hint=f"operations are {', '.join(GRAPH_OPERATIONS)}")
-    return [op for op in GRAPH_OPERATIONS if op in asked]
+        known = ", ".join([*GRAPH_OPERATIONS, *sorted(tasks)])
+        raise UsageError(f"{unknown[0]!r} {what}", hint=f"operations and tasks are {known}")
+    user = [name for name in dict.fromkeys(asked) if name not in GRAPH_OPERATIONS]
+    return [*(op for op in GRAPH_OPERATIONS if op in asked), *user]
 
 
-def operations_from(options: argparse.Namespace) -> list[str]:
-    """The operations ``pypm lock|sync [OPERATION...]`` asked for, in graph order."""
-    return checked_operations([options.command, *options.more], "cannot be combined here")
+def requested_names(options: argparse.Namespace) -> list[str]:
+    """What ``pypm lock|sync [NAME...]`` (or ``pypm TASK...``) asked for, unchecked: the
+    command's operation, then the further operations and tasks."""
+    first = [] if getattr(options, "bare", False) else [options.command]
+    return [*first, *options.more]
+
+
+def add_graph_run_options(parser: argparse.ArgumentParser) -> None:
+    """How a graph run with user tasks goes: ``--dry-run``, ``--jobs``, ``--keep-going``."""
+    group = parser.add_argument_group("task graph")
+    group.add_argument("--dry-run", action="store_true", help="list what would run and why; run nothing")
+    group.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                       help="run up to N user tasks at once, each output line prefixed with its task")
+    group.add_argument("--keep-going", action="store_true",
+                       help="after a task fails, still run the tasks that do not depend on it")
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def check_combination(options: argparse.Namespace, operations: list[str]) -> None:

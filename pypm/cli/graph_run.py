@@ -7,48 +7,80 @@ import argparse
 
 from pypm.cli.graph_options import (
     check_combination,
+    checked_operations,
     lock_mode,
     lock_request_from,
     selection_from,
     setting_overrides,
 )
 from pypm.cli.parser import start_dir
-from pypm.graph.context import GraphContext
+from pypm.graph import GRAPH_OPERATIONS
+from pypm.graph.context import GraphContext, RunOptions
 
 
 def load_context(options: argparse.Namespace) -> GraphContext:
     """The workspace with this run's selection, lock request, settings and lock mode."""
+    from pypm.cli.main import COMMANDS
+
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
     )
     for name, (value, flag) in setting_overrides(options).items():
         ctx.settings.override(name, value, source=flag)
     ctx.frozen = lock_mode(options) is not None
+    ctx.reserved_names = COMMANDS
+    ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
     return ctx
 
 
-def run_operations(options: argparse.Namespace, operations: list[str]) -> GraphContext:
-    """Run the operations, or say that all is up to date without loading doit.
+def load_task_context(options: argparse.Namespace) -> GraphContext:
+    """The workspace alone (no lock or sync options), for listing its tasks."""
+    from pypm.cli.main import COMMANDS
+
+    ctx = GraphContext.load(start_dir(options))
+    ctx.reserved_names = COMMANDS
+    return ctx
+
+
+def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphContext | None = None) -> GraphContext:
+    """Run the operations and user tasks ``names`` (and what they need), or say that all
+    is up to date without loading doit; with ``--dry-run``, say what would run.
 
     ``--frozen`` installs pylock.toml as it is; ``--locked`` first fails (exit 1) when it
     is stale. Neither re-locks (uv's ``--frozen``/``--locked``)."""
     from pypm import ui
     from pypm.graph.freshness import stale_operations
 
+    ctx = ctx or load_context(options)
+    what = "is neither a pypm command nor a task here" if getattr(options, "bare", False) else "is not a task here"
+    names = checked_operations(names, what, ctx.tasks)
+    operations = [name for name in names if name in GRAPH_OPERATIONS]
     check_combination(options, operations)
-    ctx = load_context(options)
     if lock_mode(options) == "locked":
         from pypm.operations.lock import check
 
         check(ctx.validate())
-    if not ctx.lock_request.forces and not stale_operations(ctx, operations):
+    if getattr(options, "dry_run", False):
+        _print_plan(ctx, names)
+        return ctx
+    user_tasks = len(names) > len(operations)
+    if not user_tasks and not ctx.lock_request.forces and not stale_operations(ctx, operations):
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx
     from pypm.graph.runner import run_graph
 
     ctx.validate()  # every member is checked before any state is written
-    run_graph(ctx, operations)
+    run_graph(ctx, names)
     return ctx
+
+
+def _print_plan(ctx: GraphContext, names: list[str]) -> None:
+    """``--dry-run``: one line per task on stdout, in the order a run takes them."""
+    from pypm.graph.plan import plan
+
+    ctx.validate()
+    for row in plan(ctx, names):
+        print(row.line())
 
 
 def sync_operations(options: argparse.Namespace) -> list[str]:

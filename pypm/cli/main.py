@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = ("init", "lock", "sync", "run", "shell", "status", "cache", "python", "version")
+COMMANDS = ("init", "lock", "sync", "run", "tasks", "shell", "status", "cache", "python", "version")
+_GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color")
 EXIT_INTERNAL = 70
 
 
@@ -77,6 +78,24 @@ def _cache_dir_guess() -> str | None:
         return None
 
 
+def _bare_task_position(args: list[str]) -> int | None:
+    """Where ``pypm TASK...`` names its first task (None: a command, an option or nothing).
+    A task cannot take a command's name, so the two never clash."""
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--project":
+            index += 2
+        elif arg.startswith("--project=") or arg in _GLOBAL_FLAGS or (arg[:2] in ("-v", "-q") and
+                                                                       set(arg[1:]) <= set("vq")):
+            index += 1
+        else:
+            break
+    if index >= len(args) or args[index].startswith("-") or args[index] in COMMANDS:
+        return None
+    return index
+
+
 def _dispatch(args: list[str]) -> int:
     import importlib
 
@@ -85,7 +104,12 @@ def _dispatch(args: list[str]) -> int:
 
     parser = build_parser(COMMANDS)
     ui.configure(0, "--no-color" not in args)  # honoured by a mistake argparse reports, too
-    options = parser.parse_args(args)
+    bare = _bare_task_position(args)
+    if bare is not None:  # `pypm TASK...`: the tasks as `pypm sync TASK...` runs them
+        options = parser.parse_args([*args[:bare], "sync", *args[bare:]])
+        options.bare = True
+    else:
+        options = parser.parse_args(args)
     ui.configure(options.verbose - options.quiet, not options.no_color)
     if options.command is None:
         parser.print_help(sys.stderr)

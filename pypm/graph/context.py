@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,22 @@ from pypm.operations.selection import Selection
 from pypm.workspace.discovery import RawWorkspace, find_workspace
 
 if TYPE_CHECKING:
+    from pypm.graph.user_tasks import TaskFreshness
+    from pypm.operations.tasks import TaskCall
     from pypm.workspace.model import Workspace
+    from pypm.workspace.tasks import TaskDef
+
+
+@dataclass
+class RunOptions:
+    """How a graph run treats user tasks: ``jobs`` side by side, ``keep_going`` after a
+    failure, ``after`` (task -> tasks it must follow in this run only, as members' tasks
+    follow the members they depend on) and ``calls`` (a task's arguments in this run)."""
+
+    jobs: int = 1
+    keep_going: bool = False
+    after: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    calls: dict[str, TaskCall] = field(default_factory=dict)
 
 
 class GraphContext:
@@ -30,7 +46,12 @@ class GraphContext:
         self.lock_request = lock_request or LockRequest()
         self.frozen = False
         self.errors: list[BaseException] = []
+        self.run_options = RunOptions()
+        #: command names a task may not take (set by the command line)
+        self.reserved_names: tuple[str, ...] = ()
         self._workspace: Workspace | None = None
+        self._tasks: dict[str, TaskDef] | None = None
+        self._freshness: dict[str, TaskFreshness] = {}
 
     @classmethod
     def load(cls, start: Path, **options: Any) -> GraphContext:
@@ -46,6 +67,30 @@ class GraphContext:
 
             self._workspace = validate_workspace(self.raw, self.settings)
         return self._workspace
+
+    @property
+    def tasks(self) -> dict[str, TaskDef]:
+        """The workspace's user tasks by name (validated on first use)."""
+        if self._tasks is None:
+            from pypm.graph import GRAPH_OPERATIONS
+            from pypm.workspace.tasks import load_tasks
+
+            self._tasks = load_tasks(self.raw, GRAPH_OPERATIONS, (*self.reserved_names, *GRAPH_OPERATIONS))
+        return self._tasks
+
+    def call_of(self, name: str) -> TaskCall:
+        """The arguments task ``name`` runs with in this run (its defaults unless given)."""
+        from pypm.operations.tasks import TaskCall
+
+        return self.run_options.calls.get(name) or TaskCall(dict(self.tasks[name].args))
+
+    def freshness_of(self, name: str) -> TaskFreshness:
+        """The (one) up-to-date check of task ``name`` for this run."""
+        from pypm.graph.user_tasks import TaskFreshness
+
+        if name not in self._freshness:
+            self._freshness[name] = TaskFreshness(self, self.tasks[name], self.call_of(name))
+        return self._freshness[name]
 
     def validate(self) -> Workspace:
         """Validate the workspace now (raises :class:`WorkspaceError` on bad input)."""

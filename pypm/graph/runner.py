@@ -25,6 +25,7 @@ from doit.task import dict_to_task
 from pypm import ui
 from pypm.errors import FileSystemError, PypmError, os_error
 from pypm.fsutil import atomic_write_text, remove_stale_temps
+from pypm.graph import GRAPH_OPERATIONS
 from pypm.graph.context import GraphContext
 from pypm.graph.tasks import task_dicts
 
@@ -32,6 +33,7 @@ DB_NAME = "doit.sqlite3"
 LOCK_NAME = "graph.lock"
 PID_NAME = "graph.lock.pid"
 _DB_COMPANIONS = ("", "-journal", "-wal", "-shm")
+OPERATION_NAMES = frozenset(GRAPH_OPERATIONS)
 WAIT_NOTICE_AFTER = 1.0  # seconds before saying that another pypm holds the project
 
 
@@ -47,7 +49,10 @@ class _Reporter(ConsoleReporter):
         ui.detail(f"{task.name}: running")
 
     def skip_uptodate(self, task: Any) -> None:
-        ui.detail(f"{task.name}: up to date")
+        if task.name in OPERATION_NAMES:
+            ui.detail(f"{task.name}: up to date")
+        else:  # a user task: say so, as make does
+            ui.info(f"{task.name}: up to date, skipped")
 
     def add_failure(self, task: Any, fail: Any) -> None:
         self.failures.append({"task": task, "exception": fail})
@@ -170,7 +175,7 @@ def run_graph(ctx: GraphContext, operations: list[str]) -> None:
         _remove_stale_temps(ctx)
         reporter, code = _run_resetting_state(ctx, operations)
     if ctx.errors:
-        raise _translated(ctx, ctx.errors[0])
+        raise _first_error(ctx)
     if code != 0 or reporter.failures or reporter.runtime_errors:
         problem = reporter.first_problem() or f"doit exit code {code}"
         raise PypmError(f"the task graph failed: {problem}", hint="run again with -v")
@@ -229,7 +234,10 @@ def _run_doit(ctx: GraphContext, operations: list[str], reporter: _Reporter) -> 
         task_loader=get_loader(main.config, main.task_loader, commands),
         config=main.config, bin_name=main.BIN_NAME, cmds=commands, opt_vals={},
     )
-    return int(command.parse_execute(operations))
+    options = ctx.run_options
+    doit_args = [*(["-n", str(options.jobs), "-P", "thread"] if options.jobs > 1 else []),
+                 *(["--continue"] if options.keep_going else [])]
+    return int(command.parse_execute([*doit_args, *operations]))
 
 
 def _reset_state(ctx: GraphContext, exc: Exception) -> str:
@@ -248,6 +256,19 @@ def _reset_state(ctx: GraphContext, exc: Exception) -> str:
         except OSError as error:
             raise os_error(error) from None
     return reason
+
+
+def _first_error(ctx: GraphContext) -> BaseException:
+    """The first failure, naming every failed task when several failed (``--keep-going``)."""
+    from pypm.operations.tasks import TaskFailed
+
+    first = ctx.errors[0]
+    failed = [exc.task for exc in ctx.errors if isinstance(exc, TaskFailed)]
+    if isinstance(first, TaskFailed) and len(failed) > 1:
+        combined = TaskFailed(first.task, first.exit_code)
+        combined.message = f"{first.message}; also failed: {', '.join(failed[1:])}"
+        return combined
+    return _translated(ctx, first)
 
 
 def _translated(ctx: GraphContext, exc: BaseException) -> BaseException:

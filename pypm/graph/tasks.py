@@ -1,4 +1,4 @@
-"""pypm's operations as doit task dicts: the graph ``lock -> sync``.
+"""pypm's operations as doit task dicts: the graph ``lock -> sync -> user tasks``.
 
 Each task only wires a plain operation function to its file dependencies and targets;
 the functions themselves also check freshness by hash, so a fresh clone without doit
@@ -77,5 +77,9 @@ TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task
 
 
 def task_dicts(ctx: GraphContext) -> list[dict[str, Any]]:
-    """Every task of the graph, as doit task dicts (no ``lock`` task when frozen)."""
-    return [build(ctx) for build in TASK_BUILDERS if not (ctx.frozen and build is lock_task)]
+    """Every task of the graph, as doit task dicts (no ``lock`` task when frozen): the
+    operations, then the user's tasks."""
+    from pypm.graph.user_tasks import user_task_dicts
+
+    operations = [build(ctx) for build in TASK_BUILDERS if not (ctx.frozen and build is lock_task)]
+    return [*operations, *user_task_dicts(ctx, [entry["name"] for entry in operations])]

@@ -6,12 +6,13 @@ import argparse
 
 from pypm.cli.graph_options import (
     SYNC_FLAGS,
+    add_graph_run_options,
     add_lock_options,
     add_operations,
     add_selection_options,
     add_setting_options,
     given_flags,
-    operations_from,
+    requested_names,
 )
 
 HELP = "resolve every member's dependencies into pylock.toml"
@@ -22,10 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Lock options, ``--offline``, ``--check``, ``sync`` as a further operation, and the
     sync options that ``pypm lock sync`` honours."""
     parser.epilog = EPILOG
-    add_operations(parser, "also run sync", ("sync",))
+    add_operations(parser, "also run sync, or tasks (which sync first)", ("sync",), tasks=True)
     add_lock_options(parser)
-    add_selection_options(parser, "sync options (with `pypm lock sync`)")
+    add_selection_options(parser, "sync options (with `pypm lock sync` or a task)")
     add_setting_options(parser)
+    add_graph_run_options(parser)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when pylock.toml is missing, invalid or stale; write nothing")
 
@@ -35,13 +37,13 @@ def run(options: argparse.Namespace) -> int:
     from pypm.cli.graph_run import run_operations
     from pypm.errors import UsageError
 
-    operations = operations_from(options)
+    names = requested_names(options)
     for_sync = [flag for flag in given_flags(options, SYNC_FLAGS) if flag != "--offline"]
-    if for_sync and "sync" not in operations:
+    if for_sync and set(names) == {"lock"}:
         raise UsageError(f"{for_sync[0]} applies to sync", hint=f"run `pypm lock sync {for_sync[0]} ...`")
     if options.check:
-        return _check(options, operations)
-    run_operations(options, operations)
+        return _check(options, names)
+    run_operations(options, names)
     return 0
 
 
@@ -54,7 +56,9 @@ def _check(options: argparse.Namespace, operations: list[str]) -> int:
     from pypm.errors import UsageError
     from pypm.operations.lock import check
 
-    refused = [*forcing_flags(options), *(op for op in operations if op != "lock")]
+    graph_flags = [flag for flag, given in (("--dry-run", options.dry_run), ("--jobs", options.jobs != 1),
+                                            ("--keep-going", options.keep_going)) if given]
+    refused = [*forcing_flags(options), *graph_flags, *(op for op in operations if op != "lock")]
     if refused:
         raise UsageError(f"--check writes nothing, so it cannot be combined with {refused[0]}",
                          hint=f"drop {refused[0]} or --check")

@@ -1,42 +1,95 @@
-"""``pypm run CMD...``: lock and sync when stale, then run CMD in ``.venv``."""
+"""``pypm run NAME [ARGS...]``: run a task of the workspace (and what it needs), or a
+command in ``.venv``, locking and syncing first when stale."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from pypm.cli.graph_options import add_sync_command_options
+from pypm.cli.graph_options import add_graph_run_options, add_sync_command_options
 
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
 
-HELP = "run a command in .venv (locking and syncing first when stale)"
+HELP = "run a task of [tool.pypm.tasks], or a command in .venv (locking and syncing first when stale)"
+EPILOG = ("A task's name wins over a command of that name; `pypm run -- NAME` runs the command. "
+          "Arguments after NAME go to its command; a task's declared args are given as --ARG VALUE.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Sync options, ``--no-sync``, then the command and its arguments."""
+    """Sync options, the task options, ``--no-sync``, then the task or command."""
+    parser.epilog = EPILOG
     add_sync_command_options(parser)
+    add_graph_run_options(parser)
+    tasks = parser.add_argument_group("tasks")
+    tasks.add_argument("--list", action="store_true", help="list the workspace's tasks and exit")
+    tasks.add_argument("--all-members", action="store_true", help="run the task in every member that defines it")
+    tasks.add_argument("--package", metavar="MEMBER", help="run MEMBER's task of that name")
     parser.add_argument("--no-sync", action="store_true",
-                        help="run in .venv as it is, without locking or syncing (takes no lock or sync option)")
-    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="CMD", help="the command and its arguments")
+                        help="run a command in .venv as it is, without locking or syncing "
+                             "(takes no lock or sync option)")
+    parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="NAME", help="the task or command, and its arguments")
 
 
 def run(options: argparse.Namespace) -> int:
-    """Bring the environment up to date, then run the command."""
-    from pypm.cli.graph_run import run_operations, sync_operations
+    """List tasks, run a task through the graph, or bring the environment up to date and
+    run the command."""
+    from pypm.cli.graph_run import load_context, run_operations, sync_operations
+    from pypm.cli.task_choice import print_task_list, task_names
     from pypm.errors import UsageError
     from pypm.operations.run import run_in_venv
 
     command = list(options.cmd)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    forced = command[:1] == ["--"]
+    command = command[1:] if forced else command
+    if options.list:
+        print_task_list(load_context(options))
+        return 0
     if not command:
-        raise UsageError("no command given", hint="e.g. `pypm run pytest`")
+        raise UsageError("no task or command given", hint="e.g. `pypm run test` or `pypm run pytest`; "
+                                                          "`pypm run --list` lists the tasks")
     if options.no_sync:
+        _refuse_task_options(options, "--no-sync")
         ctx = _unsynced_context(options)
-    else:
-        ctx = run_operations(options, sync_operations(options))
+        if not forced and task_names(ctx, command[0], None, False):
+            raise UsageError(f"{command[0]} is a task, and a task runs after sync, so it cannot take --no-sync",
+                             hint=f"drop --no-sync, or run the command: `pypm run --no-sync -- {command[0]}`")
+        return run_in_venv(ctx.venv_path, command)
+    ctx = load_context(options)
+    names = [] if forced else task_names(ctx, command[0], options.package, options.all_members)
+    if names:
+        _set_calls(ctx, names, command[1:])
+        run_operations(options, names, ctx)
+        return 0
+    _refuse_task_options(options, f"{command[0]} is not a task; it")
+    ctx = run_operations(options, sync_operations(options), ctx)
+    if options.dry_run:
+        print(f"then run: {' '.join(command)}")
+        return 0
     return run_in_venv(ctx.venv_path, command)
+
+
+def _set_calls(ctx: GraphContext, names: list[str], argv: list[str]) -> None:
+    """Each named task's arguments; with several (``--all-members``), each member's task
+    follows those of the members it depends on."""
+    from pypm.cli.task_choice import member_order
+    from pypm.operations.tasks import split_call
+
+    for name in names:
+        ctx.run_options.calls[name] = split_call(ctx.tasks[name], argv)
+    if len(names) > 1:
+        ctx.run_options.after.update(member_order(ctx, names))
+
+
+def _refuse_task_options(options: argparse.Namespace, what: str) -> None:
+    """Task options only apply to tasks: refuse them (one line) rather than ignore them."""
+    from pypm.errors import UsageError
+
+    given = [flag for flag, value in (("--all-members", options.all_members), ("--package", options.package),
+                                      ("--jobs", options.jobs != 1), ("--keep-going", options.keep_going))
+             if value]
+    if given:
+        raise UsageError(f"{what} runs a command, so it cannot take {given[0]}", hint=f"drop {given[0]}")
 
 
 def _unsynced_context(options: argparse.Namespace) -> GraphContext:
@@ -46,7 +99,7 @@ def _unsynced_context(options: argparse.Namespace) -> GraphContext:
     from pypm.cli.graph_run import load_context
     from pypm.errors import UsageError
 
-    given = given_flags(options, {**LOCK_FLAGS, **SYNC_FLAGS})
+    given = given_flags(options, {**LOCK_FLAGS, **SYNC_FLAGS, "dry_run": "--dry-run"})
     if given:
         raise UsageError(f"--no-sync neither locks nor syncs, so it cannot be combined with {given[0]}",
                          hint=f"drop {given[0]} or --no-sync")

@@ -16,12 +16,12 @@ from pypm.cli.graph_options import (
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
 
-HELP = "show each task and whether `pypm sync` with the same options would run it, and why"
+HELP = "show each task (lock, sync, your tasks) and whether a run with the same options would run it, and why"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The operations to show, and the options that change whether a task would run."""
-    add_operations(parser, "show only these tasks (default: all)")
+    add_operations(parser, "show only these tasks (default: all)", tasks=True)
     add_lock_options(parser)
     add_selection_options(parser)
     add_lock_mode_options(parser, locked=False, frozen_help="answer for `pypm sync --frozen`: no lock task")
@@ -32,14 +32,19 @@ def run(options: argparse.Namespace) -> int:
     """Print one line per task: would it run, fresh by hash or not, and doit's reasons."""
     from pypm.cli.graph_options import check_combination, checked_operations
     from pypm.cli.graph_run import load_context
+    from pypm.graph.plan import plan
     from pypm.graph.runner import graph_status
 
-    shown = checked_operations(options.more, "is not a task") if options.more else None
     check_combination(options, [])
     ctx = load_context(options)
+    shown = checked_operations(options.more, "is not a task", ctx.tasks) if options.more else None
     rows = {name: (status, reasons) for name, status, reasons in graph_status(ctx)}
-    for name in shown or ("lock", "sync"):
-        if name in rows:
+    user_rows = {row.name: row for row in plan(ctx, list(ctx.tasks))} if ctx.tasks else {}
+    for name in shown or ("lock", "sync", *ctx.tasks):
+        if name in user_rows:
+            row = user_rows[name]
+            print(f"{row.line()} (doit: {rows[name][0]})")
+        elif name in rows:
             print(f"{name}: {_line(ctx, name, *rows[name])}")
         else:
             print(f"{name}: skipped (--frozen installs pylock.toml as it is)")
