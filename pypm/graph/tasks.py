@@ -18,7 +18,8 @@ from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
 def _run_lock(ctx: GraphContext) -> None:
     from pypm.operations.lock import lock
 
-    lock(ctx.workspace, ctx.lock_request)
+    warmup, ctx.warmup = ctx.warmup, None
+    lock(ctx.workspace, ctx.lock_request, warmup)
 
 
 def _run_sync(ctx: GraphContext) -> None:

@@ -16,6 +16,7 @@ from pypm.workspace.inputs import input_hash
 from pypm.workspace.model import Workspace
 
 if TYPE_CHECKING:
+    from pypm.operations.index_warmup import IndexWarmup
     from pypm.resolver.options import ResolverOptions
     from pypm.resolver.resolve import Uncovered
 
@@ -61,9 +62,10 @@ def previous_lock(document: dict[str, Any] | None) -> PreviousLock:
     return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
 
 
-def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
+def lock(workspace: Workspace, request: LockRequest | None = None, warmup: IndexWarmup | None = None) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
-    say what changed (as uv does after a re-lock) and how many packages are locked."""
+    say what changed (as uv does after a re-lock) and how many packages are locked.
+    ``warmup``: an index client started early (:mod:`pypm.operations.index_warmup`)."""
     from pypm.build import make_sdist_metadata_builder
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
@@ -80,7 +82,8 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     old = read_previous_lock(workspace.lock_path)
     previous = previous_lock(None if request.upgrade else old)
     cache_dir = workspace.settings.cache_dir
-    client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
+    warm = warmup.client(request.refresh) if warmup is not None else None
+    client = warm or IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
         options = resolver_options(workspace, request)
@@ -88,7 +91,10 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
                              forks=previous.fork_markers)
         client.fill_sizes(resolution)
     finally:
-        client.close()
+        if warm is None:
+            client.close()
+        if warmup is not None:
+            warmup.close()
     check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
