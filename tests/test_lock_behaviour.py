@@ -302,3 +302,14 @@ def test_netrc_credentials_are_used(tmp_path, make_index, run_pypm) -> None:
     expected = "Basic " + base64.b64encode(b"bob:hunter2").decode()
     assert index.requests and all(r.headers.get("authorization") == expected for r in index.requests)
     assert "hunter2" not in (root / "pylock.toml").read_text()
+
+
+def test_each_index_page_is_read_once_per_lock(tmp_path: Path, make_index, run_pypm) -> None:
+    """The root pages fetched in the background while pypm loads (the index warm-up) are
+    the resolver's: a lock reads each project page once, not again when it resolves."""
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0"),
+                        DistSpec("gamma", "2.0")])
+    root = write_project(tmp_path / "proj", ["alpha", "gamma"], dev=["beta"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    pages = sorted(r.path for r in index.requests if r.path.startswith("/simple/"))
+    assert pages == ["/simple/alpha/", "/simple/beta/", "/simple/gamma/"], pages
