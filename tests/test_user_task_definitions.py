@@ -100,7 +100,7 @@ def test_every_command_that_loads_the_tasks_refuses_a_cycle_before_any_work(argv
     root = make_workspace(tmp_path / "ws", 'a = { cmd = "x", deps = ["b"] }\nb = { cmd = "x", deps = ["a"] }')
     line = assert_one_error_line(run_pypm(*argv, cwd=root, env_extra=OFFLINE, check=False), exit_code=1)
     assert "cycle: a -> b -> a" in line
-    assert not (root / "pylock.toml").exists() and not (root / ".venv").exists()
+    assert not (root / "pylock.toml").exists() and not (root / ".venv").exists() and not (root / ".pypm").exists()
 
 
 def test_a_members_bare_dependency_is_its_own_task_then_the_roots_then_a_builtin(tmp_path: Path,

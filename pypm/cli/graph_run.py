@@ -53,7 +53,7 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
 
     ctx = ctx or load_context(options)
     what = "is neither a pypm command nor a task here" if getattr(options, "bare", False) else "is not a task here"
-    names = checked_operations(names, what, ctx.tasks)
+    names = checked_operations(_task_names(ctx, names), what, ctx.tasks)
     operations = [name for name in names if name in GRAPH_OPERATIONS]
     check_combination(options, operations)
     if lock_mode(options) == "locked":
@@ -78,6 +78,19 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
     finally:
         ctx.close_index_warmup()
     return ctx
+
+
+def _task_names(ctx: GraphContext, names: list[str]) -> list[str]:
+    """Each name that is no operation as ``pypm run NAME`` reads it (the task of the member
+    the current directory is in, else the root's, else the one member's); unknown names
+    are kept, for :func:`checked_operations` to refuse."""
+    from pypm.cli.task_choice import task_names
+
+    chosen: list[str] = []
+    for name in names:
+        found = [] if name in GRAPH_OPERATIONS else task_names(ctx, name, None, False)
+        chosen.extend(found or [name])
+    return chosen
 
 
 def _print_plan(ctx: GraphContext, names: list[str]) -> None:

@@ -72,7 +72,10 @@ def _task_row(ctx: GraphContext, name: str, status: str | None, before: dict[str
         return PlanRow(name, True, "it has no outputs, so it always runs")
     if status != "up-to-date":
         return PlanRow(name, True, freshness.reason or "doit has no record of it")
-    upstream = [dep for dep in ("sync", *task.deps) if dep in before and before[dep].runs]
-    if upstream:
-        return PlanRow(name, True, f"after {upstream[0]} runs, if that changes its inputs or .venv")
+    operations = [dep for dep in ("lock", "sync") if dep in before and before[dep].runs]
+    if operations:  # a sync that changes .venv makes it run
+        return PlanRow(name, True, f"after {operations[-1]}, which changes .venv")
+    tasks = [dep for dep in task.deps if dep in ctx.tasks and dep in before and before[dep].runs]
+    if tasks:  # what they write is only known once they ran: inputs are checked then
+        return PlanRow(name, False, f"unless {tasks[0]} changes its inputs")
     return PlanRow(name, False, "")

@@ -37,7 +37,8 @@ def run(options: argparse.Namespace) -> int:
 
     check_combination(options, [])
     ctx = load_context(options)
-    shown = checked_operations(options.more, "is not a task", ctx.tasks) if options.more else None
+    tasks = ctx.tasks  # a bad task table is refused before any state is written
+    shown = checked_operations(options.more, "is not a task", tasks) if options.more else None
     rows = {name: (status, reasons) for name, status, reasons in graph_status(ctx)}
     user_rows = {row.name: row for row in plan(ctx, list(ctx.tasks))} if ctx.tasks else {}
     for name in shown or ("lock", "sync", *ctx.tasks):
