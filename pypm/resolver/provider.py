@@ -259,15 +259,20 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             pass
 
     def _likely_files(self, name: NormalizedName) -> list[FileLink]:
-        """The wheels of the version :meth:`_ordered` will most likely try first: a
-        preferred version, else the newest final release, that some Python of this
-        resolution can use (as :meth:`_first_servable` decides). Usability is not
-        checked: any wheel of a version has its metadata."""
+        """The usable wheels of the version :meth:`_ordered` will most likely try first:
+        a preferred version, else the newest final release, that every Python of this
+        resolution can use (a fork of older Pythons warms the releases it will take,
+        not the newer ones another fork chose)."""
         versions = self._all_versions(name)
         finals = sorted((v for v in versions if not v.is_prerelease), reverse=True) or sorted(versions, reverse=True)
         preferred = sorted(self._preferred(name) & versions.keys(), reverse=True)
-        first = self._first_servable(name, [*preferred, *finals][:_WARM_TRIES])
-        return [f for f in versions[first] if f.is_wheel] if first is not None else []
+        for version in [*preferred, *finals][:_WARM_TRIES]:
+            if self._served_by(self._version_python(name, version)) != self.pythons:
+                continue
+            wheels = [f for f in self._usable(name, version) if f.is_wheel]
+            if wheels:
+                return wheels
+        return []
 
     # -- candidates ----------------------------------------------------------
     def _all_versions(self, name: NormalizedName) -> dict[Version, list[FileLink]]:
