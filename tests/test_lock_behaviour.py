@@ -305,8 +305,8 @@ def test_netrc_credentials_are_used(tmp_path, make_index, run_pypm) -> None:
 
 
 def test_each_index_page_is_read_once_per_lock(tmp_path: Path, make_index, run_pypm) -> None:
-    """The root pages fetched in the background while pypm loads (the index warm-up) are
-    the resolver's: a lock reads each project page once, not again when it resolves."""
+    """A lock reads each project page once: the resolver's prefetch and the resolver share
+    one fetch per page, and forks reuse what an earlier fork read."""
     index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0"),
                         DistSpec("gamma", "2.0")])
     root = write_project(tmp_path / "proj", ["alpha", "gamma"], dev=["beta"])

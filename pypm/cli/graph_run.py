@@ -49,7 +49,7 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
     ``--frozen`` installs pylock.toml as it is; ``--locked`` first fails (exit 1) when it
     is stale. Neither re-locks (uv's ``--frozen``/``--locked``)."""
     from pypm import ui
-    from pypm.graph.freshness import lock_is_fresh, stale_operations
+    from pypm.graph.freshness import stale_operations
 
     ctx = ctx or load_context(options)
     what = "is neither a pypm command nor a task here" if getattr(options, "bare", False) else "is not a task here"
@@ -68,15 +68,10 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
     if not user_tasks and not stale:
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx
-    ctx.validate()  # every member is checked before any state is written
-    if not ctx.frozen and (ctx.lock_request.forces or not lock_is_fresh(ctx)):
-        ctx.start_index_warmup()  # the lock will run: let the index work overlap loading doit
-    try:
-        from pypm.graph.runner import run_graph
+    from pypm.graph.runner import run_graph
 
-        run_graph(ctx, names)
-    finally:
-        ctx.close_index_warmup()
+    ctx.validate()  # every member is checked before any state is written
+    run_graph(ctx, names)
     return ctx
 
 

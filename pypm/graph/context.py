@@ -13,7 +13,6 @@ from pypm.workspace.discovery import RawWorkspace, find_workspace
 
 if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
-    from pypm.operations.index_warmup import IndexWarmup
     from pypm.operations.tasks import TaskCall
     from pypm.workspace.model import Workspace
     from pypm.workspace.tasks import TaskDef
@@ -50,8 +49,6 @@ class GraphContext:
         self.run_options = RunOptions()
         #: command names a task may not take (set by the command line)
         self.reserved_names: tuple[str, ...] = ()
-        #: the index client a lock of this run started early, until the lock takes it
-        self.warmup: IndexWarmup | None = None
         self._workspace: Workspace | None = None
         self._tasks: dict[str, TaskDef] | None = None
         self._freshness: dict[str, TaskFreshness] = {}
@@ -94,19 +91,6 @@ class GraphContext:
         if name not in self._freshness:
             self._freshness[name] = TaskFreshness(self, self.tasks[name], self.call_of(name))
         return self._freshness[name]
-
-    def start_index_warmup(self) -> None:
-        """Begin the lock's index work in the background (call when the lock will run)."""
-        from pypm.operations.index_warmup import IndexWarmup, root_names
-
-        if self.warmup is None:
-            self.warmup = IndexWarmup(self.settings, root_names(self.raw), self.lock_request.refresh)
-
-    def close_index_warmup(self) -> None:
-        """Close a warm-up no lock took (the lock closes the one it takes)."""
-        warmup, self.warmup = self.warmup, None
-        if warmup is not None:
-            warmup.close()
 
     def validate(self) -> Workspace:
         """Validate the workspace now (raises :class:`WorkspaceError` on bad input)."""

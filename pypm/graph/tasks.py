@@ -18,8 +18,7 @@ from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
 def _run_lock(ctx: GraphContext) -> None:
     from pypm.operations.lock import lock
 
-    warmup, ctx.warmup = ctx.warmup, None
-    lock(ctx.workspace, ctx.lock_request, warmup)
+    lock(ctx.workspace, ctx.lock_request)
 
 
 def _run_sync(ctx: GraphContext) -> None:

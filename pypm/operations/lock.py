@@ -16,7 +16,6 @@ from pypm.workspace.inputs import input_hash
 from pypm.workspace.model import Workspace
 
 if TYPE_CHECKING:
-    from pypm.operations.index_warmup import IndexWarmup
     from pypm.resolver.options import ResolverOptions
     from pypm.resolver.resolve import Uncovered
 
@@ -62,10 +61,9 @@ def previous_lock(document: dict[str, Any] | None) -> PreviousLock:
     return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
 
 
-def lock(workspace: Workspace, request: LockRequest | None = None, warmup: IndexWarmup | None = None) -> LockOutcome:
+def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
-    say what changed (as uv does after a re-lock) and how many packages are locked.
-    ``warmup``: an index client started early (:mod:`pypm.operations.index_warmup`)."""
+    say what changed (as uv does after a re-lock) and how many packages are locked."""
     from pypm.build import make_sdist_metadata_builder
     from pypm.index.client import IndexClient
     from pypm.lock.writer import lock_document, write_lock
@@ -82,8 +80,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None, warmup: Index
     old = read_previous_lock(workspace.lock_path)
     previous = previous_lock(None if request.upgrade else old)
     cache_dir = workspace.settings.cache_dir
-    warm = warmup.client(request.refresh) if warmup is not None else None
-    client = warm or IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
+    client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
         options = resolver_options(workspace, request)
@@ -91,10 +88,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None, warmup: Index
                              forks=previous.fork_markers)
         client.fill_sizes(resolution)
     finally:
-        if warm is None:
-            client.close()
-        if warmup is not None:
-            warmup.close()
+        client.close()
     check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
