@@ -79,6 +79,8 @@ def _task_names(ctx: GraphContext, names: list[str]) -> list[str]:
     """Each name that is no operation as ``pypm run NAME`` reads it (the task of the member
     the current directory is in, else the root's, else the one member's); unknown names
     are kept, for :func:`checked_operations` to refuse."""
+    if all(name in GRAPH_OPERATIONS for name in names):
+        return names
     from pypm.cli.task_choice import task_names
 
     chosen: list[str] = []

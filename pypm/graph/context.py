@@ -73,9 +73,13 @@ class GraphContext:
         """The workspace's user tasks by name (validated on first use)."""
         if self._tasks is None:
             from pypm.graph import GRAPH_OPERATIONS
-            from pypm.workspace.tasks import load_tasks
 
-            self._tasks = load_tasks(self.raw, GRAPH_OPERATIONS, (*self.reserved_names, *GRAPH_OPERATIONS))
+            if not _declares_tasks(self.raw):
+                self._tasks = {}  # nothing to read: the task machinery is not even imported
+            else:
+                from pypm.workspace.tasks import load_tasks
+
+                self._tasks = load_tasks(self.raw, GRAPH_OPERATIONS, (*self.reserved_names, *GRAPH_OPERATIONS))
         return self._tasks
 
     def call_of(self, name: str) -> TaskCall:
@@ -110,3 +114,14 @@ class GraphContext:
     def state_dir(self) -> Path:
         """Where doit's database and pypm's file lock live."""
         return self.raw.root / ".pypm"
+
+
+def _declares_tasks(raw: RawWorkspace) -> bool:
+    """Does the root or a member have a ``tasks`` key in its pypm table (valid or not)?"""
+    if "tasks" in raw.tool_table:
+        return True
+    for member in raw.members:
+        tool = member.data.get("tool")
+        if isinstance(tool, dict) and isinstance(tool.get("pypm"), dict) and "tasks" in tool["pypm"]:
+            return True
+    return False

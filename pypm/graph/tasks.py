@@ -79,7 +79,9 @@ TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task
 def task_dicts(ctx: GraphContext) -> list[dict[str, Any]]:
     """Every task of the graph, as doit task dicts (no ``lock`` task when frozen): the
     operations, then the user's tasks."""
+    operations = [build(ctx) for build in TASK_BUILDERS if not (ctx.frozen and build is lock_task)]
+    if not ctx.tasks:
+        return operations
     from pypm.graph.user_tasks import user_task_dicts
 
-    operations = [build(ctx) for build in TASK_BUILDERS if not (ctx.frozen and build is lock_task)]
     return [*operations, *user_task_dicts(ctx, [entry["name"] for entry in operations])]
