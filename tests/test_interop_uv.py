@@ -24,11 +24,17 @@ PUBLIC_STANDINS = [
     DistSpec("pytest", "8.3.3", requires=["iniconfig", "exceptiongroup>=1; python_version < '3.11'"]),
     DistSpec("iniconfig", "2.0.0"),
     DistSpec("exceptiongroup", "1.2.2"),
+    # the rest of the example's dev group (its lint and build tasks)
+    DistSpec("ruff", "0.8.0"),
+    DistSpec("build", "1.2.2", requires=["packaging>=19.1", "pyproject_hooks",
+                                         "tomli>=1.1.0; python_version < '3.11'"]),
+    DistSpec("packaging", "24.2"),
+    DistSpec("pyproject-hooks", "1.2.0"),
 ]
 
 
 def copy_example(target: Path) -> Path:
-    ignore = shutil.ignore_patterns(".venv", ".pypm", "pylock.toml", "__pycache__", ".pytest_cache")
+    ignore = shutil.ignore_patterns(".venv", ".pypm", "pylock.toml", "__pycache__", ".pytest_cache", "dist")
     return Path(shutil.copytree(EXAMPLE, target, ignore=ignore))
 
 
