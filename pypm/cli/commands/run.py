@@ -43,6 +43,11 @@ def run(options: argparse.Namespace) -> int:
     forced = command[:1] == ["--"]
     command = command[1:] if forced else command
     if options.list:
+        extra = [*command[:1], *(flag for flag, given in (("--all-members", options.all_members),
+                                                          ("--package", options.package),
+                                                          ("--dry-run", options.dry_run)) if given)]
+        if extra:
+            raise UsageError(f"--list only lists the tasks, so it cannot take {extra[0]}", hint=f"drop {extra[0]}")
         print_task_list(load_context(options))
         return 0
     if not command:
