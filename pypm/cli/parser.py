@@ -35,7 +35,8 @@ def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
     from pypm import __version__
 
     parser = _Parser(prog="pypm", description="Package and project manager for Python workspaces.",
-                     parents=[_global_options(False)])
+                     parents=[_global_options(False)],
+                     epilog="`pypm TASK...` runs tasks of [tool.pypm.tasks] as one graph (`pypm tasks` lists them).")
     parser.add_argument("--version", "-V", action="version", version=f"pypm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     shared = _global_options(True)
