@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,16 @@ class GraphContext:
                 self._tasks = load_tasks(self.raw, GRAPH_OPERATIONS, (*self.reserved_names, *GRAPH_OPERATIONS))
         return self._tasks
 
+    def kept_failure(self, action: Callable[[], object]) -> bool:
+        """Run a doit task's work: an exception is kept in :attr:`errors` (the runner
+        re-raises it after doit) and fails the task, so doit records nothing for it."""
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001 - re-raised by the runner with its traceback
+            self.errors.append(exc)
+            return False
+        return True
+
     def call_of(self, name: str) -> TaskCall:
         """The arguments task ``name`` runs with in this run (its defaults unless given)."""
         from pypm.operations.tasks import TaskCall
@@ -118,10 +129,4 @@ class GraphContext:
 
 def _declares_tasks(raw: RawWorkspace) -> bool:
     """Does the root or a member have a ``tasks`` key in its pypm table (valid or not)?"""
-    if "tasks" in raw.tool_table:
-        return True
-    for member in raw.members:
-        tool = member.data.get("tool")
-        if isinstance(tool, dict) and isinstance(tool.get("pypm"), dict) and "tasks" in tool["pypm"]:
-            return True
-    return False
+    return "tasks" in raw.tool_table or any("tasks" in member.tool_table for member in raw.members)

@@ -31,14 +31,8 @@ OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "syn
 
 
 def guarded(ctx: GraphContext, operation: str) -> bool:
-    """Run one operation; an exception is kept on ``ctx`` (re-raised after doit) and
-    fails the task, so doit records nothing for it."""
-    try:
-        OPERATIONS[operation](ctx)
-    except Exception as exc:  # noqa: BLE001 - re-raised by the runner with its traceback
-        ctx.errors.append(exc)
-        return False
-    return True
+    """Run one operation; a failure is kept on ``ctx`` (:meth:`GraphContext.kept_failure`)."""
+    return ctx.kept_failure(lambda: OPERATIONS[operation](ctx))
 
 
 def lock_task(ctx: GraphContext) -> dict[str, Any]:

@@ -80,12 +80,7 @@ def run_user_task(ctx: GraphContext, name: str) -> bool:
 
     task = ctx.tasks[name]
     prefix = (task.member or task.name) if ctx.run_options.jobs > 1 else None
-    try:
-        run_task(task, ctx.venv_path, ctx.call_of(name), prefix)
-    except Exception as exc:  # noqa: BLE001 - re-raised by the runner after doit
-        ctx.errors.append(exc)
-        return False
-    return True
+    return ctx.kept_failure(lambda: run_task(task, ctx.venv_path, ctx.call_of(name), prefix))
 
 
 def user_task_dicts(ctx: GraphContext, builtins: list[str]) -> list[dict[str, Any]]:

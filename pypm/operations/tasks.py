@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypm.errors import PypmError, UsageError
+from pypm.fsutil import file_sha256
 from pypm.workspace.tasks import EXTRA_ARGS, TaskDef
 
 _SHELL_CHARS = frozenset("|&;<>()$`*?[]~!%\n")
@@ -215,11 +216,7 @@ def missing_outputs(task: TaskDef) -> list[str]:
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError as exc:  # unreadable: a value no earlier run can have recorded
         return f"unreadable:{exc.errno}"
-    return digest.hexdigest()

@@ -35,6 +35,13 @@ class RawMember:
         table = self.data.get("project", {})
         return table if isinstance(table, dict) else {}
 
+    @property
+    def tool_table(self) -> dict[str, Any]:
+        """The member's ``[tool.pypm]`` table (empty when missing or not a table)."""
+        tool = self.data.get("tool", {})
+        table = tool.get("pypm", {}) if isinstance(tool, dict) else {}
+        return table if isinstance(table, dict) else {}
+
 
 class RawWorkspace:
     """A workspace as found on disk: root, config file, settings table and members."""

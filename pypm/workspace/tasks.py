@@ -65,7 +65,7 @@ def load_tasks(raw: RawWorkspace, builtins: Collection[str], reserved: Collectio
         if member.path == raw.root:
             continue  # a root that is a member: its [tool.pypm.tasks] are the root's
         owner = member_name(member)
-        for name, entry in _table(_member_tool(member), member.pyproject).items():
+        for name, entry in _table(member.tool_table, member.pyproject).items():
             found.append((owner, member.path, member.pyproject, name, entry))
     tasks: dict[str, TaskDef] = {}
     raw_deps: dict[str, list[str]] = {}
@@ -90,12 +90,6 @@ def member_name(member: RawMember) -> str:
     """A member's name as its tasks are qualified with (its canonical project name)."""
     name = member.project.get("name")
     return canonical_name(name) if isinstance(name, str) else member.path.name
-
-
-def _member_tool(member: RawMember) -> dict[str, Any]:
-    tool = member.data.get("tool", {})
-    pypm = tool.get("pypm", {}) if isinstance(tool, dict) else {}
-    return pypm if isinstance(pypm, dict) else {}
 
 
 def _table(tool: Mapping[str, Any], source: Path) -> dict[str, Any]:
