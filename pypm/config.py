@@ -31,6 +31,9 @@ PYTHON_VERSION_FILE = ".python-version"
 PRERELEASE_MODES = ("if-necessary-or-explicit", "if-necessary", "explicit", "allow", "disallow")
 DEFAULT_PRERELEASE = "if-necessary-or-explicit"
 DEFAULT_SOURCE = "default"
+#: How long an index page the server sent without Cache-Control stays fresh: PyPI's own
+#: ``max-age`` for simple pages (600 s). A page with Cache-Control follows it instead.
+DEFAULT_PAGE_TTL = 600
 
 _URL_SCHEMES = ("http", "https", "file")
 _PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}((a|b|rc)\d+)?t?")
@@ -97,6 +100,15 @@ def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
         return value.strip().lower() in ("1", "true", "yes", "on")
     raise ConfigError(f"setting {name!r} must be true or false, got {value!r}")
+
+
+def _as_seconds(name: str, value: Any) -> int:
+    """A whole number of seconds, 0 or more (a variable gives it as text)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigError(f"setting {name!r} must be a whole number of seconds (0 or more), got {value!r}")
 
 
 def _as_choice(*choices: str) -> Callable[[str, Any], str]:
@@ -170,6 +182,8 @@ SETTINGS: tuple[Setting, ...] = (
             "when pre-releases may be chosen", True),
     Setting("cache-dir", None, _as_str, "global cache directory"),
     Setting("link-mode", "hardlink", _as_choice("hardlink", "copy", "symlink"), "how files get into .venv"),
+    Setting("index-page-ttl", DEFAULT_PAGE_TTL, _as_seconds,
+            "seconds an index page sent without Cache-Control is reused before it is asked for again"),
     Setting("offline", False, _as_bool, "use the cache only, never the network"),
     Setting("python", None, _as_python, "interpreter for .venv (version like 3.12, or a path)"),
 )

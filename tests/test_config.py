@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "prerelease": "if-necessary-or-explicit",
     "cache-dir": None,
     "link-mode": "hardlink",
+    "index-page-ttl": 600,
     "offline": False,
     "python": None,
 }
@@ -80,6 +81,11 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "tool": ("copy", "copy"),
         "user": ("symlink", "symlink"),
         "env": ("hardlink", "hardlink"),
+    },
+    "index-page-ttl": {
+        "tool": (0, 0),
+        "user": (3600, 3600),
+        "env": (" 120 ", 120),
     },
     "offline": {
         "tool": (True, True),
@@ -334,6 +340,9 @@ WRONG_TYPES = [
     ("required-environments", [3]),
     ("python", "3.x"),
     ("python", "3..12"),
+    ("index-page-ttl", -1),
+    ("index-page-ttl", True),
+    ("index-page-ttl", 1.5),
 ]
 
 
@@ -379,6 +388,8 @@ ENV_ERRORS = [
     ("PYPM_EXTRA_INDEX_URL", "http://ok/ /not/a/url", "PYPM_EXTRA_INDEX_URL: setting 'extra-index-url': '/not/a/url'"),
     ("PYPM_INDEX_URL", "not a url", "PYPM_INDEX_URL: setting 'index-url': 'not a url' is not an http"),
     ("PYPM_OFFLINE", "perhaps", "PYPM_OFFLINE: setting 'offline' must be true or false"),
+    ("PYPM_INDEX_PAGE_TTL", "-5", "PYPM_INDEX_PAGE_TTL: setting 'index-page-ttl' must be a whole number"),
+    ("PYPM_INDEX_PAGE_TTL", "10m", "setting 'index-page-ttl' must be a whole number of seconds"),
     ("PYPM_LINK_MODE", "teleport", "PYPM_LINK_MODE: setting 'link-mode' must be one of"),
     ("PYPM_PYTHON", "3.x", "PYPM_PYTHON: setting 'python': '3.x' is not a Python version"),
 ]

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
 from pypm.config import Settings
 from pypm.errors import IndexClientError
@@ -37,15 +37,17 @@ class IndexClient:
     """Looks projects up on the configured indexes (first index with the project wins)
     and find-links locations, and fetches core metadata, caching it by file hash."""
 
-    def __init__(self, settings: Settings, cache_dir: Path | None = None, refresh: bool = False) -> None:
+    def __init__(self, settings: Settings, cache_dir: Path | None = None, refresh: bool = False,
+                 refresh_packages: frozenset[str] = frozenset()) -> None:
         self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
         self.find_links = list(settings["find-links"])
         for url in [*self.index_urls, *self.find_links]:
             remember_url_credentials(url)
         self.cache_dir = cache_dir
         self.refresh = refresh
+        self.refresh_packages = frozenset(canonicalize_name(name) for name in refresh_packages)
         self.offline = bool(settings["offline"])
-        self.pages = PageCache(cache_dir)
+        self.pages = PageCache(cache_dir, settings["index-page-ttl"])
         self.facts = FileFactsCache(cache_dir)
         self.http = make_http_client()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
@@ -96,7 +98,7 @@ class IndexClient:
             return _offline_page(cached, page_url, index_url, name)
         if cached is not None and cached.missing:
             cached = None  # a 404 is remembered for offline runs only
-        if cached is not None and cached.is_fresh() and not self.refresh:
+        if cached is not None and cached.is_fresh() and not self._must_revalidate(name):
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
         try:
@@ -121,6 +123,9 @@ class IndexClient:
         links = parse_page(response.content, content_type, str(response.url), index_url)
         self.pages.put(page_url, response.content, dict(response.headers))
         return links
+
+    def _must_revalidate(self, name: NormalizedName) -> bool:
+        return self.refresh or name in self.refresh_packages
 
     def _find_links(self) -> list[FileLink]:
         if self._flat_links is None:

@@ -1,5 +1,7 @@
-"""HTTP cache for index pages in the cache dir: fresh by Cache-Control max-age, else
-revalidated with ETag / Last-Modified (a 304 reuses the stored body). A 404 is recorded
+"""HTTP cache for index pages in the cache dir: fresh by Cache-Control max-age (``no-cache``:
+never), a page sent without max-age for ``index-page-ttl`` seconds (RFC 9111's heuristic
+freshness; the default is PyPI's own max-age), then revalidated with ETag / Last-Modified
+(a 304 reuses the stored body). A 404 is recorded
 too, so an offline run knows which index did not have a project; online, such a record
 is never trusted (the project may have appeared since)."""
 
@@ -47,8 +49,9 @@ class CachedPage:
 class PageCache:
     """Index pages stored under ``<cache>/index-pages-v1/``, keyed by URL and Accept."""
 
-    def __init__(self, cache_dir: Path | None) -> None:
+    def __init__(self, cache_dir: Path | None, default_ttl: int = 0) -> None:
         self.root = cache_dir / PAGES if cache_dir is not None else None
+        self.default_ttl = default_ttl
 
     def _paths(self, url: str) -> tuple[Path, Path] | None:
         if self.root is None:
@@ -86,6 +89,13 @@ class PageCache:
             atomic_write_bytes(paths[1], b"")
             atomic_write_bytes(paths[0], json.dumps({"content_type": "", "missing": True}).encode())
 
+    def lifetime(self, control: str) -> int:
+        """Seconds a page stays fresh: its max-age, 0 for ``no-cache``, else the default."""
+        if "no-cache" in control.lower():
+            return 0
+        match = _MAX_AGE.search(control)
+        return int(match.group(1)) if match else self.default_ttl
+
     def refresh(self, page: CachedPage, headers: dict[str, str]) -> None:
         """Record a 304: new freshness (and validators, if sent)."""
         paths = self._paths(page.url)
@@ -94,14 +104,11 @@ class PageCache:
                       "last-modified": page.last_modified or "", **headers}
             self._write_meta(paths[0], merged, headers.get("cache-control", ""))
 
-    @staticmethod
-    def _write_meta(path: Path, headers: dict[str, str], control: str) -> None:
-        match = _MAX_AGE.search(control)
-        max_age = 0 if "no-cache" in control.lower() or not match else int(match.group(1))
+    def _write_meta(self, path: Path, headers: dict[str, str], control: str) -> None:
         meta = {
             "content_type": headers.get("content-type", "text/html"),
             "etag": headers.get("etag") or None,
             "last_modified": headers.get("last-modified") or None,
-            "fresh_until": time.time() + max_age,
+            "fresh_until": time.time() + self.lifetime(control),
         }
         atomic_write_bytes(path, json.dumps(meta).encode())

@@ -80,7 +80,10 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     old = read_previous_lock(workspace.lock_path)
     previous = previous_lock(None if request.upgrade else old)
     cache_dir = workspace.settings.cache_dir
-    client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh)
+    # an upgrade looks for releases newer than the cached pages may list, as uv's
+    # --upgrade(-package) implies --refresh(-package)
+    client = IndexClient(workspace.settings, cache_dir, refresh=request.refresh or request.upgrade,
+                         refresh_packages=frozenset(request.upgrade_packages))
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
         options = resolver_options(workspace, request)

@@ -163,6 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(304)
             self.send_header("ETag", etag)
             self.send_header("Vary", "Accept")
+            self._page_cache_control()
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -171,9 +172,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
         self.send_header("Vary", "Accept")
+        self._page_cache_control()
         self.end_headers()
         if not head:
             self._body(body)
+
+    def _page_cache_control(self) -> None:
+        if self.owner.page_cache_control is not None:
+            self.send_header("Cache-Control", self.owner.page_cache_control)
 
     def _file(self, filename: str, *, head: bool) -> None:
         owner = self.owner
@@ -267,6 +273,9 @@ class IndexServer:
     ``"<canonical name>==<version>"``) to a yank reason. The directory is
     re-scanned on every request, so files added later are visible.
 
+    ``page_cache_control``: a ``Cache-Control`` value sent with every index page (by
+    default none, as the mirror this project is tested against sends none).
+
     ``faults`` (and ``server.faults``, a :class:`FaultPlan` that tests may add to
     while the server runs) inject network failures; see :class:`Fault`. ``port``
     binds a given port instead of a free one (0).
@@ -281,6 +290,7 @@ class IndexServer:
         yanked: dict[str, str] | None = None,
         support_ranges: bool = True,
         rate_limit: int | None = None,
+        page_cache_control: str | None = None,
         faults: Iterable[Fault] = (),
         port: int = 0,
     ) -> None:
@@ -295,6 +305,7 @@ class IndexServer:
         self.yanked: dict[str, str] = dict(yanked or {})
         self.support_ranges = support_ranges
         self.rate_limit = rate_limit
+        self.page_cache_control = page_cache_control
         self.faults = FaultPlan(faults)
         self.port = port
         self.requests: list[RequestRecord] = []
