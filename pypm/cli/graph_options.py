@@ -36,6 +36,7 @@ from pypm.operations.selection import Selection
 OPERATION_HELP = {
     "lock": "resolve every member's dependencies into pylock.toml (when its inputs changed)",
     "sync": "make .venv match pylock.toml exactly (locking first when stale)",
+    "bundle": "pack the lock, its wheels and an installer into dist/ (after sync; see `pypm bundle --help`)",
     "TASK": "a task of [tool.pypm.tasks] (`pypm tasks` lists them), run after sync",
 }
 LOCK_FLAGS = {"upgrade": "--upgrade", "upgrade_package": "--upgrade-package", "refresh": "--refresh",
@@ -60,11 +61,14 @@ def add_operations(parser: argparse.ArgumentParser, help_text: str, names: tuple
 def add_lock_options(parser: argparse.ArgumentParser, title: str = "lock options") -> None:
     """How ``lock`` resolves: upgrades, index revalidation, the pre-release policy."""
     lock = parser.add_argument_group(title)
-    lock.add_argument("--upgrade", "-U", action="store_true", help="ignore locked versions, take the newest allowed (asks the index again)")
+    lock.add_argument("--upgrade", "-U", action="store_true",
+                      help="ignore locked versions, take the newest allowed (asks the index again)")
     lock.add_argument("--upgrade-package", "-P", action="append", default=[], metavar="NAME",
-                      help="take the newest allowed version of NAME only, asking the index again (repeatable)")
-    lock.add_argument("--refresh", action="store_true", help="ask the index again for every page (cached ones are otherwise reused for "
-                      "index-page-ttl seconds) and re-resolve")
+                      help="take the newest allowed version of NAME only, asking the index again "
+                           "(repeatable)")
+    lock.add_argument("--refresh", action="store_true",
+                      help="ask the index again for every page (cached ones are otherwise reused for "
+                           "index-page-ttl seconds) and re-resolve")
     lock.add_argument("--prerelease", choices=PRERELEASE_MODES,
                       help="when pre-releases may be chosen (default: the prerelease setting)")
 
