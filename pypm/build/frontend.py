@@ -43,8 +43,9 @@ class HookUnavailable(BuildError):
 class _BuildEnv:
     """A pypm build environment seen through pypa/build's ``IsolatedEnv`` protocol."""
 
-    def __init__(self, interpreter: Interpreter) -> None:
+    def __init__(self, interpreter: Interpreter, extra_environ: dict[str, str] | None = None) -> None:
         self.interpreter = interpreter
+        self.extra_environ = dict(extra_environ or {})
 
     @property
     def python_executable(self) -> str:
@@ -54,7 +55,7 @@ class _BuildEnv:
     def make_extra_environ(self) -> dict[str, str]:
         """The build environment's scripts first on PATH (backends may call tools)."""
         scripts = self.interpreter.scheme["scripts"]
-        return {"PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
+        return {**self.extra_environ, "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")])}
 
 
 class SdistBuilder:
@@ -68,6 +69,8 @@ class SdistBuilder:
         self.cache_dir = cache_dir
         self.target = target
         self.offline = offline
+        #: variables every backend run sees (``SOURCE_DATE_EPOCH`` for bundles)
+        self.extra_environ: dict[str, str] = {}
         self._building: set[str] = set()
         self._guard = threading.Lock()
 
@@ -101,6 +104,11 @@ class SdistBuilder:
             return Path(self._build(project, out_dir, "editable").decode())
         except HookUnavailable:
             return None
+
+    def build_project_wheel(self, project: Path, out_dir: Path) -> Path:
+        """A regular wheel of the source tree at ``project`` (a workspace member), built
+        into ``out_dir``."""
+        return Path(self._build(project, out_dir, "wheel").decode())
 
     def editable_metadata(self, project: Path) -> tuple[bytes, bytes]:
         """``METADATA`` and ``entry_points.txt`` (empty when absent) of the project at
@@ -180,7 +188,7 @@ class SdistBuilder:
     def _environment(self, requirements: list[str]) -> _BuildEnv:
         interpreter = build_environment(requirements, self.client, self.cache_dir, self.build_wheel, self.target,
                                         self.offline)
-        return _BuildEnv(interpreter)
+        return _BuildEnv(interpreter, self.extra_environ)
 
 
 def _call(source: Path, hook: Callable[[], Any]) -> Any:

@@ -20,7 +20,7 @@ from pypm.graph.context import GraphContext, RunOptions
 
 def load_context(options: argparse.Namespace) -> GraphContext:
     """The workspace with this run's selection, lock request, settings and lock mode."""
-    from pypm.cli.main import COMMANDS
+    from pypm.cli.main import COMMAND_ALIASES, COMMANDS
 
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
@@ -28,17 +28,17 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     for name, (value, flag) in setting_overrides(options).items():
         ctx.settings.override(name, value, source=flag)
     ctx.frozen = lock_mode(options) is not None
-    ctx.reserved_names = COMMANDS
+    ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
     return ctx
 
 
 def load_task_context(options: argparse.Namespace) -> GraphContext:
     """The workspace alone (no lock or sync options), for listing its tasks."""
-    from pypm.cli.main import COMMANDS
+    from pypm.cli.main import COMMAND_ALIASES, COMMANDS
 
     ctx = GraphContext.load(start_dir(options))
-    ctx.reserved_names = COMMANDS
+    ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
 
 

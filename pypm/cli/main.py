@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = ("init", "lock", "sync", "run", "tasks", "shell", "status", "cache", "python", "version")
+COMMANDS = ("init", "lock", "sync", "run", "tasks", "shell", "status", "bundle", "unbundle", "cache", "python",
+            "version")
+#: Other names of commands (``pypm pypylock`` is ``pypm bundle``, its name in earlier designs).
+COMMAND_ALIASES = ("pypylock",)
 _GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color")
 EXIT_INTERNAL = 70
 
@@ -91,7 +94,7 @@ def _bare_task_position(args: list[str]) -> int | None:
             index += 1
         else:
             break
-    if index >= len(args) or args[index].startswith("-") or args[index] in COMMANDS:
+    if index >= len(args) or args[index].startswith("-") or args[index] in (*COMMANDS, *COMMAND_ALIASES):
         return None
     return index
 

@@ -43,8 +43,10 @@ def build_parser(commands: Sequence[str]) -> argparse.ArgumentParser:
     for name in commands:
         module = importlib.import_module(f"pypm.cli.commands.{name}")
         parents = [shared] if getattr(module, "GLOBAL_OPTIONS", True) else []
-        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=parents)
+        command_parser = sub.add_parser(name, help=module.HELP, description=module.HELP, parents=parents,
+                                        aliases=getattr(module, "ALIASES", ()))
         module.add_arguments(command_parser)
+        command_parser.set_defaults(command=name)  # an alias runs the command it names
     return parser
 
 

@@ -2,4 +2,4 @@
 freshness check that answers "all up to date" without importing doit."""
 
 #: The operations a graph run can do, in the order they run.
-GRAPH_OPERATIONS = ("lock", "sync")
+GRAPH_OPERATIONS = ("lock", "sync", "bundle")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypm.config import Settings, load_settings
+from pypm.operations.bundle_request import BundleRequest
 from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 from pypm.workspace.discovery import RawWorkspace, find_workspace
@@ -45,6 +46,7 @@ class GraphContext:
         self.settings = settings
         self.selection = selection or Selection()
         self.lock_request = lock_request or LockRequest()
+        self.bundle_request: BundleRequest = BundleRequest()
         self.frozen = False
         self.errors: list[BaseException] = []
         self.run_options = RunOptions()

@@ -21,6 +21,8 @@ def try_fast_path(args: list[str]) -> bool:
         return False
     if any(arg not in GRAPH_OPERATIONS and arg not in _QUIET for arg in args):
         return False
+    if "bundle" in args:  # its freshness reads the members' trees and the archive: the full path
+        return False
     from pypm.graph.noop_verdict import verdict_holds
 
     operations = [op for op in GRAPH_OPERATIONS if op in args]

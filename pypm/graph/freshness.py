@@ -37,7 +37,19 @@ def sync_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
     )
 
 
-CHECKS = {"lock": lock_is_fresh, "sync": sync_is_fresh}
+def bundle_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
+    """True when ``sync`` is fresh and the bundle's record matches its inputs and archive."""
+    if not sync_is_fresh(ctx, prepare):
+        return False
+    from pypm.operations.bundle import bundle_key, fresh_record, output_path, root_project
+
+    workspace = ctx.workspace
+    output = output_path(workspace.root, root_project(ctx.raw), ctx.bundle_request)
+    key = bundle_key(workspace, ctx.selection, ctx.bundle_request, output)
+    return fresh_record(workspace.state_dir, output, key) is not None
+
+
+CHECKS = {"lock": lock_is_fresh, "sync": sync_is_fresh, "bundle": bundle_is_fresh}
 
 
 def stale_operations(ctx: GraphContext, operations: list[str], prepare: bool = True) -> list[str]:

@@ -31,7 +31,7 @@ def graph_names(ctx: GraphContext, names: Sequence[str]) -> list[str]:
     user = closure(ctx.tasks, [n for n in names if n in ctx.tasks])
     wanted = {n for n in names if n in GRAPH_OPERATIONS}
     wanted |= {dep for name in user for dep in ctx.tasks[name].deps if dep in GRAPH_OPERATIONS}
-    if user:
+    if user or "bundle" in wanted:
         wanted.add("sync")
     if "sync" in wanted and not ctx.frozen:
         wanted.add("lock")
@@ -62,7 +62,8 @@ def plan(ctx: GraphContext, names: Sequence[str]) -> list[PlanRow]:
 
 def _operation_reason(name: str) -> str:
     return {"lock": "its inputs changed since pylock.toml was written",
-            "sync": ".venv does not match pylock.toml and the selection"}[name]
+            "sync": ".venv does not match pylock.toml and the selection",
+            "bundle": "the archive is missing, or what it is made from changed"}[name]
 
 
 def _task_row(ctx: GraphContext, name: str, status: str | None, before: dict[str, PlanRow]) -> PlanRow:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pypm.graph.context import GraphContext
-from pypm.graph.freshness import lock_is_fresh, sync_is_fresh
+from pypm.graph.freshness import bundle_is_fresh, lock_is_fresh, sync_is_fresh
 
 
 def _run_lock(ctx: GraphContext) -> None:
@@ -27,7 +27,13 @@ def _run_sync(ctx: GraphContext) -> None:
     sync(ctx.workspace, ctx.selection)
 
 
-OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "sync": _run_sync}
+def _run_bundle(ctx: GraphContext) -> None:
+    from pypm.operations.bundle import bundle
+
+    bundle(ctx.workspace, ctx.selection, ctx.bundle_request)
+
+
+OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "sync": _run_sync, "bundle": _run_bundle}
 
 
 def guarded(ctx: GraphContext, operation: str) -> bool:
@@ -67,7 +73,20 @@ def sync_task(ctx: GraphContext) -> dict[str, Any]:
     }
 
 
-TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task, sync_task)
+def bundle_task(ctx: GraphContext) -> dict[str, Any]:
+    """``bundle``: the archive from the lock and the synced .venv (after ``sync``); its
+    freshness is the bundle's own record (:func:`pypm.operations.bundle.fresh_record`)."""
+    return {
+        "name": "bundle",
+        "doc": "pack the lock, its wheels and an installer into one archive",
+        "actions": [(guarded, [ctx, "bundle"])],
+        "file_dep": [str(ctx.lock_path)],
+        "task_dep": ["sync"],
+        "uptodate": [(bundle_is_fresh, [ctx], {})],
+    }
+
+
+TASK_BUILDERS: tuple[Callable[[GraphContext], dict[str, Any]], ...] = (lock_task, sync_task, bundle_task)
 
 
 def task_dicts(ctx: GraphContext) -> list[dict[str, Any]]:

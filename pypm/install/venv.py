@@ -131,7 +131,7 @@ def project_venv(
     """
     recover_interrupted_swap(venv, stamp_name)
     if requested_python is None:
-        kept = _complete_venv(venv)
+        kept = complete_venv(venv)
         if kept is not None and _satisfies(kept.version, requires_python):
             yield kept
             return
@@ -191,7 +191,7 @@ def _reusable(venv: Path, base: Path) -> Interpreter | None:
     return Interpreter.from_json(data) if data is not None and data.get("base") == str(base) else None
 
 
-def _complete_venv(venv: Path) -> Interpreter | None:
+def complete_venv(venv: Path) -> Interpreter | None:
     """The interpreter of a complete venv pypm made (its interpreter link not dangling)."""
     data = _complete_venv_data(venv)
     return Interpreter.from_json(data) if data is not None else None

@@ -224,7 +224,7 @@ def _select(
     from packaging.tags import parse_tag
 
     groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
-    extras = selection.resolve_extras(list(lock.extras or []), partial(_member_extra, workspace))
+    extras = selection.resolve_extras(list(lock.extras or []), partial(member_extra_names, workspace))
     tags = [tag for text in interpreter.tags for tag in parse_tag(text)]
     wanted: dict[str, Planned] = {}
     try:
@@ -247,7 +247,7 @@ def _select(
     return wanted
 
 
-def _member_extra(workspace: Workspace, member: str, extra: str) -> list[str]:
+def member_extra_names(workspace: Workspace, member: str, extra: str) -> list[str]:
     """The lock's names for one member's extra (``--extra MEMBER:EXTRA``)."""
     from packaging.utils import canonicalize_name
 

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Lock options, ``--offline``, ``--check``, ``sync`` as a further operation, and the
     sync options that ``pypm lock sync`` honours."""
     parser.epilog = EPILOG
-    add_operations(parser, "also run sync, or tasks (which sync first)", ("sync",), tasks=True)
+    add_operations(parser, "also run sync, bundle, or tasks (which sync first)", ("sync", "bundle"), tasks=True)
     add_lock_options(parser)
     add_selection_options(parser, "sync options (with `pypm lock sync` or a task)")
     add_setting_options(parser)

@@ -12,8 +12,8 @@ HELP = "install pylock.toml into .venv, exactly (locking first when stale)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``lock`` as a further operation; lock options (sync re-locks a stale lock with
     them), sync options, ``--frozen``/``--locked`` and the settings."""
-    add_operations(parser, "also run lock (as plain sync does when pylock.toml is stale), or tasks", ("lock",),
-                   tasks=True)
+    add_operations(parser, "also run lock (as plain sync does when pylock.toml is stale), bundle, or tasks",
+                   ("lock", "bundle"), tasks=True)
     add_sync_command_options(parser)
     add_graph_run_options(parser)
 

@@ -1,0 +1,70 @@
+"""``pypm bundle`` (alias ``pypm pypylock``): pack the lock, its wheels, the members'
+wheels and a stdlib installer into one reproducible archive; ``--verify FILE`` checks one."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pypm.cli.graph_options import (
+    SYNC_FLAGS,
+    add_graph_run_options,
+    add_sync_command_options,
+    forcing_flags,
+    given_flags,
+)
+
+HELP = "pack the locked environment into one reproducible, verifiable archive"
+ALIASES = ("pypylock",)
+EPILOG = ("The bundle holds pylock.toml, every wheel the selection needs, the members' wheels, manifest.json and "
+          "install.py: `python3 install.py DEST` installs it with no network (`pypm unbundle FILE DEST` does the "
+          "same). It runs after lock and sync, with the same selection.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Bundle options, then what ``sync`` honours (the bundle packs what sync installs)."""
+    parser.epilog = EPILOG
+    group = parser.add_argument_group("bundle options")
+    group.add_argument("-o", "--output", metavar="FILE", type=Path,
+                       help="the archive to write (default: dist/<name>-<version>-bundle.tar.gz)")
+    group.add_argument("--with-python", action="store_true",
+                       help="also pack .venv's interpreter, so the target needs no Python")
+    group.add_argument("--platform", metavar="TAG",
+                       help="bundle wheels for this platform instead of this machine's, e.g. manylinux_2_28_x86_64")
+    group.add_argument("--verify", metavar="FILE", type=Path,
+                       help="check an archive against its manifest and Merkle root; build nothing")
+    add_sync_command_options(parser)
+    add_graph_run_options(parser)
+    parser.set_defaults(more=[])
+
+
+def run(options: argparse.Namespace) -> int:
+    """Verify an archive, or run lock, sync and bundle as one task graph."""
+    if options.verify is not None:
+        return _verify(options)
+    from pypm.cli.graph_run import load_context, run_operations
+    from pypm.operations.bundle_request import BundleRequest
+
+    ctx = load_context(options)
+    ctx.bundle_request = BundleRequest(options.output, options.with_python, options.platform)
+    run_operations(options, ["bundle"], ctx)
+    return 0
+
+
+def _verify(options: argparse.Namespace) -> int:
+    """``--verify FILE``: it builds nothing, so it takes no build or sync option."""
+    from pypm import ui
+    from pypm.errors import UsageError
+    from pypm.operations.bundle import verify_bundle
+
+    building = [flag for flag, given in (("--output", options.output), ("--with-python", options.with_python),
+                                         ("--platform", options.platform), ("--dry-run", options.dry_run)) if given]
+    refused = [*building, *forcing_flags(options), *given_flags(options, SYNC_FLAGS)]
+    if refused:
+        raise UsageError(f"--verify checks an archive and builds nothing, so it cannot go with {refused[0]}",
+                         hint=f"drop {refused[0]} or --verify")
+    manifest = verify_bundle(options.verify)
+    count = len(manifest.get("install", []))
+    ui.info(f"{options.verify}: OK, {len(manifest['files'])} files ({count} wheels) match the manifest; "
+            f"Merkle root {manifest['merkle-root']}")
+    return 0
