@@ -225,3 +225,40 @@ def test_gzip_header_helper_sanity() -> None:
         zipped.write(b"x")
     raw = buffer.getvalue()
     assert raw[4:8] != b"\0\0\0\0" and raw[3] & 0x08
+
+
+def test_dry_run_says_whether_the_bundle_would_be_made_again(example, run_pypm) -> None:
+    project, env, _archive, _index = example
+    fresh = run_pypm("lock", "sync", "bundle", "--dry-run", cwd=project, env_extra=env)
+    assert fresh.stdout.splitlines() == ["lock: up to date", "sync: up to date", "bundle: up to date"]
+    source = project / "apps" / "acme-app" / "src" / "acme_app" / "__init__.py"
+    source.write_text(source.read_text() + "\n")
+    stale = run_pypm("bundle", "--dry-run", cwd=project, env_extra=env)
+    assert "bundle: would run (the archive is missing, or what it is made from changed)" in stale.stdout
+    other = run_pypm("bundle", "--dry-run", "-o", "elsewhere.tar.gz", cwd=project, env_extra=env)
+    assert "bundle: would run" in other.stdout and not (project / "elsewhere.tar.gz").exists()
+
+
+def test_a_bundle_written_inside_a_lone_project_stays_up_to_date(tmp_path: Path, make_index, run_pypm) -> None:
+    """The archive (and pypm's scratch files) in the project's own directory are not
+    sources of the project: writing them does not make the bundle stale."""
+    from pypm.testing import DistSpec
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    index.add(wheel_from_installed("flit_core", tmp_path))
+    root = tmp_path / "lone"
+    (root / "lone").mkdir(parents=True)
+    (root / "lone" / "__init__.py").write_text('"""A lone project."""\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "lone"\nversion = "2.0"\ndescription = "x"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
+        'build-backend = "flit_core.buildapi"\n')
+    env = {"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": EPOCH}
+    first = run_pypm("bundle", "-o", "lone.tar.gz", cwd=root, env_extra=env)
+    assert "Building the wheel of lone" in first.stderr
+    names = {e.name for e in members_of(root / "lone.tar.gz")}
+    assert {"wheels/lone-2.0-py3-none-any.whl", "wheels/alpha-1.0-py3-none-any.whl"} <= names
+    again = run_pypm("bundle", "-o", "lone.tar.gz", cwd=root, env_extra=env)
+    assert "All up to date (bundle)" in again.stderr
+    default = run_pypm("bundle", cwd=root, env_extra=env)
+    assert (root / "dist" / "lone-2.0-bundle.tar.gz").is_file(), default.stderr

@@ -90,7 +90,7 @@ def bundle(workspace: Workspace, selection: Selection, request: BundleRequest) -
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pypm-bundle-", dir=output.parent))
     try:
-        manifest = _stage(workspace, selection, request, target, interpreter, staging, key["epoch"])
+        manifest = _stage(workspace, selection, request, target, interpreter, staging, key)
         manifest = build_manifest(staging, **manifest)
         (staging / "manifest.json").write_text(render_manifest(manifest), "utf-8")
         _pack(staging, output, key["epoch"])
@@ -144,7 +144,7 @@ def bundle_key(workspace: Workspace, selection: Selection, request: BundleReques
         "selection": selection.key(),
         "request": {"output": str(output), "with-python": request.with_python, "platform": request.platform},
         "venv": file_sha256(stamp) if stamp.is_file() else None,
-        "members": {name: member_digest(workspace, name) for name in sorted(workspace.members)},
+        "members": {name: member_digest(workspace, name, output) for name in sorted(workspace.members)},
         "epoch": source_date_epoch(workspace.root, workspace.lock_path),
     }
 
@@ -234,9 +234,10 @@ def _git_commit_time(root: Path, lock_path: Path) -> int | None:
     return int(text) if done.returncode == 0 and text.isdigit() else None
 
 
-def member_digest(workspace: Workspace, name: str) -> str:
+def member_digest(workspace: Workspace, name: str, output: Path | None = None) -> str:
     """sha256 over the path, size and mtime of every file a member's wheel is built from:
-    its directory without hidden entries, byte-code, build outputs and other members."""
+    its directory without hidden entries, byte-code, build outputs, other members and the
+    bundle ``output`` itself."""
     member = workspace.members[name]
     others = {Path(os.path.abspath(m.path)) for n, m in workspace.members.items() if n != name}
     others.add(Path(os.path.abspath(workspace.venv_path)))
@@ -246,7 +247,8 @@ def member_digest(workspace: Workspace, name: str) -> str:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS
                          and not d.endswith(".egg-info") and here / d not in others)
         for file_name in sorted(files):
-            if file_name.startswith(".") or file_name.endswith(".pyc") or file_name == "pylock.toml":
+            if file_name.startswith(".") or file_name.endswith(".pyc") or file_name == "pylock.toml" or (
+                    output is not None and here / file_name == output):
                 continue
             try:
                 info = os.stat(here / file_name)
@@ -261,9 +263,9 @@ def member_digest(workspace: Workspace, name: str) -> str:
 
 
 def _stage(workspace: Workspace, selection: Selection, request: BundleRequest, target: BundleTarget,
-           interpreter: Interpreter, staging: Path, epoch: int) -> dict[str, Any]:
-    """Put every file of the bundle under ``staging``; return the manifest without its
-    file list."""
+           interpreter: Interpreter, staging: Path, key: dict[str, Any]) -> dict[str, Any]:
+    """Put every file of the bundle under ``staging``; return the manifest's fields but
+    its file list (``key``: :func:`bundle_key`'s)."""
     from pypm import __version__
     from pypm.bundle import install_script
     from pypm.bundle.target import libc_requirement
@@ -272,7 +274,9 @@ def _stage(workspace: Workspace, selection: Selection, request: BundleRequest, t
     wheels.mkdir()
     packages, members = _selected(workspace, selection, target)
     paths = _package_wheels(workspace, packages, target, interpreter)
-    paths.update(_member_wheels(workspace, members, target, interpreter, epoch))
+    epoch = key["epoch"]
+    paths.update(_member_wheels(workspace, {name: key["members"][name] for name in members}, target, interpreter,
+                                epoch))
     install = []
     for name in [*(p[0] for p in packages), *members]:
         shutil.copyfile(paths[name], wheels / paths[name].name)
@@ -364,13 +368,14 @@ def _built_sdists(workspace: Workspace, sdists: list[tuple[str, str, Any]], targ
         client.close()
 
 
-def _member_wheels(workspace: Workspace, members: list[str], target: BundleTarget, interpreter: Interpreter,
+def _member_wheels(workspace: Workspace, members: dict[str, str], target: BundleTarget, interpreter: Interpreter,
                    epoch: int) -> dict[str, Path]:
-    """name -> wheel of each member, rebuilt only when the member's files (or the epoch)
-    changed since its last build; kept under ``.pypm/bundle-wheels/<member>/<digest>/``."""
+    """name -> wheel of each member (``members``: name -> :func:`member_digest`), rebuilt
+    only when the member's files (or the epoch) changed since its last build; kept under
+    ``.pypm/bundle-wheels/<member>/<digest>/``."""
     paths, to_build = {}, []
-    for name in members:
-        digest = hashlib.sha256(f"{member_digest(workspace, name)}\0{epoch}\0{interpreter.executable}".encode())
+    for name, files_digest in members.items():
+        digest = hashlib.sha256(f"{files_digest}\0{epoch}\0{interpreter.executable}".encode())
         out_dir = workspace.state_dir / MEMBER_WHEELS / name / digest.hexdigest()[:32]
         built = sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []
         if built:
@@ -424,16 +429,34 @@ def _pack_python(interpreter: Interpreter, staging: Path) -> dict[str, Any]:
     libc = {"family": base["libc"][0], "min-version": base["libc"][1]} if base["libc"][0] else None
     if os.name != "nt":
         launcher = staging / "install.sh"
-        launcher.write_text(_INSTALL_SH.replace("@EXECUTABLE@", executable), "utf-8")
+        launcher.write_text(install_sh(executable, interpreter.environment), "utf-8")
         launcher.chmod(0o755)
     return {"executable": f"python/{executable}", "libc": libc}
 
 
 _INSTALL_SH = """#!/bin/sh
 # Install this bundle with the interpreter packed in it: sh install.sh DEST
+# The packed interpreter runs only on the OS and machine it was built for: say so plainly
+# instead of failing with "Exec format error".
+os=$(uname -s); machine=$(uname -m)
+if [ "$os" != "@OS@" ] || { [ "$machine" != "@MACHINE@" ] && [ "$machine" != "@MACHINE_ALT@" ]; }; then
+    echo "error: this bundle's Python is for @OS@ @MACHINE@, and this machine is $os $machine;" \
+         "make the bundle on a machine like this one" >&2
+    exit 1
+fi
 here=$(cd "$(dirname "$0")" && pwd)
-exec "$here/python/@EXECUTABLE@" -I "$here/install.py" "$@"
+# -B: the packed interpreter writes no byte-code into the bundle it is verifying
+exec "$here/python/@EXECUTABLE@" -I -B "$here/install.py" "$@"
 """
+_UNAME = {"linux": "Linux", "darwin": "Darwin"}
+_MACHINE_ALIASES = {"x86_64": "amd64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "aarch64"}
+
+
+def install_sh(executable: str, environment: dict[str, str]) -> str:
+    """The POSIX launcher of a bundle with a packed interpreter."""
+    system, machine = environment["sys_platform"], environment["platform_machine"]
+    return (_INSTALL_SH.replace("@EXECUTABLE@", executable).replace("@OS@", _UNAME.get(system, system))
+            .replace("@MACHINE_ALT@", _MACHINE_ALIASES.get(machine, machine)).replace("@MACHINE@", machine))
 
 
 def _pack(staging: Path, output: Path, epoch: int) -> None:

@@ -1,0 +1,64 @@
+"""``pypm bundle --with-python``: the bundle carries the interpreter, and installs and
+runs after the interpreter it was made from is gone from PATH and from its place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pypm.bundle.python_prefix import PythonPackError, describe_base, pack_interpreter
+from tests.test_bundle import example, no_network  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="install.sh and ELF relocation are POSIX paths")
+
+
+def test_with_python_installs_after_the_interpreter_is_moved_away(example, tmp_path: Path,  # noqa: F811
+                                                                   run_pypm) -> None:
+    project, env, _archive, _index = example
+    interpreter = tmp_path / "python-copy"
+    executable = interpreter / pack_interpreter(describe_base(Path(sys.executable)), interpreter)
+    if sys.platform.startswith("linux") and shutil.which("ldd"):
+        linked = subprocess.run(["ldd", str(executable)], capture_output=True, text=True).stdout
+        library = [line for line in linked.splitlines() if "libpython" in line]
+        assert all(str(interpreter) in line for line in library), f"libpython is not found in the copy: {library}"
+    out = tmp_path / "with-python.tar.gz"
+    result = run_pypm("bundle", "--with-python", "--python", str(executable), "-o", str(out), cwd=project,
+                      env_extra=env)
+    assert "Packing the interpreter" in result.stderr
+
+    interpreter.rename(tmp_path / "moved-away")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    with tarfile.open(out) as tar:
+        tar.extractall(unpacked, filter="data")
+    dest = tmp_path / "deploy"
+    bare_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    launcher = (unpacked / "install.sh").read_text()
+    machine = os.uname().machine
+    foreign = tmp_path / "foreign.sh"
+    foreign.write_text(launcher.replace(f'"{machine}"', '"sparc64"'))
+    refused = subprocess.run(["sh", str(foreign), str(dest)], capture_output=True, text=True, env=bare_env)
+    assert refused.returncode == 1 and f"this machine is {os.uname().sysname} {machine}" in refused.stderr
+    assert not dest.exists()
+    done = subprocess.run([*no_network(), "sh", str(unpacked / "install.sh"), str(dest)], capture_output=True,
+                          text=True, env=bare_env)
+    assert done.returncode == 0, done.stderr
+    app = subprocess.run([str(dest / "bin" / "acme-app")], capture_output=True, text=True, env=bare_env)
+    assert app.returncode == 0, app.stderr
+    assert app.stdout.strip() == "xn--bcher-kva.example: 300 cents"
+    base = subprocess.run([str(dest / "bin" / "python"), "-c", "import sys; print(sys.base_prefix)"],
+                          capture_output=True, text=True, env=bare_env).stdout.strip()
+    assert Path(base).resolve().is_relative_to(dest.resolve()), base
+
+
+def test_a_system_interpreter_is_refused(tmp_path: Path) -> None:
+    base = {"prefix": "/usr", "executable": "/usr/bin/python3", "stdlib": "/usr/lib/python3", "libc": ["", ""]}
+    with pytest.raises(PythonPackError, match="system interpreter"):
+        pack_interpreter(base, tmp_path / "packed")
+    assert not (tmp_path / "packed").exists()
