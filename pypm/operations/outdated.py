@@ -1,0 +1,120 @@
+"""Locked versions against the index: the newest release the workspace's requirements
+allow, and the newest release at all (``pypm outdated``, ``pypm tree --outdated``).
+
+A release counts when it is not yanked, is no pre-release (unless the locked version is
+one, as ``pdm outdated`` and ``uv pip list --outdated`` compare like with like), and one of
+its files accepts a Python the locked entry serves (the workspace's ``requires-python``
+and the entry's own marker, so each version of a forked package is compared within its
+fork). "Allowed" further satisfies every requirement on that entry in the graph: the
+members' and the other locked packages' ``Requires-Dist``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pypm.operations.lock_graph import LockGraph, Node, can_hold_together
+
+if TYPE_CHECKING:
+    from pypm.index.client import IndexClient
+    from pypm.index.links import FileLink
+    from pypm.workspace.model import Workspace
+
+#: How many index pages are fetched at once.
+PAGE_THREADS = 8
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """One locked entry: its version, the newest allowed and the newest on the index
+    (None when the index offers no usable release)."""
+
+    node: Node
+    locked: Version
+    allowed: Version | None
+    latest: Version | None
+
+    @property
+    def differs(self) -> bool:
+        """True when the three versions are not all the same."""
+        return len({self.locked, self.allowed or self.locked, self.latest or self.locked}) > 1
+
+
+def compare_with_index(workspace: Workspace, graph: LockGraph, refresh: bool = False) -> list[Outdated]:
+    """:func:`compare` with a client on the workspace's settings (``refresh``: every page
+    asked of the index again, however fresh the cached one is)."""
+    from pypm.index.client import IndexClient
+
+    client = IndexClient(workspace.settings, workspace.settings.cache_dir, refresh=refresh)
+    try:
+        return compare(graph, client, workspace.requires_python)
+    finally:
+        client.close()
+
+
+def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet) -> list[Outdated]:
+    """Every locked package (members left out) with its newest allowed and newest
+    versions, by name and version."""
+    nodes = [node for node in graph.nodes.values() if not node.member and _version(node.version) is not None]
+    nodes.sort(key=lambda node: (node.name, _version(node.version)))
+    names = sorted({node.name for node in nodes})
+    with ThreadPoolExecutor(PAGE_THREADS) as pool:  # one page per name, fetched side by side
+        pages = dict(zip(names, pool.map(client.project_files, names), strict=True))
+    rows = []
+    for node in nodes:
+        locked = _version(node.version)
+        assert locked is not None
+        releases = usable_releases(pages[node.name], locked, _python_marker(requires_python), node.marker)
+        specifiers = [edge.requirement.specifier for edge in graph.dependents(node.key)]
+        direct = any(edge.requirement.url for edge in graph.dependents(node.key))
+        allowed = None if direct else _newest(v for v in releases if all(s.contains(v, True) for s in specifiers))
+        rows.append(Outdated(node, locked, allowed, _newest(releases)))
+    return rows
+
+
+def usable_releases(links: Iterable[FileLink], locked: Version, python: str | None,
+                    marker: str | None) -> list[Version]:
+    """The versions among ``links`` that count (see the module's docstring)."""
+    usable: set[Version] = set()
+    for link in links:
+        parsed = link.parsed
+        if parsed is None or link.yanked is not None or parsed[1] in usable:
+            continue
+        version = parsed[1]
+        if version.is_prerelease and not locked.is_prerelease:
+            continue
+        if link.requires_python and not can_hold_together([python, marker, _python_marker(link.requires_python)]):
+            continue
+        usable.add(version)
+    return sorted(usable)
+
+
+def _python_marker(requires_python: SpecifierSet | str) -> str | None:
+    """``>=3.10`` as a ``python_full_version`` marker (None: any, or not readable)."""
+    from packaging.markers import InvalidMarker
+
+    from pypm.resolver.markers import python_marker
+
+    if not str(requires_python).strip():
+        return None
+    try:
+        return str(python_marker(str(requires_python)))
+    except (InvalidSpecifier, InvalidMarker):
+        return None
+
+
+def _newest(versions: Iterable[Version]) -> Version | None:
+    return max(versions, default=None)
+
+
+def _version(text: str | None) -> Version | None:
+    try:
+        return Version(text) if text else None
+    except InvalidVersion:
+        return None
