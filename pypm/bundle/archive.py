@@ -30,14 +30,13 @@ def write_archive(staging: Path, destination: Path, epoch: int) -> None:
     with open(destination, "xb") as raw, gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=COMPRESSION
     ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar, _Progress(total) as bar:
-        for relative, path, size in entries:
+        for relative, path, _size in entries:
             info = _member(relative, path, epoch)
             if info.isreg():
                 with path.open("rb") as handle:
-                    tar.addfile(info, handle)
+                    tar.addfile(info, _Counted(handle, bar))
             else:
                 tar.addfile(info)
-            bar.advance(size)
 
 
 def _entries(staging: Path) -> Iterator[tuple[str, Path, int]]:
@@ -65,6 +64,20 @@ def _member(relative: str, path: Path, epoch: int) -> tarfile.TarInfo:
         info.size = path.stat().st_size
         info.mode = 0o755 if mode & stat.S_IXUSR else 0o644
     return info
+
+
+class _Counted:
+    """A file whose reads advance the progress bar (tarfile copies in chunks)."""
+
+    def __init__(self, handle: Any, bar: _Progress) -> None:
+        self.handle = handle
+        self.bar = bar
+
+    def read(self, size: int = -1) -> bytes:
+        """Read and count ``size`` bytes."""
+        data = self.handle.read(size)
+        self.bar.advance(len(data))
+        return data
 
 
 class _Progress:

@@ -43,10 +43,12 @@ def run(options: argparse.Namespace) -> int:
     if options.verify is not None:
         return _verify(options)
     from pypm.cli.graph_run import load_context, run_operations
+    from pypm.cli.parser import start_dir
     from pypm.operations.bundle_request import BundleRequest
 
     ctx = load_context(options)
-    ctx.bundle_request = BundleRequest(options.output, options.with_python, options.platform)
+    output = start_dir(options) / options.output if options.output else None  # as if started in --project
+    ctx.bundle_request = BundleRequest(output, options.with_python, options.platform)
     run_operations(options, ["bundle"], ctx)
     return 0
 
@@ -63,7 +65,9 @@ def _verify(options: argparse.Namespace) -> int:
     if refused:
         raise UsageError(f"--verify checks an archive and builds nothing, so it cannot go with {refused[0]}",
                          hint=f"drop {refused[0]} or --verify")
-    manifest = verify_bundle(options.verify)
+    from pypm.cli.parser import start_dir
+
+    manifest = verify_bundle(start_dir(options) / options.verify)
     count = len(manifest.get("install", []))
     ui.info(f"{options.verify}: OK, {len(manifest['files'])} files ({count} wheels) match the manifest; "
             f"Merkle root {manifest['merkle-root']}")

@@ -17,12 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Verify, check the target, install."""
+    """Verify, check the target, install (paths relative to ``--project``, as if started there)."""
     from pypm import ui
+    from pypm.cli.parser import start_dir
     from pypm.interpreter import venv_bin
     from pypm.operations.bundle import unbundle
 
-    count = unbundle(options.archive, options.destination)
-    ui.info(f"Installed {count} package{'' if count == 1 else 's'} into {options.destination}; "
-            f"its commands are in {venv_bin(options.destination)}")
+    base = start_dir(options)
+    destination = base / options.destination
+    count = unbundle(base / options.archive, destination)
+    ui.info(f"Installed {count} package{'' if count == 1 else 's'} into {destination}; "
+            f"its commands are in {venv_bin(destination)}")
     return 0
