@@ -61,6 +61,21 @@ def previous_lock(document: dict[str, Any] | None) -> PreviousLock:
     return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
 
 
+def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]) -> PreviousLock:
+    """``previous`` with the versions of ``prefer`` (name, version) over its own."""
+    from packaging.utils import canonicalize_name
+
+    if not prefer:
+        return previous
+    versions = dict(previous.versions)
+    for name, text in prefer:
+        try:
+            versions[canonicalize_name(name)] = Version(text)
+        except InvalidVersion:
+            continue
+    return PreviousLock(versions, previous.fork_markers)
+
+
 def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
     say what changed (as uv does after a re-lock) and how many packages are locked."""
@@ -78,7 +93,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
     old = read_previous_lock(workspace.lock_path)
-    previous = previous_lock(None if request.upgrade else old)
+    previous = with_preferences(previous_lock(None if request.upgrade else old), request.prefer)
     cache_dir = workspace.settings.cache_dir
     # an upgrade looks for releases newer than the cached pages may list, as uv's
     # --upgrade(-package) implies --refresh(-package)

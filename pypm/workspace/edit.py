@@ -1,0 +1,148 @@
+"""Edit a ``pyproject.toml`` in place, keeping its comments, order and formatting (tomlkit):
+add and remove requirements in ``[project] dependencies``, an optional-dependencies extra
+or a ``[dependency-groups]`` group. Edits happen in memory; :meth:`PyprojectEdit.save`
+writes the file atomically, so a failed operation leaves it as it was.
+
+As uv does, adding a requirement whose name is already in the list replaces that entry
+where it stands; a new one is appended.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pypm.errors import UsageError, WorkspaceError
+from pypm.fsutil import atomic_write_text
+
+
+class Place(NamedTuple):
+    """Which list a requirement goes in: ``kind`` is ``"project"``, ``"optional"`` (extra
+    ``name``) or ``"group"`` (dependency group ``name``)."""
+
+    kind: str = "project"
+    name: str = ""
+
+    def describe(self) -> str:
+        """``dependencies``, ``optional-dependencies.cli`` or ``dependency-groups.dev``."""
+        if self.kind == "project":
+            return "dependencies"
+        return f"{'optional-dependencies' if self.kind == 'optional' else 'dependency-groups'}.{self.name}"
+
+
+class PyprojectEdit:
+    """One ``pyproject.toml``, parsed with tomlkit and edited in memory."""
+
+    def __init__(self, path: Path) -> None:
+        import tomlkit
+        from tomlkit.exceptions import TOMLKitError
+
+        self.path = path
+        try:
+            self.original = path.read_text("utf-8")
+            self.document = tomlkit.parse(self.original)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WorkspaceError(f"cannot read {path}: {exc}") from None
+        except TOMLKitError as exc:
+            raise WorkspaceError(f"{path} is not valid TOML: {exc}", hint="fix the file, then try again") from None
+
+    def add(self, requirement: str, place: Place) -> str | None:
+        """Put ``requirement`` in the list; return the entry it replaced (None: appended)."""
+        entries = self._array(place, create=True)
+        name = _name(requirement)
+        for index, entry in enumerate(entries):
+            if _name_or_none(str(entry)) == name:
+                old = str(entry)
+                entries[index] = requirement
+                return old
+        entries.append(requirement)
+        return None
+
+    def remove(self, name: str, place: Place) -> list[str]:
+        """Drop every entry for ``name`` from the list; return what was removed."""
+        from packaging.utils import canonicalize_name
+
+        entries = self._array(place, create=False)
+        if entries is None:
+            return []
+        wanted = canonicalize_name(name)
+        removed = [str(entry) for entry in entries if _name_or_none(str(entry)) == wanted]
+        for index in reversed([i for i, entry in enumerate(entries) if _name_or_none(str(entry)) == wanted]):
+            del entries[index]
+        return removed
+
+    def names(self, place: Place) -> list[str]:
+        """The requirement names in the list (canonical), in order."""
+        entries = self._array(place, create=False)
+        return [n for n in (_name_or_none(str(entry)) for entry in entries or []) if n]
+
+    def text(self) -> str:
+        """The edited file's text."""
+        import tomlkit
+
+        return tomlkit.dumps(self.document)
+
+    @property
+    def changed(self) -> bool:
+        """True when the text differs from the file as read."""
+        return self.text() != self.original
+
+    def save(self) -> None:
+        """Write the edited text (atomically) when it changed."""
+        if self.changed:
+            atomic_write_text(self.path, self.text())
+
+    def _array(self, place: Place, create: bool) -> Any:
+        import tomlkit
+
+        if place.kind == "group":
+            parent = self._table(self.document, "dependency-groups", create)
+        else:
+            project = self._table(self.document, "project", create)
+            if project is None:
+                return None
+            parent = project if place.kind == "project" else self._table(project, "optional-dependencies", create)
+        if parent is None:
+            return None
+        key = "dependencies" if place.kind == "project" else place.name
+        if key not in parent:
+            if not create:
+                return None
+            parent[key] = tomlkit.array()
+        entries = parent[key]
+        if not isinstance(entries, list):
+            raise WorkspaceError(f"{self.path}: {place.describe()} is not an array",
+                                 hint="make it a list of requirement strings")
+        return entries
+
+    def _table(self, container: Any, key: str, create: bool) -> Any:
+        import tomlkit
+
+        if key not in container:
+            if not create:
+                return None
+            container[key] = tomlkit.table()
+        table = container[key]
+        if not isinstance(table, dict):
+            raise WorkspaceError(f"{self.path}: [{key}] is not a table")
+        return table
+
+
+def _name(requirement: str) -> str:
+    name = _name_or_none(requirement)
+    if name is None:
+        raise UsageError(f"{requirement!r} is not a valid requirement (PEP 508)",
+                         hint="e.g. requests, 'requests>=2.31', 'rich[jupyter]; python_version >= \"3.11\"'")
+    return name
+
+
+def _name_or_none(requirement: str) -> str | None:
+    """The canonical name of a PEP 508 requirement string (None when it is not one, such
+    as a group include table)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except InvalidRequirement:
+        return None
