@@ -234,3 +234,38 @@ def check_combination(options: argparse.Namespace, operations: list[str]) -> Non
     if forcing:
         raise UsageError(f"--{mode} never re-locks, so it cannot be combined with {forcing[0]}",
                          hint=f"drop {forcing[0]} or --{mode}")
+
+
+def add_edit_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """What ``add`` and ``remove`` take besides their names: where, ``--no-sync``, settings."""
+    add_place_options(parser, verb)
+    parser.add_argument("--no-sync", action="store_true", help="lock, but do not change .venv")
+    add_setting_options(parser)
+
+
+def add_place_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """Which list of which pyproject: ``--group``/``--dev``/``--optional``, ``--package``."""
+    where = parser.add_argument_group("where").add_mutually_exclusive_group()
+    # own dests: `group`, `dev`... would read as the sync selection (pypm.cli.graph_options.selection_from)
+    where.add_argument("--group", dest="place_group", metavar="G",
+                       help=f"{verb} dependency group G ([dependency-groups])")
+    where.add_argument("--dev", dest="place_dev", action="store_true",
+                       help=f"{verb} the dev group (as --group dev)")
+    where.add_argument("--optional", dest="place_optional", metavar="EXTRA",
+                       help=f"{verb} extra EXTRA ([project.optional-dependencies])")
+    parser.add_argument("--package", metavar="MEMBER",
+                        help="the member whose pyproject.toml to change (default: the one you are in, else the root)")
+
+
+def place_from(options: argparse.Namespace) -> object:
+    """The :class:`pypm.workspace.edit.Place` the options name."""
+    from pypm.workspace.discovery import canonical_name
+    from pypm.workspace.edit import Place
+
+    if options.place_dev:
+        return Place("group", "dev")
+    if options.place_group:
+        return Place("group", canonical_name(options.place_group))
+    if options.place_optional:
+        return Place("optional", canonical_name(options.place_optional))
+    return Place("project")

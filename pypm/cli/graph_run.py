@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from pypm.cli.graph_options import (
     check_combination,
@@ -103,3 +104,29 @@ def sync_operations(options: argparse.Namespace) -> list[str]:
     """What ``run`` and ``shell`` bring up to date first: only ``sync`` under
     ``--frozen``/``--locked`` (which never re-lock), else ``lock`` and ``sync``."""
     return ["sync"] if lock_mode(options) else ["lock", "sync"]
+
+
+def edit_context(options: argparse.Namespace) -> GraphContext:
+    """The workspace and its settings with this command's overrides (no lock or sync
+    options: ``add`` and ``remove`` lock with the defaults and sync the default selection)."""
+    from pypm.cli.main import COMMAND_ALIASES, COMMANDS
+    from pypm.cli.parser import start_dir
+
+    ctx = GraphContext.load(start_dir(options))
+    for name, (value, flag) in setting_overrides(options).items():
+        ctx.settings.override(name, value, source=flag)
+    ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
+    return ctx
+
+
+def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., object]) -> int:
+    """``pypm add`` / ``pypm remove``: apply ``edit(raw, settings, items, place, package,
+    cwd)`` (which locks), then sync unless ``--no-sync``."""
+    from pypm.cli.graph_options import place_from
+    from pypm.cli.parser import start_dir
+
+    ctx = edit_context(options)
+    edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options))
+    if not options.no_sync:
+        run_operations(options, ["sync"], edit_context(options))
+    return 0

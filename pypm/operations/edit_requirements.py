@@ -1,0 +1,218 @@
+"""``pypm add`` and ``pypm remove``: change one member's requirements, lock, and only then
+write ``pyproject.toml``.
+
+The edit is made in memory (tomlkit keeps comments, order and formatting) and the lock is
+resolved against the edited workspace before anything is written; a bad requirement, an
+unknown member or a failed resolution leaves ``pyproject.toml`` and ``pylock.toml`` as
+they were. A requirement added without a version gets a lower bound from the version the
+lock chose (``requests>=2.32.3``), as uv's default ``--bounds lower`` does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pypm import ui
+from pypm.errors import UsageError
+from pypm.workspace.edit import Place, PyprojectEdit
+
+if TYPE_CHECKING:
+    from pypm.config import Settings
+    from pypm.workspace.discovery import RawWorkspace
+
+
+@dataclass
+class EditOutcome:
+    """What changed: (requirement, list) rows added or removed, and the file edited."""
+
+    path: Path
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: Path) -> Path:
+    """The pyproject to edit: ``--package``'s member; else the member the current
+    directory is in; else the root's (a virtual root only holds dependency groups)."""
+    from pypm.workspace.discovery import canonical_name
+
+    members = {canonical_name(str(m.project.get("name", ""))): m for m in raw.members}
+    if package is not None:
+        member = members.get(canonical_name(package))
+        if member is None:
+            raise UsageError(f"--package {package}: no such workspace member",
+                             hint=f"members: {', '.join(sorted(members))}")
+        return member.pyproject
+    here = Path(os.path.abspath(cwd))
+    inside = [m for m in raw.members if m.path != raw.root and here.is_relative_to(os.path.abspath(m.path))]
+    if inside:
+        return max(inside, key=lambda m: len(str(m.path))).pyproject
+    if any(m.path == raw.root for m in raw.members) or place.kind == "group":
+        return raw.config_file
+    raise UsageError("the workspace root has no [project]: say which member to change",
+                     hint=f"add --package MEMBER (members: {', '.join(sorted(members))})")
+
+
+def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[str], place: Place,
+                     package: str | None, cwd: Path) -> EditOutcome:
+    """Add ``requirements`` to one list of one pyproject, lock, then write it."""
+    parsed = [_parse(text) for text in requirements]
+    path = target_pyproject(raw, package, place, cwd)
+    _check_place_file(raw, path, place)
+    edit = PyprojectEdit(path)
+    outcome = EditOutcome(path)
+    for requirement in parsed:
+        replaced = edit.add(str(requirement), place)
+        outcome.added.append(str(requirement) + (f" (was {replaced})" if replaced else ""))
+    def bound() -> bool:
+        bounded = _with_lower_bounds(raw, edit, place, [r for r in parsed if not r.specifier and not r.url])
+        outcome.added = bounded + [row for row in outcome.added if not _same_name(row, bounded)]
+        return bool(bounded)
+
+    _lock_then_save(raw, settings, edit, bound)
+    for row in outcome.added:
+        ui.info(f"Added {row} to {place.describe()} of {_shown(path, raw.root)}")
+    return outcome
+
+
+def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str], place: Place,
+                        package: str | None, cwd: Path) -> EditOutcome:
+    """Remove ``names`` from one list of one pyproject, lock, then write it."""
+    from packaging.utils import canonicalize_name
+
+    path = target_pyproject(raw, package, place, cwd)
+    edit = PyprojectEdit(path)
+    outcome = EditOutcome(path)
+    for name in names:
+        removed = edit.remove(canonicalize_name(name), place)
+        if not removed:
+            listed = ", ".join(edit.names(place)) or "nothing"
+            raise UsageError(f"{name} is not in {place.describe()} of {_shown(path, raw.root)}",
+                             hint=f"it lists {listed}; pick the list with --group, --optional or --dev")
+        outcome.removed.extend(removed)
+    _lock_then_save(raw, settings, edit)
+    for row in outcome.removed:
+        ui.info(f"Removed {row} from {place.describe()} of {_shown(path, raw.root)}")
+    return outcome
+
+
+def _parse(text: str) -> Any:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        reason = " ".join(str(exc).split())
+        raise UsageError(f"{text!r} is not a valid requirement: {reason}",
+                         hint="e.g. requests, 'requests>=2.31', 'rich[jupyter]; python_version >= \"3.11\"'") from None
+
+
+def _check_place_file(raw: RawWorkspace, path: Path, place: Place) -> None:
+    """Dependencies and extras belong to a project: a virtual root takes only groups."""
+    if place.kind != "group" and path == raw.config_file and not any(m.path == raw.root for m in raw.members):
+        raise UsageError("the workspace root has no [project] to add dependencies to",
+                         hint="add --package MEMBER, or --group G for a root dependency group")
+
+
+def edited_workspace(raw: RawWorkspace, edit: PyprojectEdit) -> RawWorkspace:
+    """``raw`` with the edited file's contents in place of what was read from disk."""
+    from pypm.workspace.discovery import RawMember, RawWorkspace
+
+    data = edit.document.unwrap()
+    is_root = edit.path == raw.config_file
+    root_data = data if is_root else raw.root_data
+    tool_table = raw.tool_table if not is_root else _tool_table(raw, data)
+    copy = RawWorkspace(raw.root, raw.config_file, root_data, tool_table)
+    copy.members = [RawMember(m.path, m.pyproject, data) if m.pyproject == edit.path else m for m in raw.members]
+    return copy
+
+
+def _tool_table(raw: RawWorkspace, data: dict[str, Any]) -> dict[str, Any]:
+    if raw.config_file.name != "pyproject.toml":
+        return data
+    tool = data.get("tool", {})
+    table = tool.get("pypm", {}) if isinstance(tool, dict) else {}
+    return table if isinstance(table, dict) else {}
+
+
+def _lock_then_save(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit,
+                    after_lock: Callable[[], bool] | None = None) -> None:
+    """Lock the edited workspace (again when ``after_lock`` changed the edit), then write
+    the pyproject; on any failure the lock is put back as it was."""
+    lock_path = raw.root / "pylock.toml"
+    lock_bytes = _read_bytes(lock_path)
+    try:
+        _lock_edited(raw, settings, edit)
+        if after_lock is not None and after_lock():
+            _lock_edited(raw, settings, edit)
+        edit.save()
+    except BaseException:
+        _restore(lock_path, lock_bytes)
+        raise
+
+
+def _lock_edited(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit) -> None:
+    """Validate the edited workspace and lock it (pylock.toml is written only on success)."""
+    from pypm.operations.lock import lock
+    from pypm.workspace.model import validate_workspace
+
+    lock(validate_workspace(edited_workspace(raw, edit), settings))
+
+
+def _with_lower_bounds(raw: RawWorkspace, edit: PyprojectEdit, place: Place, bare: list[Any]) -> list[str]:
+    """Give each requirement added without a version ``>=`` the version the lock chose
+    (when the lock holds one version of it); return the rewritten requirements."""
+    from packaging.utils import canonicalize_name
+
+    from pypm.lock.reader import load_lock_data
+    from pypm.operations.lock import package_versions
+
+    versions = {canonicalize_name(name): texts for name, texts in package_versions(
+        load_lock_data(raw.root / "pylock.toml")).items()}
+    rows = []
+    for requirement in bare:
+        chosen = versions.get(canonicalize_name(requirement.name), [])
+        if len(set(chosen)) != 1:
+            continue
+        requirement.specifier &= f">={next(iter(chosen))}"
+        edit.add(str(requirement), place)
+        rows.append(str(requirement))
+    return rows
+
+
+def _same_name(row: str, bounded: list[str]) -> bool:
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    name = canonicalize_name(Requirement(row.split(" (was ")[0]).name)
+    return any(canonicalize_name(Requirement(b).name) == name for b in bounded)
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _restore(path: Path, data: bytes | None) -> None:
+    """Put the lock back as it was (remove it when there was none)."""
+    from pypm.fsutil import atomic_write_bytes
+
+    current = _read_bytes(path)
+    if current == data:
+        return
+    if data is None:
+        path.unlink(missing_ok=True)
+    else:
+        atomic_write_bytes(path, data)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

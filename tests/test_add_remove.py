@@ -1,0 +1,118 @@
+"""``pypm add`` / ``pypm remove``: real local index, real pyproject files with comments,
+real locks and venvs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from pypm.testing import DistSpec
+from tests.test_lock_sync import installed
+from tests.workspaces import make_workspace
+
+COMMENTED = '''# The project file, as a person wrote it.
+[project]
+name = "proj"   # keep this comment
+version = "1.0"
+requires-python = ">=3.11"
+dependencies = [
+    # web stack
+    "beta>=1.0",  # pinned loosely
+]
+
+[tool.other]
+setting = "kept"   # untouched table
+'''
+
+
+@pytest.fixture
+def index(make_index):
+    return make_index([DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0"), DistSpec("beta", "1.0"),
+                       DistSpec("gamma", "3.1"), DistSpec("tool", "0.5")])
+
+
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(COMMENTED)
+    return root
+
+
+def locked(root: Path) -> dict[str, str]:
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    return {p["name"]: p.get("version", "") for p in data["packages"]}
+
+
+def test_add_keeps_the_file_as_written_outside_the_edited_array(tmp_path, index, run_pypm) -> None:
+    root = project(tmp_path)
+    result = run_pypm("add", "alpha", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    text = (root / "pyproject.toml").read_text()
+    assert text == COMMENTED.replace('    "beta>=1.0",  # pinned loosely\n',
+                                     '    "beta>=1.0",  # pinned loosely\n    "alpha>=2.0",\n')
+    assert "Added alpha>=2.0 to dependencies of pyproject.toml" in result.stderr
+    assert locked(root)["alpha"] == "2.0"
+    assert installed(root / ".venv")["alpha"] == "2.0"
+
+
+def test_add_to_groups_and_extras_and_replace_in_place(tmp_path, index, run_pypm) -> None:
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("add", "--dev", "tool", "--no-sync", cwd=root, env_extra=env)
+    run_pypm("add", "--optional", "CLI", "gamma==3.1", "--no-sync", cwd=root, env_extra=env)
+    run_pypm("add", "beta<2", "--no-sync", cwd=root, env_extra=env)
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert data["dependency-groups"] == {"dev": ["tool>=0.5"]}
+    assert data["project"]["optional-dependencies"] == {"cli": ["gamma==3.1"]}
+    assert data["project"]["dependencies"] == ["beta<2"], "a same-name entry is replaced where it stands"
+    assert "# pinned loosely" in (root / "pyproject.toml").read_text()
+    assert {"tool", "gamma", "beta"} <= set(locked(root))
+    assert not (root / ".venv").exists(), "--no-sync installs nothing"
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), [
+    (["alpha>=9"], 1, "alpha"),
+    (["not a requirement!"], 2, "is not a valid requirement"),
+    (["alpha", "--package", "nope"], 2, "no such workspace member"),
+])
+def test_a_failed_add_leaves_both_files_as_they_were(tmp_path, index, run_pypm, args, code, fragment) -> None:
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    before = {name: (root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")}
+    result = run_pypm("add", *args, cwd=root, env_extra=env, check=False)
+    assert result.returncode == code and fragment in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert {name: (root / name).read_bytes() for name in before} == before
+
+
+def test_remove_drops_the_requirement_and_its_package(tmp_path, index, run_pypm) -> None:
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("add", "alpha", cwd=root, env_extra=env)
+    result = run_pypm("remove", "Alpha", cwd=root, env_extra=env)
+    assert "Removed alpha>=2.0 from dependencies" in result.stderr
+    assert (root / "pyproject.toml").read_text() == COMMENTED
+    assert "alpha" not in locked(root) and "alpha" not in installed(root / ".venv")
+    before = (root / "pyproject.toml").read_bytes()
+    missing = run_pypm("remove", "gamma", cwd=root, env_extra=env, check=False)
+    assert missing.returncode == 2 and "gamma is not in dependencies" in missing.stderr
+    assert (root / "pyproject.toml").read_bytes() == before
+
+
+def test_add_in_a_workspace_edits_the_member_you_are_in(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "2.0"), DistSpec("gamma", "1.0"), DistSpec("tomli", "2.0"),
+                        DistSpec("extrapkg", "1.0"), DistSpec("devtool", "1.0"), DistSpec("delta", "4.0")])
+    root = make_workspace(tmp_path / "ws")
+    env = {"PYPM_INDEX_URL": index.url}
+    app = root / "packages" / "app"
+    run_pypm("add", "delta", "--no-sync", cwd=app, env_extra=env)
+    assert "delta>=4.0" in tomllib.loads((app / "pyproject.toml").read_text())["project"]["dependencies"]
+    run_pypm("add", "--package", "lib", "delta", "--no-sync", cwd=root, env_extra=env)
+    lib = root / "packages" / "lib" / "pyproject.toml"
+    assert "delta>=4.0" in tomllib.loads(lib.read_text())["project"]["dependencies"]
+    refused = run_pypm("add", "delta", "--no-sync", cwd=root, env_extra=env, check=False)
+    assert refused.returncode == 2 and "--package" in refused.stderr
+    run_pypm("add", "--group", "dev", "delta", "--no-sync", cwd=root, env_extra=env)
+    assert "delta>=4.0" in tomllib.loads((root / "pyproject.toml").read_text())["dependency-groups"]["dev"]
