@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from pypm.cli.parser import describe_choices
@@ -240,6 +241,8 @@ def add_edit_options(parser: argparse.ArgumentParser, verb: str) -> None:
     """What ``add`` and ``remove`` take besides their names: where, ``--no-sync``, settings."""
     add_place_options(parser, verb)
     parser.add_argument("--no-sync", action="store_true", help="lock, but do not change .venv")
+    parser.add_argument("--script", metavar="FILE", type=Path,
+                        help=f"{verb} the `# /// script` block of a PEP 723 script instead, and lock its environment")
     add_setting_options(parser)
 
 

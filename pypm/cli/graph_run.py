@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from pypm.cli.graph_options import (
     check_combination,
@@ -125,8 +126,61 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     from pypm.cli.graph_options import place_from
     from pypm.cli.parser import start_dir
 
+    if options.script is not None:
+        return _edit_script(options, items, remove=edit.__name__.startswith("remove"))
     ctx = edit_context(options)
     edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options))
     if not options.no_sync:
         run_operations(options, ["sync"], edit_context(options))
+    return 0
+
+
+def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
+    """The generated project of a PEP 723 script's environment, with this run's lock
+    request and settings; its lock is ``script.py.lock`` when that matches the script."""
+    from pypm.config import load_settings
+    from pypm.lock.reader import read_input_hash
+    from pypm.operations.script import adopt_script_lock, prepare_environment, script_lock_path
+    from pypm.operations.selection import Selection
+    from pypm.workspace.inputs import input_hash
+
+    settings = load_settings({})
+    for name, (value, flag) in setting_overrides(options).items():
+        settings.override(name, value, source=flag)
+    directory = prepare_environment(script, settings.cache_dir)
+    request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
+    ctx = GraphContext.load(directory, selection=Selection(install_project=False), lock_request=request)
+    for name, (value, flag) in setting_overrides(options).items():
+        ctx.settings.override(name, value, source=flag)
+    current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
+    adopt_script_lock(script, directory, current)
+    return ctx
+
+
+
+def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) -> int:
+    """``--script FILE``: edit the script's block, lock its environment (the old text is
+    put back when that fails), and keep ``FILE.lock`` current when there is one."""
+    from pypm import ui
+    from pypm.errors import UsageError
+    from pypm.fsutil import atomic_write_text
+    from pypm.operations.script import edit_script_dependencies, keep_script_lock
+
+    place = [flag for flag, given in (("--group", options.place_group), ("--dev", options.place_dev),
+                                      ("--optional", options.place_optional), ("--package", options.package))
+             if given]
+    if place:
+        raise UsageError(f"a script has one dependency list, so --script cannot take {place[0]}",
+                         hint=f"drop {place[0]}")
+    script = start_dir(options) / options.script
+    old, new = edit_script_dependencies(script, items, remove)
+    atomic_write_text(script, new)
+    try:
+        ctx = run_operations(options, ["lock"] if options.no_sync else ["lock", "sync"],
+                             script_context(options, script))
+    except BaseException:
+        atomic_write_text(script, old)
+        raise
+    keep_script_lock(script, ctx.raw.root)
+    ui.info(f"{'Removed' if remove else 'Added'} {', '.join(items)} {'from' if remove else 'to'} {script}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pypm.cli.graph_options import (
     SYNC_FLAGS,
@@ -14,6 +15,7 @@ from pypm.cli.graph_options import (
     given_flags,
     requested_names,
 )
+from pypm.cli.parser import start_dir
 
 HELP = "resolve every member's dependencies into pylock.toml"
 EPILOG = "--frozen and --locked belong to `pypm sync`, which locks first when stale"
@@ -30,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_graph_run_options(parser)
     parser.add_argument("--check", action="store_true",
                         help="exit 1 when pylock.toml is missing, invalid or stale; write nothing")
+    parser.add_argument("--script", metavar="FILE", type=Path,
+                        help="lock a PEP 723 script's dependencies into FILE.lock beside it (not the workspace)")
 
 
 def run(options: argparse.Namespace) -> int:
@@ -41,9 +45,32 @@ def run(options: argparse.Namespace) -> int:
     for_sync = [flag for flag in given_flags(options, SYNC_FLAGS) if flag != "--offline"]
     if for_sync and set(names) == {"lock"}:
         raise UsageError(f"{for_sync[0]} applies to sync", hint=f"run `pypm lock sync {for_sync[0]} ...`")
+    if options.script is not None:
+        return _lock_script(options, names)
     if options.check:
         return _check(options, names)
     run_operations(options, names)
+    return 0
+
+
+def _lock_script(options: argparse.Namespace, operations: list[str]) -> int:
+    """``--script FILE``: lock the script's environment and write ``FILE.lock``; it locks
+    nothing else, so it takes no further operation, selection or ``--check``."""
+    from pypm import ui
+    from pypm.cli.graph_run import run_operations, script_context
+    from pypm.errors import UsageError
+    from pypm.operations.script import keep_script_lock, script_lock_path
+
+    refused = [*(op for op in operations if op != "lock"), *given_flags(options, SYNC_FLAGS),
+               *(["--check"] if options.check else [])]
+    refused = [flag for flag in refused if flag != "--offline"]
+    if refused:
+        raise UsageError(f"--script locks only the script, so it cannot be combined with {refused[0]}",
+                         hint=f"drop {refused[0]}")
+    script = start_dir(options) / options.script
+    ctx = run_operations(options, ["lock"], script_context(options, script))
+    written = keep_script_lock(script, ctx.raw.root, always=True)
+    ui.info(f"{'Wrote' if written else 'Kept'} {script_lock_path(script)}")
     return 0
 
 

@@ -4,6 +4,7 @@ command in ``.venv``, locking and syncing first when stale."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pypm.cli.graph_options import add_graph_run_options, add_sync_command_options
@@ -53,6 +54,12 @@ def run(options: argparse.Namespace) -> int:
     if not command:
         raise UsageError("no task or command given", hint="e.g. `pypm run test` or `pypm run pytest`; "
                                                           "`pypm run --list` lists the tasks")
+    if not forced and command[0].endswith(".py") and Path(command[0]).is_file():
+        from pypm.workspace.script import has_metadata
+
+        if has_metadata(Path(command[0])):
+            return _run_script(options, Path(command[0]), command[1:])
+        command = ["python", *command]  # a plain script runs with the project's Python, as uv does
     if options.no_sync:
         _refuse_task_options(options, "--no-sync")
         ctx = _unsynced_context(options)
@@ -95,6 +102,31 @@ def _refuse_task_options(options: argparse.Namespace, what: str) -> None:
              if value]
     if given:
         raise UsageError(f"{what} runs a command, so it cannot take {given[0]}", hint=f"drop {given[0]}")
+
+
+def _run_script(options: argparse.Namespace, script: Path, arguments: list[str]) -> int:
+    """A PEP 723 script: its own cached environment (locked and synced when stale; a
+    ``script.py.lock`` beside it is used and kept current), then ``python script.py``."""
+    from pypm.cli.graph_options import SYNC_FLAGS, given_flags
+    from pypm.cli.graph_run import run_operations, script_context, sync_operations
+    from pypm.errors import UsageError
+    from pypm.operations.run import run_in_venv
+    from pypm.operations.script import keep_script_lock
+
+    _refuse_task_options(options, f"{script} is a script; it")
+    selection = [flag for flag in given_flags(options, SYNC_FLAGS)
+                 if flag not in ("--offline", "--python", "--link-mode", "--frozen", "--locked")]
+    refused = [*selection, *(["--no-sync"] if options.no_sync else [])]
+    if refused:
+        raise UsageError(f"{refused[0]} does not apply to a script, whose environment holds its dependencies only",
+                         hint=f"drop {refused[0]}")
+    ctx = script_context(options, script)
+    ctx = run_operations(options, sync_operations(options), ctx)
+    if options.dry_run:
+        print(f"then run: python {script} {' '.join(arguments)}".rstrip())
+        return 0
+    keep_script_lock(script, ctx.raw.root)
+    return run_in_venv(ctx.venv_path, ["python", str(script.resolve()), *arguments])
 
 
 def _unsynced_context(options: argparse.Namespace) -> GraphContext:

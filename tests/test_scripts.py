@@ -1,0 +1,96 @@
+"""PEP 723 scripts: ``pypm run script.py``, ``pypm lock --script``, ``pypm add --script``,
+against a real local index."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pypm.testing import DistSpec, build_wheel
+
+SCRIPT = '''#!/usr/bin/env python3
+# A script with its own dependencies.
+# /// script
+# requires-python = ">=3.10"
+# dependencies = [
+#     "alpha",  # the one it needs
+# ]
+# ///
+import sys
+
+import alpha
+
+print("alpha", alpha.__version__, *sys.argv[1:])
+'''
+
+
+@pytest.fixture
+def index(make_index):
+    return make_index([DistSpec("alpha", "1.0"), DistSpec("beta", "2.0")])
+
+
+def script_env(tmp_path: Path, index) -> dict[str, str]:
+    return {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": str(tmp_path / "cache")}
+
+
+def write_script(tmp_path: Path) -> Path:
+    script = tmp_path / "work" / "tool.py"
+    script.parent.mkdir()
+    script.write_text(SCRIPT)
+    return script
+
+
+def test_a_script_runs_and_its_second_run_resolves_nothing(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    env = script_env(tmp_path, index)
+    first = run_pypm("run", "tool.py", "x", cwd=script.parent, env_extra=env)
+    assert first.stdout.strip() == "alpha 1.0 x"
+    index.clear_requests()
+    second = run_pypm("run", "tool.py", "y", cwd=script.parent, env_extra=env)
+    assert second.stdout.strip() == "alpha 1.0 y"
+    assert index.requests == [], "the second run reaches no index"
+    other = script.with_name("other.py")
+    other.write_text(SCRIPT.replace("alpha 1.0", "x"))
+    run_pypm("run", "other.py", cwd=script.parent, env_extra=env)
+    envs = list((tmp_path / "cache" / "script-envs").iterdir())
+    assert len(envs) == 1, "scripts with the same requirements share one environment"
+
+
+def test_a_script_lock_is_written_and_used(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    env = script_env(tmp_path, index)
+    run_pypm("lock", "--script", "tool.py", cwd=script.parent, env_extra=env)
+    lock = script.with_name("tool.py.lock")
+    assert 'name = "alpha"' in lock.read_text() and 'version = "1.0"' in lock.read_text()
+    build_wheel(DistSpec("alpha", "9.0"), index.files_dir)  # newer, but the script lock pins 1.0
+    shutil.rmtree(tmp_path / "cache" / "script-envs")
+    index.clear_requests()
+    result = run_pypm("run", "tool.py", cwd=script.parent, env_extra={**env, "PYPM_INDEX_PAGE_TTL": "0"})
+    assert result.stdout.strip() == "alpha 1.0"
+    assert not any(r.path.startswith("/simple/") for r in index.requests), "installed from the script lock"
+
+
+def test_add_script_edits_the_block_and_keeps_the_rest(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    env = script_env(tmp_path, index)
+    run_pypm("add", "--script", "tool.py", "beta>=2", cwd=script.parent, env_extra=env)
+    text = script.read_text()
+    assert text == SCRIPT.replace('#     "alpha",  # the one it needs\n',
+                                  '#     "alpha",  # the one it needs\n#     "beta>=2",\n')
+    failed = run_pypm("add", "--script", "tool.py", "beta>=5", cwd=script.parent, env_extra=env, check=False)
+    assert failed.returncode == 1 and script.read_text() == text
+    bad = run_pypm("add", "--script", "tool.py", "not valid!", cwd=script.parent, env_extra=env, check=False)
+    assert bad.returncode == 2 and script.read_text() == text
+    run_pypm("remove", "--script", "tool.py", "beta", cwd=script.parent, env_extra=env)
+    assert script.read_text() == SCRIPT
+
+
+def test_a_script_without_metadata_runs_with_the_project_python(tmp_path, index, run_pypm) -> None:
+    from tests.workspaces import write_project
+
+    root = write_project(tmp_path / "proj", ["alpha"])
+    (root / "plain.py").write_text("import alpha\nprint('plain', alpha.__version__)\n")
+    result = run_pypm("run", "plain.py", cwd=root, env_extra=script_env(tmp_path, index))
+    assert result.stdout.strip() == "plain 1.0"
