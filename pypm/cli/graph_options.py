@@ -243,6 +243,10 @@ def add_edit_options(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument("--no-sync", action="store_true", help="lock, but do not change .venv")
     parser.add_argument("--script", metavar="FILE", type=Path,
                         help=f"{verb} the `# /// script` block of a PEP 723 script instead, and lock its environment")
+    target = parser.add_argument_group("shared environments").add_mutually_exclusive_group()
+    target.add_argument("--env", metavar="NAME", help=f"{verb} the named environment NAME (`pypm env`)")
+    target.add_argument("--global", dest="global_env", action="store_true",
+                        help=f"{verb} the default environment (made on first use)")
     add_setting_options(parser)
 
 
@@ -272,3 +276,13 @@ def place_from(options: argparse.Namespace) -> object:
     if options.place_optional:
         return Place("optional", canonical_name(options.place_optional))
     return Place("project")
+
+
+def refuse_selection(options: argparse.Namespace, what: str) -> None:
+    """Refuse the sync selection options (``--group``, ``--extra``...) for an environment
+    that holds one requirement list (a script's, a named environment's): exit 2."""
+    kept = ("--offline", "--python", "--link-mode", "--frozen", "--locked")
+    refused = [flag for flag in given_flags(options, SYNC_FLAGS) if flag not in kept]
+    if refused:
+        raise UsageError(f"{refused[0]} does not apply to {what}, which holds one list of requirements",
+                         hint=f"drop {refused[0]}")

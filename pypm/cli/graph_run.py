@@ -128,10 +128,44 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
 
     if options.script is not None:
         return _edit_script(options, items, remove=edit.__name__.startswith("remove"))
+    env = _env_name(options)
+    if env is not None:
+        return _edit_env(options, items, edit, env)
     ctx = edit_context(options)
     edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options))
     if not options.no_sync:
         run_operations(options, ["sync"], edit_context(options))
+    return 0
+
+
+def _env_name(options: argparse.Namespace) -> str | None:
+    """``--env NAME``, or ``default`` for ``--global``; None for the workspace."""
+    from pypm.operations.envs import DEFAULT_ENV
+
+    return options.env if options.env else DEFAULT_ENV if getattr(options, "global_env", False) else None
+
+
+def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[..., object], name: str) -> int:
+    """``--env NAME`` / ``--global``: edit a named environment (``default`` is made on first use)."""
+    from pypm.cli.graph_options import place_from
+    from pypm.errors import UsageError
+    from pypm.operations import envs
+
+    if options.package:
+        raise UsageError("an environment has one project, so --env and --global cannot take --package",
+                         hint="drop --package")
+    created = None
+    if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not edit.__name__.startswith("remove"):
+        created = envs.create_env_files(name)
+    try:
+        ctx = env_context(options, name)
+        edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root)
+        if not options.no_sync:
+            run_operations(options, ["sync"], env_context(options, name))
+    except BaseException:
+        if created is not None:
+            envs.discard_new_env(created)
+        raise
     return 0
 
 
@@ -184,3 +218,18 @@ def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) ->
     keep_script_lock(script, ctx.raw.root)
     ui.info(f"{'Removed' if remove else 'Added'} {', '.join(items)} {'from' if remove else 'to'} {script}")
     return 0
+
+
+def env_context(options: argparse.Namespace, name: str) -> GraphContext:
+    """Named environment ``name`` (which must exist), with this run's settings; its own
+    project is never installed (it only holds the requirements)."""
+    from pypm.cli.main import COMMAND_ALIASES, COMMANDS
+    from pypm.operations.envs import existing_env
+    from pypm.operations.selection import Selection
+
+    request = lock_request_from(options) if hasattr(options, "upgrade") else None
+    ctx = GraphContext.load(existing_env(name), selection=Selection(install_project=False), lock_request=request)
+    for setting, (value, flag) in setting_overrides(options).items():
+        ctx.settings.override(setting, value, source=flag)
+    ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
+    return ctx

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tasks.add_argument("--list", action="store_true", help="list the workspace's tasks and exit")
     tasks.add_argument("--all-members", action="store_true", help="run the task in every member that defines it")
     tasks.add_argument("--package", metavar="MEMBER", help="run MEMBER's task of that name")
+    parser.add_argument("--env", metavar="NAME",
+                        help="run the command in the named environment NAME (`pypm env`) instead of .venv")
     parser.add_argument("--no-sync", action="store_true",
                         help="run a command in .venv as it is, without locking or syncing "
                              "(takes no lock or sync option)")
@@ -54,6 +56,8 @@ def run(options: argparse.Namespace) -> int:
     if not command:
         raise UsageError("no task or command given", hint="e.g. `pypm run test` or `pypm run pytest`; "
                                                           "`pypm run --list` lists the tasks")
+    if options.env:
+        return _run_in_env(options, command)
     if not forced and command[0].endswith(".py") and Path(command[0]).is_file():
         from pypm.workspace.script import has_metadata
 
@@ -107,19 +111,17 @@ def _refuse_task_options(options: argparse.Namespace, what: str) -> None:
 def _run_script(options: argparse.Namespace, script: Path, arguments: list[str]) -> int:
     """A PEP 723 script: its own cached environment (locked and synced when stale; a
     ``script.py.lock`` beside it is used and kept current), then ``python script.py``."""
-    from pypm.cli.graph_options import SYNC_FLAGS, given_flags
+    from pypm.cli.graph_options import refuse_selection
     from pypm.cli.graph_run import run_operations, script_context, sync_operations
     from pypm.errors import UsageError
     from pypm.operations.run import run_in_venv
     from pypm.operations.script import keep_script_lock
 
     _refuse_task_options(options, f"{script} is a script; it")
-    selection = [flag for flag in given_flags(options, SYNC_FLAGS)
-                 if flag not in ("--offline", "--python", "--link-mode", "--frozen", "--locked")]
-    refused = [*selection, *(["--no-sync"] if options.no_sync else [])]
-    if refused:
-        raise UsageError(f"{refused[0]} does not apply to a script, whose environment holds its dependencies only",
-                         hint=f"drop {refused[0]}")
+    refuse_selection(options, "a script")
+    if options.no_sync:
+        raise UsageError("--no-sync does not apply to a script: its environment is made for it",
+                         hint="drop --no-sync")
     ctx = script_context(options, script)
     ctx = run_operations(options, sync_operations(options), ctx)
     if options.dry_run:
@@ -127,6 +129,23 @@ def _run_script(options: argparse.Namespace, script: Path, arguments: list[str])
         return 0
     keep_script_lock(script, ctx.raw.root)
     return run_in_venv(ctx.venv_path, ["python", str(script.resolve()), *arguments])
+
+
+def _run_in_env(options: argparse.Namespace, command: list[str]) -> int:
+    """``--env NAME``: bring the named environment up to date, then run the command in it."""
+    from pypm.cli.graph_options import refuse_selection
+    from pypm.cli.graph_run import env_context, run_operations, sync_operations
+    from pypm.operations.run import run_in_venv
+
+    _refuse_task_options(options, "--env runs a command; it")
+    refuse_selection(options, "a named environment")
+    if options.no_sync:
+        return run_in_venv(env_context(options, options.env).venv_path, command)
+    ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
+    if options.dry_run:
+        print(f"then run: {' '.join(command)}")
+        return 0
+    return run_in_venv(ctx.venv_path, command)
 
 
 def _unsynced_context(options: argparse.Namespace) -> GraphContext:

@@ -12,6 +12,7 @@ HELP = "start your shell with .venv activated (locking and syncing first when st
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Lock and sync options, ``--frozen``/``--locked`` and the settings."""
     add_sync_command_options(parser)
+    parser.add_argument("--env", metavar="NAME", help="activate the named environment NAME (`pypm env`) instead")
 
 
 def run(options: argparse.Namespace) -> int:
@@ -19,10 +20,15 @@ def run(options: argparse.Namespace) -> int:
     import os
 
     from pypm import ui
-    from pypm.cli.graph_run import run_operations, sync_operations
+    from pypm.cli.graph_options import refuse_selection
+    from pypm.cli.graph_run import env_context, run_operations, sync_operations
     from pypm.operations.run import run_in_venv
 
-    ctx = run_operations(options, sync_operations(options))
+    if options.env:
+        refuse_selection(options, "a named environment")
+        ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
+    else:
+        ctx = run_operations(options, sync_operations(options))
     shell = os.environ.get("SHELL") or (os.environ.get("COMSPEC", "cmd.exe") if os.name == "nt" else "/bin/sh")
     ui.info(f"Starting {shell} with {ctx.venv_path} activated; `exit` returns")
     return run_in_venv(ctx.venv_path, [shell])

@@ -1,0 +1,96 @@
+"""Named shared environments (Julia's shared environments): ``pypm env create NAME``.
+
+A named environment is a directory in the user data dir (``PYPM_ENVS_DIR`` overrides it)
+holding a ``pyproject.toml`` (its requirements), a ``pylock.toml`` and a ``.venv`` linked
+from the same shared store as every project, so an environment is defined by its two
+files and its installed files are shared with every other environment and project.
+``pypm env`` without a name is the user's default environment, ``default``.
+
+An environment directory carries a ``.pypm-env`` marker written when pypm created it;
+``pypm env remove`` deletes only directories with that marker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from pypm.errors import PypmError, UsageError
+from pypm.fsutil import atomic_write_text
+
+DEFAULT_ENV = "default"
+MARKER = ".pypm-env"
+ENVS_DIR_VAR = "PYPM_ENVS_DIR"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def envs_dir() -> Path:
+    """Where named environments live."""
+    given = os.environ.get(ENVS_DIR_VAR, "").strip()
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("pypm", appauthor=False) / "envs"
+
+
+def env_path(name: str) -> Path:
+    """The directory of environment ``name`` (the name is checked)."""
+    if not _NAME.match(name):
+        raise UsageError(f"{name!r} is not an environment name",
+                         hint="use letters, digits, '.', '_' and '-' (up to 64), e.g. data-tools")
+    return envs_dir() / name
+
+
+def existing_env(name: str) -> Path:
+    """The directory of an environment that exists (one line naming the others if not)."""
+    path = env_path(name)
+    if not (path / MARKER).is_file():
+        known = ", ".join(list_envs()) or "none yet"
+        raise UsageError(f"no environment named {name!r}",
+                         hint=f"create it with `pypm env create {name}` (environments: {known})")
+    return path
+
+
+def list_envs() -> list[str]:
+    """The names of the environments pypm created, sorted."""
+    root = envs_dir()
+    if not root.is_dir():
+        return []
+    return sorted(entry.name for entry in root.iterdir() if (entry / MARKER).is_file())
+
+
+def create_env_files(name: str) -> Path:
+    """Write a new environment's ``pyproject.toml`` and marker (no requirements yet)."""
+    path = env_path(name)
+    if path.exists():
+        raise UsageError(f"an environment named {name!r} exists already ({path})",
+                         hint=f"add to it with `pypm add --env {name} REQ`, or remove it first")
+    path.mkdir(parents=True)
+    # one interpreter uses it: lock for that Python and newer, not for every Python
+    python = f">={sys.version_info[0]}.{sys.version_info[1]}"
+    atomic_write_text(path / "pyproject.toml",
+                      f'# The shared environment {name!r} (pypm env). Edit with `pypm add --env {name}`.\n'
+                      f'[project]\nname = "pypm-env-{name.lower()}"\nversion = "0"\nrequires-python = "{python}"\n'
+                      'dependencies = []\n')
+    atomic_write_text(path / MARKER, "made by `pypm env create`; `pypm env remove` deletes this directory\n")
+    return path
+
+
+def remove_env(name: str) -> Path:
+    """Delete environment ``name`` (only a directory pypm made: it has the marker)."""
+    path = existing_env(name)
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise PypmError(f"cannot remove {path}: {exc.strerror or exc}", hint="check its permissions") from None
+    return path
+
+
+def discard_new_env(path: Path) -> None:
+    """Remove an environment whose creation failed (it has pypm's marker)."""
+    if (path / MARKER).is_file():
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,76 @@
+"""Named shared environments (``pypm env``): real local index, real store, real venvs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pypm.testing import DistSpec
+
+
+@pytest.fixture
+def env(tmp_path: Path, make_index) -> dict[str, str]:
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("beta", "2.0")])
+    return {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": str(tmp_path / "cache"),
+            "PYPM_ENVS_DIR": str(tmp_path / "envs")}
+
+
+def site_file(envs: Path, name: str, relative: str) -> Path:
+    (found,) = (envs / name / ".venv").glob(f"lib/python3*/site-packages/{relative}")
+    return found
+
+
+def test_two_environments_share_the_store_and_removing_one_keeps_the_other(tmp_path, env, run_pypm) -> None:
+    envs = tmp_path / "envs"
+    run_pypm("env", "create", "one", "alpha", cwd=tmp_path, env_extra=env)
+    run_pypm("env", "create", "two", "alpha", "beta", cwd=tmp_path, env_extra=env)
+    assert run_pypm("env", "list", cwd=tmp_path, env_extra=env).stdout.splitlines() == [
+        f"one\t{envs / 'one'}", f"two\t{envs / 'two'}"]
+    first, second = site_file(envs, "one", "alpha/__init__.py"), site_file(envs, "two", "alpha/__init__.py")
+    assert first.stat().st_ino == second.stat().st_ino, "one installation, linked into both"
+    assert "alpha>=1.0" in (envs / "one" / "pyproject.toml").read_text()
+    run_pypm("env", "remove", "one", cwd=tmp_path, env_extra=env)
+    assert not (envs / "one").exists()
+    result = run_pypm("run", "--env", "two", "python", "-c", "import alpha, beta; print(alpha.__version__)",
+                      cwd=tmp_path, env_extra=env)
+    assert result.stdout.strip() == "1.0"
+
+
+def test_add_to_a_named_and_to_the_default_environment(tmp_path, env, run_pypm) -> None:
+    envs = tmp_path / "envs"
+    run_pypm("env", "create", "tools", cwd=tmp_path, env_extra=env)
+    run_pypm("add", "--env", "tools", "beta", cwd=tmp_path, env_extra=env)
+    assert "beta>=2.0" in (envs / "tools" / "pyproject.toml").read_text()
+    assert site_file(envs, "tools", "beta/__init__.py").is_file()
+    run_pypm("add", "--global", "alpha", cwd=tmp_path, env_extra=env)
+    assert "alpha>=1.0" in (envs / "default" / "pyproject.toml").read_text()
+    assert run_pypm("env", "path", cwd=tmp_path, env_extra=env).stdout.strip() == str(envs / "default")
+    run_pypm("remove", "--env", "tools", "beta", cwd=tmp_path, env_extra=env)
+    assert not list((envs / "tools" / ".venv").glob("lib/python3*/site-packages/beta"))
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), [
+    (["env", "create", "bad name"], 2, "is not an environment name"),
+    (["env", "remove", "missing"], 2, "no environment named 'missing'"),
+    (["env", "create", "broken", "nothing-like-this"], 1, "nothing-like-this"),
+    (["run", "--env", "missing", "python"], 2, "no environment named"),
+    (["add", "--env", "x", "--package", "p", "alpha"], 2, "--package"),
+])
+def test_environment_mistakes_are_one_line(tmp_path, env, run_pypm, args, code, fragment) -> None:
+    if "--package" in args:
+        run_pypm("env", "create", "x", cwd=tmp_path, env_extra=env)
+    result = run_pypm(*args, cwd=tmp_path, env_extra=env, check=False)
+    assert result.returncode == code and fragment in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "envs" / "broken").exists(), "a failed create leaves nothing behind"
+
+
+def test_remove_deletes_only_what_pypm_made(tmp_path, env, run_pypm) -> None:
+    mine = tmp_path / "envs" / "mine"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("the user's own file")
+    result = run_pypm("env", "remove", "mine", cwd=tmp_path, env_extra=env, check=False)
+    assert result.returncode == 2 and (mine / "notes.txt").read_text() == "the user's own file"
+    taken = run_pypm("env", "create", "mine", cwd=tmp_path, env_extra=env, check=False)
+    assert taken.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
