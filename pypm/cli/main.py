@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 COMMANDS = ("init", "add", "remove", "lock", "sync", "run", "tasks", "shell", "status", "bundle", "unbundle", "export",
-            "tree", "why", "outdated", "env", "cache", "python", "version")
+            "import", "tree", "why", "outdated", "env", "cache", "python", "version")
 #: Other names of commands (``pypm pypylock`` is ``pypm bundle``, its name in earlier designs).
 COMMAND_ALIASES = ("pypylock",)
 _GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color")
