@@ -255,6 +255,16 @@ class Settings:
         return f"{name} = {self.values[name]!r} ({'default' if source == DEFAULT_SOURCE else 'from ' + source})"
 
     @property
+    def find_links(self) -> list[str]:
+        """``find-links``, with each relative directory read against the directory of the
+        file that set it (as uv reads relative paths in its configuration files); from a
+        variable or an option, against the current directory."""
+        source = Path(self.sources.get("find-links", DEFAULT_SOURCE))
+        anchored = source.is_absolute() and source.is_file()
+        return [str(source.parent / entry) if anchored and _is_relative_path(entry) else entry
+                for entry in self.values["find-links"]]
+
+    @property
     def index_urls(self) -> list[str]:
         """The primary index followed by the extra indexes, in priority order."""
         return [self.values["index-url"], *self.values["extra-index-url"]]
@@ -274,6 +284,11 @@ class Settings:
         setting of :data:`LOCK_INPUTS_WHEN_SET` only when it is set."""
         return {s.name: self.values[s.name] for s in SETTINGS
                 if s.in_lock_inputs and (self.values[s.name] or s.name not in LOCK_INPUTS_WHEN_SET)}
+
+
+def _is_relative_path(entry: str) -> bool:
+    """A relative directory (not a URL, not absolute, not ``~``)."""
+    return "://" not in entry and not entry.startswith("~") and not Path(entry).is_absolute()
 
 
 def user_config_path() -> Path:

@@ -313,3 +313,14 @@ def test_each_index_page_is_read_once_per_lock(tmp_path: Path, make_index, run_p
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
     pages = sorted(r.path for r in index.requests if r.path.startswith("/simple/"))
     assert pages == ["/simple/alpha/", "/simple/beta/", "/simple/gamma/"], pages
+
+
+def test_relative_find_links_in_the_project_are_read_from_its_directory(tmp_path, make_index, run_pypm) -> None:
+    """`find-links = ["wheels"]` in [tool.pypm] means the project's wheels/, wherever pypm
+    runs from (as uv reads relative paths in its configuration)."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha", "local-only"], extra_tool='find-links = ["wheels"]')
+    build_wheel(DistSpec("local-only", "3.0"), root / "wheels")
+    (root / "src").mkdir()
+    run_pypm("lock", cwd=root / "src", env_extra={"PYPM_INDEX_URL": index.url})
+    assert packages(root)["local-only"]["version"] == "3.0"

@@ -40,7 +40,7 @@ class IndexClient:
     def __init__(self, settings: Settings, cache_dir: Path | None = None, refresh: bool = False,
                  refresh_packages: frozenset[str] = frozenset()) -> None:
         self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
-        self.find_links = list(settings["find-links"])
+        self.find_links = settings.find_links
         for url in [*self.index_urls, *self.find_links]:
             remember_url_credentials(url)
         self.cache_dir = cache_dir
