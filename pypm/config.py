@@ -193,7 +193,7 @@ SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SET
 #: written (as uv records it in uv.lock, a change re-checks the lock), but unset it leaves the
 #: hash of every lock made before the setting existed as it was.
 LOCK_INPUTS_WHEN_SET = frozenset({"required-environments"})
-NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins"})
+NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins", "sources"})
 
 
 Pending = list[tuple[str, str, Any]]  # (setting, source, value) whose deferred check has not run

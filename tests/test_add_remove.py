@@ -116,3 +116,25 @@ def test_add_in_a_workspace_edits_the_member_you_are_in(tmp_path, make_index, ru
     assert refused.returncode == 2 and "--package" in refused.stderr
     run_pypm("add", "--group", "dev", "delta", "--no-sync", cwd=root, env_extra=env)
     assert "delta>=4.0" in tomllib.loads((root / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+
+
+def test_a_path_dependency_is_added_editable_and_removed_with_its_source(tmp_path, index, run_pypm) -> None:
+    lib = tmp_path / "lib"
+    (lib / "lib").mkdir(parents=True)
+    (lib / "pyproject.toml").write_text('[project]\nname = "lib"\nversion = "0.3"\ndependencies = ["alpha"]\n')
+    (lib / "lib" / "__init__.py").write_text("VALUE = 1\n")
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("add", "-e", "../lib", cwd=root, env_extra=env)
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert data["tool"]["pypm"]["sources"] == {"lib": {"path": "../lib", "editable": True}}
+    assert "lib" in data["project"]["dependencies"]
+    entry = [p for p in tomllib.loads((root / "pylock.toml").read_text())["packages"] if p["name"] == "lib"][0]
+    assert entry["directory"] == {"path": "../lib", "editable": True}
+    (lib / "lib" / "__init__.py").write_text("VALUE = 2\n")  # editable: the change shows at once
+    shown = run_pypm("run", "python", "-c", "import lib, alpha; print(lib.VALUE)", cwd=root, env_extra=env)
+    assert shown.stdout.strip() == "2"
+    plain = run_pypm("add", "../lib", cwd=root, env_extra=env, check=False)
+    assert plain.returncode == 2 and "pypm add -e ../lib" in plain.stderr
+    run_pypm("remove", "lib", cwd=root, env_extra=env)
+    assert (root / "pyproject.toml").read_text() == COMMENTED

@@ -120,17 +120,17 @@ def edit_context(options: argparse.Namespace) -> GraphContext:
     return ctx
 
 
-def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., object]) -> int:
+def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., object], remove: bool = False) -> int:
     """``pypm add`` / ``pypm remove``: apply ``edit(raw, settings, items, place, package,
     cwd)`` (which locks), then sync unless ``--no-sync``."""
     from pypm.cli.graph_options import place_from
     from pypm.cli.parser import start_dir
 
     if options.script is not None:
-        return _edit_script(options, items, remove=edit.__name__.startswith("remove"))
+        return _edit_script(options, items, remove)
     env = _env_name(options)
     if env is not None:
-        return _edit_env(options, items, edit, env)
+        return _edit_env(options, items, edit, env, remove)
     ctx = edit_context(options)
     edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options))
     if not options.no_sync:
@@ -145,7 +145,8 @@ def _env_name(options: argparse.Namespace) -> str | None:
     return options.env if options.env else DEFAULT_ENV if getattr(options, "global_env", False) else None
 
 
-def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[..., object], name: str) -> int:
+def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[..., object], name: str,
+              remove: bool) -> int:
     """``--env NAME`` / ``--global``: edit a named environment (``default`` is made on first use)."""
     from pypm.cli.graph_options import place_from
     from pypm.errors import UsageError
@@ -155,7 +156,7 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
         raise UsageError("an environment has one project, so --env and --global cannot take --package",
                          hint="drop --package")
     created = None
-    if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not edit.__name__.startswith("remove"):
+    if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not remove:
         created = envs.create_env_files(name)
     try:
         ctx = env_context(options, name)

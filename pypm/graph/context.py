@@ -131,4 +131,5 @@ class GraphContext:
 
 def _declares_tasks(raw: RawWorkspace) -> bool:
     """Does the root or a member have a ``tasks`` key in its pypm table (valid or not)?"""
-    return "tasks" in raw.tool_table or any("tasks" in member.tool_table for member in raw.members)
+    return "tasks" in raw.tool_table or any("tasks" in member.tool_table for member in raw.members
+                                            if member.source_of is None)

@@ -12,6 +12,7 @@ from pypm.errors import LockError
 from pypm.fsutil import atomic_write_text
 from pypm.lock.reader import CONTENT_HASH_PLACEHOLDER, content_hash
 from pypm.resolver.resolve import LockedPackage, Resolution
+from pypm.workspace.discovery import relative_posix
 from pypm.workspace.model import Workspace
 
 DEFAULT_GROUPS = ("dev",)
@@ -57,7 +58,7 @@ def _package_entry(workspace: Workspace, package: LockedPackage, forked: frozens
         # consistent with the code used (i.e. when a source tree is used)".
         member = workspace.members[package.name]
         entry["directory"] = {
-            "path": member.path.relative_to(workspace.root).as_posix() or ".",
+            "path": relative_posix(member.path, workspace.root),
             "editable": True,
         }
     else:

@@ -57,13 +57,18 @@ def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: 
 
 
 def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[str], place: Place,
-                     package: str | None, cwd: Path) -> EditOutcome:
-    """Add ``requirements`` to one list of one pyproject, lock, then write it."""
+                     package: str | None, cwd: Path, editable: list[str] | None = None) -> EditOutcome:
+    """Add ``requirements`` (and the projects at the ``editable`` paths, as path sources)
+    to one list of one pyproject, lock, then write it."""
     parsed = [_parse(text) for text in requirements]
     path = target_pyproject(raw, package, place, cwd)
     _check_place_file(raw, path, place)
     edit = PyprojectEdit(path)
     outcome = EditOutcome(path)
+    for directory in editable or []:
+        name = _path_project_name(cwd / directory)
+        edit.set_path_source(name, Path(os.path.relpath(cwd / directory, path.parent)).as_posix())
+        parsed.append(_parse(name))
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
         outcome.added.append(str(requirement) + (f" (was {replaced})" if replaced else ""))
@@ -75,6 +80,8 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     _lock_then_save(raw, settings, edit, bound)
     for row in outcome.added:
         ui.info(f"Added {row} to {place.describe()} of {_shown(path, raw.root)}")
+    for directory in editable or []:
+        ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), installed editable")
     return outcome
 
 
@@ -93,15 +100,32 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
             raise UsageError(f"{name} is not in {place.describe()} of {_shown(path, raw.root)}",
                              hint=f"it lists {listed}; pick the list with --group, --optional or --dev")
         outcome.removed.extend(removed)
+        edit.drop_unused_source(name)
     _lock_then_save(raw, settings, edit)
     for row in outcome.removed:
         ui.info(f"Removed {row} from {place.describe()} of {_shown(path, raw.root)}")
     return outcome
 
 
+def _path_project_name(directory: Path) -> str:
+    """The project name in ``directory``'s pyproject.toml (a path dependency)."""
+    from pypm.tomlfile import read_toml
+    from pypm.workspace.discovery import canonical_name
+
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        raise UsageError(f"-e {directory}: no pyproject.toml there", hint="give the directory of a Python project")
+    project = read_toml(pyproject, UsageError).get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise UsageError(f"-e {directory}: its pyproject.toml has no [project] name")
+    return canonical_name(project["name"])
+
+
 def _parse(text: str) -> Any:
     from packaging.requirements import InvalidRequirement, Requirement
 
+    if text.startswith((".", "/", "~")) or Path(text).is_dir():
+        raise UsageError(f"{text}: pypm installs path dependencies editable", hint=f"use `pypm add -e {text}`")
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
@@ -119,14 +143,16 @@ def _check_place_file(raw: RawWorkspace, path: Path, place: Place) -> None:
 
 def edited_workspace(raw: RawWorkspace, edit: PyprojectEdit) -> RawWorkspace:
     """``raw`` with the edited file's contents in place of what was read from disk."""
-    from pypm.workspace.discovery import RawMember, RawWorkspace
+    from pypm.workspace.discovery import RawMember, RawWorkspace, add_path_sources
 
     data = edit.document.unwrap()
     is_root = edit.path == raw.config_file
     root_data = data if is_root else raw.root_data
     tool_table = raw.tool_table if not is_root else _tool_table(raw, data)
     copy = RawWorkspace(raw.root, raw.config_file, root_data, tool_table)
-    copy.members = [RawMember(m.path, m.pyproject, data) if m.pyproject == edit.path else m for m in raw.members]
+    copy.members = [RawMember(m.path, m.pyproject, data, m.source_of) if m.pyproject == edit.path else m
+                     for m in raw.members if m.source_of is None]
+    add_path_sources(copy)  # the edit may name a new one
     return copy
 
 

@@ -37,7 +37,7 @@ from pypm.operations.venv_state import (
     read_interpreter_info,
     venv_matches_stamp,
 )
-from pypm.workspace.discovery import RawWorkspace
+from pypm.workspace.discovery import RawWorkspace, relative_posix
 from pypm.workspace.member_sources import member_signature
 
 STAMP_FILE = ".pypm-sync.json"
@@ -58,7 +58,7 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
         "python": settings["python"],
         "link-mode": settings["link-mode"],
         "members": {
-            member.path.relative_to(raw.root).as_posix() or ".": member_signature(member) for member in raw.members
+            relative_posix(member.path, raw.root): member_signature(member) for member in raw.members
         },
     }
 

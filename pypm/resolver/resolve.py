@@ -34,6 +34,7 @@ from pypm.resolver.markers import (
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.provider import PYTHON, Preferences, PypmProvider, PythonSplitFound, SdistMetadata, make_req
 from pypm.resolver.tags import tags_mask
+from pypm.workspace.discovery import relative_posix
 from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
 
@@ -99,7 +100,7 @@ def root_requirements(workspace: Workspace) -> list[RootEdge]:
     """Every member, each member extra, and every group's requirements, with conditions."""
     edges: list[RootEdge] = []
     for member in workspace.members.values():
-        label = f"{member.name} ({member.pyproject.parent.relative_to(workspace.root).as_posix() or '.'})"
+        label = f"{member.name} ({relative_posix(member.pyproject.parent, workspace.root)})"
         edges.append((Req(member.name, member_spec(member), parent="workspace", first_party=True), Condition()))
         for extra in member.optional_dependencies:
             req = Req(member.name, member_spec(member), frozenset({extra}), parent=label, first_party=True)

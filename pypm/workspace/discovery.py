@@ -24,10 +24,13 @@ OLD_ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
 class RawMember:
     """A member directory and the parsed contents of its ``pyproject.toml``."""
 
-    def __init__(self, path: Path, pyproject: Path, data: dict[str, Any]) -> None:
+    def __init__(self, path: Path, pyproject: Path, data: dict[str, Any], source_of: Path | None = None) -> None:
         self.path = path
         self.pyproject = pyproject
         self.data = data
+        #: for a path dependency (``[tool.pypm.sources]``): the file that names it; None
+        #: for a workspace member. Both are locked as directories and installed editable.
+        self.source_of = source_of
 
     @property
     def project(self) -> dict[str, Any]:
@@ -71,6 +74,12 @@ class RawWorkspace:
         return sorted(files)
 
 
+def relative_posix(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form (``.`` for the root itself; ``../lib``
+    for a path dependency beside the workspace)."""
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
 def canonical_name(name: str) -> str:
     """PEP 503 normalisation, without importing packaging (fast path)."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -97,7 +106,50 @@ def find_workspace(start: Path) -> RawWorkspace:
             f"{config_file}: no [project] table and no workspace members",
             hint="add a [project] table or [tool.pypm.workspace] members = [...]",
         )
+    add_path_sources(workspace)
     return workspace
+
+
+def add_path_sources(workspace: RawWorkspace) -> None:
+    """Path dependencies named in ``[tool.pypm.sources]`` (the root's and each member's,
+    paths relative to that file) join the workspace as directories to lock and install
+    editable, as uv's ``{ path = "...", editable = true }`` sources."""
+    tables = [(workspace.config_file, workspace.tool_table),
+              *((m.pyproject, m.tool_table) for m in workspace.members if m.pyproject != workspace.config_file)]
+    known = {m.path.resolve() for m in workspace.members}
+    for origin, tool in tables:
+        for name, directory in _path_sources(origin, tool.get("sources")):
+            if directory in known:
+                continue
+            pyproject = directory / PYPROJECT
+            data = read_toml(pyproject, WorkspaceError) if pyproject.is_file() else None
+            project = data.get("project") if isinstance(data, dict) else None
+            if not isinstance(project, dict) or canonical_name(str(project.get("name", ""))) != name:
+                raise WorkspaceError(f"{origin}: source {name!r} points at {directory}, which holds no project "
+                                     f"named {name!r}", hint="point path at that project's directory")
+            workspace.members.append(RawMember(directory, pyproject, data, source_of=origin))
+            known.add(directory)
+
+
+def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path]]:
+    """(canonical name, directory) of each path source in a ``sources`` table."""
+    if table is None:
+        return []
+    if not isinstance(table, dict):
+        raise WorkspaceError(f"{origin}: [tool.pypm.sources] must be a table of name = {{ path = ... }}")
+    found = []
+    for name, entry in table.items():
+        if not isinstance(entry, dict) or set(entry) - {"path", "editable"} or not isinstance(entry.get("path"), str):
+            raise WorkspaceError(f"{origin}: source {name!r} must be {{ path = \"...\", editable = true }}",
+                                 hint="pypm takes path sources; indexes are settings (index-url)")
+        if entry.get("editable", True) is not True:
+            raise WorkspaceError(f"{origin}: source {name!r}: pypm installs path dependencies editable",
+                                 hint="set editable = true, or drop the key")
+        directory = (origin.parent / entry["path"]).resolve()
+        if not directory.is_dir():
+            raise WorkspaceError(f"{origin}: source {name!r}: {entry['path']} is not a directory")
+        found.append((canonical_name(name), directory))
+    return found
 
 
 def _tool_pypm(data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -71,16 +71,54 @@ class PyprojectEdit:
             del entries[index]
         return removed
 
+    def set_path_source(self, name: str, path: str) -> None:
+        """``[tool.pypm.sources] name = { path = "...", editable = true }``."""
+        import tomlkit
+
+        tool = self._table(self.document, "tool", True)
+        pypm = self._table(tool, "pypm", True)
+        sources = self._table(pypm, "sources", True)
+        entry = tomlkit.inline_table()
+        entry.update({"path": path, "editable": True})
+        sources[name] = entry
+
+    def drop_unused_source(self, name: str) -> bool:
+        """Remove ``[tool.pypm.sources] name`` when no list of the file names it any more
+        (as uv drops a source with its last dependency); True when removed."""
+        from packaging.utils import canonicalize_name
+
+        wanted = canonicalize_name(name)
+        project = self.document.get("project", {})
+        lists = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values(),
+                 *self.document.get("dependency-groups", {}).values()]
+        if any(_name_or_none(str(entry)) == wanted for entries in lists for entry in entries):
+            return False
+        pypm = self.document.get("tool", {}).get("pypm", {})
+        sources = pypm.get("sources", {})
+        keys = [key for key in sources if canonicalize_name(key) == wanted]
+        for key in keys:
+            del sources[key]
+        if keys and not sources:
+            del pypm["sources"]
+            tool = self.document.get("tool", {})
+            if not pypm and "pypm" in tool:
+                del tool["pypm"]
+        return bool(keys)
+
     def names(self, place: Place) -> list[str]:
         """The requirement names in the list (canonical), in order."""
         entries = self._array(place, create=False)
         return [n for n in (_name_or_none(str(entry)) for entry in entries or []) if n]
 
     def text(self) -> str:
-        """The edited file's text."""
+        """The edited file's text (ending as the original did: tomlkit leaves a blank line
+        behind a table it removed last)."""
         import tomlkit
 
-        return tomlkit.dumps(self.document)
+        text = tomlkit.dumps(self.document)
+        if self.original.endswith("\n") and not self.original.endswith("\n\n"):
+            text = text.rstrip("\n") + "\n"
+        return text
 
     @property
     def changed(self) -> bool:

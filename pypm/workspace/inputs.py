@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from pypm.config import Settings
-from pypm.workspace.discovery import RawMember, RawWorkspace
+from pypm.workspace.discovery import RawMember, RawWorkspace, relative_posix
 from pypm.workspace.member_sources import LOCK_FIELDS, cached_metadata, dynamic_fields, member_signature
 
 INPUT_FORMAT = 1
@@ -31,7 +31,7 @@ def lock_inputs(raw: RawWorkspace, settings: Settings) -> dict[str, Any]:
     for member in raw.members:
         project = member.project
         entry = {
-            "path": member.path.relative_to(raw.root).as_posix() or ".",
+            "path": relative_posix(member.path, raw.root),
             "project": {key: project.get(key) for key in _PROJECT_KEYS},
             "dependency-groups": member.data.get("dependency-groups"),
         }

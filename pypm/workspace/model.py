@@ -11,7 +11,7 @@ from packaging.utils import NormalizedName
 
 from pypm.config import Settings, load_settings
 from pypm.errors import WorkspaceError
-from pypm.workspace.discovery import RawWorkspace, find_workspace
+from pypm.workspace.discovery import RawWorkspace, find_workspace, relative_posix
 from pypm.workspace.project import Member, validate_member, validate_root_groups
 
 LOCK_FILE = "pylock.toml"
@@ -116,8 +116,8 @@ def validate_workspace(raw: RawWorkspace, settings: Settings | None = None) -> W
     for raw_member in raw.members:
         member = validate_member(raw_member, raw.root)
         if member.name in members:
-            first = members[member.name].path.relative_to(raw.root).as_posix() or "."
-            second = member.path.relative_to(raw.root).as_posix() or "."
+            first = relative_posix(members[member.name].path, raw.root)
+            second = relative_posix(member.path, raw.root)
             raise WorkspaceError(
                 f"duplicate workspace member name {member.name!r} in {first} and {second}",
                 hint="give each member a distinct [project] name",

@@ -62,8 +62,8 @@ def load_tasks(raw: RawWorkspace, builtins: Collection[str], reserved: Collectio
     for name, entry in _table(raw.tool_table, raw.config_file).items():
         found.append((None, raw.root, raw.config_file, name, entry))
     for member in raw.members:
-        if member.path == raw.root:
-            continue  # a root that is a member: its [tool.pypm.tasks] are the root's
+        if member.path == raw.root or member.source_of is not None:
+            continue  # the root's tasks are above; a path dependency's tasks are its own project's
         owner = member_name(member)
         for name, entry in _table(member.tool_table, member.pyproject).items():
             found.append((owner, member.path, member.pyproject, name, entry))

@@ -11,13 +11,22 @@ HELP = "add requirements to pyproject.toml (comments and order kept), lock, then
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The names, where they go, ``--no-sync`` and the settings."""
-    parser.add_argument("requirements", nargs="+", metavar="REQ", help="a PEP 508 requirement, e.g. 'requests>=2.31'")
+    parser.add_argument("requirements", nargs="*", metavar="REQ", help="a PEP 508 requirement, e.g. 'requests>=2.31'")
+    parser.add_argument("-e", "--editable", action="append", default=[], metavar="PATH",
+                        help="add the project at PATH as a path dependency, installed editable (repeatable)")
     add_edit_options(parser, "add to")
 
 
 def run(options: argparse.Namespace) -> int:
     """Edit, lock, write; then sync unless ``--no-sync``."""
+    from functools import partial
+
     from pypm.cli.graph_run import run_edit
+    from pypm.errors import UsageError
     from pypm.operations.edit_requirements import add_requirements
 
-    return run_edit(options, options.requirements, add_requirements)
+    if not options.requirements and not options.editable:
+        raise UsageError("nothing to add", hint="e.g. `pypm add requests` or `pypm add -e ../lib`")
+    if options.editable and options.script is not None:
+        raise UsageError("a script cannot hold a path dependency, so --script cannot take -e", hint="drop -e")
+    return run_edit(options, options.requirements, partial(add_requirements, editable=options.editable))

@@ -20,4 +20,4 @@ def run(options: argparse.Namespace) -> int:
     from pypm.cli.graph_run import run_edit
     from pypm.operations.edit_requirements import remove_requirements
 
-    return run_edit(options, options.names, remove_requirements)
+    return run_edit(options, options.names, remove_requirements, remove=True)
