@@ -138,3 +138,33 @@ def test_a_path_dependency_is_added_editable_and_removed_with_its_source(tmp_pat
     assert plain.returncode == 2 and "pypm add -e ../lib" in plain.stderr
     run_pypm("remove", "lib", cwd=root, env_extra=env)
     assert (root / "pyproject.toml").read_text() == COMMENTED
+
+
+def test_a_path_dependency_keeps_its_groups_and_follows_its_requirement(tmp_path, index, run_pypm) -> None:
+    """A path dependency is a dependency, not a member: its own dev group is not the
+    workspace's, and a requirement on it under an extra installs it only with that extra."""
+    lib = tmp_path / "lib"
+    (lib / "lib").mkdir(parents=True)
+    (lib / "pyproject.toml").write_text('[project]\nname = "lib"\nversion = "0.3"\ndependencies = ["alpha"]\n\n'
+                                        '[dependency-groups]\ndev = ["tool"]\n')
+    (lib / "lib" / "__init__.py").write_text("VALUE = 1\n")
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.11"\ndependencies = ["beta"]\n\n'
+        '[project.optional-dependencies]\nlocal = ["lib"]\n\n[tool.pypm.sources]\nlib = { path = "../lib" }\n')
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert {"lib", "alpha", "tool"}.isdisjoint(installed(root / ".venv")), "only with the extra"
+    run_pypm("sync", "--extra", "local", cwd=root, env_extra=env)
+    got = installed(root / ".venv")
+    assert {"lib", "alpha"} <= set(got) and "tool" not in got, "lib's own dev group stays lib's"
+
+
+def test_a_crlf_pyproject_keeps_its_line_ends(tmp_path, index, run_pypm) -> None:
+    root = tmp_path / "crlf"
+    root.mkdir()
+    (root / "pyproject.toml").write_bytes(COMMENTED.replace("\n", "\r\n").encode())
+    run_pypm("add", "alpha", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    data = (root / "pyproject.toml").read_bytes()
+    assert b'    "alpha>=2.0",\r\n' in data and b"\n" not in data.replace(b"\r\n", b"")

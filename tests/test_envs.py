@@ -74,3 +74,14 @@ def test_remove_deletes_only_what_pypm_made(tmp_path, env, run_pypm) -> None:
     assert result.returncode == 2 and (mine / "notes.txt").read_text() == "the user's own file"
     taken = run_pypm("env", "create", "mine", cwd=tmp_path, env_extra=env, check=False)
     assert taken.returncode == 2 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+def test_an_environment_never_touches_the_workspace_the_variables_name(tmp_path, env, run_pypm) -> None:
+    from tests.workspaces import write_project
+
+    project = write_project(tmp_path / "proj", ["beta"])
+    before = (project / "pyproject.toml").read_bytes()
+    run_pypm("env", "create", "tools", "alpha", cwd=project, env_extra={**env, "PYPM_WORKSPACE_ROOT": str(project)})
+    assert (project / "pyproject.toml").read_bytes() == before
+    assert not (project / "pylock.toml").exists() and not (project / ".venv").exists()
+    assert (tmp_path / "envs" / "tools" / "pylock.toml").is_file()

@@ -94,3 +94,25 @@ def test_a_script_without_metadata_runs_with_the_project_python(tmp_path, index,
     (root / "plain.py").write_text("import alpha\nprint('plain', alpha.__version__)\n")
     result = run_pypm("run", "plain.py", cwd=root, env_extra=script_env(tmp_path, index))
     assert result.stdout.strip() == "plain 1.0"
+
+
+def test_a_failed_script_edit_leaves_a_crlf_script_byte_identical(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    script.write_bytes(SCRIPT.replace("\n", "\r\n").encode())
+    before = script.read_bytes()
+    env = script_env(tmp_path, index)
+    failed = run_pypm("add", "--script", "tool.py", "beta>=5", cwd=script.parent, env_extra=env, check=False)
+    assert failed.returncode == 1 and script.read_bytes() == before
+    run_pypm("add", "--script", "tool.py", "beta", cwd=script.parent, env_extra=env)
+    assert b'#     "beta",\r\n' in script.read_bytes()
+
+
+def test_a_script_lock_pypm_did_not_write_is_never_replaced(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    foreign = script.with_name("tool.py.lock")
+    foreign.write_text("version = 1\n# a lock another tool wrote\n")
+    env = script_env(tmp_path, index)
+    assert run_pypm("run", "tool.py", cwd=script.parent, env_extra=env).stdout.strip() == "alpha 1.0"
+    refused = run_pypm("lock", "--script", "tool.py", cwd=script.parent, env_extra=env, check=False)
+    assert refused.returncode == 2 and "not a lock pypm wrote" in refused.stderr
+    assert foreign.read_text() == "version = 1\n# a lock another tool wrote\n"

@@ -66,11 +66,16 @@ def pack_interpreter(base: dict[str, Any], destination: Path) -> str:
     if not executable.is_relative_to(prefix):
         raise PythonPackError(f"--with-python: the interpreter {executable} lies outside its prefix {prefix}")
     site_packages = Path(base["stdlib"]).resolve() / "site-packages"
-    shutil.copytree(prefix, destination, symlinks=True, ignore=_ignored(prefix, site_packages))
-    (destination / site_packages.relative_to(prefix)).mkdir(parents=True, exist_ok=True)
-    _relink_absolute_links(prefix, destination)
-    if sys.platform.startswith("linux"):
-        _relocate_elf_files(prefix, destination)
+    try:
+        shutil.copytree(prefix, destination, symlinks=True, ignore=_ignored(prefix, site_packages))
+        (destination / site_packages.relative_to(prefix)).mkdir(parents=True, exist_ok=True)
+        _relink_absolute_links(prefix, destination)
+        if sys.platform.startswith("linux"):
+            _relocate_elf_files(prefix, destination)
+    except (OSError, shutil.Error, struct.error, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise PythonPackError(f"--with-python: cannot copy the interpreter at {prefix}: {reason}",
+                              hint="make .venv from a standalone Python (e.g. `uv python install`)") from None
     return executable.relative_to(prefix).as_posix()
 
 

@@ -67,6 +67,14 @@ def platform_target(interpreter: Interpreter, platform_tag: str) -> BundleTarget
     return BundleTarget(env, tags, False, platform_tag)
 
 
+def check_platform(platform_tag: str, with_python: bool) -> None:
+    """Refuse (exit 2) an unknown ``--platform`` tag, or one given with ``--with-python``."""
+    if with_python:
+        raise UsageError("--with-python packs this machine's interpreter, so it cannot go with --platform",
+                         hint="drop --platform, or --with-python")
+    _platform_facts(platform_tag)
+
+
 def _split(tag: str) -> tuple[str, str, str]:
     python, abi, plat = tag.split("-", 2)
     return python, abi, plat

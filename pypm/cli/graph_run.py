@@ -125,8 +125,12 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     cwd)`` (which locks), then sync unless ``--no-sync``."""
     from pypm.cli.graph_options import place_from
     from pypm.cli.parser import start_dir
+    from pypm.errors import UsageError
 
     if options.script is not None:
+        if options.env or options.global_env:
+            raise UsageError("--script edits a script, so it cannot go with --env or --global",
+                             hint="drop one of them")
         return _edit_script(options, items, remove)
     env = _env_name(options)
     if env is not None:
@@ -152,9 +156,10 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
     from pypm.errors import UsageError
     from pypm.operations import envs
 
-    if options.package:
-        raise UsageError("an environment has one project, so --env and --global cannot take --package",
-                         hint="drop --package")
+    if options.package or getattr(options, "editable", None):
+        flag = "--package" if options.package else "-e"
+        raise UsageError(f"an environment holds requirements only, so --env and --global cannot take {flag}",
+                         hint=f"drop {flag}")
     created = None
     if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not remove:
         created = envs.create_env_files(name)
@@ -184,7 +189,7 @@ def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
         settings.override(name, value, source=flag)
     directory = prepare_environment(script, settings.cache_dir)
     request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
-    ctx = GraphContext.load(directory, selection=Selection(install_project=False), lock_request=request)
+    ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
     for name, (value, flag) in setting_overrides(options).items():
         ctx.settings.override(name, value, source=flag)
     current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
@@ -229,7 +234,8 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
     from pypm.operations.selection import Selection
 
     request = lock_request_from(options) if hasattr(options, "upgrade") else None
-    ctx = GraphContext.load(existing_env(name), selection=Selection(install_project=False), lock_request=request)
+    ctx = GraphContext.load(existing_env(name), exact=True, selection=Selection(install_project=False),
+                            lock_request=request)
     for setting, (value, flag) in setting_overrides(options).items():
         ctx.settings.override(setting, value, source=flag)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)

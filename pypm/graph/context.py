@@ -57,9 +57,10 @@ class GraphContext:
         self._freshness: dict[str, TaskFreshness] = {}
 
     @classmethod
-    def load(cls, start: Path, **options: Any) -> GraphContext:
-        """Find the workspace at ``start`` (raw TOML only) and read its settings."""
-        raw = find_workspace(start)
+    def load(cls, start: Path, exact: bool = False, **options: Any) -> GraphContext:
+        """Find the workspace at ``start`` (raw TOML only) and read its settings
+        (``exact``: see :func:`pypm.workspace.discovery.find_workspace`)."""
+        raw = find_workspace(start, exact)
         return cls(raw, load_settings(raw.tool_table, raw.config_file), **options)
 
     @property

@@ -41,11 +41,15 @@ def bundle_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
     """True when ``sync`` is fresh and the bundle's record matches its inputs and archive."""
     if not sync_is_fresh(ctx, prepare):
         return False
+    from pypm.errors import PypmError
     from pypm.operations.bundle import bundle_key, fresh_record, output_path, root_project
 
-    workspace = ctx.workspace
-    output = output_path(workspace.root, root_project(ctx.raw), ctx.bundle_request)
-    key = bundle_key(workspace, ctx.selection, ctx.bundle_request, output)
+    try:
+        workspace = ctx.workspace
+        output = output_path(workspace.root, root_project(ctx.raw), ctx.bundle_request)
+        key = bundle_key(workspace, ctx.selection, ctx.bundle_request, output)
+    except (PypmError, OSError):
+        return False  # the bundle run itself reports the problem
     return fresh_record(workspace.state_dir, output, key) is not None
 
 

@@ -91,7 +91,7 @@ class PageCache:
 
     def lifetime(self, control: str) -> int:
         """Seconds a page stays fresh: its max-age, 0 for ``no-cache``, else the default."""
-        if "no-cache" in control.lower():
+        if "no-cache" in control.lower() or "no-store" in control.lower():
             return 0
         match = _MAX_AGE.search(control)
         return int(match.group(1)) if match else self.default_ttl

@@ -61,6 +61,8 @@ def _package_entry(workspace: Workspace, package: LockedPackage, forked: frozens
             "path": relative_posix(member.path, workspace.root),
             "editable": True,
         }
+        if member.path_dependency and package.marker:
+            entry["marker"] = _single_quoted(package.marker)
     else:
         entry["version"] = str(package.version)
         if package.marker:

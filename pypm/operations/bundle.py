@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 BUNDLE_RECORDS = "bundles"
 MEMBER_WHEELS = "bundle-wheels"
-_SKIPPED_DIRS = {"__pycache__", "dist", "build", "node_modules"}
+_SKIPPED_DIRS = {"dist", "build", "node_modules"}  # only in a member's own directory
 
 
 class BundleError(PypmError):
@@ -92,7 +92,7 @@ def bundle(workspace: Workspace, selection: Selection, request: BundleRequest) -
     try:
         manifest = _stage(workspace, selection, request, target, interpreter, staging, key)
         manifest = build_manifest(staging, **manifest)
-        (staging / "manifest.json").write_text(render_manifest(manifest), "utf-8")
+        (staging / "manifest.json").write_bytes(render_manifest(manifest).encode("utf-8"))  # "\n" on every OS
         _pack(staging, output, key["epoch"])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -117,13 +117,11 @@ def synced_interpreter(workspace: Workspace, selection: Selection) -> Interprete
 
 def bundle_target(interpreter: Interpreter, request: BundleRequest) -> BundleTarget:
     """``.venv``'s interpreter, or its Python on ``--platform``'s platform."""
-    from pypm.bundle.target import native_target, platform_target
+    from pypm.bundle.target import check_platform, native_target, platform_target
 
     if request.platform is None:
         return native_target(interpreter)
-    if request.with_python:
-        raise UsageError("--with-python packs this machine's interpreter, so it cannot go with --platform",
-                         hint="drop --platform, or --with-python")
+    check_platform(request.platform, request.with_python)
     return platform_target(interpreter, request.platform)
 
 
@@ -244,8 +242,9 @@ def member_digest(workspace: Workspace, name: str, output: Path | None = None) -
     digest = hashlib.sha256()
     for directory, dirs, files in os.walk(member.path):
         here = Path(os.path.abspath(directory))
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS
-                         and not d.endswith(".egg-info") and here / d not in others)
+        top = here == Path(os.path.abspath(member.path))  # dist/, build/ of the member itself, not src/x/build/
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__" and here / d not in others
+                         and not (top and d in _SKIPPED_DIRS) and not d.endswith(".egg-info"))
         for file_name in sorted(files):
             if file_name.startswith(".") or file_name.endswith(".pyc") or file_name == "pylock.toml" or (
                     output is not None and here / file_name == output):

@@ -10,7 +10,6 @@ lock chose (``requests>=2.32.3``), as uv's default ``--bounds lower`` does.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pypm import ui
 from pypm.errors import UsageError
+from pypm.workspace.discovery import relative_posix
 from pypm.workspace.edit import Place, PyprojectEdit
 
 if TYPE_CHECKING:
@@ -42,12 +42,13 @@ def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: 
     members = {canonical_name(str(m.project.get("name", ""))): m for m in raw.members}
     if package is not None:
         member = members.get(canonical_name(package))
-        if member is None:
-            raise UsageError(f"--package {package}: no such workspace member",
-                             hint=f"members: {', '.join(sorted(members))}")
+        if member is None or member.source_of is not None:
+            listed = sorted(name for name, m in members.items() if m.source_of is None)
+            raise UsageError(f"--package {package}: no such workspace member", hint=f"members: {', '.join(listed)}")
         return member.pyproject
-    here = Path(os.path.abspath(cwd))
-    inside = [m for m in raw.members if m.path != raw.root and here.is_relative_to(os.path.abspath(m.path))]
+    here = Path(cwd).resolve()
+    inside = [m for m in raw.members
+              if m.path != raw.root and m.source_of is None and here.is_relative_to(m.path.resolve())]
     if inside:
         return max(inside, key=lambda m: len(str(m.path))).pyproject
     if any(m.path == raw.root for m in raw.members) or place.kind == "group":
@@ -67,7 +68,7 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     outcome = EditOutcome(path)
     for directory in editable or []:
         name = _path_project_name(cwd / directory)
-        edit.set_path_source(name, Path(os.path.relpath(cwd / directory, path.parent)).as_posix())
+        edit.set_path_source(name, relative_posix((Path(cwd) / directory).resolve(), path.parent.resolve()))
         parsed.append(_parse(name))
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
@@ -100,7 +101,8 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
             raise UsageError(f"{name} is not in {place.describe()} of {_shown(path, raw.root)}",
                              hint=f"it lists {listed}; pick the list with --group, --optional or --dev")
         outcome.removed.extend(removed)
-        edit.drop_unused_source(name)
+        if not _required_elsewhere(raw, path, name):
+            edit.drop_unused_source(name)
     _lock_then_save(raw, settings, edit)
     for row in outcome.removed:
         ui.info(f"Removed {row} from {place.describe()} of {_shown(path, raw.root)}")
@@ -121,10 +123,33 @@ def _path_project_name(directory: Path) -> str:
     return canonical_name(project["name"])
 
 
+def _required_elsewhere(raw: RawWorkspace, edited: Path, name: str) -> bool:
+    """Does another member's pyproject still require ``name`` (which may rely on this
+    file's path source)?"""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted = canonicalize_name(name)
+    for member in raw.members:
+        if member.pyproject == edited or member.source_of is not None:
+            continue
+        project = member.project
+        lists = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values(),
+                 *member.data.get("dependency-groups", {}).values()]
+        for entries in lists:
+            for entry in entries if isinstance(entries, list) else []:
+                try:
+                    if isinstance(entry, str) and canonicalize_name(Requirement(entry).name) == wanted:
+                        return True
+                except InvalidRequirement:
+                    continue
+    return False
+
+
 def _parse(text: str) -> Any:
     from packaging.requirements import InvalidRequirement, Requirement
 
-    if text.startswith((".", "/", "~")) or Path(text).is_dir():
+    if text.startswith((".", "/", "~")) or "/" in text or "\\" in text:
         raise UsageError(f"{text}: pypm installs path dependencies editable", hint=f"use `pypm add -e {text}`")
     try:
         return Requirement(text)

@@ -63,15 +63,17 @@ def list_envs() -> list[str]:
     return sorted(entry.name for entry in root.iterdir() if (entry / MARKER).is_file())
 
 
-def create_env_files(name: str) -> Path:
-    """Write a new environment's ``pyproject.toml`` and marker (no requirements yet)."""
+def create_env_files(name: str, python: str | None = None) -> Path:
+    """Write a new environment's ``pyproject.toml`` and marker (no requirements yet);
+    ``python``: the ``python`` setting (a version such as ``3.10`` sets its floor)."""
     path = env_path(name)
     if path.exists():
         raise UsageError(f"an environment named {name!r} exists already ({path})",
                          hint=f"add to it with `pypm add --env {name} REQ`, or remove it first")
     path.mkdir(parents=True)
     # one interpreter uses it: lock for that Python and newer, not for every Python
-    python = f">={sys.version_info[0]}.{sys.version_info[1]}"
+    version = python if python and python[0].isdigit() else f"{sys.version_info[0]}.{sys.version_info[1]}"
+    python = f">={'.'.join(version.rstrip('t').split('.')[:2])}"
     atomic_write_text(path / "pyproject.toml",
                       f'# The shared environment {name!r} (pypm env). Edit with `pypm add --env {name}`.\n'
                       f'[project]\nname = "pypm-env-{name.lower()}"\nversion = "0"\nrequires-python = "{python}"\n'

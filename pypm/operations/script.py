@@ -86,6 +86,13 @@ def keep_script_lock(script: Path, directory: Path, always: bool = False) -> boo
         return False
     if sidecar.exists() and not sidecar.is_file():
         raise UsageError(f"{sidecar} is not a file", hint="move it away")
+    from pypm.lock.reader import read_input_hash
+
+    if sidecar.is_file() and read_input_hash(sidecar) is None:
+        # uv writes its own script locks under this name: never replace what pypm did not write
+        if not always:
+            return False
+        raise UsageError(f"{sidecar} exists and is not a lock pypm wrote", hint="move it away to let pypm keep one")
     shutil.copyfile(source, sidecar.with_name(sidecar.name + ".tmp"))
     sidecar.with_name(sidecar.name + ".tmp").replace(sidecar)
     return True
@@ -103,7 +110,9 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
 
     script_metadata(script)  # a malformed block is refused before any edit
     old = read_text(script)
-    document = tomlkit.parse(block_content(old))
+    crlf = "\r\n" in old
+    unix = old.replace("\r\n", "\n")
+    document = tomlkit.parse(block_content(unix))
     entries = document.setdefault("dependencies", tomlkit.array())
 
     def name_of(text: str) -> str | None:
@@ -126,4 +135,5 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
                 entries[found[0]] = str(Requirement(text))
             else:
                 entries.append(str(Requirement(text)))
-    return old, with_block(old, tomlkit.dumps(document))
+    new = with_block(unix, tomlkit.dumps(document))
+    return old, new.replace("\n", "\r\n") if crlf else new

@@ -236,7 +236,7 @@ def _select(
                 if member is None:
                     raise InstallError(f"{package.name}: locked as a workspace member but not one any more",
                                        hint="re-lock with `pypm lock`")
-                if selection.install_project:
+                if selection.install_project or member.path_dependency:
                     wanted[package.name] = _planned_member(member, source, plan)
             elif isinstance(source, (PackageWheel, PackageSdist)):
                 wanted[package.name] = Planned(package.name, str(package.version), source)

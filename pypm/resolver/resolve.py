@@ -100,6 +100,8 @@ def root_requirements(workspace: Workspace) -> list[RootEdge]:
     """Every member, each member extra, and every group's requirements, with conditions."""
     edges: list[RootEdge] = []
     for member in workspace.members.values():
+        if member.path_dependency:
+            continue  # resolved where a member requires it, as any package
         label = f"{member.name} ({relative_posix(member.pyproject.parent, workspace.root)})"
         edges.append((Req(member.name, member_spec(member), parent="workspace", first_party=True), Condition()))
         for extra in member.optional_dependencies:
@@ -190,7 +192,8 @@ def resolve_roots(
         # background thread writes into the cache after `resolve` returns.
         pool.shutdown(wait=True, cancel_futures=True)
     space = EnvironmentSpace(environments)
-    entries, uncovered = _merge(solved, space)
+    path_dependencies = frozenset(name for name, member in members.items() if member.path_dependency)
+    entries, uncovered = _merge(solved, space, path_dependencies)
     markers = sorted({conjunction_text(atoms) for _, atoms in solved}) if len(solved) > 1 else []
     return Resolution(entries, markers, uncovered)
 
@@ -371,10 +374,12 @@ def _collect(mapping: Mapping[str, Candidate], provider: PypmProvider) -> dict[N
 
 
 def _merge(
-    solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace
+    solved: list[tuple[_Solved, frozenset[str]]], space: EnvironmentSpace,
+    path_dependencies: frozenset[str] = frozenset(),
 ) -> tuple[list[LockedPackage], list[Uncovered]]:
-    """One entry per (name, version) over all forks, each with its marker rendered, and
-    the entries some environments that need them have no file for."""
+    """One entry per (name, version) over all forks, each with its marker rendered (a
+    member's only when it is a path dependency: members are always installed), and the
+    entries some environments that need them have no file for."""
     entries: dict[tuple[NormalizedName, Version], LockedPackage] = {}
     conditions: dict[tuple[NormalizedName, Version], set[Condition]] = {}
     for result, fork_atoms in solved:
@@ -392,7 +397,9 @@ def _merge(
                 add_condition(target, Condition(condition.features, condition.atoms | fork_atoms))
     uncovered = []
     for key, entry in entries.items():
-        if not entry.is_member:
+        if entry.is_member and entry.name in path_dependencies:
+            entry.marker = render_marker(conditions[key], space)
+        elif not entry.is_member:
             entry.marker = render_marker(conditions[key], space)
             missing = _uncovered_environments(entry, conditions[key], space)
             if missing:

@@ -77,7 +77,10 @@ class RawWorkspace:
 def relative_posix(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` in POSIX form (``.`` for the root itself; ``../lib``
     for a path dependency beside the workspace)."""
-    return Path(os.path.relpath(path, root)).as_posix()
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:  # another drive on Windows: no relative path exists
+        return Path(path).as_posix()
 
 
 def canonical_name(name: str) -> str:
@@ -85,9 +88,11 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def find_workspace(start: Path) -> RawWorkspace:
-    """Locate the workspace containing ``start`` and read every member's pyproject."""
-    root, config_file = _find_root(start.resolve())
+def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
+    """Locate the workspace containing ``start`` and read every member's pyproject
+    (``exact``: the project at ``start`` itself, a generated one such as a script's or a
+    named environment's: no ``PYPM_WORKSPACE_ROOT``, no climbing to a parent workspace)."""
+    root, config_file = (start.resolve(), start.resolve() / PYPROJECT) if exact else _find_root(start.resolve())
     root_data = read_toml(config_file, WorkspaceError)
     tool_table = root_data if config_file.name == WORKSPACE_FILE else _tool_pypm(root_data, config_file)
     workspace = RawWorkspace(root, config_file, root_data, tool_table)

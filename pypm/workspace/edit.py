@@ -39,7 +39,7 @@ class PyprojectEdit:
 
         self.path = path
         try:
-            self.original = path.read_text("utf-8")
+            self.original = path.read_bytes().decode("utf-8")  # line ends as they are (CRLF kept)
             self.document = tomlkit.parse(self.original)
         except (OSError, UnicodeDecodeError) as exc:
             raise WorkspaceError(f"cannot read {path}: {exc}") from None
@@ -116,8 +116,9 @@ class PyprojectEdit:
         import tomlkit
 
         text = tomlkit.dumps(self.document)
-        if self.original.endswith("\n") and not self.original.endswith("\n\n"):
-            text = text.rstrip("\n") + "\n"
+        ending = "\r\n" if self.original.endswith("\r\n") else "\n"
+        if self.original.endswith(ending) and not self.original.endswith(ending * 2):
+            text = text.rstrip("\r\n") + ending
         return text
 
     @property

@@ -62,6 +62,8 @@ class Workspace:
         for group, requirements in self.root_groups.items():
             groups.setdefault(group, []).extend(("workspace root", r) for r in requirements)
         for member in self.members.values():
+            if member.path_dependency:
+                continue
             for group, requirements in member.dependency_groups.items():
                 groups.setdefault(group, []).extend((member.name, r) for r in requirements)
         return dict(sorted(groups.items()))
@@ -80,7 +82,7 @@ class Workspace:
         """Every extra name with the members that declare it."""
         owners: dict[NormalizedName, list[NormalizedName]] = {}
         for name, member in sorted(self.members.items()):
-            for extra in member.optional_dependencies:
+            for extra in [] if member.path_dependency else member.optional_dependencies:
                 owners.setdefault(extra, []).append(name)
         return owners
 

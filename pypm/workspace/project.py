@@ -32,6 +32,9 @@ class Member:
     gui_scripts: dict[str, str] = field(default_factory=dict)
     description: str = ""
     build_system: dict[str, Any] | None = None
+    #: a path dependency (``[tool.pypm.sources]``), not a workspace member: locked and
+    #: installed only where something requires it; its groups and extras stay its own
+    path_dependency: bool = False
 
 
 def validate_member(raw: RawMember, root: Path) -> Member:
@@ -62,6 +65,7 @@ def validate_member(raw: RawMember, root: Path) -> Member:
         gui_scripts=where.string_table(project, "gui-scripts"),
         description=where.string(project, "description") or "",
         build_system=_build_system(where, raw.data.get("build-system")),
+        path_dependency=raw.source_of is not None,
     )
 
 

@@ -29,7 +29,7 @@ def _content(match: re.Match[str]) -> str:
 def read_text(path: Path) -> str:
     """The script's text (one-line errors for unreadable files)."""
     try:
-        return path.read_text("utf-8")
+        return path.read_bytes().decode("utf-8")  # line ends as they are: an edit keeps them
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}", hint="give a Python script") from None
 
@@ -46,7 +46,7 @@ def script_metadata(path: Path) -> dict[str, Any]:
     """The script's metadata table (empty when it has no block)."""
     import tomllib
 
-    blocks = _script_blocks(read_text(path))
+    blocks = _script_blocks(read_text(path).replace("\r\n", "\n"))
     if len(blocks) > 1:
         raise UsageError(f"{path}: more than one `# /// script` block", hint="PEP 723 allows one; merge them")
     if not blocks:

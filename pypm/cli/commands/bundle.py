@@ -46,6 +46,10 @@ def run(options: argparse.Namespace) -> int:
     from pypm.cli.parser import start_dir
     from pypm.operations.bundle_request import BundleRequest
 
+    if options.platform is not None:  # a bad tag, or one with --with-python, is refused before any work
+        from pypm.bundle.target import check_platform
+
+        check_platform(options.platform, options.with_python)
     ctx = load_context(options)
     output = start_dir(options) / options.output if options.output else None  # as if started in --project
     ctx.bundle_request = BundleRequest(output, options.with_python, options.platform)

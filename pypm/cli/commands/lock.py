@@ -69,6 +69,8 @@ def _lock_script(options: argparse.Namespace, operations: list[str]) -> int:
                          hint=f"drop {refused[0]}")
     script = start_dir(options) / options.script
     ctx = run_operations(options, ["lock"], script_context(options, script))
+    if options.dry_run:
+        return 0
     written = keep_script_lock(script, ctx.raw.root, always=True)
     ui.info(f"{'Wrote' if written else 'Kept'} {script_lock_path(script)}")
     return 0
