@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
@@ -113,3 +115,26 @@ def file_sha256(path: Path) -> str:
 def atomic_write_text(path: Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8, ``\\n`` line ends)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def restored_on_failure(path: Path) -> Iterator[None]:
+    """Run the block; when it raises, put ``path`` back as it was before it (removed
+    when it did not exist), so a failed operation leaves the user's file untouched."""
+    try:
+        before: bytes | None = path.read_bytes()
+    except FileNotFoundError:
+        before = None
+    try:
+        yield
+    except BaseException:
+        try:
+            now: bytes | None = path.read_bytes()
+        except FileNotFoundError:
+            now = None
+        if now != before:
+            if before is None:
+                path.unlink(missing_ok=True)
+            else:
+                atomic_write_bytes(path, before)
+        raise

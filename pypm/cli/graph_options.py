@@ -74,18 +74,23 @@ def add_lock_options(parser: argparse.ArgumentParser, title: str = "lock options
                       help="when pre-releases may be chosen (default: the prerelease setting)")
 
 
-def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync options") -> None:
-    """Which groups, extras and members ``sync`` installs."""
+def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync options", verb: str = "install",
+                          venv: bool = True) -> argparse._ArgumentGroup:
+    """Which groups, extras and members ``sync`` installs (``verb``: what the command does
+    with them; ``venv``: with ``--no-install-project`` and ``--inexact``, which only mean
+    something for ``.venv``). Returns the group, for a command's own selection options."""
     sync = parser.add_argument_group(title)
-    sync.add_argument("--group", action="append", default=[], metavar="G", help="also install dependency group G")
-    sync.add_argument("--only-group", action="append", default=[], metavar="G", help="install only group G")
-    sync.add_argument("--all-groups", action="store_true", help="install every dependency group")
+    sync.add_argument("--group", action="append", default=[], metavar="G", help=f"also {verb} dependency group G")
+    sync.add_argument("--only-group", action="append", default=[], metavar="G", help=f"{verb} only group G")
+    sync.add_argument("--all-groups", action="store_true", help=f"{verb} every dependency group")
     sync.add_argument("--no-dev", action="store_true", help="leave out the dev group")
     sync.add_argument("--extra", action="append", default=[], metavar="E",
-                      help="install extra E of every member that has it (MEMBER:E: only that member's)")
-    sync.add_argument("--all-extras", action="store_true", help="install every extra")
-    sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
-    sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
+                      help=f"{verb} extra E of every member that has it (MEMBER:E: only that member's)")
+    sync.add_argument("--all-extras", action="store_true", help=f"{verb} every extra")
+    if venv:
+        sync.add_argument("--no-install-project", action="store_true", help="leave out the workspace members")
+        sync.add_argument("--inexact", action="store_true", help="keep packages the lock does not list")
+    return sync
 
 
 def add_lock_mode_options(parser: argparse.ArgumentParser, locked: bool = True,

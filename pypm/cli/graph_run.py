@@ -16,8 +16,16 @@ from pypm.cli.graph_options import (
     setting_overrides,
 )
 from pypm.cli.parser import start_dir
+from pypm.config import Settings
 from pypm.graph import GRAPH_OPERATIONS
 from pypm.graph.context import GraphContext, RunOptions
+
+
+def apply_overrides(settings: Settings, options: argparse.Namespace) -> Settings:
+    """``settings`` with the values given on the command line (each named by its flag)."""
+    for name, (value, flag) in setting_overrides(options).items():
+        settings.override(name, value, source=flag)
+    return settings
 
 
 def load_context(options: argparse.Namespace) -> GraphContext:
@@ -27,8 +35,7 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
     )
-    for name, (value, flag) in setting_overrides(options).items():
-        ctx.settings.override(name, value, source=flag)
+    apply_overrides(ctx.settings, options)
     ctx.frozen = lock_mode(options) is not None
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
@@ -114,8 +121,7 @@ def edit_context(options: argparse.Namespace) -> GraphContext:
     from pypm.cli.parser import start_dir
 
     ctx = GraphContext.load(start_dir(options))
-    for name, (value, flag) in setting_overrides(options).items():
-        ctx.settings.override(name, value, source=flag)
+    apply_overrides(ctx.settings, options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
 
@@ -185,13 +191,11 @@ def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
     from pypm.workspace.inputs import input_hash
 
     settings = load_settings({})
-    for name, (value, flag) in setting_overrides(options).items():
-        settings.override(name, value, source=flag)
+    apply_overrides(settings, options)
     directory = prepare_environment(script, settings.cache_dir)
     request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
     ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
-    for name, (value, flag) in setting_overrides(options).items():
-        ctx.settings.override(name, value, source=flag)
+    apply_overrides(ctx.settings, options)
     current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
     adopt_script_lock(script, directory, current)
     return ctx
@@ -203,7 +207,7 @@ def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) ->
     put back when that fails), and keep ``FILE.lock`` current when there is one."""
     from pypm import ui
     from pypm.errors import UsageError
-    from pypm.fsutil import atomic_write_text
+    from pypm.fsutil import atomic_write_text, restored_on_failure
     from pypm.operations.script import edit_script_dependencies, keep_script_lock
 
     place = [flag for flag, given in (("--group", options.place_group), ("--dev", options.place_dev),
@@ -213,14 +217,11 @@ def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) ->
         raise UsageError(f"a script has one dependency list, so --script cannot take {place[0]}",
                          hint=f"drop {place[0]}")
     script = start_dir(options) / options.script
-    old, new = edit_script_dependencies(script, items, remove)
-    atomic_write_text(script, new)
-    try:
+    new = edit_script_dependencies(script, items, remove)
+    with restored_on_failure(script):
+        atomic_write_text(script, new)
         ctx = run_operations(options, ["lock"] if options.no_sync else ["lock", "sync"],
                              script_context(options, script))
-    except BaseException:
-        atomic_write_text(script, old)
-        raise
     keep_script_lock(script, ctx.raw.root)
     ui.info(f"{'Removed' if remove else 'Added'} {', '.join(items)} {'from' if remove else 'to'} {script}")
     return 0
@@ -236,7 +237,6 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
     request = lock_request_from(options) if hasattr(options, "upgrade") else None
     ctx = GraphContext.load(existing_env(name), exact=True, selection=Selection(install_project=False),
                             lock_request=request)
-    for setting, (value, flag) in setting_overrides(options).items():
-        ctx.settings.override(setting, value, source=flag)
+    apply_overrides(ctx.settings, options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pypm import ui
 from pypm.errors import UsageError
 from pypm.workspace.discovery import relative_posix
-from pypm.workspace.edit import Place, PyprojectEdit
+from pypm.workspace.edit import Place, PyprojectEdit, edited_workspace, requirement_name
 
 if TYPE_CHECKING:
     from pypm.config import Settings
@@ -126,7 +126,6 @@ def _path_project_name(directory: Path) -> str:
 def _required_elsewhere(raw: RawWorkspace, edited: Path, name: str) -> bool:
     """Does another member's pyproject still require ``name`` (which may rely on this
     file's path source)?"""
-    from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
     wanted = canonicalize_name(name)
@@ -138,11 +137,8 @@ def _required_elsewhere(raw: RawWorkspace, edited: Path, name: str) -> bool:
                  *member.data.get("dependency-groups", {}).values()]
         for entries in lists:
             for entry in entries if isinstance(entries, list) else []:
-                try:
-                    if isinstance(entry, str) and canonicalize_name(Requirement(entry).name) == wanted:
-                        return True
-                except InvalidRequirement:
-                    continue
+                if isinstance(entry, str) and requirement_name(entry) == wanted:
+                    return True
     return False
 
 
@@ -166,43 +162,17 @@ def _check_place_file(raw: RawWorkspace, path: Path, place: Place) -> None:
                          hint="add --package MEMBER, or --group G for a root dependency group")
 
 
-def edited_workspace(raw: RawWorkspace, edit: PyprojectEdit) -> RawWorkspace:
-    """``raw`` with the edited file's contents in place of what was read from disk."""
-    from pypm.workspace.discovery import RawMember, RawWorkspace, add_path_sources
-
-    data = edit.document.unwrap()
-    is_root = edit.path == raw.config_file
-    root_data = data if is_root else raw.root_data
-    tool_table = raw.tool_table if not is_root else _tool_table(raw, data)
-    copy = RawWorkspace(raw.root, raw.config_file, root_data, tool_table)
-    copy.members = [RawMember(m.path, m.pyproject, data, m.source_of) if m.pyproject == edit.path else m
-                     for m in raw.members if m.source_of is None]
-    add_path_sources(copy)  # the edit may name a new one
-    return copy
-
-
-def _tool_table(raw: RawWorkspace, data: dict[str, Any]) -> dict[str, Any]:
-    if raw.config_file.name != "pyproject.toml":
-        return data
-    tool = data.get("tool", {})
-    table = tool.get("pypm", {}) if isinstance(tool, dict) else {}
-    return table if isinstance(table, dict) else {}
-
-
 def _lock_then_save(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit,
                     after_lock: Callable[[], bool] | None = None) -> None:
     """Lock the edited workspace (again when ``after_lock`` changed the edit), then write
     the pyproject; on any failure the lock is put back as it was."""
-    lock_path = raw.root / "pylock.toml"
-    lock_bytes = _read_bytes(lock_path)
-    try:
+    from pypm.fsutil import restored_on_failure
+
+    with restored_on_failure(raw.root / "pylock.toml"):
         _lock_edited(raw, settings, edit)
         if after_lock is not None and after_lock():
             _lock_edited(raw, settings, edit)
         edit.save()
-    except BaseException:
-        _restore(lock_path, lock_bytes)
-        raise
 
 
 def _lock_edited(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit) -> None:
@@ -235,31 +205,10 @@ def _with_lower_bounds(raw: RawWorkspace, edit: PyprojectEdit, place: Place, bar
 
 
 def _same_name(row: str, bounded: list[str]) -> bool:
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    name = canonicalize_name(Requirement(row.split(" (was ")[0]).name)
-    return any(canonicalize_name(Requirement(b).name) == name for b in bounded)
+    name = requirement_name(row.split(" (was ")[0])
+    return any(requirement_name(b) == name for b in bounded)
 
 
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-
-
-def _restore(path: Path, data: bytes | None) -> None:
-    """Put the lock back as it was (remove it when there was none)."""
-    from pypm.fsutil import atomic_write_bytes
-
-    current = _read_bytes(path)
-    if current == data:
-        return
-    if data is None:
-        path.unlink(missing_ok=True)
-    else:
-        atomic_write_bytes(path, data)
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -16,7 +16,7 @@ of its dependencies (``{name, version}``) is followed exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,11 +441,16 @@ def paths_to(graph: LockGraph, targets: Iterable[str], limit: int = 1000) -> tup
 
 def _leading_to(graph: LockGraph, targets: set[str]) -> set[str]:
     """The keys from which some key of ``targets`` can be reached (``targets`` included)."""
+    return reachable(targets, lambda key: (edge.source for edge in graph.dependents(key)))
+
+
+def reachable(starts: Iterable[str], step: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every key reached from ``starts`` (included) by following ``step`` repeatedly."""
     seen: set[str] = set()
-    todo = list(targets)
+    todo = list(starts)
     while todo:
         key = todo.pop()
         if key not in seen:
             seen.add(key)
-            todo.extend(edge.source for edge in graph.dependents(key))
+            todo.extend(step(key))
     return seen

@@ -98,14 +98,14 @@ def keep_script_lock(script: Path, directory: Path, always: bool = False) -> boo
     return True
 
 
-def edit_script_dependencies(script: Path, requirements: list[str], remove: bool = False) -> tuple[str, str]:
+def edit_script_dependencies(script: Path, requirements: list[str], remove: bool = False) -> str:
     """Add (or remove) requirements in the script's ``dependencies``, keeping the block's
     comments and the rest of the file; a same-name entry is replaced where it stands.
-    Returns (old text, new text); nothing is written."""
+    Returns the new text; nothing is written."""
     import tomlkit
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+    from packaging.requirements import Requirement
 
+    from pypm.workspace.edit import requirement_name
     from pypm.workspace.script import block_content, read_text, script_metadata, with_block
 
     script_metadata(script)  # a malformed block is refused before any edit
@@ -115,17 +115,11 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
     document = tomlkit.parse(block_content(unix))
     entries = document.setdefault("dependencies", tomlkit.array())
 
-    def name_of(text: str) -> str | None:
-        try:
-            return canonicalize_name(Requirement(text).name)
-        except InvalidRequirement:
-            return None
-
     for text in requirements:
-        wanted = name_of(text)
+        wanted = requirement_name(text)
         if wanted is None:
             raise UsageError(f"{text!r} is not a valid requirement (PEP 508)", hint="e.g. 'requests>=2.31'")
-        found = [i for i, entry in enumerate(entries) if name_of(str(entry)) == wanted]
+        found = [i for i, entry in enumerate(entries) if requirement_name(str(entry)) == wanted]
         if remove and not found:
             raise UsageError(f"{text} is not in the dependencies of {script}")
         for index in reversed(found[1:] if not remove else found):
@@ -136,4 +130,4 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
             else:
                 entries.append(str(Requirement(text)))
     new = with_block(unix, tomlkit.dumps(document))
-    return old, new.replace("\n", "\r\n") if crlf else new
+    return new.replace("\n", "\r\n") if crlf else new

@@ -10,10 +10,13 @@ where it stands; a new one is appended.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pypm.errors import UsageError, WorkspaceError
 from pypm.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from pypm.workspace.discovery import RawWorkspace
 
 
 class Place(NamedTuple):
@@ -46,12 +49,21 @@ class PyprojectEdit:
         except TOMLKitError as exc:
             raise WorkspaceError(f"{path} is not valid TOML: {exc}", hint="fix the file, then try again") from None
 
+    @classmethod
+    def new(cls, path: Path) -> PyprojectEdit:
+        """An edit of a ``pyproject.toml`` that does not exist yet (written by :meth:`save`)."""
+        import tomlkit
+
+        edit = cls.__new__(cls)
+        edit.path, edit.original, edit.document = path, "", tomlkit.document()
+        return edit
+
     def add(self, requirement: str, place: Place) -> str | None:
         """Put ``requirement`` in the list; return the entry it replaced (None: appended)."""
-        entries = self._array(place, create=True)
+        entries = self.array(place, create=True)
         name = _name(requirement)
         for index, entry in enumerate(entries):
-            if _name_or_none(str(entry)) == name:
+            if requirement_name(str(entry)) == name:
                 old = str(entry)
                 entries[index] = requirement
                 return old
@@ -62,12 +74,12 @@ class PyprojectEdit:
         """Drop every entry for ``name`` from the list; return what was removed."""
         from packaging.utils import canonicalize_name
 
-        entries = self._array(place, create=False)
+        entries = self.array(place, create=False)
         if entries is None:
             return []
         wanted = canonicalize_name(name)
-        removed = [str(entry) for entry in entries if _name_or_none(str(entry)) == wanted]
-        for index in reversed([i for i, entry in enumerate(entries) if _name_or_none(str(entry)) == wanted]):
+        removed = [str(entry) for entry in entries if requirement_name(str(entry)) == wanted]
+        for index in reversed([i for i, entry in enumerate(entries) if requirement_name(str(entry)) == wanted]):
             del entries[index]
         return removed
 
@@ -91,7 +103,7 @@ class PyprojectEdit:
         project = self.document.get("project", {})
         lists = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values(),
                  *self.document.get("dependency-groups", {}).values()]
-        if any(_name_or_none(str(entry)) == wanted for entries in lists for entry in entries):
+        if any(requirement_name(str(entry)) == wanted for entries in lists for entry in entries):
             return False
         pypm = self.document.get("tool", {}).get("pypm", {})
         sources = pypm.get("sources", {})
@@ -107,8 +119,8 @@ class PyprojectEdit:
 
     def names(self, place: Place) -> list[str]:
         """The requirement names in the list (canonical), in order."""
-        entries = self._array(place, create=False)
-        return [n for n in (_name_or_none(str(entry)) for entry in entries or []) if n]
+        entries = self.array(place, create=False)
+        return [n for n in (requirement_name(str(entry)) for entry in entries or []) if n]
 
     def text(self) -> str:
         """The edited file's text (ending as the original did: tomlkit leaves a blank line
@@ -131,7 +143,9 @@ class PyprojectEdit:
         if self.changed:
             atomic_write_text(self.path, self.text())
 
-    def _array(self, place: Place, create: bool) -> Any:
+    def array(self, place: Place, create: bool) -> Any:
+        """The list at ``place`` (created, with its tables, when ``create``; else None
+        when missing)."""
         import tomlkit
 
         if place.kind == "group":
@@ -168,14 +182,14 @@ class PyprojectEdit:
 
 
 def _name(requirement: str) -> str:
-    name = _name_or_none(requirement)
+    name = requirement_name(requirement)
     if name is None:
         raise UsageError(f"{requirement!r} is not a valid requirement (PEP 508)",
                          hint="e.g. requests, 'requests>=2.31', 'rich[jupyter]; python_version >= \"3.11\"'")
     return name
 
 
-def _name_or_none(requirement: str) -> str | None:
+def requirement_name(requirement: str) -> str | None:
     """The canonical name of a PEP 508 requirement string (None when it is not one, such
     as a group include table)."""
     from packaging.requirements import InvalidRequirement, Requirement
@@ -185,3 +199,29 @@ def _name_or_none(requirement: str) -> str | None:
         return canonicalize_name(Requirement(requirement).name)
     except InvalidRequirement:
         return None
+
+
+def edited_workspace(raw: RawWorkspace | None, edit: PyprojectEdit) -> RawWorkspace:
+    """The workspace as it will be once ``edit`` is saved, without reading or writing the
+    edited file: ``raw`` with the edited contents in place of what was read from disk (its
+    path dependencies found again), or, when ``raw`` is None, a new one-project workspace."""
+    from pypm.workspace.discovery import RawMember, RawWorkspace, add_path_sources
+
+    data = edit.document.unwrap()
+    if raw is None:
+        project = RawMember(edit.path.parent, edit.path, data)
+        created = RawWorkspace(edit.path.parent, edit.path, data, project.tool_table)
+        created.members.append(project)
+        return created
+    is_root = edit.path == raw.config_file
+    if not is_root:
+        tool_table = raw.tool_table
+    elif raw.config_file.name == "pyproject.toml":
+        tool_table = RawMember(raw.root, edit.path, data).tool_table
+    else:
+        tool_table = data  # pypm-workspace.toml: its top level is the settings table
+    copy = RawWorkspace(raw.root, raw.config_file, data if is_root else raw.root_data, tool_table)
+    copy.members = [RawMember(m.path, m.pyproject, data, m.source_of) if m.pyproject == edit.path else m
+                    for m in raw.members if m.source_of is None]
+    add_path_sources(copy)  # the edit may name a new one
+    return copy

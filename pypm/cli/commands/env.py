@@ -48,17 +48,13 @@ def run(options: argparse.Namespace) -> int:
 
 def _create(options: argparse.Namespace) -> int:
     from pypm import ui
-    from pypm.cli.graph_options import setting_overrides
-    from pypm.cli.graph_run import env_context, run_operations
+    from pypm.cli.graph_run import apply_overrides, env_context, run_operations
     from pypm.config import load_settings
     from pypm.operations import envs
     from pypm.operations.edit_requirements import add_requirements
     from pypm.workspace.edit import Place
 
-    settings = load_settings({})
-    for name, (value, flag) in setting_overrides(options).items():
-        settings.override(name, value, source=flag)
-    path = envs.create_env_files(options.name, settings["python"])
+    path = envs.create_env_files(options.name, apply_overrides(load_settings({}), options)["python"])
     try:
         ctx = env_context(options, options.name)
         if options.requirements:

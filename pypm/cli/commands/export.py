@@ -7,7 +7,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pypm.cli.graph_options import add_lock_mode_options, add_lock_options, add_setting_options
+from pypm.cli.graph_options import (
+    add_lock_mode_options,
+    add_lock_options,
+    add_selection_options,
+    add_setting_options,
+)
 
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
@@ -42,14 +47,7 @@ def _add_selection_options(parser: argparse.ArgumentParser) -> None:
     """``sync``'s selection options with the same meaning (and the same names where they
     read), less ``--inexact``, which says nothing about a file: ``--no-members`` is
     ``--no-install-project``."""
-    selection = parser.add_argument_group("selection (as `pypm sync` takes it)")
-    selection.add_argument("--group", action="append", default=[], metavar="G", help="also export dependency group G")
-    selection.add_argument("--only-group", action="append", default=[], metavar="G", help="export only group G")
-    selection.add_argument("--all-groups", action="store_true", help="export every dependency group")
-    selection.add_argument("--no-dev", action="store_true", help="leave out the dev group")
-    selection.add_argument("--extra", action="append", default=[], metavar="E",
-                           help="export extra E of every member that has it (MEMBER:E: only that member's)")
-    selection.add_argument("--all-extras", action="store_true", help="export every extra")
+    selection = add_selection_options(parser, "selection (as `pypm sync` takes it)", verb="export", venv=False)
     selection.add_argument("--no-members", "--no-install-project", dest="no_install_project", action="store_true",
                            help="leave out the workspace members (with a comment), also with --no-hashes")
     parser.set_defaults(inexact=False)

@@ -185,14 +185,9 @@ class _Drawer:
 
     def graph_above(self, keys: list[str]) -> set[str]:
         """Every node some of ``keys`` leads up to (inverted reachability)."""
-        seen: set[str] = set()
-        todo = list(keys)
-        while todo:
-            key = todo.pop()
-            if key not in seen:
-                seen.add(key)
-                todo.extend(other for other, _edge in self.below(key, None))
-        return seen
+        from pypm.operations.lock_graph import reachable
+
+        return reachable(keys, lambda key: (other for other, _edge in self.below(key, None)))
 
     def draw(self, key: str, edge: Edge | None, prefix: str, connector: str, level: int, path: frozenset[str]) -> None:
         """One node's line, then (once per node and context, within the depth) the nodes

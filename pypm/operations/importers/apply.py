@@ -23,16 +23,16 @@ from packaging.version import InvalidVersion, Version
 
 from pypm.errors import UsageError, WorkspaceError
 from pypm.operations.importers.common import Imported, ImportRefused, Preference
-from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, RawMember, RawWorkspace, find_workspace
-from pypm.workspace.edit import Place, PyprojectEdit
+from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, RawWorkspace, find_workspace
+from pypm.workspace.edit import Place, PyprojectEdit, edited_workspace, requirement_name
 
 #: A ``[tool.pypm]`` table directly followed by another table's header (no blank line).
 _NO_BLANK_AFTER_PYPM = re.compile(r"^\[tool\.pypm\]\n(?:[^\[\n].*\n)*\[", re.MULTILINE)
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
+    pass
 
 
 @dataclass
@@ -124,20 +124,9 @@ def _projectless_pyproject(path: Path) -> bool:
 # --------------------------------------------------------------------------- editing
 
 
-class _NewPyproject(PyprojectEdit):
-    """A pyproject that does not exist yet, edited like one that does."""
-
-    def __init__(self, path: Path) -> None:  # noqa: D107 - the parent reads a file; this one starts empty
-        import tomlkit
-
-        self.path = path
-        self.original = ""
-        self.document = tomlkit.document()
-
-
 def edit_target(target: ImportTarget, imported: Imported, group: str | None) -> tuple[PyprojectEdit, dict[str, Any]]:
     """The target's pyproject with the import applied (in memory), and counts of what went in."""
-    edit = PyprojectEdit(target.pyproject) if target.pyproject.is_file() else _NewPyproject(target.pyproject)
+    edit = PyprojectEdit(target.pyproject) if target.pyproject.is_file() else PyprojectEdit.new(target.pyproject)
     document = edit.document
     virtual_root = target.raw is not None and "project" not in document
     main = Place("group", group) if group else Place("project")
@@ -193,19 +182,6 @@ def _place(document: Any, place: Place) -> Place:
     return place
 
 
-def _array(document: Any, place: Place) -> Any:
-    """The list at ``place`` in the document (None when missing)."""
-    if place.kind == "group":
-        table = document.get("dependency-groups")
-    else:
-        table = document.get("project")
-        if place.kind == "optional" and table is not None:
-            table = table.get("optional-dependencies")
-    if table is None:
-        return None
-    return table.get("dependencies" if place.kind == "project" else place.name)
-
-
 def _add_entries(edit: PyprojectEdit, place: Place, entries: list[Any]) -> None:
     """Add ``entries`` to the list at ``place``: an identical entry is left alone; a bare
     name (a pin, now a preference) never replaces a requirement on the same package; any
@@ -213,49 +189,29 @@ def _add_entries(edit: PyprojectEdit, place: Place, entries: list[Any]) -> None:
     and a second entry of one name in this import (another marker) is appended."""
     if not entries:
         return
-    before = _array(edit.document, place)
+    before = edit.array(place, create=False)
     was_empty = before is None or len(before) == 0
     existing = [entry.unwrap() if hasattr(entry, "unwrap") else entry for entry in before or []]
-    existing_names = {_name_or_none(e) for e in existing if isinstance(e, str)}
+    existing_names = {requirement_name(e) for e in existing if isinstance(e, str)}
     added: set[str] = set()
     for entry in entries:
         if entry in existing:
             continue
         if not isinstance(entry, str):  # a PEP 735 include-group table
-            _ensure_array(edit.document, place).append(entry)
+            edit.array(place, create=True).append(entry)
             continue
         name = _name(entry)
         if name in added:
-            _ensure_array(edit.document, place).append(_toml_string(entry))
+            edit.array(place, create=True).append(_toml_string(entry))
         elif name in existing_names and _is_bare(entry):
             continue
         else:
             edit.add(_toml_string(entry), place)
         added.add(name)
         existing.append(entry)
-    array = _array(edit.document, place)
+    array = edit.array(place, create=False)
     if was_empty and array is not None and len(array) > 1:
         array.multiline(True)
-
-
-def _ensure_array(document: Any, place: Place) -> Any:
-    """The list at ``place``, created (with its tables) when missing."""
-    import tomlkit
-
-    if place.kind == "group":
-        if "dependency-groups" not in document:
-            document["dependency-groups"] = tomlkit.table()
-        table = document["dependency-groups"]
-    else:
-        table = document["project"]
-        if place.kind == "optional":
-            if "optional-dependencies" not in table:
-                table["optional-dependencies"] = tomlkit.table()
-            table = table["optional-dependencies"]
-    key = "dependencies" if place.kind == "project" else place.name
-    if key not in table:
-        table[key] = tomlkit.array()
-    return table[key]
 
 
 def _toml_string(text: str) -> str:
@@ -270,20 +226,11 @@ def _toml_string(text: str) -> str:
 
 def _name(requirement: str) -> str:
     """The canonical name of an imported requirement (an invalid one is refused)."""
-    name = _name_or_none(requirement)
+    name = requirement_name(requirement)
     if name is None:
         raise ImportRefused(f"{requirement!r} is not a valid requirement (PEP 508)",
                             hint="fix it in the file being imported")
     return name
-
-
-def _name_or_none(requirement: str) -> str | None:
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    try:
-        return canonicalize_name(Requirement(requirement).name)
-    except InvalidRequirement:
-        return None
 
 
 def _is_bare(requirement: str) -> bool:
@@ -331,76 +278,38 @@ def _write_indexes(document: Any, imported: Imported) -> None:
 # --------------------------------------------------------------------------- locking
 
 
-def workspace_from(target: ImportTarget, edit: PyprojectEdit) -> RawWorkspace:
-    """The workspace as it will be once the edited pyproject is written (nothing is read
-    from or written to disk for it)."""
-    data = tomllib.loads(edit.text())
-    path = target.pyproject
-    if target.raw is None:
-        raw = RawWorkspace(path.parent, path, data, _tool_pypm(data))
-        raw.members.append(RawMember(path.parent, path, data))
-        return raw
-    raw = target.raw
-    for member in raw.members:
-        if member.pyproject.resolve() == path.resolve():
-            member.data = data
-    if raw.config_file.resolve() == path.resolve():
-        raw.root_data = data
-        raw.tool_table = _tool_pypm(data)
-    return raw
-
-
-def _tool_pypm(data: dict[str, Any]) -> dict[str, Any]:
-    tool = data.get("tool", {})
-    table = tool.get("pypm", {}) if isinstance(tool, dict) else {}
-    return table if isinstance(table, dict) else {}
-
-
 def import_into(target: ImportTarget, imported: Imported, group: str | None,
                 overrides: dict[str, tuple[Any, str]]) -> ImportOutcome:
     """Edit, lock (with the imported versions preferred), check hashes, then write; a
     failure at any step leaves ``pyproject.toml`` and ``pylock.toml`` as they were."""
     from pypm.config import load_settings
+    from pypm.fsutil import restored_on_failure
     from pypm.operations.lock import lock
     from pypm.operations.lock_request import LockRequest
     from pypm.workspace.model import validate_workspace
 
     created = not target.pyproject.exists()
     edit, counts = edit_target(target, imported, group)
-    raw = workspace_from(target, edit)
+    raw = edited_workspace(target.raw, edit)
     settings = load_settings(raw.tool_table, raw.config_file)
     for name, (value, flag) in overrides.items():
         settings.override(name, value, source=flag)
     workspace = validate_workspace(raw, settings)
     lock_path = workspace.lock_path
-    before = lock_path.read_bytes() if lock_path.is_file() else None
     output = io.StringIO()
     prefer = tuple((p.name, p.version) for p in imported.preferences)
-    try:
+    with restored_on_failure(lock_path):
         with redirect_stderr(output):
             lock(workspace, LockRequest(prefer=prefer))
         locked = locked_files(lock_path)
         check_hashes(locked, imported.preferences)
         edit.save()
-    except BaseException:
-        _restore(lock_path, before)
-        raise
     return ImportOutcome(
         pyproject=target.pyproject, created=created,
         requirements=len(imported.requirements), groups=counts["groups"], extras=counts["extras"],
         indexes=imported.indexes.describe(), pins=len({canonicalize_name(p.name) for p in imported.preferences}),
         lock_output=output.getvalue(), not_kept=not_kept(locked, imported.preferences), notes=imported.notes,
     )
-
-
-def _restore(lock_path: Path, before: bytes | None) -> None:
-    """Put ``pylock.toml`` back as it was (remove it when there was none)."""
-    from pypm.fsutil import atomic_write_bytes
-
-    if before is None:
-        lock_path.unlink(missing_ok=True)
-    elif not lock_path.is_file() or lock_path.read_bytes() != before:
-        atomic_write_bytes(lock_path, before)
 
 
 def locked_files(lock_path: Path) -> dict[str, dict[Version, set[str]]]:
