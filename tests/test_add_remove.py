@@ -134,8 +134,6 @@ def test_a_path_dependency_is_added_editable_and_removed_with_its_source(tmp_pat
     (lib / "lib" / "__init__.py").write_text("VALUE = 2\n")  # editable: the change shows at once
     shown = run_pypm("run", "python", "-c", "import lib, alpha; print(lib.VALUE)", cwd=root, env_extra=env)
     assert shown.stdout.strip() == "2"
-    plain = run_pypm("add", "../lib", cwd=root, env_extra=env, check=False)
-    assert plain.returncode == 2 and "pypm add -e ../lib" in plain.stderr
     run_pypm("remove", "lib", cwd=root, env_extra=env)
     assert (root / "pyproject.toml").read_text() == COMMENTED
 
@@ -152,7 +150,7 @@ def test_a_path_dependency_keeps_its_groups_and_follows_its_requirement(tmp_path
     root.mkdir()
     (root / "pyproject.toml").write_text(
         '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.11"\ndependencies = ["beta"]\n\n'
-        '[project.optional-dependencies]\nlocal = ["lib"]\n\n[tool.pypm.sources]\nlib = { path = "../lib" }\n')
+        '[project.optional-dependencies]\nlocal = ["lib"]\n\n[tool.pypm.sources]\nlib = { path = "../lib", editable = true }\n')
     env = {"PYPM_INDEX_URL": index.url}
     run_pypm("sync", cwd=root, env_extra=env)
     assert {"lib", "alpha", "tool"}.isdisjoint(installed(root / ".venv")), "only with the extra"

@@ -10,6 +10,7 @@ target does not accept is refused rather than installed.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from pypm.fsutil import atomic_write_bytes
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, metadata_from_wheel, parse_metadata
-from pypm.store.layout import BUILT, EDITABLES, SDIST_METADATA
+from pypm.store.layout import BUILT, EDITABLES, SDIST_METADATA, TREE_WHEELS
 
 if TYPE_CHECKING:
     from pypm.interpreter import Interpreter
@@ -109,6 +110,22 @@ class SdistBuilder:
         """A regular wheel of the source tree at ``project`` (a workspace member), built
         into ``out_dir``."""
         return Path(self._build(project, out_dir, "wheel").decode())
+
+    def build_tree_wheel(self, project: Path, key: str) -> Path:
+        """A regular wheel of the source tree at ``project`` (a path dependency that is not
+        editable) for the target, cached under ``key`` (what the tree holds) and the
+        wheel's tags. Once a new one is built, older builds of that directory go: a
+        changed tree never needs them again."""
+        builds = self.cache_dir / TREE_WHEELS / hashlib.sha256(str(project).encode()).hexdigest()[:24]
+        out_dir = builds / key
+        cached = self._matching_wheel(out_dir)
+        if cached is not None:
+            return cached
+        wheel = Path(self._build(project, out_dir, "wheel").decode())
+        for old in builds.iterdir():
+            if old != out_dir and old.is_dir() and not old.is_symlink():
+                remove_tree(old)
+        return wheel
 
     def editable_metadata(self, project: Path) -> tuple[bytes, bytes]:
         """``METADATA`` and ``entry_points.txt`` (empty when absent) of the project at

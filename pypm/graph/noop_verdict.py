@@ -25,7 +25,8 @@ record is written only when every observation was the same before and after the 
 check, so a file edited while it ran is not recorded as what the verdict saw.
 
 Not recorded (the full check runs every time): a member with ``dynamic`` metadata (its
-signature walks its sources), a ``**`` or ``..`` in a workspace glob, a workspace root
+signature walks its sources), a path dependency that is not editable (its whole tree is
+an input of the sync), a ``**`` or ``..`` in a workspace glob, a workspace root
 named by ``PYPM_WORKSPACE_ROOT``, and a working directory other than the workspace root.
 
 The record is in :mod:`marshal`'s format, which needs no import (``json`` imports ``re``,
@@ -151,7 +152,7 @@ def observe(ctx: GraphContext, operations: list[str]) -> dict[str, Any] | None:
     cwd = os.getcwd()
     if root_override() is not None or os.path.normcase(os.path.realpath(cwd)) != os.path.normcase(str(raw.root)):
         return None
-    if any(dynamic_fields(member) for member in raw.members):
+    if any(dynamic_fields(member) or not member.editable for member in raw.members):
         return None
     listings = _glob_listings(raw.root, raw.workspace_table)
     if listings is None:

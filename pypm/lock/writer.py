@@ -59,7 +59,7 @@ def _package_entry(workspace: Workspace, package: LockedPackage, forked: frozens
         member = workspace.members[package.name]
         entry["directory"] = {
             "path": relative_posix(member.path, workspace.root),
-            "editable": True,
+            "editable": member.editable,
         }
         if member.path_dependency and package.marker:
             entry["marker"] = _single_quoted(package.marker)

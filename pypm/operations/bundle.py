@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 BUNDLE_RECORDS = "bundles"
 MEMBER_WHEELS = "bundle-wheels"
-_SKIPPED_DIRS = {"dist", "build", "node_modules"}  # only in a member's own directory
 
 
 class BundleError(PypmError):
@@ -233,29 +232,14 @@ def _git_commit_time(root: Path, lock_path: Path) -> int | None:
 
 
 def member_digest(workspace: Workspace, name: str, output: Path | None = None) -> str:
-    """sha256 over the path, size and mtime of every file a member's wheel is built from:
-    its directory without hidden entries, byte-code, build outputs, other members and the
-    bundle ``output`` itself."""
-    member = workspace.members[name]
-    others = {Path(os.path.abspath(m.path)) for n, m in workspace.members.items() if n != name}
-    others.add(Path(os.path.abspath(workspace.venv_path)))
-    digest = hashlib.sha256()
-    for directory, dirs, files in os.walk(member.path):
-        here = Path(os.path.abspath(directory))
-        top = here == Path(os.path.abspath(member.path))  # dist/, build/ of the member itself, not src/x/build/
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__" and here / d not in others
-                         and not (top and d in _SKIPPED_DIRS) and not d.endswith(".egg-info"))
-        for file_name in sorted(files):
-            if file_name.startswith(".") or file_name.endswith(".pyc") or file_name == "pylock.toml" or (
-                    output is not None and here / file_name == output):
-                continue
-            try:
-                info = os.stat(here / file_name)
-            except OSError:
-                continue
-            relative = (here / file_name).relative_to(os.path.abspath(member.path)).as_posix()
-            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    """:func:`~pypm.workspace.member_sources.source_tree_digest` of a member: without
+    the other members, ``.venv`` and the bundle ``output`` itself."""
+    from pypm.workspace.member_sources import other_trees, source_tree_digest
+
+    excluded = other_trees(workspace.members[name].path, workspace.raw)
+    if output is not None:
+        excluded.add(os.path.abspath(output))
+    return source_tree_digest(workspace.members[name].path, excluded)
 
 
 # -- staging ---------------------------------------------------------------------------

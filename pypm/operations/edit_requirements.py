@@ -59,16 +59,20 @@ def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: 
 
 def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[str], place: Place,
                      package: str | None, cwd: Path, editable: list[str] | None = None) -> EditOutcome:
-    """Add ``requirements`` (and the projects at the ``editable`` paths, as path sources)
-    to one list of one pyproject, lock, then write it."""
-    parsed = [_parse(text) for text in requirements]
+    """Add ``requirements`` (a path among them, :func:`looks_like_path`, adds the project
+    there as a path source built into a wheel; each of ``editable`` as one installed
+    editable) to one list of one pyproject, lock, then write it."""
+    sources = [(text, False) for text in requirements if looks_like_path(text)]
+    sources += [(text, True) for text in editable or []]
+    parsed = [_parse(text) for text in requirements if not looks_like_path(text)]
     path = target_pyproject(raw, package, place, cwd)
     _check_place_file(raw, path, place)
     edit = PyprojectEdit(path)
     outcome = EditOutcome(path)
-    for directory in editable or []:
-        name = _path_project_name(cwd / directory)
-        edit.set_path_source(name, relative_posix((Path(cwd) / directory).resolve(), path.parent.resolve()))
+    for directory, is_editable in sources:
+        where = (Path(cwd) / Path(directory).expanduser()).resolve()
+        name = _path_project_name(where, directory)
+        edit.set_path_source(name, relative_posix(where, path.parent.resolve()), is_editable)
         parsed.append(_parse(name))
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
@@ -81,9 +85,19 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     _lock_then_save(raw, settings, edit, bound)
     for row in outcome.added:
         ui.info(f"Added {row} to {place.describe()} of {_shown(path, raw.root)}")
-    for directory in editable or []:
-        ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), installed editable")
+    for directory, is_editable in sources:
+        how = "installed editable" if is_editable else "built into a wheel and installed from it"
+        ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), {how}")
     return outcome
+
+
+def looks_like_path(text: str) -> bool:
+    """Is ``text`` a directory rather than a PEP 508 requirement: ``.``, ``..``, or any
+    text with a path separator and no ``@`` before its marker (``./lib``, ``/abs/lib``,
+    ``~/lib``, ``C:\\lib``, ``libs/x``; ``name @ URL`` is a requirement)?"""
+    if "@" in text.split(";")[0]:
+        return False
+    return text in (".", "..") or "/" in text or "\\" in text
 
 
 def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str], place: Place,
@@ -109,17 +123,17 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
     return outcome
 
 
-def _path_project_name(directory: Path) -> str:
+def _path_project_name(directory: Path, given: str) -> str:
     """The project name in ``directory``'s pyproject.toml (a path dependency)."""
     from pypm.tomlfile import read_toml
     from pypm.workspace.discovery import canonical_name
 
     pyproject = directory / "pyproject.toml"
     if not pyproject.is_file():
-        raise UsageError(f"-e {directory}: no pyproject.toml there", hint="give the directory of a Python project")
+        raise UsageError(f"{given}: no pyproject.toml there", hint="give the directory of a Python project")
     project = read_toml(pyproject, UsageError).get("project")
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
-        raise UsageError(f"-e {directory}: its pyproject.toml has no [project] name")
+        raise UsageError(f"{given}: its pyproject.toml has no [project] name")
     return canonical_name(project["name"])
 
 
@@ -145,8 +159,6 @@ def _required_elsewhere(raw: RawWorkspace, edited: Path, name: str) -> bool:
 def _parse(text: str) -> Any:
     from packaging.requirements import InvalidRequirement, Requirement
 
-    if text.startswith((".", "/", "~")) or "/" in text or "\\" in text:
-        raise UsageError(f"{text}: pypm installs path dependencies editable", hint=f"use `pypm add -e {text}`")
     try:
         return Requirement(text)
     except InvalidRequirement as exc:

@@ -6,8 +6,9 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
   ``[tool.pypm]``, ``.python-version``, user settings file; with no ``python`` setting a
   complete ``.venv`` is kept whatever made it, as :func:`pypm.install.venv.project_venv`
   does, so the interpreter pypm runs on is no input), and each member's signature
-  (:func:`pypm.workspace.member_sources.member_signature`: its whole pyproject, so scripts,
-  entry points and ``[build-system]``, and the sources of a dynamic member);
+  (:func:`pypm.workspace.member_sources.install_signature`: its whole pyproject, so
+  scripts, entry points and ``[build-system]``, the sources of a dynamic member, and every
+  file of a path dependency installed from a wheel built from its tree);
 - *interpreter*: ``.venv``'s interpreter still runs (a link to a base Python that was
   uninstalled does not), and its base interpreter is the same file (real path, inode,
   size, mtime) with the same version;
@@ -38,7 +39,7 @@ from pypm.operations.venv_state import (
     venv_matches_stamp,
 )
 from pypm.workspace.discovery import RawWorkspace, relative_posix
-from pypm.workspace.member_sources import member_signature
+from pypm.workspace.member_sources import install_signature
 
 STAMP_FILE = ".pypm-sync.json"
 STAMP_FORMAT = 2
@@ -58,18 +59,18 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
         "python": settings["python"],
         "link-mode": settings["link-mode"],
         "members": {
-            relative_posix(member.path, raw.root): member_signature(member) for member in raw.members
+            relative_posix(member.path, raw.root): install_signature(member, raw) for member in raw.members
         },
     }
 
 
-def stamp_content(
-    venv: Path, lock_bytes: bytes, selection: Selection, settings: Settings, raw: RawWorkspace
-) -> dict[str, Any]:
-    """The stamp a sync writes once ``.venv`` is complete."""
+def stamp_content(venv: Path, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The stamp a sync writes once ``.venv`` is complete (``inputs``: :func:`sync_inputs`
+    as they were before the sync read anything, so an edit made while it ran is seen as
+    one by the next)."""
     info = read_interpreter_info(venv) or {}
     return {
-        "inputs": sync_inputs(lock_bytes, selection, settings, raw),
+        "inputs": inputs,
         "interpreter": interpreter_state(info) if info else None,
         "environment": environment_state(info) if info else {},
     }

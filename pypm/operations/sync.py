@@ -27,6 +27,7 @@ from pypm.operations.stamp import (
     stamp_content,
     stamp_matches,
     stamp_path,
+    sync_inputs,
 )
 from pypm.operations.venv_state import environment_unchanged
 
@@ -68,11 +69,12 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
     lock = read_lock(workspace.lock_path)
     prepared = prepare_dynamic_metadata(workspace)
+    inputs = sync_inputs(lock_bytes, selection, settings, workspace.raw)
     with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
         # The files of kept packages are checked only when .venv changed since the last sync.
         verify = previous is None or not environment_unchanged(previous.get("environment"))
         outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify))
-        content = stamp_content(venv, lock_bytes, selection, settings, workspace.raw)
+        content = stamp_content(venv, inputs)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome))
     return outcome
@@ -137,11 +139,11 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     # and `cache clean` from deleting a file or entry this sync is about to use.
     try:
         with shared_store_lock(workspace.settings.cache_dir):
-            paths = _wheel_files(workspace, [p for p in to_install if not p.editable], builders)
-            # Editable wheels are built before the first removal: a failing build leaves
+            paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders)
+            # Members' wheels are built before the first removal: a failing build leaves
             # the member's previous install (and everything else) as it was.
-            editables = [p for p in to_install if p.editable]
-            paths.update(_editable_wheels(workspace, editables, builders, plan.prepared))
+            members = [p for p in to_install if p.member_key is not None]
+            paths.update(_member_wheels(workspace, members, builders, plan.prepared))
             stamp_path(workspace.venv_path).unlink(missing_ok=True)  # removed before the first change
             for dist in removals:
                 uninstall(dist, env_root)
@@ -183,8 +185,8 @@ def _check_nothing_pending(site: list[Path]) -> None:
 
 def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) -> bool:
     """Same version and kind, installed with this link mode, from the same wheel (locked
-    wheels, when known) or the same member inputs (members); with ``verify``, every file
-    its RECORD lists still there."""
+    wheels, when known) or the same member inputs (members, path dependencies); with
+    ``verify``, every file its RECORD lists still there."""
     from packaging.pylock import PackageWheel
 
     from pypm.install.installed import missing_files
@@ -193,7 +195,7 @@ def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) ->
         return False
     if current.install_info.get("link-mode", "hardlink") != link_mode:
         return False
-    if planned.editable and current.install_info.get("member-key") != planned.member_key:
+    if planned.member_key is not None and current.install_info.get("member-key") != planned.member_key:
         return False
     if isinstance(planned.source, PackageWheel) and current.store is not None:
         if current.store != planned.source.hashes["sha256"]:
@@ -203,17 +205,15 @@ def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) ->
 
 @dataclass(frozen=True)
 class Planned:
-    """One package the lock selects: its version and locked source (wheel, sdist or directory)."""
+    """One package the lock selects: its version and locked source (wheel, sdist or
+    directory); for a directory, the key of what its install is made from and whether it
+    is installed editable or from a wheel built from it."""
 
     name: str
     version: str
     source: Any
-    member_key: str | None = None  # members: what their editable install is made from
-
-    @property
-    def editable(self) -> bool:
-        """True for workspace members (installed from their directory)."""
-        return not hasattr(self.source, "hashes")
+    member_key: str | None = None
+    editable: bool = False
 
 
 def _select(
@@ -237,7 +237,7 @@ def _select(
                     raise InstallError(f"{package.name}: locked as a workspace member but not one any more",
                                        hint="re-lock with `pypm lock`")
                 if selection.install_project or member.path_dependency:
-                    wanted[package.name] = _planned_member(member, source, plan)
+                    wanted[package.name] = _planned_member(workspace, member, source, plan)
             elif isinstance(source, (PackageWheel, PackageSdist)):
                 wanted[package.name] = Planned(package.name, str(package.version), source)
             else:
@@ -285,13 +285,20 @@ def _select_error(lock: Any, exc: Exception, interpreter: Any) -> InstallError:
     )
 
 
-def _planned_member(member: Any, source: Any, plan: _Plan) -> Planned:
-    """A member to install editable: its version (a dynamic one as its backend gave it)
-    and the key of the inputs its install is made from."""
+def _planned_member(workspace: Workspace, member: Any, source: Any, plan: _Plan) -> Planned:
+    """A member or path dependency to install: its version (a dynamic one as its backend
+    gave it), the key of the inputs its install is made from (for one installed from a
+    wheel of its tree, every file of the tree) and whether the lock says editable."""
     from pypm.install.editable import member_install_key
+    from pypm.workspace.member_sources import other_trees, source_tree_digest
 
     prepared = plan.prepared.get(member.name)
-    return Planned(member.name, str(member.version or "0"), source, member_install_key(member, prepared))
+    key = member_install_key(member, prepared)
+    editable = bool(source.editable)
+    if not editable:
+        tree = source_tree_digest(member.path, other_trees(member.path, workspace.raw))
+        key = f"{key}:{tree}"
+    return Planned(member.name, str(member.version or "0"), source, key, editable)
 
 
 def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders) -> dict[str, Path]:
@@ -311,15 +318,29 @@ def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builde
     return paths
 
 
-def _editable_wheels(
+def _member_wheels(
     workspace: Workspace, planned: list[Planned], builders: _Builders, prepared: dict[str, PreparedMetadata]
 ) -> dict[str, Path]:
-    """name -> editable wheel of each member to install (built now, installed later)."""
+    """name -> wheel of each member or path dependency to install (built now, installed
+    later): an editable wheel, or a wheel of its tree cached by the tree's key."""
     from pypm.install.editable import editable_wheel
 
     cache_dir = workspace.settings.cache_dir
-    return {p.name: editable_wheel(workspace.members[p.name], cache_dir, builders, prepared.get(p.name))
-            for p in planned}
+    wheels = {}
+    for p in planned:
+        member = workspace.members[p.name]
+        if p.editable:
+            wheels[p.name] = editable_wheel(member, cache_dir, builders, prepared.get(p.name))
+        else:
+            ui.info(f"Building {p.name} from {member.path}")
+            wheels[p.name] = builders().build_tree_wheel(member.path, _tree_key(p))
+    return wheels
+
+
+def _tree_key(planned: Planned) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{planned.member_key}\0tree".encode()).hexdigest()
 
 
 class _Builders:
@@ -365,8 +386,9 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
-    """Link the wheels (unpacked into the store first) and the members' editable wheels,
-    recording the link mode asked for in each dist-info."""
+    """Link the wheels (unpacked into the store first, with the wheels built from path
+    dependencies' trees) and the members' editable wheels, recording the link mode asked
+    for in each dist-info."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
@@ -393,8 +415,22 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     requested = _requested_names(workspace)
     info = {INSTALL_INFO: json.dumps({"link-mode": link_mode}).encode()}
     for planned, entry in zip(wheels, entries, strict=True):
-        link_entry(entry, interpreter, link_mode, cache_dir, info, requested=planned.name in requested)
+        extra = info if planned.member_key is None else _tree_install_info(workspace, planned, link_mode)
+        link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested)
     for planned in to_install:
         if planned.editable:
             member = workspace.members[planned.name]
             link_editable(member, paths[planned.name], interpreter, cache_dir, link_mode, planned.member_key)
+
+
+def _tree_install_info(workspace: Workspace, planned: Planned, link_mode: str) -> dict[str, bytes]:
+    """The dist-info files of a path dependency installed from a wheel of its tree: a
+    PEP 610 ``direct_url.json`` naming the directory (not editable) and the key of the
+    tree it was built from."""
+    from pypm.install.installed import INSTALL_INFO
+
+    url = workspace.members[planned.name].path.as_uri()
+    return {
+        "direct_url.json": json.dumps({"url": url, "dir_info": {}}).encode(),
+        INSTALL_INFO: json.dumps({"link-mode": link_mode, "member-key": planned.member_key}).encode(),
+    }

@@ -24,13 +24,17 @@ OLD_ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
 class RawMember:
     """A member directory and the parsed contents of its ``pyproject.toml``."""
 
-    def __init__(self, path: Path, pyproject: Path, data: dict[str, Any], source_of: Path | None = None) -> None:
+    def __init__(self, path: Path, pyproject: Path, data: dict[str, Any], source_of: Path | None = None,
+                 editable: bool = True) -> None:
         self.path = path
         self.pyproject = pyproject
         self.data = data
         #: for a path dependency (``[tool.pypm.sources]``): the file that names it; None
-        #: for a workspace member. Both are locked as directories and installed editable.
+        #: for a workspace member. Both are locked as directories.
         self.source_of = source_of
+        #: installed editable (every workspace member; a path dependency when its source
+        #: says ``editable = true``), else built into a wheel and installed from it
+        self.editable = editable
 
     @property
     def project(self) -> dict[str, Any]:
@@ -117,14 +121,16 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
 
 def add_path_sources(workspace: RawWorkspace) -> None:
     """Path dependencies named in ``[tool.pypm.sources]`` (the root's and each member's,
-    paths relative to that file) join the workspace as directories to lock and install
-    editable, as uv's ``{ path = "...", editable = true }`` sources."""
+    paths relative to that file) join the workspace as directories to lock and install:
+    editable with ``editable = true``, else built into a wheel, as uv's ``{ path = "..." }``
+    sources (uv's default for a path source is not editable)."""
     tables = [(workspace.config_file, workspace.tool_table),
               *((m.pyproject, m.tool_table) for m in workspace.members if m.pyproject != workspace.config_file)]
-    known = {m.path.resolve() for m in workspace.members}
+    known = {m.path.resolve(): m for m in workspace.members}
     for origin, tool in tables:
-        for name, directory in _path_sources(origin, tool.get("sources")):
+        for name, directory, editable in _path_sources(origin, tool.get("sources")):
             if directory in known:
+                _check_same_kind(known[directory], origin, name, editable)
                 continue
             pyproject = directory / PYPROJECT
             data = read_toml(pyproject, WorkspaceError) if pyproject.is_file() else None
@@ -132,12 +138,25 @@ def add_path_sources(workspace: RawWorkspace) -> None:
             if not isinstance(project, dict) or canonical_name(str(project.get("name", ""))) != name:
                 raise WorkspaceError(f"{origin}: source {name!r} points at {directory}, which holds no project "
                                      f"named {name!r}", hint="point path at that project's directory")
-            workspace.members.append(RawMember(directory, pyproject, data, source_of=origin))
-            known.add(directory)
+            member = RawMember(directory, pyproject, data, source_of=origin, editable=bool(editable))
+            workspace.members.append(member)
+            known[directory] = member
 
 
-def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path]]:
-    """(canonical name, directory) of each path source in a ``sources`` table."""
+def _check_same_kind(member: RawMember, origin: Path, name: str, editable: bool | None) -> None:
+    """A directory named by two sources is installed one way: both editable or neither.
+    A workspace member is always editable: a source naming it may leave the key out."""
+    if member.editable == bool(editable) or (member.source_of is None and editable is None):
+        return
+    where = "a workspace member, installed editable" if member.source_of is None else (
+        f"{'editable' if member.editable else 'not editable'} in {member.source_of}")
+    raise WorkspaceError(f"{origin}: source {name!r} is {'' if editable else 'not '}editable, but it is {where}",
+                         hint="give every source of that directory the same editable value")
+
+
+def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path, bool | None]]:
+    """(canonical name, directory, editable) of each path source in a ``sources`` table
+    (editable None: the key is not there)."""
     if table is None:
         return []
     if not isinstance(table, dict):
@@ -145,15 +164,16 @@ def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path]]:
     found = []
     for name, entry in table.items():
         if not isinstance(entry, dict) or set(entry) - {"path", "editable"} or not isinstance(entry.get("path"), str):
-            raise WorkspaceError(f"{origin}: source {name!r} must be {{ path = \"...\", editable = true }}",
+            raise WorkspaceError(f"{origin}: source {name!r} must be {{ path = \"...\" }} (with editable = true "
+                                 "to install it editable)",
                                  hint="pypm takes path sources; indexes are settings (index-url)")
-        if entry.get("editable", True) is not True:
-            raise WorkspaceError(f"{origin}: source {name!r}: pypm installs path dependencies editable",
-                                 hint="set editable = true, or drop the key")
+        editable = entry.get("editable")
+        if editable is not None and not isinstance(editable, bool):
+            raise WorkspaceError(f"{origin}: source {name!r}: editable must be true or false")
         directory = (origin.parent / entry["path"]).resolve()
         if not directory.is_dir():
             raise WorkspaceError(f"{origin}: source {name!r}: {entry['path']} is not a directory")
-        found.append((canonical_name(name), directory))
+        found.append((canonical_name(name), directory, editable))
     return found
 
 

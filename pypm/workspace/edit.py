@@ -83,15 +83,16 @@ class PyprojectEdit:
             del entries[index]
         return removed
 
-    def set_path_source(self, name: str, path: str) -> None:
-        """``[tool.pypm.sources] name = { path = "...", editable = true }``."""
+    def set_path_source(self, name: str, path: str, editable: bool) -> None:
+        """``[tool.pypm.sources] name = { path = "...", editable = true }``, or without the
+        ``editable`` key for a project built into a wheel (uv writes its sources so)."""
         import tomlkit
 
         tool = self._table(self.document, "tool", True)
         pypm = self._table(tool, "pypm", True)
         sources = self._table(pypm, "sources", True)
         entry = tomlkit.inline_table()
-        entry.update({"path": path, "editable": True})
+        entry.update({"path": path, "editable": True} if editable else {"path": path})
         sources[name] = entry
 
     def drop_unused_source(self, name: str) -> bool:

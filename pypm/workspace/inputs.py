@@ -35,6 +35,8 @@ def lock_inputs(raw: RawWorkspace, settings: Settings) -> dict[str, Any]:
             "project": {key: project.get(key) for key in _PROJECT_KEYS},
             "dependency-groups": member.data.get("dependency-groups"),
         }
+        if not member.editable:  # the lock's directory entry says so (only then: older hashes hold)
+            entry["editable"] = False
         if dynamic_fields(member) & LOCK_FIELDS:
             entry["dynamic-metadata"] = _dynamic_lock_fields(raw, member)
         members.append(entry)

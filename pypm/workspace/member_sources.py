@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pypm.workspace.discovery import RawMember, canonical_name
+from pypm.workspace.discovery import RawMember, RawWorkspace, canonical_name
 
 #: ``dynamic`` fields whose value changes the installed result or the lock.
 RESULT_FIELDS = frozenset({
@@ -38,8 +38,10 @@ BUILD_FILES = ("setup.py", "setup.cfg")
 METADATA_DIR = "member-metadata-v1"
 STATE_DIR = ".pypm"
 LOCK_FILE = "pylock.toml"
+VENV_DIR = ".venv"
 _SKIPPED_DIRS = ("__pycache__",)
 _SKIPPED_SUFFIXES = (".egg-info", ".dist-info")
+_TOP_OUTPUT_DIRS = frozenset({"dist", "build", "node_modules"})  # build outputs at a project's top
 
 
 class PreparedMetadata(NamedTuple):
@@ -129,6 +131,50 @@ def _top_level_files(directory: Path) -> list[str]:
 
 def _skipped(name: str) -> bool:
     return name.startswith(".") or name in _SKIPPED_DIRS or name.endswith(_SKIPPED_SUFFIXES)
+
+
+def install_signature(member: RawMember, workspace: RawWorkspace) -> str:
+    """What the member's install in ``.venv`` depends on: its :func:`member_signature`,
+    and for a member installed from a wheel built from its tree (a path dependency that
+    is not editable), :func:`source_tree_digest` of that tree, since any edit in it
+    changes what is installed."""
+    signature = member_signature(member)
+    if member.editable:
+        return signature
+    return f"{signature}:{source_tree_digest(member.path, other_trees(member.path, workspace))}"
+
+
+def other_trees(directory: Path, workspace: RawWorkspace) -> set[str]:
+    """Absolute paths the tree digest of the member at ``directory`` leaves out: the other
+    members' directories and the workspace's ``.venv``."""
+    excluded = {os.path.abspath(m.path) for m in workspace.members if m.path != directory}
+    excluded.add(os.path.abspath(workspace.root / VENV_DIR))
+    return excluded
+
+
+def source_tree_digest(directory: Path, excluded: set[str] | frozenset[str] = frozenset()) -> str:
+    """sha256 over the relative path, size and mtime of every file a wheel of the project
+    at ``directory`` is built from: all of it but hidden entries, byte-code, ``__pycache__``,
+    ``*.egg-info``, ``pylock.toml``, the ``dist``/``build``/``node_modules`` directories at
+    its top (not ``src/x/build/``) and the ``excluded`` absolute paths (other members, the
+    environment, an output file inside it)."""
+    top = os.path.abspath(directory)
+    digest = hashlib.sha256()
+    for here, dirs, files in os.walk(top):
+        at_top = here == top
+        dirs[:] = sorted(d for d in dirs if not _skipped(d) and os.path.join(here, d) not in excluded
+                         and not (at_top and d in _TOP_OUTPUT_DIRS))
+        for name in sorted(files):
+            path = os.path.join(here, name)
+            if name.startswith(".") or name.endswith(".pyc") or name == LOCK_FILE or path in excluded:
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            relative = os.path.relpath(path, top).replace(os.sep, "/")
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def metadata_cache_file(root: Path, signature: str) -> Path:

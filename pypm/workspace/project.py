@@ -35,6 +35,9 @@ class Member:
     #: a path dependency (``[tool.pypm.sources]``), not a workspace member: locked and
     #: installed only where something requires it; its groups and extras stay its own
     path_dependency: bool = False
+    #: installed editable (members, editable path dependencies), else from a wheel built
+    #: from its tree
+    editable: bool = True
 
 
 def validate_member(raw: RawMember, root: Path) -> Member:
@@ -66,6 +69,7 @@ def validate_member(raw: RawMember, root: Path) -> Member:
         description=where.string(project, "description") or "",
         build_system=_build_system(where, raw.data.get("build-system")),
         path_dependency=raw.source_of is not None,
+        editable=raw.editable,
     )
 
 

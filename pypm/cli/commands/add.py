@@ -11,7 +11,9 @@ HELP = "add requirements to pyproject.toml (comments and order kept), lock, then
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The names, where they go, ``--no-sync`` and the settings."""
-    parser.add_argument("requirements", nargs="*", metavar="REQ", help="a PEP 508 requirement, e.g. 'requests>=2.31'")
+    parser.add_argument("requirements", nargs="*", metavar="REQ",
+                        help="a PEP 508 requirement, e.g. 'requests>=2.31', or the path of a project (./lib), "
+                             "added as a path dependency built into a wheel")
     parser.add_argument("-e", "--editable", action="append", default=[], metavar="PATH",
                         help="add the project at PATH as a path dependency, installed editable (repeatable)")
     add_edit_options(parser, "add to")
@@ -23,10 +25,15 @@ def run(options: argparse.Namespace) -> int:
 
     from pypm.cli.graph_run import run_edit
     from pypm.errors import UsageError
-    from pypm.operations.edit_requirements import add_requirements
+    from pypm.operations.edit_requirements import add_requirements, looks_like_path
 
     if not options.requirements and not options.editable:
         raise UsageError("nothing to add", hint="e.g. `pypm add requests` or `pypm add -e ../lib`")
+    paths = [text for text in options.requirements if looks_like_path(text)]
     if options.editable and options.script is not None:
         raise UsageError("a script cannot hold a path dependency, so --script cannot take -e", hint="drop -e")
+    if paths and (options.script is not None or options.env or options.global_env):
+        where = "a script" if options.script is not None else "an environment"
+        raise UsageError(f"{where} holds requirements only, not a path dependency such as {paths[0]}",
+                         hint=f"drop {paths[0]}, or add it to a project")
     return run_edit(options, options.requirements, partial(add_requirements, editable=options.editable))
