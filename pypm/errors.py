@@ -170,3 +170,9 @@ def _written_path(exc: OSError) -> str | None:
 
             return os.fsdecode(name)
     return None
+
+
+class PluginError(PypmError):
+    """A plugin failed to load, or one of its hooks stopped the run (exit code 3)."""
+
+    exit_code = 3

@@ -26,6 +26,8 @@ def _global_options(suppress: bool) -> argparse.ArgumentParser:
     group.add_argument("-q", "--quiet", action="count", default=default if suppress else 0, help="less output")
     group.add_argument("--project", metavar="DIR", default=default, help="run as if started in DIR")
     group.add_argument("--no-color", action="store_true", default=default if suppress else False, help="plain output")
+    group.add_argument("--no-plugins", action="store_true", default=default if suppress else False,
+                       help="load no plugin and run no hook (as PYPM_NO_PLUGINS=1)")
     return parent
 
 

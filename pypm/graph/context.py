@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +14,12 @@ from pypm.operations.lock_request import LockRequest
 from pypm.operations.selection import Selection
 from pypm.workspace.discovery import RawWorkspace, find_workspace
 
+_PLUGINS_LOADING = threading.Lock()
+
 if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
     from pypm.operations.tasks import TaskCall
+    from pypm.plugins.loader import PluginSet
     from pypm.workspace.model import Workspace
     from pypm.workspace.tasks import TaskDef
 
@@ -55,6 +59,7 @@ class GraphContext:
         self._workspace: Workspace | None = None
         self._tasks: dict[str, TaskDef] | None = None
         self._freshness: dict[str, TaskFreshness] = {}
+        self._plugins: PluginSet | None = None
 
     @classmethod
     def load(cls, start: Path, exact: bool = False, **options: Any) -> GraphContext:
@@ -85,6 +90,16 @@ class GraphContext:
 
                 self._tasks = load_tasks(self.raw, GRAPH_OPERATIONS, (*self.reserved_names, *GRAPH_OPERATIONS))
         return self._tasks
+
+    @property
+    def plugins(self) -> PluginSet:
+        """The plugins of this run (loaded on first use; none with ``--no-plugins``)."""
+        with _PLUGINS_LOADING:  # tasks may run side by side (--jobs): load once
+            if self._plugins is None:
+                from pypm.plugins.loader import load_plugins
+
+                self._plugins = load_plugins(self.raw.config_file, self.raw.tool_table, self.venv_path)
+            return self._plugins
 
     def kept_failure(self, action: Callable[[], object]) -> bool:
         """Run a doit task's work: an exception is kept in :attr:`errors` (the runner

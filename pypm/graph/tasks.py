@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pypm.graph.context import GraphContext
@@ -16,21 +17,51 @@ from pypm.graph.freshness import bundle_is_fresh, lock_is_fresh, sync_is_fresh
 
 
 def _run_lock(ctx: GraphContext) -> None:
+    from pypm.graph.hooks import locked_packages, read_optional, restore_file, with_hooks
     from pypm.operations.lock import lock
+    from pypm.plugins.api import HookResult
 
-    lock(ctx.workspace, ctx.lock_request)
+    previous = read_optional(ctx.lock_path) if ctx.plugins else None
+
+    def work() -> HookResult:
+        lock(ctx.workspace, ctx.lock_request)
+        return HookResult(locked=locked_packages(ctx.lock_path))
+
+    with_hooks(ctx, "lock", work, lambda: restore_file(ctx.lock_path, previous),
+               "pylock.toml is as it was" if previous is not None else "the new pylock.toml is removed")
 
 
 def _run_sync(ctx: GraphContext) -> None:
+    from pypm.graph.hooks import remove_files, with_hooks
+    from pypm.operations.stamp import stamp_path
     from pypm.operations.sync import sync
+    from pypm.plugins.api import HookResult
 
-    sync(ctx.workspace, ctx.selection)
+    def work() -> HookResult:
+        outcome = sync(ctx.workspace, ctx.selection)
+        return HookResult(installed=tuple(outcome.installed), removed=tuple(outcome.removed))
+
+    with_hooks(ctx, "sync", work, remove_files(stamp_path(ctx.venv_path)),
+               ".venv is not marked as synced, so the next run syncs again")
 
 
 def _run_bundle(ctx: GraphContext) -> None:
-    from pypm.operations.bundle import bundle
+    from pypm.graph.hooks import with_hooks
+    from pypm.operations.bundle import bundle, record_path
+    from pypm.plugins.api import HookResult
 
-    bundle(ctx.workspace, ctx.selection, ctx.bundle_request)
+    written: list[Path] = []
+
+    def work() -> HookResult:
+        outcome = bundle(ctx.workspace, ctx.selection, ctx.bundle_request)
+        written.extend([outcome.path, record_path(ctx.workspace.state_dir, outcome.path)])
+        return HookResult(archive=str(outcome.path))
+
+    def undo() -> None:
+        for path in written:  # the archive and its record, both this run's
+            path.unlink(missing_ok=True)
+
+    with_hooks(ctx, "bundle", work, undo, "the archive is removed")
 
 
 OPERATIONS: dict[str, Callable[[GraphContext], None]] = {"lock": _run_lock, "sync": _run_sync, "bundle": _run_bundle}

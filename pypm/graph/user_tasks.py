@@ -76,11 +76,18 @@ def _stamp_digest(ctx: GraphContext) -> str:
 
 def run_user_task(ctx: GraphContext, name: str) -> bool:
     """doit's action: run the task; a failure is kept on ``ctx`` and fails the doit task."""
+    from pypm.graph.hooks import run_stage
     from pypm.operations.tasks import run_task
 
     task = ctx.tasks[name]
     prefix = (task.member or task.name) if ctx.run_options.jobs > 1 else None
-    return ctx.kept_failure(lambda: run_task(task, ctx.venv_path, ctx.call_of(name), prefix))
+
+    def work() -> None:
+        run_stage(ctx, "pre-task", task=name)
+        run_task(task, ctx.venv_path, ctx.call_of(name), prefix)
+        run_stage(ctx, "post-task", task=name)
+
+    return ctx.kept_failure(work)
 
 
 def user_task_dicts(ctx: GraphContext, builtins: list[str]) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ def run(options: argparse.Namespace) -> int:
     from pypm.cli.graph_run import load_context, run_operations, sync_operations
     from pypm.cli.task_choice import print_task_list, task_names
     from pypm.errors import UsageError
+    from pypm.graph.hooks import run_stage
     from pypm.operations.run import run_in_venv
 
     command = list(options.cmd)
@@ -70,6 +71,7 @@ def run(options: argparse.Namespace) -> int:
         if not forced and task_names(ctx, command[0], None, False):
             raise UsageError(f"{command[0]} is a task, and a task runs after sync, so it cannot take --no-sync",
                              hint=f"drop --no-sync, or run the command: `pypm run --no-sync -- {command[0]}`")
+        run_stage(ctx, "pre-run", command=tuple(command))
         return run_in_venv(ctx.venv_path, command)
     ctx = load_context(options)
     names = [] if forced else task_names(ctx, command[0], options.package, options.all_members)
@@ -82,6 +84,7 @@ def run(options: argparse.Namespace) -> int:
     if options.dry_run:
         print(f"then run: {' '.join(command)}")
         return 0
+    run_stage(ctx, "pre-run", command=tuple(command))
     return run_in_venv(ctx.venv_path, command)
 
 
@@ -114,6 +117,7 @@ def _run_script(options: argparse.Namespace, script: Path, arguments: list[str])
     from pypm.cli.graph_options import refuse_selection
     from pypm.cli.graph_run import run_operations, script_context, sync_operations
     from pypm.errors import UsageError
+    from pypm.graph.hooks import run_stage
     from pypm.operations.run import run_in_venv
     from pypm.operations.script import keep_script_lock
 
@@ -128,23 +132,28 @@ def _run_script(options: argparse.Namespace, script: Path, arguments: list[str])
         print(f"then run: python {script} {' '.join(arguments)}".rstrip())
         return 0
     keep_script_lock(script, ctx.raw.root)
-    return run_in_venv(ctx.venv_path, ["python", str(script.resolve()), *arguments])
+    command = ["python", str(script.resolve()), *arguments]
+    run_stage(ctx, "pre-run", command=tuple(command))
+    return run_in_venv(ctx.venv_path, command)
 
 
 def _run_in_env(options: argparse.Namespace, command: list[str]) -> int:
     """``--env NAME``: bring the named environment up to date, then run the command in it."""
     from pypm.cli.graph_options import refuse_selection
     from pypm.cli.graph_run import env_context, run_operations, sync_operations
+    from pypm.graph.hooks import run_stage
     from pypm.operations.run import run_in_venv
 
     _refuse_task_options(options, "--env runs a command; it")
     refuse_selection(options, "a named environment")
     if options.no_sync:
-        return run_in_venv(env_context(options, options.env).venv_path, command)
-    ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
-    if options.dry_run:
+        ctx = env_context(options, options.env)
+    else:
+        ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
+    if options.dry_run and not options.no_sync:
         print(f"then run: {' '.join(command)}")
         return 0
+    run_stage(ctx, "pre-run", command=tuple(command))
     return run_in_venv(ctx.venv_path, command)
 
 

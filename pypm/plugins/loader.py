@@ -1,0 +1,223 @@
+"""Find and load the plugins of a run, and call their hooks.
+
+Python plugins come from the entry-point group ``pypm.plugins`` of pypm's own environment
+and from ``[tool.pypm] plugins`` of the workspace root:
+
+- ``"module:object"``: imported from pypm's environment or the project's ``.venv``
+  (its site-packages are searched after pypm's own);
+- ``{ path = "plugins/gate", object = "gate:plugin" }``: imported from that directory
+  (relative to the config file);
+
+and native plugins from the same list:
+
+- ``"hello"`` (a bare name): the native plugin installed as ``hello`` (``pypm plugin add``);
+- ``"build/pypm_x.so"`` (a path ending in ``.so``, ``.dylib`` or ``.dll``): that library.
+
+``--no-plugins`` and ``PYPM_NO_PLUGINS=1`` load none. A plugin that cannot be loaded is
+one :class:`~pypm.errors.PluginError` line (exit code 3), as is a hook that raises or
+returns non-zero.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pypm.errors import PluginError
+from pypm.plugins.api import HookContext, PluginCommand, Registry
+from pypm.plugins.native import NativePlugin
+
+ENTRY_POINT_GROUP = "pypm.plugins"
+DISABLE_VAR = "PYPM_NO_PLUGINS"
+NATIVE_SUFFIXES = (".so", ".dylib", ".dll")
+
+
+def plugins_disabled() -> bool:
+    """``PYPM_NO_PLUGINS`` is set to something other than empty or ``0``."""
+    return os.environ.get(DISABLE_VAR, "").strip() not in ("", "0")
+
+
+@dataclass
+class LoadedPlugin:
+    """A plugin ready to be called: a Python one's registry or a native library."""
+
+    name: str
+    registry: Registry | None = None
+    native: NativePlugin | None = None
+
+
+@dataclass
+class PluginSet:
+    """The plugins of one run, in the order they were found (entry points, then the
+    project's list); :meth:`close` unloads native libraries."""
+
+    plugins: list[LoadedPlugin] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.plugins)
+
+    def commands(self) -> dict[str, PluginCommand]:
+        """Every command the Python plugins add (the first plugin to name one keeps it)."""
+        found: dict[str, PluginCommand] = {}
+        for plugin in self.plugins:
+            for name, command in (plugin.registry.commands.items() if plugin.registry else ()):
+                found.setdefault(name, command)
+        return found
+
+    def run_hooks(self, context: HookContext) -> None:
+        """Call every hook of ``context.stage``; the first that raises or returns non-zero
+        stops the run with one line naming its plugin and the stage."""
+        for plugin in self.plugins:
+            if plugin.registry is not None:
+                for function in plugin.registry.hooks.get(context.stage, []):
+                    _call_python(plugin.name, function, context)
+            if plugin.native is not None:
+                code = plugin.native.hook(context.stage, context.to_json())
+                if code:
+                    raise PluginError(f"plugin {plugin.name} stopped the run at {context.stage} "
+                                      f"(pypm_hook returned {code})", hint=_HINT)
+
+    def close(self) -> None:
+        """Unload every native library."""
+        for plugin in self.plugins:
+            if plugin.native is not None:
+                plugin.native.close()
+
+
+_HINT = "fix what it reports, or run with --no-plugins"
+
+
+def _call_python(name: str, function: Any, context: HookContext) -> None:
+    try:
+        code = function(context)
+    except Exception as exc:  # noqa: BLE001 - any failure of a plugin's hook is the plugin's line
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PluginError(f"plugin {name} stopped the run at {context.stage}: {reason}", hint=_HINT) from None
+    if code not in (None, 0):
+        raise PluginError(f"plugin {name} stopped the run at {context.stage} (its hook returned {code!r})",
+                          hint=_HINT)
+
+
+def load_plugins(config_file: Path | None, tool_table: dict[str, Any], venv: Path | None) -> PluginSet:
+    """The entry-point plugins and those ``tool_table["plugins"]`` names (paths relative to
+    ``config_file``; ``module:object`` also found in ``venv``'s site-packages); an empty
+    set when plugins are disabled."""
+    found = PluginSet()
+    if plugins_disabled():
+        return found
+    try:
+        for entry_point in _entry_points():
+            found.plugins.append(_python_plugin(entry_point.name, entry_point.load))
+        for spec in _configured(config_file, tool_table):
+            found.plugins.append(_configured_plugin(spec, config_file, venv))
+    except BaseException:
+        found.close()
+        raise
+    return found
+
+
+def _entry_points() -> list[Any]:
+    from importlib.metadata import entry_points
+
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _configured(config_file: Path | None, tool_table: dict[str, Any]) -> list[Any]:
+    specs = tool_table.get("plugins", [])
+    if not isinstance(specs, list):
+        raise PluginError(f"{config_file}: [tool.pypm] plugins must be a list",
+                          hint='e.g. plugins = ["audit_gate:plugin", "hello"]')
+    return specs
+
+
+def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -> LoadedPlugin:
+    base = config_file.parent if config_file is not None else Path.cwd()
+    if isinstance(spec, dict) and set(spec) == {"path", "object"} and all(isinstance(v, str) for v in spec.values()):
+        directory = (base / spec["path"]).resolve()
+        return _python_plugin(_module_of(spec["object"]), lambda: _import_object(spec["object"], [directory], True))
+    if not isinstance(spec, str) or not spec:
+        raise PluginError(f"{config_file}: plugin entry {spec!r} is not understood",
+                          hint='use "module:object", { path = "dir", object = "module:object" }, a native '
+                               "plugin's name or a library path")
+    if spec.endswith(NATIVE_SUFFIXES):
+        return LoadedPlugin(spec, native=NativePlugin(Path(spec).name, (base / spec).resolve()))
+    if ":" in spec:
+        return _python_plugin(_module_of(spec), lambda: _import_object(spec, _site_packages(venv), False))
+    from pypm.plugins.installed import check_name, installed_path
+
+    check_name(spec)
+    return LoadedPlugin(spec, native=NativePlugin(spec, installed_path(spec)))
+
+
+def _module_of(spec: str) -> str:
+    """A ``module:object`` plugin's name: its module's."""
+    return spec.partition(":")[0]
+
+
+def _python_plugin(name: str, load: Any) -> LoadedPlugin:
+    """Load the plugin object and let it register on a fresh :class:`Registry`."""
+    try:
+        target = load()
+    except PluginError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - importing someone's code can fail any way
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PluginError(f"plugin {name} does not load: {reason}", hint=_HINT) from None
+    registry = Registry(name)
+    register = getattr(target, "register", target)
+    if not callable(register):
+        raise PluginError(f"plugin {name}: {target!r} is not callable",
+                          hint="a plugin is a function (or has .register) taking pypm's Registry")
+    try:
+        register(registry)
+    except PluginError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PluginError(f"plugin {name} failed to register: {reason}", hint=_HINT) from None
+    return LoadedPlugin(name, registry=registry)
+
+
+def _import_object(spec: str, paths: list[Path], first: bool) -> Any:
+    """``module:object`` (``object`` may be dotted), with ``paths`` searched before
+    (``first``) or after pypm's own ``sys.path``."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise PluginError(f"plugin {spec!r} is not module:object", hint='e.g. "audit_gate:plugin"')
+    _add_to_path([str(p) for p in paths], first)
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise PluginError(f"plugin {spec}: cannot import {module_name} ({exc})",
+                          hint="install it in pypm's environment or the project's .venv, or give its path") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise PluginError(f"plugin {spec}: {module_name} has no {attribute}") from None
+    return target
+
+
+def _add_to_path(paths: list[str], first: bool) -> None:
+    """Put ``paths`` on ``sys.path`` for the rest of the run (a plugin's later imports
+    need them too): before pypm's own entries (``first``) or after them."""
+    added = [p for p in paths if p not in sys.path]
+    if first:
+        sys.path[:0] = added
+    else:
+        sys.path.extend(added)
+
+
+def _site_packages(venv: Path | None) -> list[Path]:
+    """``.venv``'s purelib and platlib, as pypm recorded them (none without a ``.venv``)."""
+    if venv is None:
+        return []
+    from pypm.operations.venv_state import read_interpreter_info
+
+    info = read_interpreter_info(venv) or {}
+    scheme = info.get("scheme", {})
+    return [Path(scheme[key]) for key in ("purelib", "platlib") if isinstance(scheme.get(key), str)]
