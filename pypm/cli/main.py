@@ -8,10 +8,10 @@ from __future__ import annotations
 import sys
 
 COMMANDS = ("init", "add", "remove", "lock", "sync", "run", "tasks", "shell", "status", "bundle", "unbundle", "export",
-            "import", "tree", "why", "outdated", "env", "cache", "python", "version")
+            "import", "tree", "why", "outdated", "env", "doctor", "sandbox", "plugin", "cache", "python", "version")
 #: Other names of commands (``pypm pypylock`` is ``pypm bundle``, its name in earlier designs).
 COMMAND_ALIASES = ("pypylock",)
-_GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color")
+_GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color", "--no-plugins")
 EXIT_INTERNAL = 70
 
 
@@ -108,14 +108,60 @@ def _dispatch(args: list[str]) -> int:
     parser = build_parser(COMMANDS)
     ui.configure(0, "--no-color" not in args)  # honoured by a mistake argparse reports, too
     bare = _bare_task_position(args)
+    if "--no-plugins" in args[:bare]:
+        _disable_plugins()
+    if bare is None and _asks_for_help(args):
+        _describe_plugin_commands(parser, args)
+    if bare is not None:
+        from pypm.cli.plugin_commands import run_plugin_command
+
+        code = run_plugin_command(parser.parse_args(args[:bare]), args[bare], args[bare + 1:])
+        if code is not None:
+            return code
     if bare is not None:  # `pypm TASK...`: the tasks as `pypm sync TASK...` runs them
         options = parser.parse_args([*args[:bare], "sync", *args[bare:]])
         options.bare = True
     else:
         options = parser.parse_args(args)
     ui.configure(options.verbose - options.quiet, not options.no_color)
+    if options.no_plugins:
+        _disable_plugins()
     if options.command is None:
+        _describe_plugin_commands(parser, args)
         parser.print_help(sys.stderr)
         return 2
     module = importlib.import_module(f"pypm.cli.commands.{options.command}")
     return int(module.run(options) or 0)
+
+
+def _disable_plugins() -> None:
+    """``--no-plugins``: as ``PYPM_NO_PLUGINS=1``, also for the pypm runs of tasks."""
+    import os
+
+    from pypm.plugins.loader import DISABLE_VAR
+
+    os.environ[DISABLE_VAR] = "1"
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    """``pypm --help`` (with global options only), not a command's ``--help``."""
+    index = 0
+    while index < len(args) and (args[index] in _GLOBAL_FLAGS or args[index].startswith("--project")):
+        index += 2 if args[index] == "--project" else 1
+    return index < len(args) and args[index] in ("-h", "--help")
+
+
+def _describe_plugin_commands(parser: object, args: list[str]) -> None:
+    """Add the plugins' commands to the epilog of ``pypm --help``."""
+    import argparse
+
+    from pypm.cli.plugin_commands import plugin_command_lines
+
+    assert isinstance(parser, argparse.ArgumentParser)
+    options = parser.parse_args([arg for arg in args if arg not in ("-h", "--help")])
+    if options.no_plugins:
+        return
+    lines = plugin_command_lines(options)
+    if lines:
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = "\n".join(["plugin commands:", *lines, "", parser.epilog or ""])

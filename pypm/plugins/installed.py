@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypm import ui
-from pypm.errors import PluginError, UsageError
+from pypm.errors import PluginError, PypmError, UsageError
 from pypm.plugins.native import NativePlugin, library_suffix
 
 PLUGIN_DIR_VAR = "PYPM_PLUGIN_DIR"
@@ -70,11 +70,12 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
             for name, row in sorted(rows.items())}
 
 
-def installed_path(name: str) -> Path:
-    """The library of the installed plugin ``name``."""
+def installed_path(name: str, missing: type[PypmError] = PluginError) -> Path:
+    """The library of the installed plugin ``name`` (``missing``: the error when there is
+    none: a plugin the project names that cannot load, or a usage error)."""
     found = installed_plugins().get(name)
     if found is None:
-        raise PluginError(f"no native plugin named {name!r}",
+        raise missing(f"no native plugin named {name!r}",
                           hint=f"`pypm plugin add {name} PATH-OR-URL` installs one; `pypm plugin list` lists them")
     return found.path
 
@@ -90,17 +91,17 @@ def add_plugin(name: str, source: str, sha256: str | None = None) -> InstalledPl
     target = directory / library_file(name)
     record = _read_record(directory)
     if target.exists() and name not in record:
-        raise PluginError(f"{target} is there and pypm did not install it", hint="move it away, or pick another name")
+        raise PypmError(f"{target} is there and pypm did not install it", hint="move it away, or pick another name")
     data = _fetch(source)
     digest = _sha256(data)
     if sha256 is not None and digest != sha256.lower():
-        raise PluginError(f"{source}: sha256 is {digest}, not the {sha256.lower()} --sha256 pins",
+        raise PypmError(f"{source}: sha256 is {digest}, not the {sha256.lower()} --sha256 pins",
                           hint="check the file, or the pinned hash")
     directory.mkdir(parents=True, exist_ok=True)
     staged = directory / f".{library_file(name)}.{os.getpid()}.tmp{library_suffix()}"
     try:
         staged.write_bytes(data)
-        with NativePlugin(name, staged):
+        with NativePlugin(name, staged, _shown_source(source)):
             pass  # loads and speaks the ABI, else PluginError
         os.replace(staged, target)
     finally:
@@ -115,7 +116,7 @@ def remove_plugin(name: str) -> Path:
     directory = plugin_dir()
     record = _read_record(directory)
     if name not in record:
-        raise PluginError(f"no native plugin named {name!r}", hint="`pypm plugin list` lists them")
+        raise UsageError(f"no native plugin named {name!r}", hint="`pypm plugin list` lists them")
     path = directory / record.pop(name)["file"]
     path.unlink(missing_ok=True)
     _write_record(directory, record)
@@ -126,7 +127,7 @@ def _fetch(source: str) -> bytes:
     """The bytes of a local file or of an https URL."""
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""
     if scheme == "http":
-        raise PluginError(f"{_shown_source(source)}: plain http is refused for plugins (their code runs in pypm)",
+        raise UsageError(f"{_shown_source(source)}: plain http is refused for plugins (their code runs in pypm)",
                           hint="use an https URL, or download it and give the path")
     if scheme == "https":
         return _download(source)
@@ -146,14 +147,14 @@ def _download(url: str) -> bytes:
         try:
             reply = fetch(client, url)
         except Unreachable as exc:
-            raise PluginError(f"{redact(url)}: {exc}", hint="check the URL and the network") from None
+            raise PypmError(f"{redact(url)}: {exc}", hint="check the URL and the network") from None
     if not reply.url.lower().startswith("https://"):
-        raise PluginError(f"{redact(url)} redirected to {redact(reply.url)}, which is not https",
-                          hint="use a URL that stays on https")
+        raise PypmError(f"{redact(url)} redirected to {redact(reply.url)}, which is not https",
+                        hint="use a URL that stays on https")
     if reply.status_code != 200:
-        raise PluginError(f"{redact(url)}: HTTP {reply.status_code}", hint="check the URL")
+        raise PypmError(f"{redact(url)}: HTTP {reply.status_code}", hint="check the URL")
     if len(reply.content) > MAX_DOWNLOAD:
-        raise PluginError(f"{redact(url)}: larger than {MAX_DOWNLOAD // 2**20} MiB", hint="check the URL")
+        raise PypmError(f"{redact(url)}: larger than {MAX_DOWNLOAD // 2**20} MiB", hint="check the URL")
     return reply.content
 
 

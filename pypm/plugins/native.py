@@ -35,13 +35,14 @@ def library_suffix() -> str:
 class NativePlugin:
     """One loaded native plugin; :meth:`close` unloads it (also as a context manager)."""
 
-    def __init__(self, name: str, path: Path) -> None:
+    def __init__(self, name: str, path: Path, shown: str | None = None) -> None:
         self.name = name
         self.path = path
+        self.shown = shown or path.name  # how errors name the library
         try:
             self._library: ctypes.CDLL | None = ctypes.CDLL(str(path))
         except OSError as exc:
-            raise PluginError(f"native plugin {name}: {path} does not load: {_load_reason(exc, path)}",
+            raise PluginError(f"native plugin {name}: {shown or path} does not load: {_load_reason(exc, path)}",
                               hint="build it for this machine's architecture and Python's platform") from None
         try:
             self._check_abi()
@@ -52,7 +53,7 @@ class NativePlugin:
     def _check_abi(self) -> None:
         version = self._function(ABI_SYMBOL)
         if version is None:
-            raise PluginError(f"native plugin {self.name}: {self.path.name} exports no {ABI_SYMBOL}()",
+            raise PluginError(f"native plugin {self.name}: {self.shown} exports no {ABI_SYMBOL}()",
                               hint="it is not a pypm plugin; see docs/plugins.md")
         version.restype, version.argtypes = ctypes.c_int, []
         found = version()
@@ -77,7 +78,7 @@ class NativePlugin:
         """``pypm_plugin_main(argc, argv)`` (``argv[0]`` is the plugin's name); its return value."""
         function = self._function(MAIN_SYMBOL)
         if function is None:
-            raise PluginError(f"native plugin {self.name}: {self.path.name} exports no {MAIN_SYMBOL}()",
+            raise PluginError(f"native plugin {self.name}: {self.shown} exports no {MAIN_SYMBOL}()",
                               hint="`pypm plugin run` needs int pypm_plugin_main(int argc, char **argv)")
         function.restype = ctypes.c_int
         function.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
