@@ -1,0 +1,647 @@
+"""``pypm doctor``: what pypm needs from this machine and this project, one
+:class:`CheckResult` per line. Each check is a small function that does not raise: a
+problem is a ``fail`` or ``warn`` result with a hint; ``info`` lines are never counted.
+
+The checks run side by side (threads): most wait on a subprocess or the network. Every
+file a check makes (a test program, a probe file in the cache, a hardlink) is made under a
+fresh name and removed again; nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pypm.config import DEFAULT_SOURCE, Settings
+from pypm.workspace.discovery import RawWorkspace
+
+#: (workspace, settings) -> (pylock.toml fresh, .venv matches it): the graph layer's
+#: freshness check, handed in by the command line (operations do not import the graph).
+Freshness = Callable[[RawWorkspace, Settings], tuple[bool, bool]]
+
+STATUSES = ("ok", "warn", "fail", "info")
+PROBE_TIMEOUT = 5.0  # seconds per index request
+MIB = 1024**2
+GIB = 1024**3
+WARN_FREE, FAIL_FREE = GIB, 100 * MIB
+NO_PROJECT = "no pypm project here"
+VENV_PYTHON = ".venv's Python"
+COMPILER_HINT = "install a C compiler: build-essential, the Xcode command line tools or the MSVC Build Tools"
+_PROBE_PREFIX = ".pypm-doctor-"
+_C_PROGRAM = '#include <stdio.h>\nint main(void) { puts("pypm-doctor"); return 0; }\n'
+_INCLUDE_SCRIPT = "import sys, sysconfig; print(sysconfig.get_path('include')); print(sys.version.split()[0])"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the report: which check, ok/warn/fail/info, what was found, what to do."""
+
+    check: str
+    status: str
+    message: str
+    hint: str = ""
+
+    def line(self, width: int = 14) -> str:
+        """``fail  compiler       no C compiler ... (install ...)``."""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.status:<5} {self.check:<{width}} {self.message}{hint}"
+
+
+@dataclass
+class Target:
+    """What the checks look at: the settings, and the workspace (None outside one or when
+    it does not load; ``no_project`` then says which)."""
+
+    settings: Settings
+    raw: RawWorkspace | None = None
+    no_project: str = NO_PROJECT
+    freshness: Freshness | None = None
+    found: list[CheckResult] = field(default_factory=list)  # the project and settings lines
+
+
+def run_checks(start: Path, overrides: Mapping[str, tuple[Any, str]] | None = None,
+               freshness: Freshness | None = None) -> list[CheckResult]:
+    """Every check for the workspace found from ``start`` (or none), with the settings
+    ``overrides`` (name -> (value, flag)) of the command line; in report order."""
+    target = load_target(start, overrides or {})
+    target.freshness = freshness
+    checks = (check_venv, check_python_headers, check_compiler, check_openssl, check_network, check_cache,
+              check_hardlink, check_disk, check_git, check_wasi)
+    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        futures = [pool.submit(_guarded, check, target) for check in checks]
+        return [*target.found, *(result for future in futures for result in future.result())]
+
+
+def _guarded(check: Callable[[Target], list[CheckResult]], target: Target) -> list[CheckResult]:
+    """The check's results; a check that breaks is a fail line, not a traceback."""
+    try:
+        return check(target)
+    except Exception as exc:  # noqa: BLE001 - reported as the check's own line
+        name = check.__name__.removeprefix("check_").replace("_", "-")
+        reason = " ".join(str(exc).split())
+        return [CheckResult(name, "fail", f"the check itself failed: {type(exc).__name__}: {reason}")]
+
+
+def counts(results: list[CheckResult]) -> dict[str, int]:
+    """How many results have each status."""
+    return {status: sum(1 for r in results if r.status == status) for status in STATUSES}
+
+
+def summary(results: list[CheckResult]) -> str:
+    """``2 failures, 1 warning``."""
+    found = counts(results)
+    return f"{_plural(found['fail'], 'failure')}, {_plural(found['warn'], 'warning')}"
+
+
+def report_json(results: list[CheckResult]) -> str:
+    """The results and their counts as one JSON document."""
+    import json
+
+    found = counts(results)
+    document = {"checks": [asdict(r) for r in results], "failures": found["fail"], "warnings": found["warn"]}
+    return json.dumps(document, indent=2)
+
+
+def report_lines(results: list[CheckResult]) -> list[str]:
+    """One aligned line per result."""
+    width = max((len(r.check) for r in results), default=0)
+    return [result.line(width) for result in results]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------- project and settings
+
+
+def load_target(start: Path, overrides: Mapping[str, tuple[Any, str]]) -> Target:
+    """The workspace and its settings as far as they load, with a line for each."""
+    from pypm.errors import PypmError
+
+    raw, project_line = _find_project(start)
+    settings, settings_line = _load_settings(raw, project_line is not None)
+    for name, (value, flag) in overrides.items():
+        settings.override(name, value, source=flag)  # a bad value is a command-line mistake (exit 2)
+    target = Target(settings)
+    if raw is not None:
+        try:
+            from pypm.workspace.model import validate_workspace
+
+            members = sorted(validate_workspace(raw, settings).members)
+            target.raw = raw
+            project_line = CheckResult("project", "ok", f"{raw.root} ({_plural(len(members), 'member')}: "
+                                                        f"{', '.join(members)})")
+        except (PypmError, OSError) as exc:
+            project_line = _error_result("project", exc)
+    if project_line is None:
+        project_line = CheckResult("project", "info", f"{NO_PROJECT} (nothing found from {start} up)")
+    elif target.raw is None:
+        target.no_project = "not checked: the project does not load"
+    target.found = [project_line, settings_line]
+    return target
+
+
+def _find_project(start: Path) -> tuple[RawWorkspace | None, CheckResult | None]:
+    """The raw workspace, or the fail line saying why it does not load; (None, None)
+    when there is no project at all from ``start`` up."""
+    from pypm.errors import PypmError
+    from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, find_workspace, root_override
+
+    try:
+        return find_workspace(start), None
+    except (PypmError, OSError) as exc:
+        here = start.resolve()
+        candidates = [folder / name for folder in (here, *here.parents) for name in (PYPROJECT, WORKSPACE_FILE)]
+        if root_override() is None and not any(path.exists() for path in candidates):
+            return None, None
+        return None, _error_result("project", exc)
+
+
+def _load_settings(raw: RawWorkspace | None, broken: bool) -> tuple[Settings, CheckResult]:
+    """The settings, every value checked now (markers too), and their line; the
+    defaults when they do not load, so the other checks still run."""
+    from pypm.config import load_settings
+    from pypm.errors import PypmError
+
+    try:
+        settings = load_settings(raw.tool_table, raw.config_file) if raw is not None else load_settings({})
+        settings.check()
+    except (PypmError, OSError) as exc:
+        return Settings({}), _error_result("settings", exc, "the other checks use the defaults")
+    read = "PYPM_* variables, the user config" + (" and [tool.pypm]" if raw is not None else "")
+    return settings, CheckResult("settings", "ok", f"valid ({read}{'; project not read' if broken else ''})")
+
+
+def _error_result(check: str, exc: BaseException, note: str = "") -> CheckResult:
+    """The fail line for a pypm error or an OS error."""
+    from pypm.errors import PypmError
+
+    if isinstance(exc, PypmError):
+        message = " ".join(exc.message.split()) + (f"; {note}" if note else "")
+        return CheckResult(check, "fail", message, " ".join((exc.hint or "").split()))
+    reason = getattr(exc, "strerror", None) or str(exc)
+    where = getattr(exc, "filename", None)
+    return CheckResult(check, "fail", f"{where}: {reason}" if where else reason)
+
+
+# --------------------------------------------------------------------------- the project's environment
+
+
+def check_venv(target: Target) -> list[CheckResult]:
+    """Does ``.venv`` match ``pylock.toml``, and the lock the project (the default selection)?"""
+    from pypm.errors import PypmError
+
+    if target.raw is None or target.freshness is None:
+        return [CheckResult("venv", "info", target.no_project)]
+    root = target.raw.root
+    if not (root / "pylock.toml").is_file():
+        return [CheckResult("venv", "warn", f"no pylock.toml in {root}", "run `pypm lock`")]
+    try:
+        lock_fresh, venv_fresh = target.freshness(target.raw, target.settings)
+    except (PypmError, OSError) as exc:
+        reason = _error_result("venv", exc).message
+        return [CheckResult("venv", "warn", f"cannot tell whether .venv is current: {reason}", "run `pypm sync`")]
+    if not lock_fresh:
+        return [CheckResult("venv", "warn", "pylock.toml is stale: the project or its settings changed since it was"
+                            " locked", "run `pypm sync`, which locks first")]
+    if not (root / ".venv").is_dir():
+        return [CheckResult("venv", "warn", f"no .venv in {root}", "run `pypm sync`")]
+    if not venv_fresh:
+        return [CheckResult("venv", "warn", ".venv does not match pylock.toml (as `pypm sync` would install it)",
+                            "run `pypm sync`")]
+    return [CheckResult("venv", "ok", ".venv matches pylock.toml, which is current")]
+
+
+def check_python_headers(target: Target) -> list[CheckResult]:
+    """``Python.h`` where the interpreter of ``.venv`` (or the one pypm would make it
+    from) says its headers are: C extensions built from source need it."""
+    from pypm.errors import PypmError
+
+    try:
+        python, which = _python_to_check(target)
+    except PypmError as exc:
+        return [_error_result("python-headers", exc)]
+    found = _include_dir(python)
+    if isinstance(found, str):
+        return [CheckResult("python-headers", "fail", f"{python} ({which}) does not run: {found}",
+                            "run `pypm sync` to recreate .venv" if which == VENV_PYTHON else "")]
+    include, version = found
+    if (Path(include) / "Python.h").is_file():
+        return [CheckResult("python-headers", "ok", f"Python.h found in {include} for {python} ({version}, {which})")]
+    return [CheckResult("python-headers", "fail", f"no Python.h in {include} for {python} ({version}, {which})",
+                        f"install the headers of Python {version}: python3-dev or python3-devel, or use a Python"
+                        " that ships them")]
+
+
+def _include_dir(python: Path) -> tuple[str, str] | str:
+    """(include directory, version) as ``python`` reports them, or why it does not run."""
+    done = _run([str(python), "-I", "-c", _INCLUDE_SCRIPT], timeout=60)
+    words = done.stdout.strip().splitlines()
+    if done.returncode != 0 or len(words) != 2:
+        return _error_line(done.stderr) or f"exit code {done.returncode}"
+    return words[0], words[1]
+
+
+def _python_to_check(target: Target) -> tuple[Path, str]:
+    """``.venv``'s interpreter, else the one pypm would create ``.venv`` from."""
+    from pypm.install.venv import find_base_python
+    from pypm.interpreter import venv_python
+
+    if target.raw is not None and venv_python(target.raw.root / ".venv").exists():
+        return venv_python(target.raw.root / ".venv"), VENV_PYTHON
+    which = "the Python pypm would use" if target.raw is None else "no .venv yet: the Python pypm would make it from"
+    return find_base_python(target.settings["python"]), which
+
+
+# --------------------------------------------------------------------------- TLS and the indexes
+
+
+@dataclass
+class _Probe:
+    """What one GET of an index or find-links page found (the body is not read)."""
+
+    url: str
+    status: int = 0
+    error: str = ""  # no answer: why
+    tls: str = ""  # the TLS version negotiated (https)
+    tls_error: str = ""  # the server's certificate (or the handshake) was refused: why
+    seconds: float = 0.0
+
+
+def check_openssl(target: Target) -> list[CheckResult]:
+    """The OpenSSL pypm's Python uses, and the certificates pypm trusts."""
+    try:
+        import ssl
+    except ImportError:
+        return [CheckResult("openssl", "fail", "pypm's Python has no ssl module, so https indexes cannot be used",
+                            "run pypm on a Python built with OpenSSL")]
+    return [CheckResult("openssl", "ok", f"{ssl.OPENSSL_VERSION} (pypm's Python {sys.version.split()[0]}), trusting"
+                                         f" {_trust_source()}")]
+
+
+def _trust_source() -> str:
+    """The certificates pypm's HTTP client trusts (httpx's rule: ``SSL_CERT_FILE``, else
+    ``SSL_CERT_DIR``, else certifi's bundle)."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if os.environ.get(name):
+            return f"{name}={os.environ[name]}"
+    return "certifi's CA bundle"
+
+
+def check_network(target: Target) -> list[CheckResult]:
+    """Each index and find-links location answers (one GET each, in parallel, with pypm's
+    HTTP client: its credentials, proxies and trust); TLS verifies for each https host."""
+    from pypm.errors import PypmError
+
+    settings = target.settings
+    indexes = [url if url.endswith("/") else url + "/" for url in settings.index_urls]
+    links = settings.find_links
+    remote = [] if settings["offline"] else [u for u in (*indexes, *links) if u.startswith(("http://", "https://"))]
+    try:
+        probes = _probe_all(list(dict.fromkeys(remote)))
+    except PypmError as exc:  # e.g. a bad PYPM_HTTP_TIMEOUT
+        return [_error_result("index", exc)]
+    offline = f"not contacted: {settings.describe('offline')}" if settings["offline"] else ""
+    return [*_tls_results(probes), *(_location_result("index", url, probes, offline) for url in indexes),
+            *(_location_result("find-links", entry, probes, offline) for entry in links)]
+
+
+def _probe_all(urls: list[str]) -> dict[str, _Probe]:
+    """GET every URL at once, each with a short timeout and no retries."""
+    if not urls:
+        return {}
+    import httpx
+
+    from pypm.index.auth import remember_url_credentials
+    from pypm.index.http import make_http_client
+
+    for url in urls:
+        remember_url_credentials(url)
+    client = make_http_client()
+    client.timeout = httpx.Timeout(PROBE_TIMEOUT)
+    with client, ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
+        return dict(zip(urls, pool.map(lambda url: _probe(client, url), urls), strict=True))
+
+
+def _probe(client: Any, url: str) -> _Probe:
+    """One GET of ``url``: the status (and TLS version) of the answer, or why none came."""
+    import httpx
+
+    from pypm.index.http import describe_error
+    from pypm.index.pages import ACCEPT
+
+    probe, began = _Probe(url), time.monotonic()
+    try:
+        with client.stream("GET", url, headers={"Accept": ACCEPT}) as response:
+            probe.status, probe.tls = response.status_code, _tls_version(response)
+    except httpx.TimeoutException:
+        probe.error = f"no answer within {PROBE_TIMEOUT:g}s"
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        probe.tls_error = _tls_refusal(exc)
+        probe.error = f"TLS failed: {probe.tls_error}" if probe.tls_error else describe_error(exc)
+    probe.seconds = time.monotonic() - began
+    return probe
+
+
+def _tls_version(response: Any) -> str:
+    """The TLS version of the connection an answer came over ("" without TLS)."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    return (ssl_object.version() or "") if ssl_object is not None else ""
+
+
+def _tls_refusal(exc: BaseException) -> str:
+    """Why TLS failed, when the request failed in TLS ("" for other failures)."""
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(10):  # the exception chain httpx and httpcore build is short
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {seen.verify_message}"
+        if isinstance(seen, ssl.SSLError):
+            return seen.reason or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return text.splitlines()[0] if "CERTIFICATE_VERIFY_FAILED" in text or text.startswith("[SSL") else ""
+
+
+def _tls_results(probes: dict[str, _Probe]) -> list[CheckResult]:
+    """One ``tls`` line per host: verified, refused, plain http, or not reached."""
+    from urllib.parse import urlsplit
+
+    results, seen = [], set()
+    for url, probe in probes.items():
+        parts = urlsplit(url)
+        where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        if (parts.scheme, where) in seen:
+            continue
+        seen.add((parts.scheme, where))
+        if parts.scheme == "http":
+            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+            results.append(CheckResult("tls", "info", f"{where}: plain http on this machine, no TLS") if local else
+                           CheckResult("tls", "warn", f"{where}: plain http: pages and files travel unencrypted and"
+                                       " unverified", "use the index's https:// URL"))
+        elif probe.tls_error:
+            results.append(CheckResult("tls", "fail", f"{where}: {probe.tls_error}",
+                                       f"pypm trusts {_trust_source()}; behind a proxy or a private CA, set"
+                                       " SSL_CERT_FILE to a bundle holding its certificate"))
+        elif probe.tls:
+            results.append(CheckResult("tls", "ok", f"{where}: certificate verified ({probe.tls})"))
+        else:
+            results.append(CheckResult("tls", "info", f"{where}: not checked: {probe.error or 'no TLS connection'}"))
+    return results
+
+
+def _location_result(check: str, entry: str, probes: dict[str, _Probe], offline: str) -> CheckResult:
+    """The line of one index URL or find-links entry (credentials never shown)."""
+    from pypm.index.file_facts import local_path
+    from pypm.index.http import redact
+
+    shown = redact(entry)
+    if entry.startswith(("http://", "https://")):
+        probe = probes.get(entry)
+        return _answer_result(check, shown, probe) if probe is not None else CheckResult(check, "info",
+                                                                                           f"{shown}: {offline}")
+    directory = local_path(entry) if entry.startswith("file:") else Path(entry)
+    if directory.is_dir():
+        return CheckResult(check, "ok", f"{shown}: a local directory")
+    return CheckResult(check, "fail", f"{shown}: {directory} is not a directory", f"check the {check} setting")
+
+
+def _answer_result(check: str, shown: str, probe: _Probe) -> CheckResult:
+    """The line for what a probe of ``shown`` found."""
+    if probe.error:
+        return CheckResult(check, "fail", f"{shown} cannot be reached: {probe.error}",
+                           f"check the {check} setting, your network and proxy (HTTPS_PROXY)")
+    took = f"HTTP {probe.status} in {probe.seconds:.2f}s"
+    if probe.status < 400:
+        return CheckResult(check, "ok", f"{shown} answers ({took})")
+    if probe.status in (401, 403):
+        return CheckResult(check, "fail", f"{shown} refuses pypm ({took}): credentials are missing or wrong",
+                           "give them in the URL (user:password@), ~/.netrc or keyring")
+    if probe.status == 404 and check == "index":
+        return CheckResult(check, "warn", f"{shown} has no page at its root ({took}); project pages may still work",
+                           "check that the URL is the index's simple/ root")
+    return CheckResult(check, "fail", f"{shown} answered {took}", f"check the {check} setting")
+
+
+# --------------------------------------------------------------------------- cache and disk
+
+
+def check_cache(target: Target) -> list[CheckResult]:
+    """The cache directory exists and takes a new file (or can be created)."""
+    cache = target.settings.cache_dir
+    source = target.settings.sources.get("cache-dir", DEFAULT_SOURCE)
+    shown = f"{cache} ({'the default' if source == DEFAULT_SOURCE else 'from ' + source})"
+    hint = "fix its permissions, or set PYPM_CACHE_DIR to a writable directory"
+    if not cache.exists():
+        parent = _existing_parent(cache)
+        if os.access(parent, os.W_OK | os.X_OK):
+            return [CheckResult("cache", "ok", f"{shown} does not exist yet; pypm can create it")]
+        return [CheckResult("cache", "fail", f"{shown} does not exist, and {parent} is not writable", hint)]
+    if not cache.is_dir():
+        return [CheckResult("cache", "fail", f"{shown} is a file where a directory is expected",
+                            "move it out of the way or set PYPM_CACHE_DIR")]
+    try:
+        with tempfile.NamedTemporaryFile(dir=cache, prefix=_PROBE_PREFIX) as probe:
+            probe.write(b"pypm doctor\n")
+            probe.flush()
+    except OSError as exc:
+        return [CheckResult("cache", "fail", f"{shown} is not writable: {_reason(exc)}", hint)]
+    return [CheckResult("cache", "ok", f"{shown} is writable")]
+
+
+def check_hardlink(target: Target) -> list[CheckResult]:
+    """Hardlinks from the cache into the project work (same filesystem), as sync makes them."""
+    if target.raw is None:
+        return [CheckResult("hardlink", "info", target.no_project)]
+    mode = target.settings["link-mode"]
+    if mode != "hardlink":
+        return [CheckResult("hardlink", "info", f"not used: {target.settings.describe('link-mode')}")]
+    cache, root = target.settings.cache_dir, target.raw.root
+    into = next(folder for folder in (root / ".venv", root / ".pypm", root) if folder.is_dir())
+    copying = (f"pypm will copy instead of hardlinking from {cache} to {into}",
+               "put the cache on the project's filesystem (PYPM_CACHE_DIR)")
+    if not cache.is_dir():
+        if _device(cache) != _device(into):
+            return [CheckResult("hardlink", "warn", f"{copying[0]}: the cache would be on another filesystem",
+                                copying[1])]
+        return [CheckResult("hardlink", "ok", f"{cache} does not exist yet; it would be on the project's filesystem")]
+    failure = _try_hardlink(cache, into)
+    if failure:
+        return [CheckResult("hardlink", "warn", f"{copying[0]} ({failure})", copying[1])]
+    from pypm.store.layout import LINK_MODES
+    from pypm.store.link import effective_link_mode
+
+    if effective_link_mode(mode, cache, into) != "hardlink":
+        return [CheckResult("hardlink", "warn", f"hardlinks from {cache} to {into} work, but pypm recorded that they"
+                            " failed before, so it copies", f"delete {cache / LINK_MODES} to let it hardlink again")]
+    return [CheckResult("hardlink", "ok", f"hardlinks work from {cache} to {into}")]
+
+
+def _try_hardlink(cache: Path, into: Path) -> str:
+    """Hardlink a new file of the cache into ``into`` and remove both: "" when it worked,
+    else why not."""
+    import errno
+    import secrets
+
+    link = into / f"{_PROBE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+    made: list[Path] = []
+    try:
+        handle, source = tempfile.mkstemp(prefix=_PROBE_PREFIX, dir=cache)
+        os.close(handle)
+        made.append(Path(source))
+        os.link(source, link)
+        made.append(link)
+    except OSError as exc:
+        return "the cache and the project are on different filesystems" if exc.errno == errno.EXDEV else _reason(exc)
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
+    return ""
+
+
+def check_disk(target: Target) -> list[CheckResult]:
+    """Free space for the cache and the project: warn under 1 GiB, fail under 100 MiB (one
+    line per filesystem)."""
+    places = [("cache", target.settings.cache_dir), *([("project", target.raw.root)] if target.raw else [])]
+    by_device: dict[int, list[tuple[str, Path]]] = {}
+    for what, path in places:
+        by_device.setdefault(_device(path), []).append((what, _existing_parent(path)))
+    results = []
+    for group in by_device.values():
+        free = shutil.disk_usage(group[0][1]).free
+        status = "fail" if free < FAIL_FREE else "warn" if free < WARN_FREE else "ok"
+        what = " and the ".join(name for name, _ in group)
+        hint = "" if status == "ok" else "free some space, or move the cache elsewhere (PYPM_CACHE_DIR)"
+        results.append(CheckResult("disk", status, f"{_size(free)} free for the {what} ({group[0][1]})", hint))
+    return results
+
+
+def _existing_parent(path: Path) -> Path:
+    """``path``, or its nearest ancestor that exists."""
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _device(path: Path) -> int:
+    return _existing_parent(path).stat().st_dev
+
+
+def _size(count: int) -> str:
+    return f"{count / GIB:.1f} GiB" if count >= GIB else f"{count / MIB:.0f} MiB"
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def check_compiler(target: Target) -> list[CheckResult]:
+    """A C compiler (``$CC``, else cc, gcc or clang on PATH; cl on Windows) compiles, links
+    and runs a small program."""
+    command = _compiler_command()
+    if isinstance(command, str):
+        return [CheckResult("compiler", "fail", command, COMPILER_HINT)]
+    name = " ".join(command)
+    with tempfile.TemporaryDirectory(prefix="pypm-doctor-") as scratch:
+        source, program = Path(scratch) / "check.c", Path(scratch) / ("check.exe" if os.name == "nt" else "check")
+        source.write_text(_C_PROGRAM)
+        build = [*command, "/nologo", str(source), f"/Fe{program}"] if _is_msvc(command) else \
+            [*command, str(source), "-o", str(program)]
+        built = _run(build, cwd=scratch, timeout=120)
+        if built.returncode != 0 or not program.exists():
+            return [CheckResult("compiler", "fail", f"{name} cannot compile and link a test program: "
+                                f"{_error_line(built.stderr or built.stdout)}",
+                                "check that the C library headers are installed; " + COMPILER_HINT)]
+        ran = _run([str(program)], cwd=scratch, timeout=30)
+    if ran.stdout.strip() != "pypm-doctor":
+        return [CheckResult("compiler", "warn", f"{name} builds programs that do not run here: "
+                            f"{_error_line(ran.stderr) or f'exit code {ran.returncode}'}")]
+    return [CheckResult("compiler", "ok", f"{name} compiles, links and runs a test program ({_version_of(command)})")]
+
+
+def _compiler_command() -> list[str] | str:
+    """The compiler command, or why there is none."""
+    import shlex
+
+    given = os.environ.get("CC", "").strip()
+    if given:
+        words = shlex.split(given, posix=os.name != "nt")
+        return words if shutil.which(words[0]) else f"CC={given}: {words[0]} is not found"
+    names = ("cl", "clang", "gcc") if os.name == "nt" else ("cc", "gcc", "clang")
+    for compiler in names:
+        if shutil.which(compiler):
+            return [compiler]
+    return f"no C compiler: CC is unset and none of {', '.join(names)} is on PATH"
+
+
+def _is_msvc(command: list[str]) -> bool:
+    return Path(command[0]).stem.lower() == "cl"
+
+
+def _version_of(command: list[str]) -> str:
+    """The compiler's own first line about its version (MSVC prints it for no arguments)."""
+    done = _run(command if _is_msvc(command) else [*command, "--version"], timeout=30)
+    lines = (done.stderr if _is_msvc(command) else done.stdout).strip().splitlines()
+    return lines[0].strip() if lines else "version unknown"
+
+
+def check_git(target: Target) -> list[CheckResult]:
+    """``git --version``."""
+    if shutil.which("git") is None:
+        return [CheckResult("git", "warn", "git is not on PATH",
+                            "install git: bundles date themselves by the lock's commit, and some build backends"
+                            " ask git for the version")]
+    done = _run(["git", "--version"], timeout=30)
+    if done.returncode != 0:
+        return [CheckResult("git", "warn", f"git does not run: {_error_line(done.stderr)}")]
+    return [CheckResult("git", "ok", done.stdout.strip())]
+
+
+def check_wasi(target: Target) -> list[CheckResult]:
+    """The WebAssembly (WASI) toolchain, for information only: the SDK, a wasm32 clang,
+    wasmtime."""
+    found = []
+    sdk = os.environ.get("WASI_SDK_PATH", "").strip()
+    if sdk:
+        found.append(f"WASI_SDK_PATH={sdk}" + ("" if (Path(sdk) / "bin" / "clang").exists() else " (no bin/clang)"))
+    found.extend(tool for tool in ("wasm32-wasip1-clang", "wasm32-wasi-clang", "wasmtime") if shutil.which(tool))
+    if shutil.which("clang") and "wasm32" in _run(["clang", "--print-targets"], timeout=30).stdout:
+        found.append("clang (targets wasm32)")
+    message = ", ".join(found) if found else "no WASI SDK, wasm32 clang or wasmtime (needed only to build for WASI)"
+    return [CheckResult("wasi", "info", message)]
+
+
+def _run(command: list[str], cwd: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a tool; an executable that cannot start is a completed process with exit code
+    127 and the reason on stderr."""
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, errors="replace", timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return subprocess.CompletedProcess(command, 127, "", _reason(exc))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return f"no answer within {exc.timeout:g}s"
+    return getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+
+
+def _error_line(text: str) -> str:
+    """The first line of a tool's output that says "error", else its last non-blank line."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or [""])[0 if errors else -1]
