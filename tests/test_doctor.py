@@ -85,11 +85,29 @@ def test_doctor_in_a_synced_project_reports_each_check(synced, run_pypm: RunPypm
     assert all(status == "ok" for status, _ in found["disk"])
     assert found["git"][0][0] == "ok" and found["git"][0][1].startswith("git version")
     assert found["wasi"][0][0] == "info"
+    assert found["plugins"][0][0] == "info" and found["plugins"][0][1].startswith("no plugins")
     assert proc.returncode == 0, proc.stdout
     assert proc.stderr.strip() == "0 failures, 0 warnings"
     cache = Path(env_cache(run_pypm))
     assert not [p for p in [*cache.iterdir(), *root.iterdir(), *(root / ".venv").iterdir()]
                 if p.name.startswith(".pypm-doctor-")], "doctor left a probe file behind"
+
+
+def test_doctor_loads_each_plugin_and_counts_the_broken_ones(synced, run_pypm: RunPypm, tmp_path: Path) -> None:
+    root, env, _url = synced
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "good.py").write_text("def plugin(pypm):\n    pypm.hook('post-lock', lambda context: 0)\n")
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f'\n[tool.pypm]\nplugins = [{{ path = "{good.as_posix()}", object = "good:plugin" }}, '
+                        '"missing_module:plugin", "no-such-native"]\n')
+    document, code = doctor_json(run_pypm, root, env={**env, "PYPM_PLUGIN_DIR": str(tmp_path / "plugin-dir")})
+    rows = [(c["status"], c["message"]) for c in by_check(document)["plugins"]]
+    assert rows[0] == ("ok", f"good:plugin (from {good.as_posix()}) loads")
+    assert [status for status, _ in rows[1:]] == ["fail", "fail"] and code == 2
+    assert "cannot import missing_module" in rows[1][1] and "no native plugin named 'no-such-native'" in rows[2][1]
+    off = run_pypm("--no-plugins", "doctor", cwd=root, env_extra=env, check=False)
+    assert off.returncode == 0 and "info  plugins        plugins are disabled" in off.stdout
 
 
 def env_cache(run_pypm: RunPypm) -> str:

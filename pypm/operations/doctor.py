@@ -75,7 +75,7 @@ def run_checks(start: Path, overrides: Mapping[str, tuple[Any, str]] | None = No
     target = load_target(start, overrides or {})
     target.freshness = freshness
     checks = (check_venv, check_python_headers, check_compiler, check_openssl, check_network, check_cache,
-              check_hardlink, check_disk, check_git, check_wasi)
+              check_hardlink, check_disk, check_git, check_wasi, check_plugins)
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         futures = [pool.submit(_guarded, check, target) for check in checks]
         return [*target.found, *(result for future in futures for result in future.result())]
@@ -645,3 +645,18 @@ def _error_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     errors = [line for line in lines if "error" in line.lower()]
     return (errors or lines or [""])[0 if errors else -1]
+
+
+def check_plugins(target: Target) -> list[CheckResult]:
+    """Each plugin (entry points, ``[tool.pypm] plugins``) loads, each on its own."""
+    from pypm.plugins.loader import DISABLE_VAR, plugin_problems, plugins_disabled
+
+    if plugins_disabled():
+        return [CheckResult("plugins", "info", f"plugins are disabled ({DISABLE_VAR} or --no-plugins)")]
+    raw = target.raw
+    rows = plugin_problems(raw.config_file if raw else None, raw.tool_table if raw else {},
+                           raw.root / ".venv" if raw else None)
+    if not rows:
+        return [CheckResult("plugins", "info", "no plugins (entry points pypm.plugins, [tool.pypm] plugins)")]
+    return [CheckResult("plugins", "ok", f"{name} loads") if problem is None
+            else CheckResult("plugins", "fail", problem) for name, problem in rows]

@@ -120,6 +120,36 @@ def load_plugins(config_file: Path | None, tool_table: dict[str, Any], venv: Pat
     return found
 
 
+def plugin_problems(config_file: Path | None, tool_table: dict[str, Any], venv: Path | None) -> list[
+        tuple[str, str | None]]:
+    """(plugin, None when it loads else why not) for every entry-point plugin and every
+    entry of ``tool_table["plugins"]``, each loaded on its own and unloaded again (what
+    ``pypm doctor`` reports)."""
+    rows: list[tuple[str, str | None]] = []
+    try:
+        points = _entry_points()
+        specs = _configured(config_file, tool_table)
+    except PluginError as exc:
+        return [("plugins", exc.one_line())]
+    loaders = [(f"{ep.name} (entry point)", lambda ep=ep: _python_plugin(ep.name, ep.load)) for ep in points]
+    loaders += [(_shown_spec(spec), lambda spec=spec: _configured_plugin(spec, config_file, venv)) for spec in specs]
+    for name, load in loaders:
+        try:
+            PluginSet([load()]).close()
+        except PluginError as exc:
+            rows.append((name, exc.one_line()))
+        else:
+            rows.append((name, None))
+    return rows
+
+
+def _shown_spec(spec: Any) -> str:
+    """``gate:plugin (from plugins/gate)`` for a path plugin, the entry itself otherwise."""
+    if isinstance(spec, dict) and isinstance(spec.get("object"), str):
+        return f"{spec['object']} (from {spec.get('path')})"
+    return str(spec)
+
+
 def _entry_points() -> list[Any]:
     from importlib.metadata import entry_points
 
