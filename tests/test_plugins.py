@@ -263,3 +263,26 @@ def test_https_download_with_a_pinned_sha256(tmp_path, plugin_env, run_pypm, htt
     assert ran.returncode == 2 and "argv[1] = x" in ran.stdout
     missing = run_pypm("plugin", "add", "other", f"{url}/nothing.so", cwd=tmp_path, env_extra=env, check=False)
     assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+
+
+def test_post_lock_hooks_guard_pypm_add(tmp_path, make_index, run_pypm) -> None:
+    """`pypm add` locks before it writes pyproject.toml: a post-lock hook that stops it
+    leaves both files as they were."""
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("beta", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "gate.py").write_text(
+        "def plugin(pypm):\n"
+        "    @pypm.hook('post-lock')\n"
+        "    def deny(context):\n"
+        "        if any(row.startswith('beta==') for row in context.result.locked):\n"
+        "            raise RuntimeError('beta is denied')\n")
+    root = tmp_path / "proj"
+    write_project(root, ["alpha"])
+    with_plugins(root, f'[{{ path = "{gate.as_posix()}", object = "gate:plugin" }}]')
+    run_pypm("lock", cwd=root, env_extra=env)
+    before = {name: (root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")}
+    stopped = run_pypm("add", "beta", cwd=root, env_extra=env, check=False)
+    assert stopped.returncode == 3 and "plugin gate stopped the run at post-lock: beta is denied" in stopped.stderr
+    assert {name: (root / name).read_bytes() for name in before} == before

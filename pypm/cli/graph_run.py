@@ -132,6 +132,7 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     from pypm.cli.graph_options import place_from
     from pypm.cli.parser import start_dir
     from pypm.errors import UsageError
+    from pypm.graph.hooks import lock_hooks
 
     if options.script is not None:
         if options.env or options.global_env:
@@ -142,7 +143,7 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     if env is not None:
         return _edit_env(options, items, edit, env, remove)
     ctx = edit_context(options)
-    edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options))
+    edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options), hooks=lock_hooks(ctx))
     if not options.no_sync:
         run_operations(options, ["sync"], edit_context(options))
     return 0
@@ -160,6 +161,7 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
     """``--env NAME`` / ``--global``: edit a named environment (``default`` is made on first use)."""
     from pypm.cli.graph_options import place_from
     from pypm.errors import UsageError
+    from pypm.graph.hooks import lock_hooks
     from pypm.operations import envs
 
     if options.package or getattr(options, "editable", None):
@@ -171,7 +173,7 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
         created = envs.create_env_files(name)
     try:
         ctx = env_context(options, name)
-        edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root)
+        edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root, hooks=lock_hooks(ctx))
         if not options.no_sync:
             run_operations(options, ["sync"], env_context(options, name))
     except BaseException:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
+    from pypm.operations.edit_requirements import LockHooks
     from pypm.plugins.api import HookResult
 
 
@@ -47,6 +48,16 @@ def with_hooks(ctx: GraphContext, operation: str, work: Callable[[], HookResult]
     except PluginError as exc:
         undo()
         raise PluginError(f"{exc.message}; {undone}", hint=exc.hint) from None
+
+
+def lock_hooks(ctx: GraphContext) -> LockHooks:
+    """``pre-lock`` and ``post-lock`` for a lock made outside the graph (``pypm add``,
+    ``pypm remove``), which puts the lock back itself when ``post-lock`` stops it."""
+    from pypm.operations.edit_requirements import LockHooks
+    from pypm.plugins.api import HookResult
+
+    return LockHooks(lambda: run_stage(ctx, "pre-lock"),
+                     lambda: run_stage(ctx, "post-lock", result=HookResult(locked=locked_packages(ctx.lock_path))))
 
 
 def locked_packages(lock_path: Path) -> tuple[str, ...]:

@@ -25,6 +25,15 @@ if TYPE_CHECKING:
     from pypm.workspace.discovery import RawWorkspace
 
 
+@dataclass(frozen=True)
+class LockHooks:
+    """What runs around an edit's lock: the plugins' ``pre-lock`` and ``post-lock`` hooks
+    (given by the caller, which knows the plugins)."""
+
+    pre_lock: Callable[[], None]
+    post_lock: Callable[[], None]
+
+
 @dataclass
 class EditOutcome:
     """What changed: (requirement, list) rows added or removed, and the file edited."""
@@ -58,7 +67,8 @@ def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: 
 
 
 def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[str], place: Place,
-                     package: str | None, cwd: Path, editable: list[str] | None = None) -> EditOutcome:
+                     package: str | None, cwd: Path, editable: list[str] | None = None,
+                     hooks: LockHooks | None = None) -> EditOutcome:
     """Add ``requirements`` (a path among them, :func:`looks_like_path`, adds the project
     there as a path source built into a wheel; each of ``editable`` as one installed
     editable) to one list of one pyproject, lock, then write it."""
@@ -82,7 +92,7 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
         outcome.added = bounded + [row for row in outcome.added if not _same_name(row, bounded)]
         return bool(bounded)
 
-    _lock_then_save(raw, settings, edit, bound)
+    _lock_then_save(raw, settings, edit, bound, hooks)
     for row in outcome.added:
         ui.info(f"Added {row} to {place.describe()} of {_shown(path, raw.root)}")
     for directory, is_editable in sources:
@@ -101,7 +111,7 @@ def looks_like_path(text: str) -> bool:
 
 
 def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str], place: Place,
-                        package: str | None, cwd: Path) -> EditOutcome:
+                        package: str | None, cwd: Path, hooks: LockHooks | None = None) -> EditOutcome:
     """Remove ``names`` from one list of one pyproject, lock, then write it."""
     from packaging.utils import canonicalize_name
 
@@ -117,7 +127,7 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
         outcome.removed.extend(removed)
         if not _required_elsewhere(raw, path, name):
             edit.drop_unused_source(name)
-    _lock_then_save(raw, settings, edit)
+    _lock_then_save(raw, settings, edit, hooks=hooks)
     for row in outcome.removed:
         ui.info(f"Removed {row} from {place.describe()} of {_shown(path, raw.root)}")
     return outcome
@@ -175,15 +185,20 @@ def _check_place_file(raw: RawWorkspace, path: Path, place: Place) -> None:
 
 
 def _lock_then_save(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit,
-                    after_lock: Callable[[], bool] | None = None) -> None:
+                    after_lock: Callable[[], bool] | None = None, hooks: LockHooks | None = None) -> None:
     """Lock the edited workspace (again when ``after_lock`` changed the edit), then write
-    the pyproject; on any failure the lock is put back as it was."""
+    the pyproject; on any failure (a ``hooks`` post-lock hook stopping the run too) the
+    lock is put back as it was and the pyproject is not written."""
     from pypm.fsutil import restored_on_failure
 
     with restored_on_failure(raw.root / "pylock.toml"):
+        if hooks is not None:
+            hooks.pre_lock()
         _lock_edited(raw, settings, edit)
         if after_lock is not None and after_lock():
             _lock_edited(raw, settings, edit)
+        if hooks is not None:
+            hooks.post_lock()
         edit.save()
 
 
