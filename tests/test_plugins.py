@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pypm.testing import DistSpec
-from tests.workspaces import write_project
+from tests.workspaces import replace_in, write_project
 
 ROOT = Path(__file__).resolve().parents[1]
 NATIVE = ROOT / "tests" / "fixtures" / "native"
@@ -286,3 +286,62 @@ def test_post_lock_hooks_guard_pypm_add(tmp_path, make_index, run_pypm) -> None:
     stopped = run_pypm("add", "beta", cwd=root, env_extra=env, check=False)
     assert stopped.returncode == 3 and "plugin gate stopped the run at post-lock: beta is denied" in stopped.stderr
     assert {name: (root / name).read_bytes() for name in before} == before
+
+
+def test_a_hook_calling_exit_stops_the_run_and_its_lock_is_not_kept(project, tmp_path, run_pypm) -> None:
+    root, env = project
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "gate.py").write_text("import sys\ndef plugin(pypm):\n    pypm.hook('post-lock', lambda c: sys.exit(5))\n")
+    with_plugins(root, f'[{{ path = "{gate.as_posix()}", object = "gate:plugin" }}]')
+    stopped = run_pypm("lock", cwd=root, env_extra=env, check=False)
+    assert stopped.returncode == 3 and "plugin gate stopped the run at post-lock (it called exit(5))" in stopped.stderr
+    assert not (root / "pylock.toml").exists()
+
+
+def test_adding_a_plugin_makes_the_lock_and_sync_run_again(project, tmp_path, run_pypm) -> None:
+    """A gate added to a project already locked and synced checks them: the plugins list
+    is an input of both."""
+    root, env = project
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    log = tmp_path / "seen.log"
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "gate.py").write_text(
+        f"import pathlib\nLOG = pathlib.Path({str(log)!r})\n"
+        "def plugin(pypm):\n"
+        "    for stage in ('post-lock', 'post-sync'):\n"
+        "        pypm.hook(stage, lambda c: LOG.open('a').write(c.stage + '\\n') and None)\n")
+    with_plugins(root, f'[{{ path = "{gate.as_posix()}", object = "gate:plugin" }}]')
+    lock_before = (root / "pylock.toml").read_text().split("[tool.pypm]")[0]
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    assert log.read_text().splitlines() == ["post-lock", "post-sync"]
+    assert (root / "pylock.toml").read_text().split("[tool.pypm]")[0] == lock_before, "the same packages"
+    assert "All up to date" in run_pypm("lock", "sync", cwd=root, env_extra=env).stderr
+
+
+def test_a_task_keeps_its_name_over_a_plugin_command(project, tmp_path, run_pypm) -> None:
+    root, env = project
+    plug = tmp_path / "plug"
+    plug.mkdir()
+    (plug / "cmd.py").write_text("def plugin(pypm):\n    pypm.command('hello', lambda o: print('plugin'))\n")
+    with_plugins(root, f'[{{ path = "{plug.as_posix()}", object = "cmd:plugin" }}]\n'
+                       '[tool.pypm.tasks]\nhello = "python -c \\"print(\'task\')\\""')
+    clash = run_pypm("hello", cwd=root, env_extra=env, check=False)
+    assert clash.returncode == 3 and "a module named cmd is already loaded" in clash.stderr, "stdlib's cmd is"
+    (plug / "cmd.py").rename(plug / "hello_cmd.py")
+    replace_in(root / "pyproject.toml", '"cmd:plugin"', '"hello_cmd:plugin"')
+    assert run_pypm("hello", cwd=root, env_extra=env).stdout.strip() == "task"
+    off = run_pypm("--no-plugins", "nothing-here", cwd=root, env_extra=env, check=False)
+    assert off.returncode == 2 and "plugins are off, so no plugin command either" in off.stderr
+
+
+def test_a_workspace_file_may_hold_other_tools_tables(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = tmp_path / "ws"
+    write_project(root / "app", ["alpha"], name="app")
+    (root / "pypm-workspace.toml").write_text('[workspace]\nmembers = ["app"]\n\n[tool.audit-gate]\ndeny = []\n')
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    (root / "pypm-workspace.toml").write_text("[tool.x]\ny = 1\n")
+    empty = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert empty.returncode == 1 and "(add [workspace] members = [...])" in empty.stderr

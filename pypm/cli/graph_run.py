@@ -62,6 +62,8 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
 
     ctx = ctx or load_context(options)
     what = "is neither a pypm command nor a task here" if getattr(options, "bare", False) else "is not a task here"
+    if getattr(options, "bare", False) and _plugins_off():
+        what += " (plugins are off, so no plugin command either)"
     names = checked_operations(_task_names(ctx, names), what, ctx.tasks)
     operations = [name for name in names if name in GRAPH_OPERATIONS]
     check_combination(options, operations)
@@ -242,3 +244,9 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
     apply_overrides(ctx.settings, options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
+
+
+def _plugins_off() -> bool:
+    from pypm.plugins.loader import plugins_disabled
+
+    return plugins_disabled()

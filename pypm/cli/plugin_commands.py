@@ -1,7 +1,8 @@
-"""Commands that plugins add: ``pypm NAME ARGS...`` for a NAME no pypm command has.
+"""Commands that plugins add: ``pypm NAME ARGS...`` for a NAME that is neither a pypm
+command nor a task of the workspace (a task keeps its name: ``pypm TASK...`` runs it).
 
-A name that no plugin adds is a task name (``pypm TASK...``). Plugins are loaded only for
-such names, so pypm's own commands and the no-op path never pay for them.
+Plugins are loaded only for such names, so pypm's own commands, tasks and the no-op path
+never pay for them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def run_plugin_command(global_options: argparse.Namespace, name: str, argv: list
     """Run the plugin command ``name`` with ``argv``; None when no plugin adds it."""
     from pypm.plugins.loader import plugins_disabled
 
-    if plugins_disabled():
+    if plugins_disabled() or _is_task(global_options, name):
         return None
     plugins = _plugins_here(global_options)
     try:
@@ -42,6 +43,18 @@ def run_plugin_command(global_options: argparse.Namespace, name: str, argv: list
                               hint="run with --no-plugins to do without it") from None
     finally:
         plugins.close()
+
+
+def _is_task(global_options: argparse.Namespace, name: str) -> bool:
+    """Is ``name`` a task here (then it is run as one, whatever a plugin adds)?"""
+    from pypm.cli.parser import start_dir
+    from pypm.cli.task_choice import task_names
+    from pypm.graph.context import GraphContext
+
+    try:
+        return bool(task_names(GraphContext.load(start_dir(global_options)), name, None, False))
+    except PypmError:
+        return False  # no workspace here, or one that does not load: the task path says so
 
 
 def plugin_command_lines(global_options: argparse.Namespace) -> list[str]:

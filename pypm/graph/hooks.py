@@ -48,6 +48,9 @@ def with_hooks(ctx: GraphContext, operation: str, work: Callable[[], HookResult]
     except PluginError as exc:
         undo()
         raise PluginError(f"{exc.message}; {undone}", hint=exc.hint) from None
+    except BaseException:  # interrupted while a post-hook ran: what it checked is not accepted
+        undo()
+        raise
 
 
 def lock_hooks(ctx: GraphContext) -> LockHooks:
@@ -56,17 +59,26 @@ def lock_hooks(ctx: GraphContext) -> LockHooks:
     from pypm.operations.edit_requirements import LockHooks
     from pypm.plugins.api import HookResult
 
-    return LockHooks(lambda: run_stage(ctx, "pre-lock"),
-                     lambda: run_stage(ctx, "post-lock", result=HookResult(locked=locked_packages(ctx.lock_path))))
+    def post_lock() -> None:
+        from pypm.errors import PluginError
+
+        try:
+            run_stage(ctx, "post-lock", result=HookResult(locked=locked_packages(ctx.lock_path)))
+        except PluginError as exc:
+            raise PluginError(f"{exc.message}; pyproject.toml and pylock.toml are as they were",
+                              hint=exc.hint) from None
+
+    return LockHooks(lambda: run_stage(ctx, "pre-lock"), post_lock)
 
 
 def locked_packages(lock_path: Path) -> tuple[str, ...]:
     """``name==version`` of every package in the lock (the name alone for a directory)."""
-    import tomllib
+    from pypm.errors import PypmError
+    from pypm.tomlfile import read_toml
 
     try:
-        data = tomllib.loads(lock_path.read_text("utf-8"))
-    except (OSError, ValueError):
+        data = read_toml(lock_path)
+    except (PypmError, OSError):
         return ()
     rows = []
     for package in data.get("packages", []):

@@ -51,8 +51,10 @@ def stamp_path(venv: Path) -> Path:
 
 
 def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw: RawWorkspace) -> dict[str, Any]:
-    """What a sync's result depends on besides ``.venv`` itself (see the module docstring)."""
-    return {
+    """What a sync's result depends on besides ``.venv`` itself (see the module docstring),
+    and the ``plugins`` list when there is one (a new ``post-sync`` gate checks again)."""
+    plugins = raw.tool_table.get("plugins")
+    return {**({"plugins": plugins} if plugins else {}),
         "format": STAMP_FORMAT,
         "lock-sha256": hashlib.sha256(lock_bytes).hexdigest(),
         "selection": selection.key(),

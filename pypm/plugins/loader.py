@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,12 @@ class PluginSet:
 
     def run_hooks(self, context: HookContext) -> None:
         """Call every hook of ``context.stage``; the first that raises or returns non-zero
-        stops the run with one line naming its plugin and the stage."""
+        stops the run with one line naming its plugin and the stage. One hook runs at a
+        time, also when tasks run side by side (``--jobs``)."""
+        with _ONE_AT_A_TIME:
+            self._run_hooks(context)
+
+    def _run_hooks(self, context: HookContext) -> None:
         for plugin in self.plugins:
             if plugin.registry is not None:
                 for function in plugin.registry.hooks.get(context.stage, []):
@@ -89,11 +95,15 @@ class PluginSet:
 
 
 _HINT = "fix what it reports, or run with --no-plugins"
+_ONE_AT_A_TIME = threading.RLock()
 
 
 def _call_python(name: str, function: Any, context: HookContext) -> None:
     try:
         code = function(context)
+    except SystemExit as exc:  # a hook calling sys.exit() stops the run like any other failure
+        raise PluginError(f"plugin {name} stopped the run at {context.stage} (it called exit({exc.code!r}))",
+                          hint=_HINT) from None
     except Exception as exc:  # noqa: BLE001 - any failure of a plugin's hook is the plugin's line
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise PluginError(f"plugin {name} stopped the run at {context.stage}: {reason}", hint=_HINT) from None
@@ -168,15 +178,16 @@ def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -
     base = config_file.parent if config_file is not None else Path.cwd()
     if isinstance(spec, dict) and set(spec) == {"path", "object"} and all(isinstance(v, str) for v in spec.values()):
         directory = (base / spec["path"]).resolve()
-        return _python_plugin(_module_of(spec["object"]), lambda: _import_object(spec["object"], [directory], True))
+        return _python_plugin(_module_of(spec["object"]), lambda: _import_object(spec["object"], [], directory))
     if not isinstance(spec, str) or not spec:
         raise PluginError(f"{config_file}: plugin entry {spec!r} is not understood",
                           hint='use "module:object", { path = "dir", object = "module:object" }, a native '
                                "plugin's name or a library path")
     if spec.endswith(NATIVE_SUFFIXES):
-        return LoadedPlugin(spec, native=NativePlugin(Path(spec).name, (base / spec).resolve()))
+        name = Path(spec).stem.removeprefix("lib").removeprefix("pypm_")
+        return LoadedPlugin(name, native=NativePlugin(name, (base / spec).resolve(), spec))
     if ":" in spec:
-        return _python_plugin(_module_of(spec), lambda: _import_object(spec, _site_packages(venv), False))
+        return _python_plugin(_module_of(spec), lambda: _import_object(spec, _site_packages(venv)))
     from pypm.plugins.installed import check_name, installed_path
 
     check_name(spec)
@@ -212,15 +223,17 @@ def _python_plugin(name: str, load: Any) -> LoadedPlugin:
     return LoadedPlugin(name, registry=registry)
 
 
-def _import_object(spec: str, paths: list[Path], first: bool) -> Any:
-    """``module:object`` (``object`` may be dotted), with ``paths`` searched before
-    (``first``) or after pypm's own ``sys.path``."""
+def _import_object(spec: str, paths: list[Path], directory: Path | None = None) -> Any:
+    """``module:object`` (``object`` may be dotted): the module from ``directory`` (a path
+    plugin), else found on pypm's own ``sys.path`` and then ``paths``. Either way the
+    plugin's directories go after pypm's own entries, so they never shadow a module pypm
+    imports."""
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise PluginError(f"plugin {spec!r} is not module:object", hint='e.g. "audit_gate:plugin"')
-    _add_to_path([str(p) for p in paths], first)
+    _add_to_path([str(p) for p in [*paths, *([directory] if directory else [])]])
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = _module_in(directory, module_name) if directory else importlib.import_module(module_name)
     except ImportError as exc:
         raise PluginError(f"plugin {spec}: cannot import {module_name} ({exc})",
                           hint="install it in pypm's environment or the project's .venv, or give its path") from None
@@ -232,14 +245,37 @@ def _import_object(spec: str, paths: list[Path], first: bool) -> Any:
     return target
 
 
-def _add_to_path(paths: list[str], first: bool) -> None:
-    """Put ``paths`` on ``sys.path`` for the rest of the run (a plugin's later imports
-    need them too): before pypm's own entries (``first``) or after them."""
-    added = [p for p in paths if p not in sys.path]
-    if first:
-        sys.path[:0] = added
+def _module_in(directory: Path, name: str) -> Any:
+    """The top-level module ``name`` from ``directory`` itself (not one of the same name
+    elsewhere on ``sys.path``)."""
+    import importlib.machinery
+    import importlib.util
+
+    top = name.partition(".")[0]
+    found = importlib.machinery.PathFinder.find_spec(top, [str(directory)])
+    if found is None or found.loader is None:
+        raise ImportError(f"no module {top} in {directory}")
+    loaded = sys.modules.get(top)
+    if loaded is not None:
+        origin = getattr(loaded, "__file__", None) or "pypm itself"
+        if found.origin != origin:
+            raise PluginError(f"plugin {name}: a module named {top} is already loaded (from {origin})",
+                              hint="give the plugin's module a name of its own")
     else:
-        sys.path.extend(added)
+        module = importlib.util.module_from_spec(found)
+        sys.modules[top] = module
+        try:
+            found.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[top]
+            raise
+    return importlib.import_module(name)
+
+
+def _add_to_path(paths: list[str]) -> None:
+    """Put ``paths`` at the end of ``sys.path`` for the rest of the run (a plugin's later
+    imports need them too)."""
+    sys.path.extend(p for p in paths if p not in sys.path)
 
 
 def _site_packages(venv: Path | None) -> list[Path]:

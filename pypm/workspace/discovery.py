@@ -98,7 +98,9 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
     named environment's: no ``PYPM_WORKSPACE_ROOT``, no climbing to a parent workspace)."""
     root, config_file = (start.resolve(), start.resolve() / PYPROJECT) if exact else _find_root(start.resolve())
     root_data = read_toml(config_file, WorkspaceError)
-    tool_table = root_data if config_file.name == WORKSPACE_FILE else _tool_pypm(root_data, config_file)
+    # pypm-workspace.toml holds the settings at its top; its [tool.*] tables are other tools'
+    tool_table = ({k: v for k, v in root_data.items() if k != "tool"} if config_file.name == WORKSPACE_FILE
+                  else _tool_pypm(root_data, config_file))
     workspace = RawWorkspace(root, config_file, root_data, tool_table)
     workspace_table = workspace.workspace_table
     if config_file.name == PYPROJECT and "project" in root_data:
@@ -111,10 +113,9 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
                     RawMember(member_dir, pyproject, read_toml(pyproject, WorkspaceError))
                 )
     if not workspace.members:
-        raise WorkspaceError(
-            f"{config_file}: no [project] table and no workspace members",
-            hint="add a [project] table or [tool.pypm.workspace] members = [...]",
-        )
+        where = "[workspace] members = [...]" if config_file.name == WORKSPACE_FILE else (
+            "a [project] table or [tool.pypm.workspace] members = [...]")
+        raise WorkspaceError(f"{config_file}: no [project] table and no workspace members", hint=f"add {where}")
     add_path_sources(workspace)
     return workspace
 

@@ -1,7 +1,8 @@
 """The lock's input hash: everything that decides what ``pypm lock`` produces.
 
 That is each member's name, version, ``requires-python``, dependencies, extras and groups,
-the root's groups and the settings that steer the resolver; for a member whose
+the root's groups, the settings that steer the resolver and the ``plugins`` list (whose
+``post-lock`` hooks must have passed for the lock to be up to date); for a member whose
 dependencies or ``requires-python`` are ``dynamic``, the values its build backend gave
 (cached by :mod:`pypm.workspace.member_sources`). What only changes the *installed* result
 (scripts, entry points, ``[build-system]``, a dynamic version, the link mode, the
@@ -41,12 +42,15 @@ def lock_inputs(raw: RawWorkspace, settings: Settings) -> dict[str, Any]:
             entry["dynamic-metadata"] = _dynamic_lock_fields(raw, member)
         members.append(entry)
     members.sort(key=lambda item: item["path"])
-    return {
+    inputs = {
         "format": INPUT_FORMAT,
         "members": members,
         "root-groups": raw.root_data.get("dependency-groups"),
         "settings": settings.lock_inputs(),
     }
+    if raw.tool_table.get("plugins"):  # a new gate re-checks the lock (only then: older hashes hold)
+        inputs["plugins"] = raw.tool_table["plugins"]
+    return inputs
 
 
 def _dynamic_lock_fields(raw: RawWorkspace, member: RawMember) -> dict[str, Any]:

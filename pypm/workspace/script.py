@@ -44,7 +44,7 @@ def has_metadata(path: Path) -> bool:
 
 def script_metadata(path: Path) -> dict[str, Any]:
     """The script's metadata table (empty when it has no block)."""
-    import tomllib
+    from pypm.tomlfile import tomllib
 
     blocks = _script_blocks(read_text(path).replace("\r\n", "\n"))
     if len(blocks) > 1:
