@@ -345,3 +345,37 @@ def test_a_workspace_file_may_hold_other_tools_tables(tmp_path, make_index, run_
     (root / "pypm-workspace.toml").write_text("[tool.x]\ny = 1\n")
     empty = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
     assert empty.returncode == 1 and "(add [workspace] members = [...])" in empty.stderr
+
+
+def test_bundle_hooks_and_a_refused_archive_is_removed(tmp_path, make_index, run_pypm) -> None:
+    from pypm.testing.builders import wheel_from_installed
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    index.add(wheel_from_installed("flit_core", tmp_path))
+    root = tmp_path / "lone"
+    (root / "lone").mkdir(parents=True)
+    (root / "lone" / "__init__.py").write_text('"""A lone project."""\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "lone"\nversion = "2.0"\ndescription = "x"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
+        'build-backend = "flit_core.buildapi"\n')
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "bundle_gate.py").write_text(
+        "import os\n"
+        "def plugin(pypm):\n"
+        "    @pypm.hook('post-bundle')\n"
+        "    def check(context):\n"
+        "        assert os.path.isfile(context.result.archive), 'the archive is there when post-bundle runs'\n"
+        "        return 9 if os.environ.get('REFUSE_BUNDLE') else 0\n")
+    with_plugins(root, f'[{{ path = "{gate.as_posix()}", object = "bundle_gate:plugin" }}]')
+    env = {"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": "1700000000"}
+    archive = root / "dist" / "lone-2.0-bundle.tar.gz"
+    refused = run_pypm("lock", "sync", "bundle", cwd=root, env_extra={**env, "REFUSE_BUNDLE": "1"}, check=False)
+    assert refused.returncode == 3 and refused.stderr.strip().splitlines()[-1] == (
+        "error: plugin bundle_gate stopped the run at post-bundle (its hook returned 9); the archive is removed "
+        "(fix what it reports, or run with --no-plugins)")
+    assert not archive.exists()
+    run_pypm("bundle", cwd=root, env_extra=env)
+    assert archive.is_file()
+    assert "All up to date (bundle)" in run_pypm("bundle", cwd=root, env_extra=env).stderr
