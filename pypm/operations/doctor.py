@@ -12,60 +12,28 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pypm.config import DEFAULT_SOURCE, Settings
+from pypm.operations.doctor_model import NO_PROJECT, STATUSES, CheckResult, Freshness, Target, error_result
+from pypm.operations.doctor_network import check_network, check_openssl
 from pypm.workspace.discovery import RawWorkspace
 
-#: (workspace, settings) -> (pylock.toml fresh, .venv matches it): the graph layer's
-#: freshness check, handed in by the command line (operations do not import the graph).
-Freshness = Callable[[RawWorkspace, Settings], tuple[bool, bool]]
+__all__ = ["CheckResult", "Target", "counts", "report_json", "report_lines", "run_checks", "summary"]
 
-STATUSES = ("ok", "warn", "fail", "info")
-PROBE_TIMEOUT = 5.0  # seconds per index request
 MIB = 1024**2
 GIB = 1024**3
 WARN_FREE, FAIL_FREE = GIB, 100 * MIB
-NO_PROJECT = "no pypm project here"
 VENV_PYTHON = ".venv's Python"
 COMPILER_HINT = "install a C compiler: build-essential, the Xcode command line tools or the MSVC Build Tools"
 _PROBE_PREFIX = ".pypm-doctor-"
 _C_PROGRAM = '#include <stdio.h>\nint main(void) { puts("pypm-doctor"); return 0; }\n'
 _INCLUDE_SCRIPT = "import sys, sysconfig; print(sysconfig.get_path('include')); print(sys.version.split()[0])"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One line of the report: which check, ok/warn/fail/info, what was found, what to do."""
-
-    check: str
-    status: str
-    message: str
-    hint: str = ""
-
-    def line(self, width: int = 14) -> str:
-        """``fail  compiler       no C compiler ... (install ...)``."""
-        hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.status:<5} {self.check:<{width}} {self.message}{hint}"
-
-
-@dataclass
-class Target:
-    """What the checks look at: the settings, and the workspace (None outside one or when
-    it does not load; ``no_project`` then says which)."""
-
-    settings: Settings
-    raw: RawWorkspace | None = None
-    no_project: str = NO_PROJECT
-    freshness: Freshness | None = None
-    found: list[CheckResult] = field(default_factory=list)  # the project and settings lines
 
 
 def run_checks(start: Path, overrides: Mapping[str, tuple[Any, str]] | None = None,
@@ -142,7 +110,7 @@ def load_target(start: Path, overrides: Mapping[str, tuple[Any, str]]) -> Target
             project_line = CheckResult("project", "ok", f"{raw.root} ({_plural(len(members), 'member')}: "
                                                         f"{', '.join(members)})")
         except (PypmError, OSError) as exc:
-            project_line = _error_result("project", exc)
+            project_line = error_result("project", exc)
     if project_line is None:
         project_line = CheckResult("project", "info", f"{NO_PROJECT} (nothing found from {start} up)")
     elif target.raw is None:
@@ -164,7 +132,7 @@ def _find_project(start: Path) -> tuple[RawWorkspace | None, CheckResult | None]
         candidates = [folder / name for folder in (here, *here.parents) for name in (PYPROJECT, WORKSPACE_FILE)]
         if root_override() is None and not any(path.exists() for path in candidates):
             return None, None
-        return None, _error_result("project", exc)
+        return None, error_result("project", exc)
 
 
 def _load_settings(raw: RawWorkspace | None, broken: bool) -> tuple[Settings, CheckResult]:
@@ -177,21 +145,9 @@ def _load_settings(raw: RawWorkspace | None, broken: bool) -> tuple[Settings, Ch
         settings = load_settings(raw.tool_table, raw.config_file) if raw is not None else load_settings({})
         settings.check()
     except (PypmError, OSError) as exc:
-        return Settings({}), _error_result("settings", exc, "the other checks use the defaults")
+        return Settings({}), error_result("settings", exc, "the other checks use the defaults")
     read = "PYPM_* variables, the user config" + (" and [tool.pypm]" if raw is not None else "")
     return settings, CheckResult("settings", "ok", f"valid ({read}{'; project not read' if broken else ''})")
-
-
-def _error_result(check: str, exc: BaseException, note: str = "") -> CheckResult:
-    """The fail line for a pypm error or an OS error."""
-    from pypm.errors import PypmError
-
-    if isinstance(exc, PypmError):
-        message = " ".join(exc.message.split()) + (f"; {note}" if note else "")
-        return CheckResult(check, "fail", message, " ".join((exc.hint or "").split()))
-    reason = getattr(exc, "strerror", None) or str(exc)
-    where = getattr(exc, "filename", None)
-    return CheckResult(check, "fail", f"{where}: {reason}" if where else reason)
 
 
 # --------------------------------------------------------------------------- the project's environment
@@ -209,7 +165,7 @@ def check_venv(target: Target) -> list[CheckResult]:
     try:
         lock_fresh, venv_fresh = target.freshness(target.raw, target.settings)
     except (PypmError, OSError) as exc:
-        reason = _error_result("venv", exc).message
+        reason = error_result("venv", exc).message
         return [CheckResult("venv", "warn", f"cannot tell whether .venv is current: {reason}", "run `pypm sync`")]
     if not lock_fresh:
         return [CheckResult("venv", "warn", "pylock.toml is stale: the project or its settings changed since it was"
@@ -230,7 +186,7 @@ def check_python_headers(target: Target) -> list[CheckResult]:
     try:
         python, which = _python_to_check(target)
     except PypmError as exc:
-        return [_error_result("python-headers", exc)]
+        return [error_result("python-headers", exc)]
     found = _include_dir(python)
     if isinstance(found, str):
         return [CheckResult("python-headers", "fail", f"{python} ({which}) does not run: {found}",
@@ -261,180 +217,6 @@ def _python_to_check(target: Target) -> tuple[Path, str]:
         return venv_python(target.raw.root / ".venv"), VENV_PYTHON
     which = "the Python pypm would use" if target.raw is None else "no .venv yet: the Python pypm would make it from"
     return find_base_python(target.settings["python"]), which
-
-
-# --------------------------------------------------------------------------- TLS and the indexes
-
-
-@dataclass
-class _Probe:
-    """What one GET of an index or find-links page found (the body is not read)."""
-
-    url: str
-    status: int = 0
-    error: str = ""  # no answer: why
-    tls: str = ""  # the TLS version negotiated (https)
-    tls_error: str = ""  # the server's certificate (or the handshake) was refused: why
-    seconds: float = 0.0
-
-
-def check_openssl(target: Target) -> list[CheckResult]:
-    """The OpenSSL pypm's Python uses, and the certificates pypm trusts."""
-    try:
-        import ssl
-    except ImportError:
-        return [CheckResult("openssl", "fail", "pypm's Python has no ssl module, so https indexes cannot be used",
-                            "run pypm on a Python built with OpenSSL")]
-    return [CheckResult("openssl", "ok", f"{ssl.OPENSSL_VERSION} (pypm's Python {sys.version.split()[0]}), trusting"
-                                         f" {_trust_source()}")]
-
-
-def _trust_source() -> str:
-    """The certificates pypm's HTTP client trusts (httpx's rule: ``SSL_CERT_FILE``, else
-    ``SSL_CERT_DIR``, else certifi's bundle)."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
-        if os.environ.get(name):
-            return f"{name}={os.environ[name]}"
-    return "certifi's CA bundle"
-
-
-def check_network(target: Target) -> list[CheckResult]:
-    """Each index and find-links location answers (one GET each, in parallel, with pypm's
-    HTTP client: its credentials, proxies and trust); TLS verifies for each https host."""
-    from pypm.errors import PypmError
-
-    settings = target.settings
-    indexes = [url if url.endswith("/") else url + "/" for url in settings.index_urls]
-    links = settings.find_links
-    remote = [] if settings["offline"] else [u for u in (*indexes, *links) if u.startswith(("http://", "https://"))]
-    try:
-        probes = _probe_all(list(dict.fromkeys(remote)))
-    except PypmError as exc:  # e.g. a bad PYPM_HTTP_TIMEOUT
-        return [_error_result("index", exc)]
-    offline = f"not contacted: {settings.describe('offline')}" if settings["offline"] else ""
-    return [*_tls_results(probes), *(_location_result("index", url, probes, offline) for url in indexes),
-            *(_location_result("find-links", entry, probes, offline) for entry in links)]
-
-
-def _probe_all(urls: list[str]) -> dict[str, _Probe]:
-    """GET every URL at once, each with a short timeout and no retries."""
-    if not urls:
-        return {}
-    import httpx
-
-    from pypm.index.auth import remember_url_credentials
-    from pypm.index.http import make_http_client
-
-    for url in urls:
-        remember_url_credentials(url)
-    client = make_http_client()
-    client.timeout = httpx.Timeout(PROBE_TIMEOUT)
-    with client, ThreadPoolExecutor(max_workers=min(8, len(urls))) as pool:
-        return dict(zip(urls, pool.map(lambda url: _probe(client, url), urls), strict=True))
-
-
-def _probe(client: Any, url: str) -> _Probe:
-    """One GET of ``url``: the status (and TLS version) of the answer, or why none came."""
-    import httpx
-
-    from pypm.index.http import describe_error
-    from pypm.index.pages import ACCEPT
-
-    probe, began = _Probe(url), time.monotonic()
-    try:
-        with client.stream("GET", url, headers={"Accept": ACCEPT}) as response:
-            probe.status, probe.tls = response.status_code, _tls_version(response)
-    except httpx.TimeoutException:
-        probe.error = f"no answer within {PROBE_TIMEOUT:g}s"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        probe.tls_error = _tls_refusal(exc)
-        probe.error = f"TLS failed: {probe.tls_error}" if probe.tls_error else describe_error(exc)
-    probe.seconds = time.monotonic() - began
-    return probe
-
-
-def _tls_version(response: Any) -> str:
-    """The TLS version of the connection an answer came over ("" without TLS)."""
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    return (ssl_object.version() or "") if ssl_object is not None else ""
-
-
-def _tls_refusal(exc: BaseException) -> str:
-    """Why TLS failed, when the request failed in TLS ("" for other failures)."""
-    import ssl
-
-    seen: BaseException | None = exc
-    for _ in range(10):  # the exception chain httpx and httpcore build is short
-        if seen is None:
-            break
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {seen.verify_message}"
-        if isinstance(seen, ssl.SSLError):
-            return seen.reason or str(seen)
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    return text.splitlines()[0] if "CERTIFICATE_VERIFY_FAILED" in text or text.startswith("[SSL") else ""
-
-
-def _tls_results(probes: dict[str, _Probe]) -> list[CheckResult]:
-    """One ``tls`` line per host: verified, refused, plain http, or not reached."""
-    from urllib.parse import urlsplit
-
-    results, seen = [], set()
-    for url, probe in probes.items():
-        parts = urlsplit(url)
-        where = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-        if (parts.scheme, where) in seen:
-            continue
-        seen.add((parts.scheme, where))
-        if parts.scheme == "http":
-            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-            results.append(CheckResult("tls", "info", f"{where}: plain http on this machine, no TLS") if local else
-                           CheckResult("tls", "warn", f"{where}: plain http: pages and files travel unencrypted and"
-                                       " unverified", "use the index's https:// URL"))
-        elif probe.tls_error:
-            results.append(CheckResult("tls", "fail", f"{where}: {probe.tls_error}",
-                                       f"pypm trusts {_trust_source()}; behind a proxy or a private CA, set"
-                                       " SSL_CERT_FILE to a bundle holding its certificate"))
-        elif probe.tls:
-            results.append(CheckResult("tls", "ok", f"{where}: certificate verified ({probe.tls})"))
-        else:
-            results.append(CheckResult("tls", "info", f"{where}: not checked: {probe.error or 'no TLS connection'}"))
-    return results
-
-
-def _location_result(check: str, entry: str, probes: dict[str, _Probe], offline: str) -> CheckResult:
-    """The line of one index URL or find-links entry (credentials never shown)."""
-    from pypm.index.file_facts import local_path
-    from pypm.index.http import redact
-
-    shown = redact(entry)
-    if entry.startswith(("http://", "https://")):
-        probe = probes.get(entry)
-        return _answer_result(check, shown, probe) if probe is not None else CheckResult(check, "info",
-                                                                                           f"{shown}: {offline}")
-    directory = local_path(entry) if entry.startswith("file:") else Path(entry)
-    if directory.is_dir():
-        return CheckResult(check, "ok", f"{shown}: a local directory")
-    return CheckResult(check, "fail", f"{shown}: {directory} is not a directory", f"check the {check} setting")
-
-
-def _answer_result(check: str, shown: str, probe: _Probe) -> CheckResult:
-    """The line for what a probe of ``shown`` found."""
-    if probe.error:
-        return CheckResult(check, "fail", f"{shown} cannot be reached: {probe.error}",
-                           f"check the {check} setting, your network and proxy (HTTPS_PROXY)")
-    took = f"HTTP {probe.status} in {probe.seconds:.2f}s"
-    if probe.status < 400:
-        return CheckResult(check, "ok", f"{shown} answers ({took})")
-    if probe.status in (401, 403):
-        return CheckResult(check, "fail", f"{shown} refuses pypm ({took}): credentials are missing or wrong",
-                           "give them in the URL (user:password@), ~/.netrc or keyring")
-    if probe.status == 404 and check == "index":
-        return CheckResult(check, "warn", f"{shown} has no page at its root ({took}); project pages may still work",
-                           "check that the URL is the index's simple/ root")
-    return CheckResult(check, "fail", f"{shown} answered {took}", f"check the {check} setting")
 
 
 # --------------------------------------------------------------------------- cache and disk
