@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 COMMANDS = ("init", "add", "remove", "lock", "sync", "run", "tasks", "shell", "status", "bundle", "unbundle", "export",
-            "import", "tree", "why", "outdated", "env", "audit", "verify", "doctor", "sandbox", "plugin", "cache", "python", "version")
+            "import", "tree", "why", "outdated", "env", "audit", "verify", "doctor", "sandbox", "plugin", "cache",
+            "python", "version")
 #: Other names of commands (``pypm pypylock`` is ``pypm bundle``, its name in earlier designs).
 COMMAND_ALIASES = ("pypylock",)
 _GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet", "--no-color", "--no-plugins")
