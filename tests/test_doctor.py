@@ -360,3 +360,12 @@ def test_doctor_help_lists_only_what_it_honours(run_pypm: RunPypm, tmp_path: Pat
         assert option in proc.stdout
     for option in ("--offline", "--python", "--link-mode", "--frozen"):
         assert option not in proc.stdout
+
+
+def test_doctor_fails_a_plain_http_index_pypm_refuses_without_contacting_it(synced, run_pypm: RunPypm) -> None:
+    root, env, _url = synced
+    document, code = doctor_json(run_pypm, root, env={**env, "PYPM_INDEX_URL": "http://alice:pw@pypi.example.org/simple/"})
+    found = by_check(document)
+    assert found["tls"][0]["status"] == "fail" and "plain http, which pypm refuses" in found["tls"][0]["message"]
+    assert found["index"][0]["message"].endswith("not contacted: plain http, which pypm refuses")
+    assert code >= 1 and "pw@" not in json.dumps(document)

@@ -113,6 +113,9 @@ def add_setting_options(parser: argparse.ArgumentParser, offline: bool = True, e
                        help="a further index (repeatable; replaces the configured extra indexes)")
     group.add_argument("--find-links", action="append", metavar="PATH|URL",
                        help="a directory or page of distribution files (repeatable; replaces the configured ones)")
+    group.add_argument("--allow-insecure-host", action="append", metavar="HOST",
+                       help="a host (or host:port) whose plain-http pages may be read (repeatable; replaces the "
+                            "configured ones)")
     group.add_argument("--cache-dir", metavar="DIR", help="the cache directory")
     if offline:
         group.add_argument("--offline", action="store_true", default=None, help="use the cache only")
@@ -164,6 +167,7 @@ def setting_overrides(options: argparse.Namespace) -> dict[str, tuple[Any, str]]
         "index-url": (getattr(options, "index_url", None), "--index-url"),
         "extra-index-url": (getattr(options, "extra_index_url", None), "--extra-index-url"),
         "find-links": (getattr(options, "find_links", None), "--find-links"),
+        "allow-insecure-host": (getattr(options, "allow_insecure_host", None), "--allow-insecure-host"),
         "cache-dir": (getattr(options, "cache_dir", None), "--cache-dir"),
         "offline": (getattr(options, "offline", None), "--offline"),
         "python": (getattr(options, "python", None), "--python"),

@@ -25,6 +25,7 @@ from pypm.index.metadata import DistMetadata, parse_metadata
 from pypm.index.page_cache import CachedPage, PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
 from pypm.index.retry import DEFAULT_POLICY, is_transient_status
+from pypm.index.transport_policy import check_transport
 from pypm.store.layout import METADATA, METADATA_BY_URL
 
 # strip_credentials and redact live in pypm.index.http; other modules import them from here.
@@ -41,6 +42,11 @@ class IndexClient:
                  refresh_packages: frozenset[str] = frozenset()) -> None:
         self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
         self.find_links = settings.find_links
+        self.allowed_insecure = list(settings["allow-insecure-host"])
+        for url in self.index_urls:
+            check_transport(url, self.allowed_insecure, "index")
+        for url in self.find_links:
+            check_transport(url, self.allowed_insecure, "find-links page")
         for url in [*self.index_urls, *self.find_links]:
             remember_url_credentials(url)
         self.cache_dir = cache_dir
@@ -108,6 +114,7 @@ class IndexClient:
                 f"cannot reach the index {redact(index_url)}: {exc}",
                 hint="check index-url and your network",
             ) from None
+        check_transport(response.url, self.allowed_insecure, f"index page (redirected from {redact(page_url)})")
         if response.status_code == 304 and cached is not None:
             self.pages.refresh(cached, dict(response.headers))
             return parse_page(cached.body, cached.content_type, page_url, index_url)
@@ -160,6 +167,7 @@ class IndexClient:
             response = fetch(self.http, location)
         except Unreachable as exc:
             raise IndexClientError(f"cannot read find-links page {redact(location)}: {exc}") from None
+        check_transport(response.url, self.allowed_insecure, f"find-links page (redirected from {redact(location)})")
         if response.status_code >= 400:
             raise IndexClientError(
                 f"cannot read find-links page {redact(location)}: HTTP {response.status_code}",

@@ -57,13 +57,20 @@ def check_network(target: Target) -> list[CheckResult]:
     settings = target.settings
     indexes = [url if url.endswith("/") else url + "/" for url in settings.index_urls]
     links = settings.find_links
-    remote = [] if settings["offline"] else [u for u in (*indexes, *links) if u.startswith(("http://", "https://"))]
+    from pypm.index.transport_policy import insecure_host_allowed
+
+    allowed = list(settings["allow-insecure-host"])
+    remote = [] if settings["offline"] else [u for u in (*indexes, *links) if u.startswith("https://") or (
+        u.startswith("http://") and insecure_host_allowed(u, allowed))]  # never send credentials where pypm won't
     try:
         probes = _probe_all(list(dict.fromkeys(remote)))
     except PypmError as exc:  # e.g. a bad PYPM_HTTP_TIMEOUT
         return [error_result("index", exc)]
-    offline = f"not contacted: {settings.describe('offline')}" if settings["offline"] else ""
-    return [*_tls_results(probes), *(_location_result("index", url, probes, offline) for url in indexes),
+    offline = (f"not contacted: {settings.describe('offline')}" if settings["offline"]
+               else "not contacted: plain http, which pypm refuses")
+    tls = _tls_results({url: probes.get(url, _Probe(url)) for url in (*indexes, *links)
+                        if url.startswith(("http://", "https://"))}, allowed)
+    return [*tls, *(_location_result("index", url, probes, offline) for url in indexes),
             *(_location_result("find-links", entry, probes, offline) for entry in links)]
 
 
@@ -128,9 +135,12 @@ def _tls_refusal(exc: BaseException) -> str:
     return text.splitlines()[0] if "CERTIFICATE_VERIFY_FAILED" in text or text.startswith("[SSL") else ""
 
 
-def _tls_results(probes: dict[str, _Probe]) -> list[CheckResult]:
-    """One ``tls`` line per host: verified, refused, plain http, or not reached."""
+def _tls_results(probes: dict[str, _Probe], allowed: list[str]) -> list[CheckResult]:
+    """One ``tls`` line per host: verified, refused, plain http (refused by pypm unless
+    loopback or ``allowed``), or not reached."""
     from urllib.parse import urlsplit
+
+    from pypm.index.transport_policy import insecure_host_allowed, is_loopback
 
     results, seen = [], set()
     for url, probe in probes.items():
@@ -140,10 +150,14 @@ def _tls_results(probes: dict[str, _Probe]) -> list[CheckResult]:
             continue
         seen.add((parts.scheme, where))
         if parts.scheme == "http":
-            local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-            results.append(CheckResult("tls", "info", f"{where}: plain http on this machine, no TLS") if local else
-                           CheckResult("tls", "warn", f"{where}: plain http: pages and files travel unencrypted and"
-                                       " unverified", "use the index's https:// URL"))
+            if is_loopback(parts.hostname or ""):
+                results.append(CheckResult("tls", "info", f"{where}: plain http on this machine, no TLS"))
+            elif insecure_host_allowed(url, allowed):
+                results.append(CheckResult("tls", "warn", f"{where}: plain http (allow-insecure-host): pages and files"
+                                           " travel unencrypted and unverified", "use the index's https:// URL"))
+            else:
+                results.append(CheckResult("tls", "fail", f"{where}: plain http, which pypm refuses",
+                                           f"use the https:// URL, or add {parts.hostname} to allow-insecure-host"))
         elif probe.tls_error:
             results.append(CheckResult("tls", "fail", f"{where}: {probe.tls_error}",
                                        f"pypm trusts {_trust_source()}; behind a proxy or a private CA, set"
