@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pypm.advisories.matching import vulnerability
@@ -138,20 +138,7 @@ def _get(client: httpx.Client, url: str) -> Reply | Unreachable:
 def _post(client: httpx.Client, url: str, body: bytes) -> Reply | Unreachable:
     """POST ``body`` as JSON, with :func:`fetch`'s retries (querybatch only reads)."""
     try:
-        return fetch(cast("httpx.Client", _WithBody(client, body)), url, method="POST",
+        return fetch(client, url, method="POST", content=body,
                      headers={"Accept": "application/json", "Content-Type": "application/json"})
     except Unreachable as exc:
         return exc
-
-
-class _WithBody:
-    """The client, sending ``body`` with each request: :func:`fetch` has no body parameter
-    (it is the index's GET client), so this hands the body to its ``stream`` call."""
-
-    def __init__(self, client: httpx.Client, body: bytes) -> None:
-        self._client = client
-        self._body = body
-
-    def stream(self, method: str, url: str, headers: dict[str, str] | None = None) -> Any:
-        """``client.stream`` with the body."""
-        return self._client.stream(method, url, headers=headers, content=self._body)

@@ -103,17 +103,19 @@ def fetch(
     method: str = "GET",
     headers: Mapping[str, str] | None = None,
     raw: bool = False,
+    content: bytes | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Reply:
-    """Send a request and read the whole body (``raw``: as sent, not content-decoded),
+    """Send a request (with ``content`` as its body, e.g. a POST's) and read the whole body
+    of the answer (``raw``: as sent, not content-decoded),
     retrying transient failures per ``policy``. Returns the last answer, which is still
     a transient status (e.g. 503) when every retry got one; raises :class:`Unreachable`
     when no answer came."""
     failures = 0
     while True:
         try:
-            reply = _send(client, method, url, headers, raw)
+            reply = _send(client, method, url, headers, raw, content)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             if not is_transient_error(exc) or failures >= policy.retries:
                 raise Unreachable(describe_error(exc), failures + 1) from None
@@ -128,8 +130,9 @@ def fetch(
         sleep(wait)
 
 
-def _send(client: httpx.Client, method: str, url: str, headers: Mapping[str, str] | None, raw: bool) -> Reply:
-    with client.stream(method, url, headers=dict(headers or {})) as response:
+def _send(client: httpx.Client, method: str, url: str, headers: Mapping[str, str] | None, raw: bool,
+          content: bytes | None = None) -> Reply:
+    with client.stream(method, url, headers=dict(headers or {}), content=content) as response:
         body = b"".join(response.iter_raw()) if raw else response.read()
         return Reply(response.status_code, response.headers, str(response.url), body)
 
