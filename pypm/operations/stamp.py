@@ -21,6 +21,10 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
 
 The stamp is removed before a sync's first change and written last, so a crashed sync
 never looks up to date. Import-light: the fast freshness check reads it.
+
+It also records ``merkle-root``: the Merkle root of the installed files as their RECORD
+files list them (:mod:`pypm.install.merkle`, :func:`pypm.install.record_check.recorded_root`),
+which ``pypm verify`` recomputes from the files themselves. It is no part of freshness.
 """
 
 from __future__ import annotations
@@ -70,11 +74,14 @@ def stamp_content(venv: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     """The stamp a sync writes once ``.venv`` is complete (``inputs``: :func:`sync_inputs`
     as they were before the sync read anything, so an edit made while it ran is seen as
     one by the next)."""
+    from pypm.install.record_check import recorded_root
+
     info = read_interpreter_info(venv) or {}
     return {
         "inputs": inputs,
         "interpreter": interpreter_state(info) if info else None,
         "environment": environment_state(info) if info else {},
+        "merkle-root": recorded_root(info["scheme"]) if info else None,
     }
 
 

@@ -247,6 +247,12 @@ def _select(
     return wanted
 
 
+def locked_selection(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> dict[str, Planned]:
+    """What a sync with ``selection`` installs from ``lock`` for ``interpreter``, by name
+    (``pypm verify``'s reference; members' install keys without their backend's metadata)."""
+    return _select(workspace, lock, selection, interpreter, _Plan({}, verify=False))
+
+
 def member_extra_names(workspace: Workspace, member: str, extra: str) -> list[str]:
     """The lock's names for one member's extra (``--extra MEMBER:EXTRA``)."""
     from packaging.utils import canonicalize_name
