@@ -8,6 +8,7 @@ sees it.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import json
@@ -90,8 +91,12 @@ def test_fresh_sync_verifies_and_its_stamp_records_the_root(synced, run_pypm: Ru
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [f"Merkle root holds: {recorded}"]
     assert "Verified" in proc.stderr and "of 3 distributions" in proc.stderr and "no differences" in proc.stderr
-    script = (root / ".venv" / "bin" / "alpha-tool").read_text()
-    assert script.startswith(f"#!{(root / '.venv').resolve()}")  # the shebang was rewritten, RECORD kept the wheel's
+    script = (root / ".venv" / "bin" / "alpha-tool").read_bytes()
+    assert script.startswith(f"#!{(root / '.venv').resolve()}".encode())  # the shebang was rewritten
+    record = next((root / ".venv").glob("lib/python3*/site-packages/alpha-1.0.dist-info/RECORD")).read_text()
+    row = next(line for line in record.splitlines() if line.split(",")[0].endswith("bin/alpha-tool"))
+    digest = base64.urlsafe_b64encode(hashlib.sha256(script).digest()).decode().rstrip("=")
+    assert row.split(",")[1:] == [f"sha256={digest}", str(len(script))], "RECORD hashes the file as written"
     # the Merkle root is outside the stamp's inputs: the next sync is still a no-op
     assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr
 

@@ -11,10 +11,11 @@ Python writes, rewrites and deletes compiled files itself. A file no RECORD list
 itself puts in the scripts directory (the interpreter links and ``activate`` scripts).
 
 A script with a ``#!python`` shebang is rewritten for the environment's interpreter when
-it is linked, and pypm's RECORD row keeps the digest of the wheel's file (see
-:func:`pypm.store.link.link_entry`): such a file matches when its first line is exactly
-``#!<this environment's python>`` and the file with ``#!python`` there instead has the
-recorded digest -- precisely what linking makes, nothing else.
+it is linked; pypm's RECORD row hashes the rewritten file (see
+:func:`pypm.store.link.link_entry`), but environments linked by pypm 0.1.0 before that
+fix kept the digest of the wheel's file. So such a file also matches when its first line
+is exactly ``#!<this environment's python>`` and the file with ``#!python`` there instead
+has the recorded digest -- precisely what that linking made, nothing else.
 """
 
 from __future__ import annotations

@@ -88,8 +88,11 @@ def link_entry(
     (staging / PLACING).write_text("".join(f"{_csv_row((path, '', ''))}" for path in journal), "utf-8")
     rows: list[RecordEntry] = []
     for (record, target), stored in zip(targets, entry.files, strict=True):
-        placer.place(stored, target)
-        rows.append(RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size))
+        rewritten = placer.place(stored, target)
+        if rewritten is None:
+            rows.append(RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size))
+        else:  # a script whose #!python line now names this environment's interpreter: its own hash
+            rows.append(RecordEntry(record, Hash("sha256", _digest(rewritten)), len(rewritten)))
     for filename, data in scripts:
         rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, trash, executable=True))
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
@@ -131,8 +134,9 @@ class _Placer:
         self.trash = trash
         self.made: set[str] = set()
 
-    def place(self, stored: StoredFile, target: str) -> None:
-        """Link (or copy) one file; scripts with a ``#!python`` shebang are rewritten."""
+    def place(self, stored: StoredFile, target: str) -> bytes | None:
+        """Link (or copy) one file; a script with a ``#!python`` shebang is rewritten, and
+        what was written is returned (RECORD must hash that, as pip and installer do)."""
         source = os.path.join(self.base, stored.scheme, stored.path)
         parent = os.path.dirname(target)
         if parent not in self.made:
@@ -140,13 +144,13 @@ class _Placer:
             self.made.add(parent)
         if stored.scheme == "scripts" and _has_python_shebang(Path(source)):
             remove_file(target, self.trash)
-            _copy_with_shebang(Path(source), Path(target), self.interpreter)
-            return
+            return _copy_with_shebang(Path(source), Path(target), self.interpreter)
         try:
             self._put(source, target)
         except FileExistsError:
             remove_file(target, self.trash)
             self._put(source, target)
+        return None
 
     def _put(self, source: str, target: str) -> None:
         if self.mode == "hardlink":
@@ -169,10 +173,17 @@ def _has_python_shebang(path: Path) -> bool:
         return handle.read(8).startswith(b"#!python")
 
 
-def _copy_with_shebang(source: Path, target: Path, interpreter: str) -> None:
+def _copy_with_shebang(source: Path, target: Path, interpreter: str) -> bytes:
     with source.open("rb") as stream, fix_shebang(stream, interpreter) as fixed:
-        target.write_bytes(fixed.read())
+        data = fixed.read()
+    target.write_bytes(data)
     target.chmod(0o755)
+    return data
+
+
+def _digest(data: bytes) -> str:
+    """RECORD's form of a sha256: urlsafe base64 without padding."""
+    return urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
 
 
 def _write_fresh(path: Path, data: bytes, root_dir: Path, trash: Path, record_as: Path | None = None,
@@ -182,8 +193,7 @@ def _write_fresh(path: Path, data: bytes, root_dir: Path, trash: Path, record_as
     path.write_bytes(data)
     if executable:
         path.chmod(0o755)
-    digest = urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
-    return RecordEntry(_relative(record_as or path, root_dir), Hash("sha256", digest), len(data))
+    return RecordEntry(_relative(record_as or path, root_dir), Hash("sha256", _digest(data)), len(data))
 
 
 def _csv_row(row: tuple[str, str, str]) -> str:
