@@ -125,8 +125,12 @@ def _holds_here(marker: Marker, features: dict[str, set[str]]) -> bool:
         return True
 
 
-def open_source(db: Path | None, entries: list[LockedEntry], offline: bool) -> AdvisorySource:
-    """The local database at ``db``, else the OSV service (with the index fallback)."""
+#: The online services ``--service`` names (each a factory of its client).
+SERVICES = ("osv",)
+
+
+def open_source(db: Path | None, entries: list[LockedEntry], offline: bool, service: str = "osv") -> AdvisorySource:
+    """The local database at ``db``, else the online ``service`` (with the index fallback)."""
     from pypm.advisories.osv_db import OsvDatabase
     from pypm.advisories.osv_service import OsvService
 
@@ -135,6 +139,8 @@ def open_source(db: Path | None, entries: list[LockedEntry], offline: bool) -> A
     if offline:
         raise AdvisoryError("pypm is offline (the offline setting), and the OSV service is on the network",
                             hint="audit a local OSV database with --db PATH")
+    if service not in SERVICES:
+        raise AdvisoryError(f"no advisory service {service!r}", hint=f"services: {', '.join(SERVICES)}")
     return OnlineSource(OsvService(), _json_bases(entries))
 
 

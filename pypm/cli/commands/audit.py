@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from pypm.operations.audit import AuditReport
 
 HELP = "check every locked package version against known vulnerabilities (OSV); exit 1 when any is found"
-SERVICES = ("osv",)
 EPILOG = """\
 sources:
   (default), --service osv   the OSV service (https://api.osv.dev; PYPM_OSV_URL names a mirror
@@ -36,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--db", metavar="PATH", type=Path,
                         help="audit offline against a local OSV database (a directory or zip of OSV JSON files)")
-    source.add_argument("--service", choices=SERVICES, help="the online service to ask (default: osv)")
+    source.add_argument("--service", choices=("osv",), help="the online service to ask (default: osv)")
     parser.add_argument("--json", action="store_true", help="print one JSON document with every finding")
     parser.add_argument("--ignore", action="append", default=[], metavar="ID",
                         help="leave out the advisory ID (its id or any alias, e.g. a CVE; repeatable)")
@@ -71,7 +70,7 @@ def _run(options: argparse.Namespace) -> int:
 
     ctx = edit_context(options)  # the workspace and its settings with this run's overrides
     entries = locked_entries(ctx.lock_path, options.current)
-    source = open_source(options.db, entries, bool(ctx.settings["offline"]))
+    source = open_source(options.db, entries, bool(ctx.settings["offline"]), options.service or "osv")
     ignore = tuple(options.ignore)
     scope = "current" if options.current else "all"
     report = audit(entries, source, ignore, scope)
