@@ -25,7 +25,7 @@ def _run_lock(ctx: GraphContext) -> None:
 
     def work() -> HookResult:
         lock(ctx.workspace, ctx.lock_request)
-        return HookResult(locked=locked_packages(ctx.lock_path))
+        return HookResult(locked=locked_packages(ctx.lock_path) if ctx.plugins else ())
 
     with_hooks(ctx, "lock", work, lambda: restore_file(ctx.lock_path, previous),
                "pylock.toml is as it was" if previous is not None else "the new pylock.toml is removed")
