@@ -11,7 +11,7 @@ PYTHON = sys.executable
 
 def task_test() -> dict:
     """Run the whole test suite."""
-    return {"actions": [f"{PYTHON} -m pytest -q"], "verbosity": 2, "uptodate": [False]}
+    return {"actions": [f"{PYTHON} -m pytest -q -n auto"], "verbosity": 2, "uptodate": [False]}
 
 
 def task_lint() -> dict:

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "index-url": "https://pypi.org/simple/",
     "extra-index-url": [],
     "find-links": [],
+    "allow-insecure-host": [],
     "environments": [],
     "required-environments": [],
     "prerelease": "if-necessary-or-explicit",
@@ -55,6 +56,11 @@ LAYER_VALUES: dict[str, dict[str, tuple[Any, Any]]] = {
         "tool": (["./wheels"], ["./wheels"]),
         "user": (["/srv/user wheels"], ["/srv/user wheels"]),
         "env": ("/srv/my wheels,/srv/b", ["/srv/my wheels", "/srv/b"]),
+    },
+    "allow-insecure-host": {
+        "tool": (["mirror.example"], ["mirror.example"]),
+        "user": (["user.example:8080"], ["user.example:8080"]),
+        "env": ("a.example, b.example:81", ["a.example", "b.example:81"]),
     },
     "environments": {
         "tool": (["sys_platform == 'linux'"], ["sys_platform == 'linux'"]),
