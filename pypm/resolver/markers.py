@@ -311,6 +311,13 @@ def add_condition(conditions: set[Condition], new: Condition) -> bool:
     return True
 
 
+def can_hold(condition: Condition, space: EnvironmentSpace) -> bool:
+    """Can the condition's marker atoms all hold at once in the lock's domain? (A feature
+    test always can; an atom dep-logic cannot read is taken as possible.)"""
+    factors = _factors(condition.atoms)
+    return factors is None or space.can_hold(factors)
+
+
 def render_marker(conditions: set[Condition], space: EnvironmentSpace) -> str | None:
     """OR of the conditions as one marker string, simplified within the lock's domain (no
     clause requires-python already guarantees); None when it always holds.

@@ -10,7 +10,8 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
-from resolvelib import BaseReporter, Resolver
+from resolvelib import BaseReporter
+from resolvelib.resolvers import Resolution as ResolvelibResolution
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from pypm.errors import ResolutionError
@@ -25,6 +26,7 @@ from pypm.resolver.markers import (
     EnvironmentSpace,
     add_condition,
     atoms_mask,
+    can_hold,
     feature_extra,
     feature_group,
     python_marker,
@@ -333,7 +335,7 @@ class _Solver:
         for req, _ in roots:
             provider.warm(req.name)
         try:
-            result = Resolver(provider, BaseReporter()).resolve([r for r, _ in roots], max_rounds=MAX_ROUNDS)
+            mapping = resolve_mapping(provider, [r for r, _ in roots])
         except ResolutionImpossible as exc:
             markers = [strip_extra(c.requirement.marker) for c in exc.causes]
             raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
@@ -345,7 +347,7 @@ class _Solver:
                 "resolution took too many steps without finding a solution",
                 hint="narrow the version ranges of your dependencies",
             ) from None
-        return _Solved(_collect(result.mapping, provider), _propagate(result.mapping, provider, roots, space))
+        return _Solved(_collect(mapping, provider), _propagate(mapping, provider, roots, space))
 
 
 def _in_fork(message: str, atoms: frozenset[str]) -> str:
@@ -382,6 +384,7 @@ def _merge(
     entries some environments that need them have no file for."""
     entries: dict[tuple[NormalizedName, Version], LockedPackage] = {}
     conditions: dict[tuple[NormalizedName, Version], set[Condition]] = {}
+    impossible: set[tuple[NormalizedName, Version]] = set()  # had a path that cannot hold
     for result, fork_atoms in solved:
         for name, package in result.packages.items():
             key = (name, package.version)
@@ -394,7 +397,12 @@ def _merge(
                 entry.dependency_versions.setdefault(child, set()).update(versions)
             target = conditions.setdefault(key, set())
             for condition in result.conditions.get(name, set()):
-                add_condition(target, Condition(condition.features, condition.atoms | fork_atoms))
+                merged = Condition(condition.features, condition.atoms | fork_atoms)
+                if can_hold(merged, space):  # a path the fork's own markers contradict needs nothing
+                    add_condition(target, merged)
+                else:
+                    impossible.add(key)
+    _drop_unneeded(entries, conditions, impossible)
     uncovered = []
     for key, entry in entries.items():
         if entry.is_member and entry.name in path_dependencies:
@@ -405,6 +413,59 @@ def _merge(
             if missing:
                 uncovered.append(Uncovered(entry.name, entry.version, entry.marker, missing))
     return [entries[key] for key in sorted(entries)], uncovered
+
+
+def resolve_mapping(provider: PypmProvider, requirements: list[Req]) -> dict[NormalizedName, Candidate]:
+    """Resolve and return the pinned candidates connected to the root requirements.
+
+    This is ``resolvelib.Resolver.resolve`` with its last step (``_build_result``) done
+    here: resolvelib 1.2.1 decides whether a pin still has a route to the root by a
+    recursion without a visited set, which never ends when pins left over from an
+    abandoned branch require each other (b -> c -> b), so a satisfiable lock failed with a
+    RecursionError. The same walk, iterated to a fixed point, keeps exactly what resolvelib
+    would keep."""
+    state = ResolvelibResolution(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
+    key_of = {id(candidate): key for key, candidate in state.mapping.items()}
+    connected: set[NormalizedName | None] = {None}
+    grew = True
+    while grew:
+        grew = False
+        for key, criterion in state.criteria.items():
+            if key in connected:
+                continue
+            for parent in criterion.iter_parent():
+                parent_key = None if parent is None else key_of.get(id(parent), _NO_PIN)
+                if parent_key in connected:
+                    connected.add(key)
+                    grew = True
+                    break
+    return {key: candidate for key, candidate in state.mapping.items() if key in connected}
+
+
+_NO_PIN = object()  # a parent that is not pinned any more: no route through it
+
+
+def _drop_unneeded(entries: dict[tuple[NormalizedName, Version], LockedPackage],
+                   conditions: dict[tuple[NormalizedName, Version], set[Condition]],
+                   impossible: set[tuple[NormalizedName, Version]]) -> None:
+    """Remove the entries no environment needs: no path to them can hold (each contradicts
+    a marker on the way or its fork's markers; uv leaves such a package out too), and the
+    references to them."""
+    dropped = {key for key, entry in entries.items() if not conditions.get(key) and not entry.is_member}
+    for key in dropped:
+        del entries[key]
+        del conditions[key]
+    if not dropped:
+        return
+    remaining = {name for name, _ in entries}
+    for entry in entries.values():
+        entry.dependencies = [child for child in entry.dependencies if child in remaining]
+        for child, versions in list(entry.dependency_versions.items()):
+            kept = {v for v in versions if (child, v) in entries}
+            if kept:
+                entry.dependency_versions[child] = kept
+            else:
+                del entry.dependency_versions[child]
 
 
 def _uncovered_environments(
