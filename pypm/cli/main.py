@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import sys
 
+TYPE_CHECKING = False  # typing's import is not needed at run time
+if TYPE_CHECKING:
+    import argparse
+
 COMMANDS = ("init", "add", "remove", "lock", "sync", "run", "tasks", "shell", "status", "bundle", "unbundle", "export",
             "import", "tree", "why", "outdated", "env", "audit", "verify", "doctor", "sandbox", "plugin", "cache",
             "python", "version")
@@ -152,13 +156,12 @@ def _asks_for_help(args: list[str]) -> bool:
     return index < len(args) and args[index] in ("-h", "--help")
 
 
-def _describe_plugin_commands(parser: object, args: list[str]) -> None:
+def _describe_plugin_commands(parser: argparse.ArgumentParser, args: list[str]) -> None:
     """Add the plugins' commands to the epilog of ``pypm --help``."""
     import argparse
 
     from pypm.cli.plugin_commands import plugin_command_lines
 
-    assert isinstance(parser, argparse.ArgumentParser)
     options = parser.parse_args([arg for arg in args if arg not in ("-h", "--help")])
     if options.no_plugins:
         return

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
@@ -106,7 +106,7 @@ def read_optional(path: Path) -> bytes | None:
         return None
 
 
-def remove_files(*paths: Path) -> Any:
+def remove_files(*paths: Path) -> Callable[[], None]:
     """An undo that removes files this run wrote."""
     def undo() -> None:
         for path in paths:
