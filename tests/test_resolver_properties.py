@@ -378,10 +378,10 @@ def check_correct_or_truly_unsatisfiable(graph: Graph, workroot: Path,
 
 #: A fresh lock forks four ways and, since the (3.13, win32) fork is solved first with d
 #: 2.0, the (3.13, not win32) fork keeps d 2.0 too (a later fork prefers an earlier one's
-#: versions). Re-locking with that lock present (``--refresh``) prefers "d 2.0 or 3.0", and
-#: each fork takes the newest of those it can use: d 3.0 on 3.13 off win32 (and for b 2.0's
-#: dependencies), so the lock changes; a third lock keeps the second. Deleting the lock and
-#: locking again gives the first lock back. Right: the same bytes every time.
+#: versions). Re-locking with that lock present (``--refresh``) preferred "d 2.0 or 3.0" in
+#: every fork, and each fork took the newest it could use: d 3.0 on 3.13 off win32, so the
+#: lock changed. Now each fork prefers the versions locked where it is (their entries'
+#: markers), and the lock stays the same bytes.
 RELOCK_CHANGES_FORK_CHOICE = Graph(
     {"b": (Release("2.0", ("d",)), Release("3.0", ("d==2.0; python_version >= '3.13'",))),
      "c": (Release("1.0", (f"b!=2.0; {WIN}", f"b>=2,<3; {NOT_WIN}")),),
@@ -389,21 +389,11 @@ RELOCK_CHANGES_FORK_CHOICE = Graph(
 
 
 @PROFILE
+@example(graph=RELOCK_CHANGES_FORK_CHOICE)
 @given(graph=graphs())
 def test_locking_twice_gives_identical_locks(graph: Graph, workroot: Path) -> None:
     """Lock, delete and lock again, re-lock with the lock present: the same bytes each time."""
     check_locking_twice(graph, workroot)
-
-
-def test_relock_changing_a_fork_choice_is_still_wrong(workroot: Path) -> None:
-    """Known wrong (xfail until fixed, strict as above): re-locking the graph
-    RELOCK_CHANGES_FORK_CHOICE with its lock present changes the lock."""
-    try:
-        check_locking_twice(RELOCK_CHANGES_FORK_CHOICE, workroot)
-    except AssertionError:
-        pytest.xfail("a forced re-lock prefers every locked version of d in every fork, so a later fork takes "
-                     "d 3.0 where the fresh lock had d 2.0")
-    pytest.fail("RELOCK_CHANGES_FORK_CHOICE is right now: move it back to the property's @example list")
 
 
 def check_locking_twice(graph: Graph, workroot: Path) -> None:

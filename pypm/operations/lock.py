@@ -41,24 +41,39 @@ class PreviousLock(NamedTuple):
 
 
 def previous_lock(document: dict[str, Any] | None) -> PreviousLock:
-    """The existing lock's versions and fork markers (empty when there is no readable lock)."""
-    from packaging.utils import canonicalize_name
-
+    """The existing lock's versions (with their entries' markers where forks chose
+    several) and fork markers (empty when there is no readable lock)."""
     if document is None:
         return PreviousLock({}, [])
+    from pypm.resolver.provider import PlacedVersions
+
     versions: dict[NormalizedName, Version | frozenset[Version]] = {}
-    for name, texts in package_versions(document).items():
-        parsed = set()
-        for text in texts:
-            try:
-                parsed.add(Version(text))
-            except InvalidVersion:
-                continue
-        if parsed:
-            versions[canonicalize_name(name)] = parsed.pop() if len(parsed) == 1 else frozenset(parsed)
+    for name, placed in _placed_versions(document).items():
+        if len(placed) == 1:
+            versions[name] = next(iter(placed))
+        elif placed:
+            versions[name] = PlacedVersions(placed)
     tool = document.get("tool", {}).get("pypm", {}) if isinstance(document.get("tool"), dict) else {}
     markers = tool.get("fork-markers", []) if isinstance(tool, dict) else []
     return PreviousLock(versions, [m for m in markers if isinstance(m, str)] if isinstance(markers, list) else [])
+
+
+def _placed_versions(document: dict[str, Any]) -> dict[NormalizedName, dict[Version, str | None]]:
+    """name -> {locked version: the marker of its entry} (workspace members left out)."""
+    from packaging.utils import canonicalize_name
+
+    found: dict[NormalizedName, dict[Version, str | None]] = {}
+    for package in document.get("packages", []):
+        if not isinstance(package, dict) or "directory" in package or not isinstance(package.get("name"), str):
+            continue
+        try:
+            version = Version(str(package.get("version")))
+        except InvalidVersion:
+            continue
+        marker = package.get("marker")
+        placed = found.setdefault(canonicalize_name(package["name"]), {})
+        placed[version] = marker if isinstance(marker, str) else None
+    return found
 
 
 def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]) -> PreviousLock:

@@ -24,7 +24,7 @@ from concurrent.futures import Executor
 from functools import partial
 from typing import Any
 
-from packaging.markers import Marker
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -45,6 +45,18 @@ Edge = tuple[str, "Marker | None"]
 #: Versions to keep when they still fit: a package's locked version, or its locked versions
 #: when the lock forked it (each fork then keeps the newest one it can use).
 Preferences = Mapping[NormalizedName, "Version | frozenset[Version]"]
+
+
+class PlacedVersions(frozenset):  # type: ignore[type-arg]
+    """The versions a forked lock holds for one name, each with the marker of its entry
+    (None: everywhere), so that each fork prefers the versions locked for it."""
+
+    markers: dict[Version, str | None]
+
+    def __new__(cls, markers: dict[Version, str | None]) -> PlacedVersions:
+        placed = super().__new__(cls, markers)
+        placed.markers = dict(markers)
+        return placed
 PYTHON = NormalizedName("<python>")
 SdistMetadata = Callable[[FileLink], DistMetadata]
 
@@ -361,7 +373,18 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         value = self.preferences.get(name)
         if value is None:
             return frozenset()
+        if isinstance(value, PlacedVersions):  # a forked lock: the versions locked where this fork is
+            here = frozenset(v for v, marker in value.markers.items() if self._placed_here(marker))
+            return here or frozenset(value)
         return value if isinstance(value, frozenset) else frozenset({value})
+
+    def _placed_here(self, marker: str | None) -> bool:
+        if marker is None:
+            return True
+        try:
+            return self.space.possible(Marker(marker))
+        except InvalidMarker:
+            return True
 
     def _version_python(self, name: NormalizedName, version: Version) -> str:
         """The ``Requires-Python`` the index gives for a release's files ("" when none or
