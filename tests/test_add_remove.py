@@ -150,7 +150,8 @@ def test_a_path_dependency_keeps_its_groups_and_follows_its_requirement(tmp_path
     root.mkdir()
     (root / "pyproject.toml").write_text(
         '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.11"\ndependencies = ["beta"]\n\n'
-        '[project.optional-dependencies]\nlocal = ["lib"]\n\n[tool.pypm.sources]\nlib = { path = "../lib", editable = true }\n')
+        '[project.optional-dependencies]\nlocal = ["lib"]\n\n'
+        '[tool.pypm.sources]\nlib = { path = "../lib", editable = true }\n')
     env = {"PYPM_INDEX_URL": index.url}
     run_pypm("sync", cwd=root, env_extra=env)
     assert {"lib", "alpha", "tool"}.isdisjoint(installed(root / ".venv")), "only with the extra"

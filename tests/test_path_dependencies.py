@@ -120,7 +120,8 @@ def test_one_directory_is_installed_one_way(setup, run_pypm) -> None:
     for name, source in (("a", '{ path = "../../lib", editable = true }'), ("b", '{ path = "../../lib" }')):
         (root / name).mkdir()
         (root / name / "pyproject.toml").write_text(
-            f'[project]\nname = "{name}"\nversion = "1"\ndependencies = ["lib"]\n\n[tool.pypm.sources]\nlib = {source}\n')
+            f'[project]\nname = "{name}"\nversion = "1"\ndependencies = ["lib"]\n\n'
+            f'[tool.pypm.sources]\nlib = {source}\n')
     failed = run_pypm("lock", cwd=root, env_extra=env, check=False)
     assert failed.returncode != 0 and "give every source of that directory the same editable value" in failed.stderr
 
