@@ -14,19 +14,12 @@ exit code 3 and puts ``pylock.toml`` back as it was.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pypm runs on 3.10 too, where its own dependency tomli is the parser
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from pypm.plugins import HookContext, Registry
@@ -46,7 +39,7 @@ def plugin(registry: Registry) -> None:
 
 def check_lock(context: HookContext) -> int:
     """Raise :class:`AuditGateError` naming every locked package the deny list matches."""
-    deny = read_deny_list(context.config_file)
+    deny = read_deny_list(context)
     locked = context.result.locked if context.result is not None else ()
     hits = denied(locked, deny)
     if hits:
@@ -54,27 +47,16 @@ def check_lock(context: HookContext) -> int:
     return 0
 
 
-def read_deny_list(config_file: Path) -> list[Requirement]:
+def read_deny_list(context: HookContext) -> list[Requirement]:
     """The parsed ``[tool.audit-gate] deny`` entries (none when the table is absent)."""
-    where = f"[tool.{TABLE}] in {config_file.name}"
-    table = _tool_table(config_file).get(TABLE, {})
+    where = f"[tool.{TABLE}] in {context.config_file.name}"
+    table = context.tool_table(TABLE)
     if not isinstance(table, dict):
         raise AuditGateError(f"{where} must be a table, e.g. {EXAMPLE}")
     entries = table.get("deny", [])
     if not isinstance(entries, list) or not all(isinstance(entry, str) for entry in entries):
         raise AuditGateError(f"{where}: deny must be a list of requirement strings, e.g. {EXAMPLE}")
     return [parse_entry(entry, where) for entry in entries]
-
-
-def _tool_table(config_file: Path) -> dict[str, Any]:
-    """The ``[tool]`` table of the config file (empty when there is none)."""
-    try:
-        with config_file.open("rb") as stream:
-            data = tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AuditGateError(f"cannot read {config_file}: {exc}") from None
-    tool = data.get("tool", {})
-    return tool if isinstance(tool, dict) else {}
 
 
 def parse_entry(entry: str, where: str) -> Requirement:

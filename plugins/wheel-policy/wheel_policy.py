@@ -18,14 +18,9 @@ import sys
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from packaging.tags import parse_tag, platform_tags
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pypm runs on 3.10 too, where its own dependency tomli is the parser
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from pypm.plugins import HookContext, Registry
@@ -53,7 +48,7 @@ def plugin(registry: Registry) -> None:
 def check_wheels(context: HookContext) -> int:
     """Report the wider wheels of ``.venv`` on stderr; 1 when there are some and
     ``[tool.wheel-policy] fail = true``, else 0."""
-    fail = read_fail_setting(context.config_file)
+    fail = read_fail_setting(context)
     machine = list(platform_tags())
     own = machine_policy_tag(machine)
     wheels = installed_wheels(context.venv_path)
@@ -68,27 +63,16 @@ def check_wheels(context: HookContext) -> int:
     return 1 if fail and found else 0
 
 
-def read_fail_setting(config_file: Path) -> bool:
+def read_fail_setting(context: HookContext) -> bool:
     """``[tool.wheel-policy] fail`` of the config file (False when absent)."""
-    where = f"[tool.{TABLE}] in {config_file.name}"
-    table = _tool_table(config_file).get(TABLE, {})
+    where = f"[tool.{TABLE}] in {context.config_file.name}"
+    table = context.tool_table(TABLE)
     if not isinstance(table, dict):
         raise ValueError(f"{where} must be a table, e.g. fail = true")
     fail = table.get("fail", False)
     if not isinstance(fail, bool):
         raise ValueError(f"{where}: fail must be true or false, not {fail!r}")
     return fail
-
-
-def _tool_table(config_file: Path) -> dict[str, Any]:
-    """The ``[tool]`` table of the config file (empty when there is none)."""
-    try:
-        with config_file.open("rb") as stream:
-            data = tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"cannot read {config_file}: {exc}") from None
-    tool = data.get("tool", {})
-    return tool if isinstance(tool, dict) else {}
 
 
 def machine_policy_tag(machine: list[str]) -> str | None:

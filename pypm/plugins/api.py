@@ -49,6 +49,15 @@ class HookContext:
     task: str | None = None
     command: tuple[str, ...] = ()
 
+    def tool_table(self, name: str) -> Any:
+        """The config file's ``[tool.<name>]`` table, where a plugin keeps its settings
+        (``{}`` when absent; whatever the file holds there otherwise, for the plugin to
+        check). A config file that cannot be read raises one line naming it."""
+        from pypm.tomlfile import read_toml
+
+        tool = read_toml(self.config_file).get("tool", {})
+        return tool.get(name, {}) if isinstance(tool, dict) else {}
+
     def to_json(self) -> str:
         """The context as native hooks get it (paths as strings; ``abi`` first)."""
         data = asdict(self)
