@@ -243,16 +243,10 @@ def test_a_bundle_written_inside_a_lone_project_stays_up_to_date(tmp_path: Path,
     """The archive (and pypm's scratch files) in the project's own directory are not
     sources of the project: writing them does not make the bundle stale."""
     from pypm.testing import DistSpec
+    from tests.workspaces import lone_flit_project
 
     index = make_index([DistSpec("alpha", "1.0")])
-    index.add(wheel_from_installed("flit_core", tmp_path))
-    root = tmp_path / "lone"
-    (root / "lone").mkdir(parents=True)
-    (root / "lone" / "__init__.py").write_text('"""A lone project."""\n')
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "lone"\nversion = "2.0"\ndescription = "x"\nrequires-python = ">=3.10"\n'
-        'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
-        'build-backend = "flit_core.buildapi"\n')
+    root = lone_flit_project(tmp_path / "lone", index)
     env = {"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": EPOCH}
     first = run_pypm("bundle", "-o", "lone.tar.gz", cwd=root, env_extra=env)
     assert "Building the wheel of lone" in first.stderr

@@ -348,17 +348,10 @@ def test_a_workspace_file_may_hold_other_tools_tables(tmp_path, make_index, run_
 
 
 def test_bundle_hooks_and_a_refused_archive_is_removed(tmp_path, make_index, run_pypm) -> None:
-    from pypm.testing.builders import wheel_from_installed
+    from tests.workspaces import lone_flit_project
 
     index = make_index([DistSpec("alpha", "1.0")])
-    index.add(wheel_from_installed("flit_core", tmp_path))
-    root = tmp_path / "lone"
-    (root / "lone").mkdir(parents=True)
-    (root / "lone" / "__init__.py").write_text('"""A lone project."""\n')
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "lone"\nversion = "2.0"\ndescription = "x"\nrequires-python = ">=3.10"\n'
-        'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
-        'build-backend = "flit_core.buildapi"\n')
+    root = lone_flit_project(tmp_path / "lone", index)
     gate = tmp_path / "gate"
     gate.mkdir()
     (gate / "bundle_gate.py").write_text(

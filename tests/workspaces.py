@@ -92,3 +92,18 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new))
+
+
+def lone_flit_project(root: Path, index) -> Path:
+    """``lone`` 2.0 at ``root``: one module, requires alpha, built by flit_core (whose
+    wheel, from this interpreter, is added to ``index`` for the build environment)."""
+    from pypm.testing.builders import wheel_from_installed
+
+    index.add(wheel_from_installed("flit_core", root.parent))
+    (root / "lone").mkdir(parents=True)
+    (root / "lone" / "__init__.py").write_text('"""A lone project."""\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "lone"\nversion = "2.0"\ndescription = "x"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
+        'build-backend = "flit_core.buildapi"\n')
+    return root
