@@ -34,16 +34,31 @@ def check_venv(venv: Path) -> None:
         raise InstallError(f"{python} is {what}", hint="run `pypm sync` to recreate .venv")
 
 
-def run_in_venv(venv: Path, command: list[str], cwd: Path | None = None) -> int:
-    """Run ``command`` with the venv activated and return its exit code."""
+def shell_command() -> list[str]:
+    """The user's interactive shell: ``$SHELL`` (``%COMSPEC%`` on Windows), else ``/bin/sh``."""
+    if os.environ.get("SHELL"):
+        return [os.environ["SHELL"]]
+    return [os.environ.get("COMSPEC", "cmd.exe") if os.name == "nt" else "/bin/sh"]
+
+
+def venv_command(venv: Path, command: list[str], example: str) -> tuple[list[str], dict[str, str]]:
+    """``command`` with its program found on the activated venv's ``PATH``, and that
+    environment; one-line errors for no command (``example`` shows one), an unusable venv
+    or a program that is not there."""
     if not command:
-        raise UsageError("no command given", hint="e.g. `pypm run pytest`")
+        raise UsageError("no command given", hint=example)
     check_venv(venv)
     env = venv_environment(venv)
     executable = shutil.which(command[0], path=env["PATH"])
     if executable is None:
         raise PypmError(f"command not found: {command[0]}", hint="add the package that provides it, then `pypm sync`")
+    return [executable, *command[1:]], env
+
+
+def run_in_venv(venv: Path, command: list[str], cwd: Path | None = None) -> int:
+    """Run ``command`` with the venv activated and return its exit code."""
+    argv, env = venv_command(venv, command, "e.g. `pypm run pytest`")
     try:
-        return subprocess.run([executable, *command[1:]], env=env, cwd=cwd).returncode
+        return subprocess.run(argv, env=env, cwd=cwd).returncode
     except KeyboardInterrupt:
         return 130

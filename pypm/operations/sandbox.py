@@ -31,7 +31,7 @@ from types import FrameType
 
 from pypm import ui
 from pypm.errors import PypmError, UsageError
-from pypm.operations.run import check_venv, venv_environment
+from pypm.operations.run import venv_command
 
 PREFIX = "pypm-sandbox-"
 #: Seconds the command has to end after pypm passed it SIGTERM or SIGHUP; then it is
@@ -65,29 +65,15 @@ def check_network_isolation() -> None:
                            hint="run without --no-network, or on Linux")
 
 
-def shell_command() -> list[str]:
-    """The user's interactive shell: ``$SHELL`` (``%COMSPEC%`` on Windows), else ``/bin/sh``."""
-    if os.environ.get("SHELL"):
-        return [os.environ["SHELL"]]
-    return [os.environ.get("COMSPEC", "cmd.exe") if os.name == "nt" else "/bin/sh"]
-
-
 def run_sandboxed(venv: Path, command: list[str], directory: Path | None = None, no_network: bool = False,
                   shell: bool = False) -> int:
     """Run ``command`` with ``venv`` activated in a new temporary directory (removed
     afterwards) or in ``directory`` (made when missing, never removed); return its exit
     code (128+N when a signal N ended it, or ended pypm). ``shell``: the command is the
     user's interactive shell (said so in the start line)."""
-    if not command:
-        raise UsageError("no command given", hint="e.g. `pypm sandbox -- python`; without one your shell starts")
-    check_venv(venv)
-    env = venv_environment(venv)
-    executable = shutil.which(command[0], path=env["PATH"])
-    if executable is None:
-        raise PypmError(f"command not found: {command[0]}", hint="add the package that provides it, then `pypm sync`")
+    argv, env = venv_command(venv, command, "e.g. `pypm sandbox -- python`; without one your shell starts")
     if no_network:
         check_network_isolation()
-    argv = [executable, *command[1:]]
     supervisor = _Supervisor()
     with supervisor.handling_signals():  # until the sandbox is gone: a SIGTERM then still waits for it
         root, owned = _sandbox_directory(directory)

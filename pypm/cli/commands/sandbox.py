@@ -35,7 +35,8 @@ def run(options: argparse.Namespace) -> int:
     """Refuse what cannot work before any work, bring the environment up to date, then run
     the command (or ``$SHELL``) in the sandbox."""
     from pypm.cli.graph_run import run_operations, sync_operations
-    from pypm.operations.sandbox import check_directory, check_network_isolation, run_sandboxed, shell_command
+    from pypm.operations.run import shell_command
+    from pypm.operations.sandbox import check_directory, check_network_isolation, run_sandboxed
 
     command = list(options.cmd)
     command = command[1:] if command[:1] == ["--"] else command

@@ -17,18 +17,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Bring the environment up to date, then run ``$SHELL`` (``%COMSPEC%`` on Windows)."""
-    import os
 
     from pypm import ui
     from pypm.cli.graph_options import refuse_selection
     from pypm.cli.graph_run import env_context, run_operations, sync_operations
-    from pypm.operations.run import run_in_venv
+    from pypm.operations.run import run_in_venv, shell_command
 
     if options.env:
         refuse_selection(options, "a named environment")
         ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
     else:
         ctx = run_operations(options, sync_operations(options))
-    shell = os.environ.get("SHELL") or (os.environ.get("COMSPEC", "cmd.exe") if os.name == "nt" else "/bin/sh")
-    ui.info(f"Starting {shell} with {ctx.venv_path} activated; `exit` returns")
-    return run_in_venv(ctx.venv_path, [shell])
+    shell = shell_command()
+    ui.info(f"Starting {shell[0]} with {ctx.venv_path} activated; `exit` returns")
+    return run_in_venv(ctx.venv_path, shell)
