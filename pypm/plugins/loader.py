@@ -24,7 +24,9 @@ import importlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +122,8 @@ def load_plugins(config_file: Path | None, tool_table: dict[str, Any], venv: Pat
     if plugins_disabled():
         return found
     try:
-        for entry_point in _entry_points():
-            found.plugins.append(_python_plugin(entry_point.name, entry_point.load))
-        for spec in _configured(config_file, tool_table):
-            found.plugins.append(_configured_plugin(spec, config_file, venv))
+        for _, load in _loaders(config_file, tool_table, venv):
+            found.plugins.append(load())
     except BaseException:
         found.close()
         raise
@@ -135,14 +135,11 @@ def plugin_problems(config_file: Path | None, tool_table: dict[str, Any], venv: 
     """(plugin, None when it loads else why not) for every entry-point plugin and every
     entry of ``tool_table["plugins"]``, each loaded on its own and unloaded again (what
     ``pypm doctor`` reports)."""
-    rows: list[tuple[str, str | None]] = []
     try:
-        points = _entry_points()
-        specs = _configured(config_file, tool_table)
+        loaders = _loaders(config_file, tool_table, venv)
     except PluginError as exc:
         return [("plugins", exc.one_line())]
-    loaders = [(f"{ep.name} (entry point)", lambda ep=ep: _python_plugin(ep.name, ep.load)) for ep in points]
-    loaders += [(_shown_spec(spec), lambda spec=spec: _configured_plugin(spec, config_file, venv)) for spec in specs]
+    rows: list[tuple[str, str | None]] = []
     for name, load in loaders:
         try:
             PluginSet([load()]).close()
@@ -151,6 +148,17 @@ def plugin_problems(config_file: Path | None, tool_table: dict[str, Any], venv: 
         else:
             rows.append((name, None))
     return rows
+
+
+def _loaders(config_file: Path | None, tool_table: dict[str, Any],
+             venv: Path | None) -> list[tuple[str, Callable[[], LoadedPlugin]]]:
+    """(how to name it, how to load it) of every plugin, in load order: the entry points,
+    then the project's list."""
+    loaders: list[tuple[str, Callable[[], LoadedPlugin]]] = [
+        (f"{ep.name} (entry point)", partial(_python_plugin, ep.name, ep.load)) for ep in _entry_points()]
+    loaders += [(_shown_spec(spec), partial(_configured_plugin, spec, config_file, venv))
+                for spec in _configured(config_file, tool_table)]
+    return loaders
 
 
 def _shown_spec(spec: Any) -> str:
