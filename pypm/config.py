@@ -294,6 +294,17 @@ def _is_relative_path(entry: str) -> bool:
     return "://" not in entry and not entry.startswith("~") and not Path(entry).is_absolute()
 
 
+def user_data_dir(name: str, variable: str) -> Path:
+    """pypm's directory ``name`` in the user data dir (platformdirs), or the directory the
+    environment ``variable`` names (named environments, native plugins)."""
+    given = os.environ.get(variable, "").strip()
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("pypm", appauthor=False) / name
+
+
 def user_config_path() -> Path:
     """Path of the user config file (``PYPM_CONFIG_FILE`` overrides the platform default)."""
     override = os.environ.get("PYPM_CONFIG_FILE")

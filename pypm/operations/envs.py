@@ -12,7 +12,6 @@ An environment directory carries a ``.pypm-env`` marker written when pypm create
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -29,12 +28,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def envs_dir() -> Path:
     """Where named environments live."""
-    given = os.environ.get(ENVS_DIR_VAR, "").strip()
-    if given:
-        return Path(given).expanduser()
-    import platformdirs
+    from pypm.config import user_data_dir
 
-    return platformdirs.user_data_path("pypm", appauthor=False) / "envs"
+    return user_data_dir("envs", ENVS_DIR_VAR)
 
 
 def env_path(name: str) -> Path:

@@ -42,12 +42,9 @@ class InstalledPlugin:
 
 def plugin_dir() -> Path:
     """Where native plugins live (``PYPM_PLUGIN_DIR``, else the user data dir's ``plugins``)."""
-    given = os.environ.get(PLUGIN_DIR_VAR, "").strip()
-    if given:
-        return Path(given).expanduser()
-    import platformdirs
+    from pypm.config import user_data_dir
 
-    return platformdirs.user_data_path("pypm", appauthor=False) / "plugins"
+    return user_data_dir("plugins", PLUGIN_DIR_VAR)
 
 
 def library_file(name: str) -> str:
