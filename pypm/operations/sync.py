@@ -73,7 +73,7 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
         # The files of kept packages are checked only when .venv changed since the last sync.
         verify = previous is None or not environment_unchanged(previous.get("environment"))
-        outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify))
+        outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify, inputs["members"]))
         content = stamp_content(venv, inputs)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome))
@@ -87,6 +87,8 @@ class _Plan:
 
     prepared: dict[str, PreparedMetadata]
     verify: bool
+    #: the stamp's install signatures (member path -> signature), so a tree is walked once
+    signatures: dict[str, str] = field(default_factory=dict)
 
 
 def _requires_python(workspace: Workspace, lock: Any) -> Any:
@@ -296,14 +298,17 @@ def _planned_member(workspace: Workspace, member: Any, source: Any, plan: _Plan)
     gave it), the key of the inputs its install is made from (for one installed from a
     wheel of its tree, every file of the tree) and whether the lock says editable."""
     from pypm.install.editable import member_install_key
-    from pypm.workspace.member_sources import other_trees, source_tree_digest
+    from pypm.workspace.discovery import relative_posix
+    from pypm.workspace.member_sources import install_signature
 
     prepared = plan.prepared.get(member.name)
     key = member_install_key(member, prepared)
     editable = bool(source.editable)
-    if not editable:
-        tree = source_tree_digest(member.path, other_trees(member.path, workspace.raw))
-        key = f"{key}:{tree}"
+    if not editable:  # its install signature covers every file of its tree
+        where = relative_posix(member.path, workspace.root)
+        signature = plan.signatures.get(where) or install_signature(
+            next(m for m in workspace.raw.members if m.path == member.path), workspace.raw)
+        key = f"{key}:{signature}"
     return Planned(member.name, str(member.version or "0"), source, key, editable)
 
 
