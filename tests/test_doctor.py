@@ -157,7 +157,7 @@ def test_doctor_reports_a_missing_compiler_when_path_hides_it(synced, run_pypm: 
     assert by_check(document)["git"][0]["status"] == "ok"  # what PATH still holds is found
     assert code == 1
     proc = run_pypm("doctor", cwd=root, env_extra=hidden, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, [line for line in proc.stdout.splitlines() if line.startswith("fail")]
     assert [line.split()[:2] for line in proc.stdout.splitlines() if line.startswith("fail")] == [["fail", "compiler"]]
 
 
