@@ -42,11 +42,31 @@ def run_checks(start: Path, overrides: Mapping[str, tuple[Any, str]] | None = No
     ``overrides`` (name -> (value, flag)) of the command line; in report order."""
     target = load_target(start, overrides or {})
     target.freshness = freshness
+    _import_check_modules()
     checks = (check_venv, check_python_headers, check_compiler, check_openssl, check_network, check_cache,
               check_hardlink, check_disk, check_git, check_wasi, check_plugins)
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         futures = [pool.submit(_guarded, check, target) for check in checks]
         return [*target.found, *(result for future in futures for result in future.result())]
+
+
+# Every module a check imports lazily. They are imported here, in the calling thread,
+# before the checks start: two threads importing one package at once can make
+# CPython's import locks report a deadlock (seen in CI as ``_DeadlockError`` on
+# ``importlib.resources.abc``), which would turn a check into a false failure.
+_CHECK_MODULES = ("errno", "secrets", "shlex", "ssl", "urllib.parse", "importlib.metadata",
+                  "importlib.resources", "httpx", "pypm.errors", "pypm.install.venv",
+                  "pypm.interpreter", "pypm.store.layout", "pypm.store.link", "pypm.plugins.loader", "pypm.plugins.installed",
+                  "pypm.index.auth", "pypm.index.http", "pypm.index.pages", "pypm.index.file_facts",
+                  "pypm.index.transport_policy")
+
+
+def _import_check_modules() -> None:
+    """Import what the checks need before they run in parallel (see ``_CHECK_MODULES``)."""
+    import importlib
+
+    for name in _CHECK_MODULES:
+        importlib.import_module(name)
 
 
 def _guarded(check: Callable[[Target], list[CheckResult]], target: Target) -> list[CheckResult]:
