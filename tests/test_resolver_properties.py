@@ -301,7 +301,8 @@ UNREACHABLE_WRONG_PYTHON = Graph(
 UNREACHABLE_TWICE = Graph(dict(UNREACHABLE_WRONG_PYTHON.packages), ("a", "b"))
 #: d is unreachable, yet its requirement a<2 makes pypm say "no version of 'a' satisfies
 #: all requirements ... in the fork where python_full_version < '3.12'"; every
-#: environment has a solution (b, and c on win32). uv 0.13.9 says unsatisfiable too.
+#: environment has a solution (b, and c on win32). uv 0.13.9 says unsatisfiable too. pypm
+#: now splits such a conflict by the markers on the paths to it (resolve.MAX_PATH_SPLIT).
 UNREACHABLE_FALSE_CONFLICT = Graph(
     {"a": (Release("1.0", requires_python=">=3.12"), Release("2.0"), Release("3.0")),
      "b": (Release("1.0", (f"c; {WIN}",)),), "c": (Release("1.0", (f"d; {NOT_WIN}",)),),
@@ -319,6 +320,7 @@ STALE_CYCLE = Graph({"b": (Release("1.0", ("c",)),), "c": (Release("1.0", ("b",)
 #: satisfies all requirements: b 3.0 requires c<3,>=2": resolvelib 1.2.1's backjumping
 #: skips b 1.0 (a bare resolvelib provider for this index fails the same way once the
 #: root is a package requiring b; upstream sarugaku/resolvelib#206 describes the flaw).
+#: pypm now searches again by chronological backtracking (pypm/resolver/exhaustive.py).
 BACKJUMP_SKIPS_SOLUTION = Graph({"a": (Release("1.0", ("b==3.0",)),),
                                  "b": (Release("1.0"), Release("2.0", ("a",)), Release("3.0", ("c>=2,<3",))),
                                  "c": (Release("3.0"),)}, ("b",))
@@ -327,6 +329,8 @@ BACKJUMP_SKIPS_SOLUTION = Graph({"a": (Release("1.0", ("b==3.0",)),),
 # -- the properties --------------------------------------------------------------------
 @PROFILE
 @example(graph=STALE_CYCLE)
+@example(graph=BACKJUMP_SKIPS_SOLUTION)
+@example(graph=UNREACHABLE_FALSE_CONFLICT)
 @example(graph=UNREACHABLE_INSTALLED)
 @example(graph=UNREACHABLE_REQUIREMENT_UNMET)
 @example(graph=UNREACHABLE_WRONG_PYTHON)
@@ -337,26 +341,26 @@ def test_lock_is_correct_or_truly_unsatisfiable(graph: Graph, workroot: Path) ->
     check_correct_or_truly_unsatisfiable(graph, workroot, event)
 
 
-#: Graphs on which pypm is still wrong, each checked by the same property and expected to
-#: fail until fixed (strict: a fix makes the test fail until the graph moves back to the
-#: property's @example list). Not skipped: each runs in every CI run.
-KNOWN_WRONG = {
-    "backjump-skips-solution": (BACKJUMP_SKIPS_SOLUTION, "resolvelib 1.2.1's backjumping skips b 1.0 (the "
-                                "resolver says unsatisfiable; sarugaku/resolvelib#206); uv locks b 1.0"),
-    "unreachable-false-conflict": (UNREACHABLE_FALSE_CONFLICT, "a requirement no environment reaches still "
-                                   "constrains a fork (uv 0.13.9 says unsatisfiable too)"),
+#: Graphs resolvelib alone gets wrong, with the answer pypm (and the brute-force oracle)
+#: gives: each is also an @example of the property above.
+FIXED_ANSWERS = {
+    "backjump-skips-solution": (BACKJUMP_SKIPS_SOLUTION, {"b": "1.0"}, {"b": "1.0"}),
+    "unreachable-false-conflict": (UNREACHABLE_FALSE_CONFLICT, {"b": "1.0"}, {"b": "1.0", "c": "1.0"}),
 }
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_WRONG))
-def test_known_wrong_answers_are_still_wrong(name: str, workroot: Path) -> None:
-    """Each known-wrong graph still fails the property (xfail, strict)."""
-    graph, reason = KNOWN_WRONG[name]
-    try:
-        check_correct_or_truly_unsatisfiable(graph, workroot)
-    except (AssertionError, pytest.fail.Exception):
-        pytest.xfail(reason)
-    pytest.fail(f"{name} is right now: move it back to the property's @example list")
+@pytest.mark.parametrize("name", sorted(FIXED_ANSWERS))
+def test_graphs_resolvelib_alone_gets_wrong(name: str, workroot: Path) -> None:
+    """The lock installs exactly the expected versions on linux and on win32."""
+    graph, on_linux, on_windows = FIXED_ANSWERS[name]
+    with served(graph, workroot) as example:
+        outcome = lock_or_error(example)
+        assert not isinstance(outcome, ResolutionError), outcome.one_line()
+        for platform, expected in (("linux", on_linux), ("win32", on_windows)):
+            for environment in environments_for(graph.requires_python):
+                if environment["sys_platform"] == platform:
+                    found = {str(name): str(version) for name, version in selected(example.lock_path, environment).items()}
+                    assert found == expected, (environment_label(environment), outcome.decode())
 
 
 def check_correct_or_truly_unsatisfiable(graph: Graph, workroot: Path,

@@ -212,6 +212,28 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             self.warm(req.name)
         return deps
 
+    def path_markers(self, keys: Iterable[str]) -> list[Marker]:
+        """The markers on the edges of every path seen into the identifiers ``keys``
+        (each once, in the order found): where none of a path's markers holds, nothing
+        reached through it is needed."""
+        into: dict[str, list[tuple[str, Marker | None]]] = {}
+        for (parent_key, _), edges in self.edges.items():
+            for child_key, marker in edges:
+                into.setdefault(child_key, []).append((parent_key, marker))
+        markers: dict[str, Marker] = {}
+        seen: set[str] = set()
+        todo = list(keys)
+        while todo:
+            key = todo.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            for parent_key, marker in into.get(key, ()):
+                if marker is not None:
+                    markers.setdefault(str(marker), marker)
+                todo.append(parent_key)
+        return list(markers.values())
+
     # -- metadata ------------------------------------------------------------
     def _requirements(self, candidate: Candidate) -> tuple[Iterable[Requirement], SpecifierSet | None]:
         if candidate.member is not None:

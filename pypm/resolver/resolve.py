@@ -41,6 +41,11 @@ from pypm.workspace.model import Workspace
 from pypm.workspace.project import Member
 
 MAX_ROUNDS = 20000
+#: Rounds for the exhaustive search run after a conflict no fork resolves (see
+#: :mod:`pypm.resolver.exhaustive`); past them the first search's explanation stands.
+EXHAUSTIVE_ROUNDS = 5000
+#: A conflict is split by the markers on the paths to it only up to this many of them.
+MAX_PATH_SPLIT = 6
 
 
 @dataclass
@@ -232,10 +237,14 @@ class _Solved:
 
 
 class _Conflict(Exception):
-    def __init__(self, explained: tuple[str, str | None], markers: list[Marker]) -> None:
+    """No resolution: ``markers`` are those of the conflicting requirements; ``path_markers``
+    those on the paths that reach the packages that made them."""
+
+    def __init__(self, explained: tuple[str, str | None], markers: list[Marker],
+                 path_markers: list[Marker]) -> None:
         super().__init__(explained[0])
         self.message, self.hint = explained
-        self.markers = markers
+        self.markers, self.path_markers = markers, path_markers
 
 
 class _PythonSplit(Exception):
@@ -316,16 +325,35 @@ class _Solver:
             forks = split_environments(reason.markers, environments, within)
             if forks is None and isinstance(reason, _PythonSplit):  # no environment could be made for the part
                 return self.solve_with_forks(environments, preferences, within, unsplittable | reason.specs)
+            if forks is None and len(reason.path_markers) <= MAX_PATH_SPLIT:
+                # The conflict may come from packages only some environments reach
+                # (through `c; sys_platform == "win32"` then `d; sys_platform != "win32"`:
+                # none): split by the markers on the way to them, and where a path cannot
+                # hold its packages drop out. uv 0.13.9 says "unsatisfiable" instead.
+                forks = split_environments(reason.path_markers, environments, within)
             if forks is None:
-                raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
+                return [(self._solve_exhaustively(environments, preferences, within, unsplittable, reason),
+                         frozenset())]
             return self._solve_parts(forks, preferences, within)
+
+    def _solve_exhaustively(
+        self, environments: list[dict[str, str]], preferences: Preferences, within: frozenset[str],
+        unsplittable: frozenset[str], reason: _Conflict,
+    ) -> _Solved:
+        """The exhaustive search's solution after ``reason`` ended the first search with
+        nothing to fork by; that conflict as a :class:`ResolutionError` when it finds none."""
+        try:
+            return self.solve(environments, preferences, within, unsplittable, exhaustive=True)
+        except (_Conflict, _PythonSplit, ResolutionError):
+            raise ResolutionError(_in_fork(reason.message, within), hint=reason.hint) from None
 
     def solve(
         self, environments: list[dict[str, str]], preferences: Preferences, within: frozenset[str] = frozenset(),
-        unsplittable: frozenset[str] = frozenset(),
+        unsplittable: frozenset[str] = frozenset(), exhaustive: bool = False,
     ) -> _Solved:
         """One resolution for all of ``environments`` (the fork ``within`` names);
-        :class:`_Conflict` when impossible."""
+        :class:`_Conflict` when impossible (``exhaustive``: by chronological backtracking,
+        see :mod:`pypm.resolver.exhaustive`)."""
         from pypm.resolver.explain import explain_impossible
 
         space = EnvironmentSpace(environments, within=within)
@@ -335,10 +363,12 @@ class _Solver:
         for req, _ in roots:
             provider.warm(req.name)
         try:
-            mapping = resolve_mapping(provider, [r for r, _ in roots])
+            mapping = resolve_mapping(provider, [r for r, _ in roots], exhaustive)
         except ResolutionImpossible as exc:
             markers = [strip_extra(c.requirement.marker) for c in exc.causes]
-            raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None]) from None
+            parents = [c.parent.key for c in exc.causes if c.parent is not None]
+            raise _Conflict(explain_impossible(exc, provider), [m for m in markers if m is not None],
+                            provider.path_markers(parents)) from None
         except PythonSplitFound:  # the Pythons that can use the newer release resolve apart
             specs = sorted(provider.python_splits)
             raise _PythonSplit(split_markers(specs), frozenset(specs)) from None
@@ -415,8 +445,10 @@ def _merge(
     return [entries[key] for key in sorted(entries)], uncovered
 
 
-def resolve_mapping(provider: PypmProvider, requirements: list[Req]) -> dict[NormalizedName, Candidate]:
-    """Resolve and return the pinned candidates connected to the root requirements.
+def resolve_mapping(provider: PypmProvider, requirements: list[Req],
+                    exhaustive: bool = False) -> dict[NormalizedName, Candidate]:
+    """Resolve and return the pinned candidates connected to the root requirements
+    (``exhaustive``: by :class:`ChronologicalResolution`, within ``EXHAUSTIVE_ROUNDS``).
 
     This is ``resolvelib.Resolver.resolve`` with its last step (``_build_result``) done
     here: resolvelib 1.2.1 decides whether a pin still has a route to the root by a
@@ -424,7 +456,12 @@ def resolve_mapping(provider: PypmProvider, requirements: list[Req]) -> dict[Nor
     abandoned branch require each other (b -> c -> b), so a satisfiable lock failed with a
     RecursionError. The same walk, iterated to a fixed point, keeps exactly what resolvelib
     would keep."""
-    state = ResolvelibResolution(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
+    if exhaustive:
+        from pypm.resolver.exhaustive import ChronologicalResolution
+
+        state = ChronologicalResolution(provider, BaseReporter()).resolve(requirements, max_rounds=EXHAUSTIVE_ROUNDS)
+    else:
+        state = ResolvelibResolution(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
     key_of = {id(candidate): key for key, candidate in state.mapping.items()}
     connected: set[NormalizedName | None] = {None}
     grew = True
