@@ -359,7 +359,8 @@ def test_graphs_resolvelib_alone_gets_wrong(name: str, workroot: Path) -> None:
         for platform, expected in (("linux", on_linux), ("win32", on_windows)):
             for environment in environments_for(graph.requires_python):
                 if environment["sys_platform"] == platform:
-                    found = {str(name): str(version) for name, version in selected(example.lock_path, environment).items()}
+                    chosen = selected(example.lock_path, environment)
+                    found = {str(name): str(version) for name, version in chosen.items()}
                     assert found == expected, (environment_label(environment), outcome.decode())
 
 

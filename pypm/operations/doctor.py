@@ -56,7 +56,8 @@ def run_checks(start: Path, overrides: Mapping[str, tuple[Any, str]] | None = No
 # ``importlib.resources.abc``), which would turn a check into a false failure.
 _CHECK_MODULES = ("errno", "secrets", "shlex", "ssl", "urllib.parse", "importlib.metadata",
                   "importlib.resources", "httpx", "pypm.errors", "pypm.install.venv",
-                  "pypm.interpreter", "pypm.store.layout", "pypm.store.link", "pypm.plugins.loader", "pypm.plugins.installed",
+                  "pypm.interpreter", "pypm.store.layout", "pypm.store.link", "pypm.plugins.loader",
+                  "pypm.plugins.installed",
                   "pypm.index.auth", "pypm.index.http", "pypm.index.pages", "pypm.index.file_facts",
                   "pypm.index.transport_policy")
 
