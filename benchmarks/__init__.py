@@ -12,5 +12,6 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 WORK_DIR = BENCH_DIR / ".work"
+PROJECTS_DIR = BENCH_DIR / "projects"  # bench projects kept in this repository (r150)
 
-__all__ = ["BENCH_DIR", "REPO_ROOT", "WORK_DIR"]
+__all__ = ["BENCH_DIR", "PROJECTS_DIR", "REPO_ROOT", "WORK_DIR"]

@@ -17,6 +17,7 @@ from benchmarks.machine import machine_info, repo_state
 from benchmarks.report import render_markdown
 from benchmarks.runner import make_workspace, run_matrix, summarize_samples
 from benchmarks.snapshot.index import open_index
+from benchmarks.sources import find_projects, search_dirs
 from benchmarks.steps import STEPS, PrepareError
 from benchmarks.toolenv import base_python, ensure_tool, tool_version
 from benchmarks.tools import TOOL_NAMES
@@ -41,10 +42,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line (see ``python -m benchmarks --help``)."""
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Benchmark pypm against uv, pip-tools, Poetry and PDM on the projects in ../shared/bench-projects.",
+        description="Benchmark pypm against uv, pip-tools, Poetry and PDM on the projects in ../shared/bench-projects "
+        "and benchmarks/projects.",
     )
-    p.add_argument("--projects", type=lambda s: [x for x in s.split(",") if x], default=["r1", "r2", "r3"])
-    p.add_argument("--projects-dir", type=Path, default=REPO_ROOT.parent / "shared" / "bench-projects")
+    p.add_argument(
+        "--projects",
+        type=lambda s: [x for x in s.split(",") if x],
+        default=["r1", "r2", "r3"],
+        help="project names, looked up in --projects-dir, then in benchmarks/projects/ (default r1,r2,r3)",
+    )
+    p.add_argument(
+        "--projects-dir",
+        type=Path,
+        default=REPO_ROOT.parent / "shared" / "bench-projects",
+        help="searched first for the projects (default %(default)s)",
+    )
     p.add_argument("--tools", type=_csv(TOOL_NAMES), default=list(TOOL_NAMES))
     p.add_argument("--steps", type=_csv(STEPS), default=list(STEPS))
     p.add_argument("--runs", type=int, default=3, help="measured runs per step (default 3)")
@@ -100,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (or the profile) and write the results; returns the exit code."""
     args = parse_args(argv)
     python = base_python()
-    sources = {name: args.projects_dir / name for name in args.projects}
-    missing = [str(p / "pyproject.toml") for p in sources.values() if not (p / "pyproject.toml").is_file()]
+    sources, missing = find_projects(args.projects, args.projects_dir)
     if missing:
-        _log(f"error: no such project: {', '.join(missing)}")
+        where = " or ".join(str(d) for d in search_dirs(args.projects_dir))
+        _log(f"error: no such project: {', '.join(missing)} (no <name>/pyproject.toml in {where}; see --projects-dir)")
         return 2
     tools = ["pypm"] if args.profile else args.tools
     envs = {t: ensure_tool(t, refresh_pypm=not args.no_refresh_pypm, log=_log) for t in tools}

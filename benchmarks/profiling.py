@@ -22,7 +22,7 @@ def profile_step(ws: Workspace, step: str, out_dir: Path) -> Path:
     prof = WORK_DIR / "profiles" / f"profile-{step}.prof"  # binary: kept out of results/
     prof.parent.mkdir(parents=True, exist_ok=True)
     argv = [ws.tool.python, "-m", "cProfile", "-o", str(prof), "-m", "pypm", *commands[0][1:]]
-    sample = run_sample([argv], ws.project, ws.env, ws.timeout)
+    sample = run_sample([argv], ws.cwd(step), ws.env, ws.timeout)
     report = out_dir / f"profile-{step}.txt"
     buf = io.StringIO()
     buf.write(

@@ -71,7 +71,7 @@ def run_matrix(
                     samples.append(record)
                     status = f"{record['wall']:.3f}s" if record["ok"] else "FAILED"
                     kind = "warmup" if record["warmup"] else "run"
-                    log(f"  {project} {step:<15} {kind:<6} {ws.tool.name:<10} {status}")
+                    log(f"  {project} {step:<21} {kind:<6} {ws.tool.name:<10} {status}")
     return samples
 
 

@@ -4,6 +4,10 @@ A :class:`Workspace` is one tool's copy of one project with its own cache. Prepa
 step (deleting the lock, the cache, ``.venv``; or running the lock/sync once so that a
 warm or no-op step has something to be warm or no-op about) happens outside the timed
 region; the flags on the workspace remember what the last commands left behind.
+
+``warm-sync-new-project`` syncs a second copy of the project (a fresh directory next to the
+first, with the first copy's lock) while the tool's cache is warm from syncing the first:
+the case a shared store (pypm's hardlinks) is for.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from benchmarks.timing import Sample, run_quiet, run_sample
 from benchmarks.toolenv import ToolEnv
 from benchmarks.tools import Adapter
 
-__all__ = ["STEPS", "STEP_TITLES", "Workspace", "PrepareError"]
+__all__ = ["NEW_PROJECT_STEP", "STEPS", "STEP_TITLES", "Workspace", "PrepareError"]
 
 STEP_TITLES: dict[str, str] = {
     "cold-lock": "cold lock (no cache, no lock)",
@@ -25,11 +29,13 @@ STEP_TITLES: dict[str, str] = {
     "noop-lock": "no-op lock (lock up to date)",
     "cold-sync": "cold sync (lock present, no cache, no .venv)",
     "warm-sync": "warm sync (cache warm, no .venv)",
+    "warm-sync-new-project": "warm sync of a new copy (cache warm from another copy, no .venv)",
     "noop-sync": "no-op sync (all installed)",
     "noop-lock-sync": "no-op lock + sync (`pypm lock sync` vs `uv sync`: one call each)",
     "version": "`--version`",
 }
 STEPS = tuple(STEP_TITLES)
+NEW_PROJECT_STEP = "warm-sync-new-project"
 
 
 class PrepareError(RuntimeError):
@@ -58,6 +64,7 @@ class Workspace:
     lock_cache_warm: bool = False
     sync_cache_warm: bool = False
     synced: bool = False
+    new_copies: int = 0  # how many second copies were made (each one goes in a directory of its own)
     notes: list[str] = field(default_factory=list)
 
     # --- state changes -------------------------------------------------------------
@@ -83,8 +90,30 @@ class Workspace:
         for name in self.adapter.state_paths:
             _remove(self.project / name)
 
-    def _quiet(self, commands: list[list[str]], what: str) -> None:
-        ok, tail = run_quiet(commands, self.project, self.env, self.timeout)
+    def new_copy(self) -> Path:
+        """The latest second copy of the project (``<home>/new-<n>/<project dir name>``)."""
+        return self.project.parent / f"new-{self.new_copies}" / self.project.name
+
+    def make_new_copy(self) -> Path:
+        """Copy the project to a new directory as a fresh clone would have it: every file (the
+        lock included) but ``.venv`` and the project state; the previous second copy is deleted."""
+        if self.new_copies:
+            _remove(self.new_copy().parent)
+        self.new_copies += 1
+        target = self.new_copy()
+        skip = {self.adapter.venv, *self.adapter.state_paths}
+        top = str(self.project)
+        shutil.copytree(
+            self.project, target, symlinks=True, ignore=lambda d, names: [n for n in names if d == top and n in skip]
+        )
+        return target
+
+    def cwd(self, step: str) -> Path:
+        """Where ``step``'s timed commands run: the second copy for the new-project step."""
+        return self.new_copy() if step == NEW_PROJECT_STEP else self.project
+
+    def _quiet(self, commands: list[list[str]], what: str, cwd: Path | None = None) -> None:
+        ok, tail = run_quiet(commands, cwd or self.project, self.env, self.timeout)
         if not ok:
             raise PrepareError(f"preparing ({what}) failed:\n{tail}")
 
@@ -126,11 +155,19 @@ class Workspace:
                 self.ensure_synced()
             self.drop_venv()
             self._quiet(self.adapter.before_sync(self.tool, self.python), "venv")
+        elif step == NEW_PROJECT_STEP:
+            if not self.sync_cache_warm:
+                self.ensure_synced()  # a sync of the first copy fills the cache
+            self.ensure_locked()
+            copy = self.make_new_copy()
+            self._quiet(self.adapter.before_sync(self.tool, self.python), "venv", cwd=copy)
         elif step in ("noop-sync", "noop-lock-sync"):
             self.ensure_synced()
 
     def commands(self, step: str) -> list[list[str]]:
         """The timed commands of ``step``."""
+        if step == NEW_PROJECT_STEP:
+            return self.adapter.sync(self.tool, self.python)
         if step.endswith("-lock"):
             return self.adapter.lock(self.tool)
         if step.endswith("-lock-sync"):
@@ -144,8 +181,8 @@ class Workspace:
     def run(self, step: str) -> Sample:
         """Time ``step`` (already prepared) and update what the workspace knows."""
         os.sync()  # flush the previous sample's writes (and the deletions) outside the timed region
-        sample = run_sample(self.commands(step), self.project, self.env, self.timeout)
-        if step.endswith("-lock"):
+        sample = run_sample(self.commands(step), self.cwd(step), self.env, self.timeout)
+        if step.endswith("-lock"):  # (the new-project step leaves the first copy as it was)
             self.locked = self.lock_cache_warm = sample.ok
             self.synced = self.synced and sample.ok
         elif step.endswith("sync"):

@@ -15,6 +15,7 @@ from benchmarks import WORK_DIR
 from benchmarks.snapshot.build import build_snapshot
 from benchmarks.snapshot.server import SnapshotServer
 from benchmarks.snapshot.store import Snapshot
+from benchmarks.sources import find_project
 from benchmarks.toolenv import ensure_tool
 
 __all__ = ["RunIndex", "open_index", "needs_build", "SNAPSHOT_DIR"]
@@ -67,9 +68,9 @@ def open_index(
         except (OSError, ValueError):
             old = {}
         for label in old:
-            candidate = args.projects_dir / label / "pyproject.toml"
-            if label not in wanted and candidate.is_file():
-                wanted[label] = candidate
+            found = find_project(label, args.projects_dir)
+            if label not in wanted and found is not None:
+                wanted[label] = found / "pyproject.toml"
         uv = ensure_tool("uv", log=log).exe("uv")
         build_snapshot(SNAPSHOT_DIR, wanted, uv=uv, index_url=args.index_url, python=str(python), log=log)
     snapshot = Snapshot.load(SNAPSHOT_DIR)

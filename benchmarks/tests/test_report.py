@@ -33,6 +33,8 @@ def _run() -> dict[str, Any]:
         _sample("pdm", "cold-lock", 6.0),
         _sample("poetry", "cold-lock", 12.0),
         _sample("pip-tools", "cold-lock", 0.0, ok=False),
+        _sample("pypm", "warm-sync-new-project", 0.4),
+        _sample("uv", "warm-sync-new-project", 0.2),
         _sample("pypm", "version", 0.02),
         _sample("uv", "version", 0.01),
     ]
@@ -64,6 +66,8 @@ def test_ratios_use_fastest_other_python_tool() -> None:
 def test_markdown_table() -> None:
     text = render_markdown(_run())
     assert "| cold lock (no cache, no lock) | 3.000 | 1.000 | **failed** | 12.0 | 6.000 | 3.00 | 0.50 (pdm) |" in text
+    title = "warm sync of a new copy (cache warm from another copy, no .venv)"
+    assert f"| {title} | 0.400 | 0.200 | n/a | n/a | n/a | 2.00 | – |" in text
     assert "### r2: median peak RSS (MiB)" in text
     assert "- r2 / cold-lock / pip-tools: `error: sdists are not supported`" in text
 
