@@ -79,10 +79,15 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
     if not user_tasks and not stale:
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx
-    from pypm.graph.runner import run_graph
-
     ctx.validate()  # every member is checked before any state is written
-    run_graph(ctx, names)
+    if user_tasks:
+        from pypm.graph.runner import run_graph
+
+        run_graph(ctx, names)
+    else:  # the fixed chain lock -> sync -> bundle needs no scheduler
+        from pypm.graph.direct import run_direct
+
+        run_direct(ctx, operations)
     return ctx
 
 

@@ -8,11 +8,8 @@ reach pypm, which reports them as one line.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +22,15 @@ from doit.task import dict_to_task
 
 from pypm import ui
 from pypm.errors import FileSystemError, PypmError, os_error
-from pypm.fsutil import atomic_write_text, remove_stale_temps
 from pypm.graph import GRAPH_OPERATIONS
 from pypm.graph.context import GraphContext
+from pypm.graph.session import check_kinds, db_path, first_error, prepare_state_dir, project_lock, remove_left_temps
 from pypm.graph.tasks import task_dicts
 
-DB_NAME = "doit.sqlite3"
-LOCK_NAME = "graph.lock"
-PID_NAME = "graph.lock.pid"
+__all__ = ["db_path", "graph_status", "project_lock", "run_graph"]
+
 _DB_COMPANIONS = ("", "-journal", "-wal", "-shm")
 OPERATION_NAMES = frozenset(GRAPH_OPERATIONS)
-WAIT_NOTICE_AFTER = 1.0  # seconds before saying that another pypm holds the project
 
 
 def _no_entry_points(group: str) -> tuple[()]:
@@ -103,90 +98,19 @@ class _Loader(TaskLoader2):  # type: ignore[misc]
         return [dict_to_task(d) for d in task_dicts(self.ctx)]
 
 
-def db_path(ctx: GraphContext) -> Path:
-    """doit's state database for this workspace."""
-    return ctx.state_dir / DB_NAME
-
-
-def _check_kinds(ctx: GraphContext) -> None:
-    """Fail early, naming the path, when a path pypm writes is of the wrong kind."""
-    expected = [
-        (ctx.state_dir, True, "pypm keeps its state there"),
-        (db_path(ctx), False, "pypm keeps its state there"),
-        (ctx.venv_path, True, "pypm makes the environment there"),
-        (ctx.lock_path, False, "pypm writes the lock there"),
-    ]
-    for path, is_dir, why in expected:
-        if path.exists() and path.is_dir() != is_dir:
-            kind, wanted = ("file", "directory") if is_dir else ("directory", "file")
-            raise FileSystemError(f"{path} is a {kind} where a {wanted} is expected",
-                                  hint=f"move it out of the way ({why})")
-
-
-def _prepare_state_dir(ctx: GraphContext) -> None:
-    ctx.state_dir.mkdir(exist_ok=True)
-    ignore = ctx.state_dir / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-
-
-@contextmanager
-def project_lock(ctx: GraphContext) -> Iterator[None]:
-    """Hold the project's graph lock; after a second of waiting, say who holds it.
-
-    The holder's pid is kept in a side file next to the lock (the lock file itself is
-    filelock's), written once the lock is held.
-    """
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(ctx.state_dir / LOCK_NAME))
-    try:
-        lock.acquire(timeout=WAIT_NOTICE_AFTER)
-    except Timeout:
-        holder = _holder_pid(ctx)
-        ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
-        lock.acquire()
-    try:
-        _record_holder(ctx)
-        yield
-    finally:
-        lock.release()
-
-
-def _holder_pid(ctx: GraphContext) -> int | None:
-    try:
-        return int((ctx.state_dir / PID_NAME).read_text("utf-8").strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _record_holder(ctx: GraphContext) -> None:
-    try:
-        atomic_write_text(ctx.state_dir / PID_NAME, f"{os.getpid()}\n")
-    except OSError:  # only used to tell a waiting pypm who it waits for
-        pass
-
-
-def _remove_stale_temps(ctx: GraphContext) -> None:
-    """Temp files of pypm's project files left by a pypm killed before its rename (the
-    graph lock is held: no other pypm is writing them now)."""
-    from pypm.install.venv import INFO_FILE
-    from pypm.operations.stamp import stamp_path
-
-    for path in (ctx.lock_path, stamp_path(ctx.venv_path), ctx.venv_path / INFO_FILE):
-        for stale in remove_stale_temps(path):
-            ui.detail(f"removed {stale}, left by an interrupted pypm")
-
-
 def run_graph(ctx: GraphContext, operations: list[str]) -> None:
     """Run ``operations`` (and what they depend on) through doit; raise the first error."""
-    _check_kinds(ctx)
-    _prepare_state_dir(ctx)
+    check_kinds(ctx)
+    prepare_state_dir(ctx)
     with project_lock(ctx):
-        _remove_stale_temps(ctx)
+        remove_left_temps(ctx)
+        try:
+            catch_up(ctx, {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))})
+        except (DatabaseException, sqlite3.Error):
+            pass  # the run below resets a database that cannot be used, and says so
         reporter, code = _run_resetting_state(ctx, operations)
     if ctx.errors:
-        raise _first_error(ctx)
+        raise first_error(ctx)
     if code != 0 or reporter.failures or reporter.runtime_errors:
         problem = reporter.first_problem() or f"doit exit code {code}"
         raise PypmError(f"the task graph failed: {problem}", hint="run again with -v")
@@ -269,33 +193,37 @@ def _reset_state(ctx: GraphContext, exc: Exception) -> str:
     return reason
 
 
-def _first_error(ctx: GraphContext) -> BaseException:
-    """The first failure, naming every failed task when several failed (``--keep-going``)."""
-    from pypm.operations.tasks import TaskFailed
+def catch_up(ctx: GraphContext, tasks: dict[str, Any]) -> None:
+    """Record in doit's database, as doit does after running them, the operations pypm
+    ran without doit (:mod:`pypm.graph.direct`) that their own checks still find fresh;
+    then forget the list (those found stale are left for doit to run)."""
+    from pypm.graph.direct import direct_runs_path, read_direct_runs
+    from pypm.graph.freshness import CHECKS
 
-    first = ctx.errors[0]
-    failed = [exc.task for exc in ctx.errors if isinstance(exc, TaskFailed)]
-    if isinstance(first, TaskFailed) and len(failed) > 1:
-        combined = TaskFailed(first.task, first.exit_code)
-        combined.message = f"{first.message}; also failed: {', '.join(failed[1:])}"
-        return combined
-    return _translated(ctx, first)
-
-
-def _translated(ctx: GraphContext, exc: BaseException) -> BaseException:
-    """An operation's OSError as one line that knows where the cache is."""
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return os_error(exc, cache_dir=str(ctx.settings.cache_dir))
-    return exc
+    names = read_direct_runs(ctx)
+    if not names:
+        return
+    manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
+    try:
+        for name in names:
+            task = tasks.get(name)
+            if task is not None and CHECKS[name](ctx):
+                manager.get_status(task, tasks)  # evaluates the uptodate checks, whose values are saved
+                task.save_extra_values()
+                manager.save_success(task)
+    finally:
+        manager.close()
+    direct_runs_path(ctx).unlink(missing_ok=True)
 
 
 def graph_status(ctx: GraphContext) -> list[tuple[str, str, dict[str, Any]]]:
     """(task, doit status, doit's reasons) for every task, without running anything (a
     corrupt state database is reset first, as for a run)."""
-    _check_kinds(ctx)
-    _prepare_state_dir(ctx)
+    check_kinds(ctx)
+    prepare_state_dir(ctx)
     tasks = {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))}
     try:
+        catch_up(ctx, tasks)
         return _status_rows(ctx, tasks)
     except (DatabaseException, sqlite3.Error) as exc:
         problem = _state_problem(ctx, exc)

@@ -62,6 +62,12 @@ class IndexClient:
         self._metadata_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._flat_links: list[FileLink] | None = None
+        #: page URL -> sha256 of the body each project page had when read ("" for a 404):
+        #: what a remembered resolution depends on (see pypm.lock.memo)
+        self.consulted: dict[str, str] = {}
+        #: False once a page came from somewhere without a stored copy to compare later
+        #: (a ``file:`` index, find-links)
+        self.memoizable = not self.find_links
 
     @classmethod
     def for_urls(
@@ -98,28 +104,26 @@ class IndexClient:
     def _fetch_page(self, index_url: str, name: NormalizedName) -> list[FileLink] | None:
         page_url = f"{index_url}{name}/"
         if page_url.startswith("file:"):
+            self.memoizable = False
             return _read_file_page(page_url, index_url)
         cached = self.pages.get(page_url)
         if self.offline:
-            return _offline_page(cached, page_url, index_url, name)
+            links = _offline_page(cached, page_url, index_url, name)
+            self.consulted[page_url] = "" if cached is None else cached.body_digest()
+            return links
         if cached is not None and cached.missing:
             cached = None  # a 404 is remembered for offline runs only
         if cached is not None and cached.is_fresh() and not self._must_revalidate(name):
+            self.consulted[page_url] = cached.body_digest()
             return parse_page(cached.body, cached.content_type, page_url, index_url)
-        headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
-        try:
-            response = fetch(self.http, page_url, headers=headers)
-        except Unreachable as exc:
-            raise IndexClientError(
-                f"cannot reach the index {redact(index_url)}: {exc}",
-                hint="check index-url and your network",
-            ) from None
-        check_transport(response.url, self.allowed_insecure, f"index page (redirected from {redact(page_url)})")
+        response = self._get_page(page_url, index_url, cached)
         if response.status_code == 304 and cached is not None:
             self.pages.refresh(cached, dict(response.headers))
+            self.consulted[page_url] = cached.body_digest()
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         if response.status_code == 404:
             self.pages.put_missing(page_url)
+            self.consulted[page_url] = ""
             return None
         if response.status_code >= 400:
             raise IndexClientError(
@@ -129,7 +133,52 @@ class IndexClient:
         content_type = response.headers.get("Content-Type", "text/html")
         links = parse_page(response.content, content_type, str(response.url), index_url)
         self.pages.put(page_url, response.content, dict(response.headers))
+        self.consulted[page_url] = hashlib.sha256(response.content).hexdigest()
         return links
+
+    def _get_page(self, page_url: str, index_url: str, cached: CachedPage | None) -> Reply:
+        """GET a project page, conditional on the stored copy's validators."""
+        headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
+        try:
+            response = fetch(self.http, page_url, headers=headers)
+        except Unreachable as exc:
+            raise IndexClientError(
+                f"cannot reach the index {redact(index_url)}: {exc}",
+                hint="check index-url and your network",
+            ) from None
+        check_transport(response.url, self.allowed_insecure, f"index page (redirected from {redact(page_url)})")
+        return response
+
+    def current_digests(self, page_urls: list[str]) -> dict[str, str]:
+        """Each page's body digest as the index has it now ("" for a 404), revalidating
+        the stored copies in parallel (a 304 refreshes them); pages that cannot be
+        checked (an error, offline without a copy) are left out."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def current(page_url: str) -> tuple[str, str | None]:
+            cached = self.pages.get(page_url)
+            if self.offline:
+                return page_url, None if cached is None else cached.body_digest()
+            if cached is not None and cached.missing:
+                cached = None
+            try:
+                response = self._get_page(page_url, page_url, cached)
+            except IndexClientError:
+                return page_url, None
+            if response.status_code == 304 and cached is not None:
+                self.pages.refresh(cached, dict(response.headers))
+                return page_url, cached.body_digest()
+            if response.status_code == 404:
+                self.pages.put_missing(page_url)
+                return page_url, ""
+            if response.status_code >= 400:
+                return page_url, None
+            self.pages.put(page_url, response.content, dict(response.headers))
+            return page_url, hashlib.sha256(response.content).hexdigest()
+
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(page_urls)))) as pool:
+            found = dict(pool.map(current, page_urls))
+        return {url: digest for url, digest in found.items() if digest is not None}
 
     def _must_revalidate(self, name: NormalizedName) -> bool:
         return self.refresh or name in self.refresh_packages

@@ -31,6 +31,13 @@ class CachedPage:
     last_modified: str | None
     fresh_until: float
     missing: bool = False
+    digest: str | None = None  # sha256 of the body, recorded with it
+
+    def body_digest(self) -> str:
+        """sha256 of the body ("" for a recorded 404)."""
+        if self.missing:
+            return ""
+        return self.digest or hashlib.sha256(self.body).hexdigest()
 
     def is_fresh(self) -> bool:
         """True while Cache-Control max-age says the page needs no revalidation."""
@@ -69,9 +76,23 @@ class PageCache:
             meta = json.loads(paths[0].read_text("utf-8"))
             return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
                               meta.get("last_modified"), float(meta.get("fresh_until", 0)),
-                              bool(meta.get("missing", False)))
+                              bool(meta.get("missing", False)), meta.get("sha256"))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def fresh_digest(self, url: str) -> str | None:
+        """The recorded body digest of the page stored for ``url`` while it is fresh
+        (reads only the small record, not the body); None when stale, absent or a 404."""
+        paths = self._paths(url)
+        if paths is None:
+            return None
+        try:
+            meta = json.loads(paths[0].read_bytes())
+            fresh = time.time() < float(meta.get("fresh_until", 0)) and not meta.get("missing")
+            digest = meta.get("sha256")
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+        return digest if fresh and isinstance(digest, str) else None
 
     def put(self, url: str, body: bytes, headers: dict[str, str]) -> None:
         """Store a 200 response when the server allows caching."""
@@ -80,7 +101,7 @@ class PageCache:
         if paths is None or "no-store" in control.lower():
             return
         atomic_write_bytes(paths[1], body)
-        self._write_meta(paths[0], headers, control)
+        self._write_meta(paths[0], headers, control, hashlib.sha256(body).hexdigest())
 
     def put_missing(self, url: str) -> None:
         """Record that the index answered 404 for ``url`` (read only by offline runs)."""
@@ -102,13 +123,14 @@ class PageCache:
         if paths is not None:
             merged = {"content-type": page.content_type, "etag": page.etag or "",
                       "last-modified": page.last_modified or "", **headers}
-            self._write_meta(paths[0], merged, headers.get("cache-control", ""))
+            self._write_meta(paths[0], merged, headers.get("cache-control", ""), page.body_digest())
 
-    def _write_meta(self, path: Path, headers: dict[str, str], control: str) -> None:
+    def _write_meta(self, path: Path, headers: dict[str, str], control: str, digest: str) -> None:
         meta = {
             "content_type": headers.get("content-type", "text/html"),
             "etag": headers.get("etag") or None,
             "last_modified": headers.get("last-modified") or None,
             "fresh_until": time.time() + self.lifetime(control),
+            "sha256": digest,
         }
         atomic_write_bytes(path, json.dumps(meta).encode())

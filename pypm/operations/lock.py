@@ -93,13 +93,11 @@ def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]
 
 def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
-    say what changed (as uv does after a re-lock) and how many packages are locked."""
-    from pypm.build import make_sdist_metadata_builder
-    from pypm.index.client import IndexClient
-    from pypm.lock.writer import lock_document, write_lock
+    say what changed (as uv does after a re-lock) and how many packages are locked.
+
+    A lock made before from the same inputs and the same index pages is written again
+    without resolving (:mod:`pypm.lock.memo`)."""
     from pypm.operations.member_metadata import prepare_dynamic_metadata
-    from pypm.resolver.coverage import check_required
-    from pypm.resolver.resolve import resolve
 
     request = request or LockRequest()
     prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
@@ -109,6 +107,96 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
         return LockOutcome(False, 0, workspace.lock_path)
     old = read_previous_lock(workspace.lock_path)
     previous = with_preferences(previous_lock(None if request.upgrade else old), request.prefer)
+    options = resolver_options(workspace, request)
+    key = _memo_key(workspace, request, digest, previous, options)
+    made = _recalled_lock(workspace, key) if key is not None else None
+    if made is None:
+        made = _resolve_and_write(workspace, request, digest, previous, options, key)
+    if old is not None:
+        for line in changes(package_versions(old), package_versions(made.document())):
+            ui.info(line)
+    if made.warning:
+        ui.warning(made.warning)
+    ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} in {workspace.lock_path.name}")
+    return LockOutcome(made.written, made.packages, workspace.lock_path)
+
+
+@dataclass
+class _MadeLock:
+    """A lock just written (or found already there): whether the file changed, how many
+    packages it holds, its warning line; ``document`` reads it back for the change list."""
+
+    written: bool
+    packages: int
+    warning: str | None
+    path: Path
+
+    def document(self) -> dict[str, Any]:
+        """The lock's data."""
+        return load_lock_data(self.path)
+
+
+def _memo_key(workspace: Workspace, request: LockRequest, digest: str, previous: PreviousLock,
+              options: ResolverOptions) -> str | None:
+    """The key under which this resolution is remembered; None when it is not (a refresh
+    or upgrade asks the index again; packages built from local trees are not covered)."""
+    from pypm.lock.memo import memo_key
+
+    if request.refresh or request.upgrade or request.upgrade_packages or workspace.settings.cache_dir is None:
+        return None
+    if any(member.path_dependency for member in workspace.members.values()):
+        return None
+    rendered = "|".join([options.prereleases, *(",".join(sorted(names)) for names in
+                                               (options.no_build, options.no_binary, options.upgrade))])
+    return memo_key(digest, previous.versions, previous.fork_markers, rendered)
+
+
+def _recalled_lock(workspace: Workspace, key: str) -> _MadeLock | None:
+    """The remembered lock for ``key`` written out, when every page it was resolved from
+    is unchanged; None otherwise."""
+    from pypm.fsutil import atomic_write_text
+    from pypm.lock.memo import recall, still_holds
+
+    cache_dir = workspace.settings.cache_dir
+    assert cache_dir is not None
+    recalled = recall(cache_dir, key)
+    if recalled is None:
+        return None
+    from pypm.index.page_cache import PageCache
+
+    pages = PageCache(cache_dir, workspace.settings["index-page-ttl"])
+    if not still_holds(recalled, pages.fresh_digest, lambda urls: _current_digests(workspace, urls)):
+        return None
+    path = workspace.lock_path
+    written = not (path.is_file() and path.read_text("utf-8") == recalled.lock_text)
+    if written:
+        atomic_write_text(path, recalled.lock_text)
+    ui.detail("lock: the same inputs and index pages as a lock made before; written from its record")
+    return _MadeLock(written, recalled.packages, recalled.warning, path)
+
+
+def _current_digests(workspace: Workspace, urls: list[str]) -> dict[str, str]:
+    """The pages' digests as the index has them now (see ``IndexClient.current_digests``)."""
+    from pypm.index.client import IndexClient
+
+    client = IndexClient(workspace.settings, workspace.settings.cache_dir)
+    try:
+        return client.current_digests(urls)
+    finally:
+        client.close()
+
+
+def _resolve_and_write(workspace: Workspace, request: LockRequest, digest: str, previous: PreviousLock,
+                       options: ResolverOptions, key: str | None) -> _MadeLock:
+    """Resolve, write the lock, and remember it under ``key`` (when given and the pages
+    it read can be compared later)."""
+    from pypm.build import make_sdist_metadata_builder
+    from pypm.index.client import IndexClient
+    from pypm.lock.memo import remember
+    from pypm.lock.writer import lock_document, write_lock
+    from pypm.resolver.coverage import check_required
+    from pypm.resolver.resolve import resolve
+
     cache_dir = workspace.settings.cache_dir
     # an upgrade looks for releases newer than the cached pages may list, as uv's
     # --upgrade(-package) implies --refresh(-package)
@@ -116,7 +204,6 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
                          refresh_packages=frozenset(request.upgrade_packages))
     try:
         sdists = make_sdist_metadata_builder(client, cache_dir)
-        options = resolver_options(workspace, request)
         resolution = resolve(workspace, client, previous.versions, options, sdist_metadata=sdists,
                              forks=previous.fork_markers)
         client.fill_sizes(resolution)
@@ -125,14 +212,11 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)
-    if old is not None:
-        for line in changes(package_versions(old), package_versions(document)):
-            ui.info(line)
-    if resolution.uncovered:
-        ui.warning(uncovered_warning(resolution.uncovered))
+    warning = uncovered_warning(resolution.uncovered) if resolution.uncovered else None
     count = len(resolution.entries)
-    ui.info(f"Locked {count} package{'' if count == 1 else 's'} in {workspace.lock_path.name}")
-    return LockOutcome(written, count, workspace.lock_path)
+    if key is not None and cache_dir is not None and client.memoizable:
+        remember(cache_dir, key, workspace.lock_path, count, warning, client.consulted)
+    return _MadeLock(written, count, warning, workspace.lock_path)
 
 
 def uncovered_warning(uncovered: list[Uncovered]) -> str:

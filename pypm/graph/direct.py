@@ -1,0 +1,73 @@
+"""Run pypm's own operations (``lock``, ``sync``, ``bundle``) without loading doit.
+
+When a command asks for operations only (no user task), the graph is the fixed chain
+``lock -> sync -> bundle``: there is nothing to schedule, and doit would cost its import
+and its database (~0.1 s) to run one or two functions. This runs the same task actions
+(:data:`pypm.graph.tasks.OPERATIONS`, hooks included) in that order, each only when its
+freshness check (the same one doit's ``uptodate`` calls) says it is stale, under the same
+graph lock. Freshness never came from doit's database (:mod:`pypm.graph.freshness`); the
+operations run here are listed in ``.pypm/direct-runs``, and the next run or ``pypm
+status`` that loads doit first records those still fresh as done in its database
+(:func:`pypm.graph.runner.catch_up`), so doit's view agrees with pypm's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pypm.graph.context import GraphContext
+from pypm.graph.freshness import CHECKS
+from pypm.graph.session import check_kinds, first_error, prepare_state_dir, project_lock, remove_left_temps
+from pypm.graph.tasks import guarded
+
+#: The chain, in the order doit runs it (``sync`` needs the lock, ``bundle`` the sync).
+CHAIN = ("lock", "sync", "bundle")
+DIRECT_RUNS = "direct-runs"  # in .pypm/: operations run here, not yet recorded by doit
+
+
+def needed_chain(ctx: GraphContext, operations: list[str]) -> list[str]:
+    """The operations to consider for ``operations``: each one asked for and those before
+    it in the chain (a sync locks first, as doit's target dependency does), but never
+    ``lock`` when frozen."""
+    last = max(CHAIN.index(name) for name in operations)
+    return [name for name in CHAIN[: last + 1] if not (name == "lock" and ctx.frozen)]
+
+
+def run_direct(ctx: GraphContext, operations: list[str]) -> None:
+    """Run the stale ones of ``operations`` (and what they need) in chain order; raise the
+    first failure, as :func:`pypm.graph.runner.run_graph` does."""
+    check_kinds(ctx)
+    prepare_state_dir(ctx)
+    with project_lock(ctx):
+        remove_left_temps(ctx)
+        for name in needed_chain(ctx, operations):
+            forced = name == "lock" and ctx.lock_request.forces
+            if not forced and CHECKS[name](ctx):
+                continue
+            if not guarded(ctx, name):
+                break
+            _note_direct_run(ctx, name)
+    if ctx.errors:
+        raise first_error(ctx)
+
+
+def direct_runs_path(ctx: GraphContext) -> Path:
+    """The list of operations run without doit since doit last recorded them."""
+    return ctx.state_dir / DIRECT_RUNS
+
+
+def read_direct_runs(ctx: GraphContext) -> list[str]:
+    """The operations listed in :func:`direct_runs_path` (none when it is absent)."""
+    try:
+        text = direct_runs_path(ctx).read_text("utf-8")
+    except OSError:
+        return []
+    return [name for name in CHAIN if name in text.split()]
+
+
+def _note_direct_run(ctx: GraphContext, name: str) -> None:
+    from pypm.fsutil import atomic_write_text
+
+    done = read_direct_runs(ctx)
+    if name not in done:
+        atomic_write_text(direct_runs_path(ctx), "".join(f"{entry}\n" for entry in [*done, name]))

@@ -1,0 +1,116 @@
+"""What every graph run does around its operations, with or without doit: check the
+kinds of the paths pypm writes, make ``.pypm/``, hold the project's graph lock, remove
+temp files a killed pypm left, and turn the first kept failure into the error to raise."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pypm import ui
+from pypm.errors import FileSystemError, os_error
+from pypm.fsutil import atomic_write_text, remove_stale_temps
+from pypm.graph.context import GraphContext
+
+DB_NAME = "doit.sqlite3"
+LOCK_NAME = "graph.lock"
+PID_NAME = "graph.lock.pid"
+WAIT_NOTICE_AFTER = 1.0  # seconds before saying that another pypm holds the project
+
+
+def db_path(ctx: GraphContext) -> Path:
+    """doit's state database for this workspace."""
+    return ctx.state_dir / DB_NAME
+
+
+def check_kinds(ctx: GraphContext) -> None:
+    """Fail early, naming the path, when a path pypm writes is of the wrong kind."""
+    expected = [
+        (ctx.state_dir, True, "pypm keeps its state there"),
+        (db_path(ctx), False, "pypm keeps its state there"),
+        (ctx.venv_path, True, "pypm makes the environment there"),
+        (ctx.lock_path, False, "pypm writes the lock there"),
+    ]
+    for path, is_dir, why in expected:
+        if path.exists() and path.is_dir() != is_dir:
+            kind, wanted = ("file", "directory") if is_dir else ("directory", "file")
+            raise FileSystemError(f"{path} is a {kind} where a {wanted} is expected",
+                                  hint=f"move it out of the way ({why})")
+
+
+def prepare_state_dir(ctx: GraphContext) -> None:
+    """Make ``.pypm/`` (ignored by git) when missing."""
+    ctx.state_dir.mkdir(exist_ok=True)
+    ignore = ctx.state_dir / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+
+
+@contextmanager
+def project_lock(ctx: GraphContext) -> Iterator[None]:
+    """Hold the project's graph lock; after a second of waiting, say who holds it.
+
+    The holder's pid is kept in a side file next to the lock (the lock file itself is
+    filelock's), written once the lock is held.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(ctx.state_dir / LOCK_NAME))
+    try:
+        lock.acquire(timeout=WAIT_NOTICE_AFTER)
+    except Timeout:
+        holder = _holder_pid(ctx)
+        ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
+        lock.acquire()
+    try:
+        _record_holder(ctx)
+        yield
+    finally:
+        lock.release()
+
+
+def _holder_pid(ctx: GraphContext) -> int | None:
+    try:
+        return int((ctx.state_dir / PID_NAME).read_text("utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _record_holder(ctx: GraphContext) -> None:
+    try:
+        atomic_write_text(ctx.state_dir / PID_NAME, f"{os.getpid()}\n")
+    except OSError:  # only used to tell a waiting pypm who it waits for
+        pass
+
+
+def remove_left_temps(ctx: GraphContext) -> None:
+    """Temp files of pypm's project files left by a pypm killed before its rename (the
+    graph lock is held: no other pypm is writing them now)."""
+    from pypm.install.venv import INFO_FILE
+    from pypm.operations.stamp import stamp_path
+
+    for path in (ctx.lock_path, stamp_path(ctx.venv_path), ctx.venv_path / INFO_FILE):
+        for stale in remove_stale_temps(path):
+            ui.detail(f"removed {stale}, left by an interrupted pypm")
+
+
+def first_error(ctx: GraphContext) -> BaseException:
+    """The first failure, naming every failed task when several failed (``--keep-going``)."""
+    from pypm.operations.tasks import TaskFailed
+
+    first = ctx.errors[0]
+    failed = [exc.task for exc in ctx.errors if isinstance(exc, TaskFailed)]
+    if isinstance(first, TaskFailed) and len(failed) > 1:
+        combined = TaskFailed(first.task, first.exit_code)
+        combined.message = f"{first.message}; also failed: {', '.join(failed[1:])}"
+        return combined
+    return _translated(ctx, first)
+
+
+def _translated(ctx: GraphContext, exc: BaseException) -> BaseException:
+    """An operation's OSError as one line that knows where the cache is."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os_error(exc, cache_dir=str(ctx.settings.cache_dir))
+    return exc

@@ -1,0 +1,131 @@
+"""Remembered resolutions: the same inputs over the same index pages give the same lock.
+
+Resolving is a function of the workspace's inputs (requirements, members, settings), the
+preferences taken from the lock being replaced, the resolver options, pypm's own code and
+the index pages it read (files and their metadata are fixed by their hashes). After a
+resolution, its lock is kept under ``<cache>/resolutions-v1/<key>.json`` with the digest
+of every page read; a later lock with the same key writes that lock again when every page
+still has that digest: a fresh stored page (``index-page-ttl``) is compared without a
+request, stale ones are revalidated in parallel (a 304 confirms them). Any difference, a
+page that cannot be checked, ``--refresh`` or ``--upgrade`` resolves afresh.
+
+Not remembered: workspaces whose pages are not stored to compare later (``file:`` indexes,
+find-links) or whose packages are built from local trees (path dependencies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypm.fsutil import atomic_write_bytes
+from pypm.store.layout import RESOLUTIONS
+
+#: Bumped when what a record holds changes meaning.
+FORMAT = 1
+#: pypm's modules whose code decides a lock; their sizes and times enter the key, so a
+#: changed resolver (an upgrade, a working tree) never reuses an older answer.
+_DECIDING_PACKAGES = ("resolver", "lock", "index", "workspace", "operations")
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A remembered lock: its text, how many packages it holds, its warning, if any, and
+    the pages (URL -> body digest) it was resolved from."""
+
+    lock_text: str
+    packages: int
+    warning: str | None
+    pages: dict[str, str]
+
+
+def memo_key(input_digest: str, preferences: Mapping[str, Any], fork_markers: list[str], options: str) -> str:
+    """The key of a resolution: inputs, preferences (name -> version or forked versions
+    with their markers), the recorded forks, the resolver options and pypm's code."""
+    parts = {
+        "format": FORMAT,
+        "code": _code_fingerprint(),
+        "inputs": input_digest,
+        "preferences": {str(name): _preference_text(value) for name, value in sorted(preferences.items())},
+        "forks": list(fork_markers),
+        "options": options,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _preference_text(value: Any) -> Any:
+    markers = getattr(value, "markers", None)
+    if isinstance(markers, dict):
+        return sorted([str(version), marker or ""] for version, marker in markers.items())
+    if isinstance(value, frozenset):
+        return sorted(str(version) for version in value)
+    return str(value)
+
+
+def _code_fingerprint() -> str:
+    import pypm
+
+    root = Path(pypm.__file__).parent
+    stamps = [pypm.__version__]
+    for package in _DECIDING_PACKAGES:
+        try:
+            with os.scandir(root / package) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".py"):
+                        info = entry.stat()
+                        stamps.append(f"{package}/{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:
+            stamps.append(f"{package}:?")
+    return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
+
+
+def _record_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / RESOLUTIONS / key[:2] / f"{key}.json"
+
+
+def recall(cache_dir: Path, key: str) -> Recalled | None:
+    """The record stored under ``key``, if one is there and readable."""
+    try:
+        data = json.loads(_record_path(cache_dir, key).read_bytes())
+        pages = data["pages"]
+        if data.get("format") != FORMAT or not isinstance(pages, dict):
+            return None
+        return Recalled(str(data["lock"]), int(data["packages"]), data.get("warning"),
+                        {str(url): str(digest) for url, digest in pages.items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def still_holds(recalled: Recalled, fresh_digest: Callable[[str], str | None],
+                current_digests: Callable[[list[str]], dict[str, str]]) -> bool:
+    """True when every page the recorded resolution read still has its digest:
+    ``fresh_digest(url)`` answers from the cache without a request (None: stale or
+    absent), ``current_digests(urls)`` asks the index about the rest at once."""
+    stale = []
+    for url, digest in recalled.pages.items():
+        found = fresh_digest(url)
+        if found is None:
+            stale.append(url)
+        elif found != digest:
+            return False
+    if not stale:
+        return True
+    current = current_digests(stale)
+    return all(current.get(url) == recalled.pages[url] for url in stale)
+
+
+def remember(cache_dir: Path, key: str, lock_path: Path, packages: int, warning: str | None,
+             pages: Mapping[str, str]) -> None:
+    """Keep the lock just written at ``lock_path`` under ``key`` (a failure to write the
+    record only costs the next lock its shortcut)."""
+    try:
+        record = {"format": FORMAT, "lock": lock_path.read_text("utf-8"), "packages": packages,
+                  "warning": warning, "pages": dict(sorted(pages.items()))}
+        atomic_write_bytes(_record_path(cache_dir, key), json.dumps(record).encode())
+    except OSError:
+        return
