@@ -1,0 +1,124 @@
+"""Remembered resolutions (pypm.lock.memo) and the doit-free chain (pypm.graph.direct):
+a lock re-made from the same inputs and the same index pages is written from its record;
+a page that changed, a refresh or an upgrade resolves again. Real index on 127.0.0.1,
+real ``pypm`` processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pypm.testing import DistSpec, build_wheel
+from tests.test_lock_behaviour import lock, packages, project_with
+
+RECALLED = "written from its record"
+
+
+def relock(run_pypm, root: Path, index, *args: str, env: dict | None = None):
+    """Delete pylock.toml and lock again with -v; the result."""
+    (root / "pylock.toml").unlink()
+    index.clear_requests()
+    return run_pypm("-v", "lock", *args, cwd=root, env_extra={"PYPM_INDEX_URL": index.url, **(env or {})})
+
+
+def page_statuses(index) -> dict[str, list[int]]:
+    seen: dict[str, list[int]] = {}
+    for record in index.requests:
+        seen.setdefault(record.path, []).append(record.status)
+    return seen
+
+
+def test_the_same_inputs_and_fresh_pages_write_the_remembered_lock(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    said = lock(run_pypm, root, index).stderr
+    assert "Locked 3 packages in pylock.toml" in said  # the project, alpha, beta
+    first = (root / "pylock.toml").read_bytes()
+    result = relock(run_pypm, root, index)
+    assert RECALLED in result.stderr
+    assert "Locked 3 packages in pylock.toml" in result.stderr
+    assert index.requests == []
+    assert (root / "pylock.toml").read_bytes() == first
+
+
+def test_stale_pages_are_revalidated_and_a_304_confirms_the_record(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_PAGE_TTL": "0"}
+    lock(run_pypm, root, index, env=env)
+    first = (root / "pylock.toml").read_bytes()
+    result = relock(run_pypm, root, index, env=env)
+    assert RECALLED in result.stderr
+    assert page_statuses(index) == {"/simple/alpha/": [304], "/simple/beta/": [304]}
+    assert (root / "pylock.toml").read_bytes() == first
+
+
+def test_a_page_that_changed_resolves_again(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_PAGE_TTL": "0"}
+    lock(run_pypm, root, index, env=env)
+    build_wheel(DistSpec("beta", "2.0"), index.files_dir)  # beta's page now lists 2.0
+    result = relock(run_pypm, root, index, env=env)
+    assert RECALLED not in result.stderr
+    assert packages(root)["beta"]["version"] == "2.0"
+    result = relock(run_pypm, root, index, env=env)  # the new resolution is remembered in turn
+    assert RECALLED in result.stderr
+    assert packages(root)["beta"]["version"] == "2.0"
+
+
+def test_refresh_and_upgrade_never_use_a_record(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    lock(run_pypm, root, index)
+    build_wheel(DistSpec("alpha", "2.0"), index.files_dir)
+    result = relock(run_pypm, root, index, "--refresh")
+    assert RECALLED not in result.stderr
+    assert packages(root)["alpha"]["version"] == "2.0"
+    build_wheel(DistSpec("alpha", "3.0"), index.files_dir)
+    result = run_pypm("-v", "lock", "--upgrade", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert RECALLED not in result.stderr
+    assert packages(root)["alpha"]["version"] == "3.0"
+
+
+def test_a_changed_record_of_a_page_is_not_trusted(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """The record's page digests are compared with the stored pages: a record whose page
+    digest no longer matches (here: edited) is not used."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    lock(run_pypm, root, index)
+    records = list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json"))
+    assert len(records) == 1
+    data = json.loads(records[0].read_text())
+    assert list(data["pages"]) == [f"{index.url}alpha/"]
+    data["pages"][f"{index.url}alpha/"] = "0" * 64
+    data["lock"] = data["lock"].replace('version = "1.0"', 'version = "9.9"')
+    records[0].write_text(json.dumps(data))
+    result = relock(run_pypm, root, index)
+    assert RECALLED not in result.stderr
+    assert packages(root)["alpha"]["version"] == "1.0"
+
+
+def test_find_links_workspaces_are_not_remembered(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    links = tmp_path / "links"
+    links.mkdir()
+    build_wheel(DistSpec("alpha", "1.0"), links)
+    index = make_index([DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha", "beta"], extra_tool=f'find-links = ["{links.as_posix()}"]\n')
+    lock(run_pypm, root, index)
+    assert not list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json"))
+    result = relock(run_pypm, root, index)
+    assert RECALLED not in result.stderr
+
+
+def test_lock_and_sync_run_without_doit_and_doit_catches_up(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    state = root / ".pypm"
+    assert not (state / "doit.sqlite3").exists()
+    assert (state / "direct-runs").read_text().split() == ["lock", "sync"]
+    status = run_pypm("status", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}).stdout
+    assert "lock: up to date (by hash: fresh; doit: up-to-date" in status
+    assert "sync: up to date (by hash: fresh; doit: up-to-date" in status
+    assert not (state / "direct-runs").exists()
