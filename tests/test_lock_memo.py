@@ -122,3 +122,22 @@ def test_lock_and_sync_run_without_doit_and_doit_catches_up(tmp_path, make_index
     assert "lock: up to date (by hash: fresh; doit: up-to-date" in status
     assert "sync: up to date (by hash: fresh; doit: up-to-date" in status
     assert not (state / "direct-runs").exists()
+
+
+def test_the_lock_is_read_from_its_parsed_copy_while_its_bytes_are_the_same(tmp_path) -> None:
+    from pypm.lock.reader import load_lock_data
+
+    lock_path = tmp_path / "pylock.toml"
+    lock_path.write_text('lock-version = "1.0"\ncreated-by = "pypm"\n[[packages]]\nname = "alpha"\nversion = "1.0"\n')
+    assert load_lock_data(lock_path)["packages"][0]["name"] == "alpha"
+    copy = tmp_path / ".pypm" / "pylock.toml.parsed.json"
+    assert not copy.exists(), "no .pypm/: nothing is written"
+    (tmp_path / ".pypm").mkdir()
+    assert load_lock_data(lock_path)["packages"][0]["name"] == "alpha"
+    stored = json.loads(copy.read_text())
+    stored["data"]["packages"][0]["name"] = "from-the-copy"
+    copy.write_text(json.dumps(stored))
+    assert load_lock_data(lock_path)["packages"][0]["name"] == "from-the-copy"
+    lock_path.write_text(lock_path.read_text().replace('"alpha"', '"beta"'))
+    assert load_lock_data(lock_path)["packages"][0]["name"] == "beta"
+    assert json.loads(copy.read_text())["data"]["packages"][0]["name"] == "beta"

@@ -91,7 +91,9 @@ def test_wheel_escaping_the_store_is_refused(tmp_path, make_index, run_pypm, pyp
     lines = result.stderr.strip().splitlines()
     assert len([line for line in lines if line.startswith("error:")]) == 1 and "Traceback" not in result.stderr
     assert lines[-1].startswith("error: refused to install evil-1.0-py3-none-any.whl: "), lines[-1]
-    assert snapshot(tmp_path, skip=(cache, root / ".venv")) == before, "a file was written outside the store"
+    parsed_lock = root / ".pypm" / "pylock.toml.parsed.json"  # pypm's own: the lock read in a fast form
+    after = snapshot(tmp_path, skip=(cache, root / ".venv")) - {parsed_lock}
+    assert after == before - {parsed_lock}, "a file was written outside the store"
     assert not [p for p in tmp_path.rglob("*escaped*")], "an escaping member was written somewhere"
     assert not Path("/etc/pypm-escaped.txt").exists()
     assert not list((cache / "store-v1").glob("*/.unpack-*")), "the refused unpack left its directory"

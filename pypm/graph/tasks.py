@@ -76,7 +76,8 @@ def lock_task(ctx: GraphContext) -> dict[str, Any]:
     """``lock``: pylock.toml from every member's pyproject and the lock settings."""
     from doit.tools import config_changed
 
-    settings = json.dumps(ctx.settings.lock_inputs(), sort_keys=True)
+    # a dict: doit keeps its md5, not the values (an index URL may carry a password)
+    settings = ctx.settings.lock_inputs()
     return {
         "name": "lock",
         "doc": "resolve the workspace into pylock.toml",

@@ -64,13 +64,60 @@ def input_hash_of(data: bytes) -> str | None:
     return found.group(1).decode()
 
 
+#: Beside the lock, in the workspace's state dir: the lock's parsed data as JSON
+#: (``<lock name>.parsed.json``), with the sha256 of the bytes it was parsed from
+#: (json.loads is ~10x faster than tomllib).
+STATE_DIR = ".pypm"
+
+
 def load_lock_data(path: Path) -> dict[str, Any]:
-    """Parse the lock's TOML; a clear error when it is missing or malformed."""
+    """Parse the lock's TOML; a clear error when it is missing or malformed.
+
+    The result is kept as JSON in ``.pypm/`` (when that exists) keyed by the sha256 of the
+    lock's bytes, and read from there while the lock has exactly those bytes."""
     from pypm.tomlfile import read_toml
 
     if not path.exists():
         raise LockError(f"{path} does not exist", hint="run `pypm lock` first")
-    return read_toml(path, LockError)
+    copy = path.parent / STATE_DIR / f"{path.name}.parsed.json"
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return read_toml(path, LockError)  # which names the problem
+    found = _parsed_copy(copy, digest)
+    if found is not None:
+        return found
+    data = read_toml(path, LockError)
+    _keep_parsed_copy(copy, digest, data)
+    return data
+
+
+def _parsed_copy(copy: Path, digest: str) -> dict[str, Any] | None:
+    import json
+
+    try:
+        stored = json.loads(copy.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("sha256") != digest or not isinstance(stored.get("data"), dict):
+        return None
+    return stored["data"]
+
+
+def _keep_parsed_copy(copy: Path, digest: str, data: dict[str, Any]) -> None:
+    """Write the copy when ``.pypm/`` exists and the data is plain JSON (a TOML date or
+    time, which JSON cannot hold, leaves the lock to be parsed each time)."""
+    import json
+
+    from pypm.fsutil import atomic_write_bytes
+
+    if not copy.parent.is_dir():
+        return
+    try:
+        encoded = json.dumps({"sha256": digest, "data": data}, separators=(",", ":")).encode()
+        atomic_write_bytes(copy, encoded)
+    except (TypeError, ValueError, OSError):
+        return
 
 
 def read_lock(path: Path) -> Any:

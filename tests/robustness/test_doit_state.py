@@ -1,5 +1,8 @@
 """doit's state database in ``.pypm`` is pypm's own: when it is corrupt or cannot be saved,
-pypm resets it and says so, and no doit traceback ever reaches the user."""
+pypm resets it and says so, and no doit traceback ever reaches the user.
+
+``lock`` and ``sync`` alone run without doit (pypm.graph.direct); these projects have a
+user task after ``lock``, and the runs name it, so doit drives them."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from tests.robustness.conftest import Scene, pyproject_text
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="mounts and RLIMIT_FSIZE are POSIX tools")
 
 RESET = "pypm state in .pypm was corrupt and has been reset"
+TASK = '\n[tool.pypm.tasks]\ncheck = { cmd = "python -c pass", deps = ["lock"] }\n'
+GRAPH = ("lock", "check")  # a run doit drives: lock, then the user's task
 
 
 def db(scene: Scene) -> Path:
@@ -24,12 +29,14 @@ def db(scene: Scene) -> Path:
 def locked_with_state(scene: Scene) -> None:
     """A project whose lock was made through the task graph (so doit's database exists)."""
     scene.start("project")
-    assert scene.run("lock").returncode == 0
+    with (scene.root / "pyproject.toml").open("a") as stream:
+        stream.write(TASK)
+    assert scene.run(*GRAPH).returncode == 0
     assert db(scene).stat().st_size > 0
 
 
 def relock(scene: Scene, *deps: str) -> None:
-    (scene.root / "pyproject.toml").write_text(pyproject_text(list(deps)))
+    (scene.root / "pyproject.toml").write_text(pyproject_text(list(deps)) + TASK)
 
 
 def assert_sound(path: Path) -> None:
@@ -54,14 +61,14 @@ def test_corrupt_state_is_reset_and_the_run_succeeds(damage, scene: Scene) -> No
     damage(db(scene))
     relock(scene, "alpha", "beta")
 
-    proc = scene.run("lock")
+    proc = scene.run(*GRAPH)
 
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "error" not in proc.stderr
     assert RESET in proc.stderr.splitlines()
     assert "beta" in (scene.root / "pylock.toml").read_text()
     assert_sound(db(scene))
-    again = scene.run("lock")
+    again = scene.run(*GRAPH)
     assert RESET not in again.stderr  # reset once, sound since
 
 
@@ -89,7 +96,7 @@ def test_state_that_cannot_be_saved_is_reset_after_the_work_is_done(scene: Scene
     else:
         scene.preexec = fs_faults.file_size_limit(4096)  # the database may not grow (EFBIG)
 
-    proc = scene.run("lock")
+    proc = scene.run(*GRAPH)
 
     assert proc.returncode == 0, proc.stderr
     assert "beta" in (scene.root / "pylock.toml").read_text()  # the operation itself was done
@@ -97,7 +104,7 @@ def test_state_that_cannot_be_saved_is_reset_after_the_work_is_done(scene: Scene
     assert line.startswith("pypm state in .pypm could not be") and line.endswith("and has been reset"), line
     assert "Traceback" not in proc.stderr and "error" not in proc.stderr.lower().replace("i/o error", "")
     if fs_faults.can_mount():
-        still_full = scene.run("lock", "--upgrade")
+        still_full = scene.run(*GRAPH, "--upgrade")
         assert still_full.returncode == 1
         assert still_full.stderr.splitlines()[-1] == (
             f"error: no space left on device while writing {db(scene)}: free space on that disk")
@@ -105,5 +112,5 @@ def test_state_that_cannot_be_saved_is_reset_after_the_work_is_done(scene: Scene
     else:
         scene.preexec = None
     relock(scene, "alpha")
-    assert scene.run("lock").returncode == 0
+    assert scene.run(*GRAPH).returncode == 0
     assert_sound(db(scene))
