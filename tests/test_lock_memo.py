@@ -141,3 +141,29 @@ def test_the_lock_is_read_from_its_parsed_copy_while_its_bytes_are_the_same(tmp_
     lock_path.write_text(lock_path.read_text().replace('"alpha"', '"beta"'))
     assert load_lock_data(lock_path)["packages"][0]["name"] == "beta"
     assert json.loads(copy.read_text())["data"]["packages"][0]["name"] == "beta"
+
+
+def test_an_index_url_with_credentials_is_remembered_without_them(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    secret = index.url.replace("http://", "http://alice:s3cret@")
+    root = project_with(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": secret}
+    run_pypm("lock", cwd=root, env_extra=env)
+    [record] = (Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json")
+    assert list(json.loads(record.read_text())["pages"]) == [f"{index.url}alpha/"]
+    (root / "pylock.toml").unlink()
+    index.clear_requests()
+    result = run_pypm("-v", "lock", cwd=root, env_extra=env)
+    assert RECALLED in result.stderr and index.requests == []
+
+
+def test_stale_pages_of_an_index_with_credentials_are_revalidated(tmp_path, make_index, run_pypm) -> None:
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": index.url.replace("http://", "http://alice:s3cret@"), "PYPM_INDEX_PAGE_TTL": "0"}
+    run_pypm("lock", cwd=root, env_extra=env)
+    (root / "pylock.toml").unlink()
+    index.clear_requests()
+    result = run_pypm("-v", "lock", cwd=root, env_extra=env)
+    assert RECALLED in result.stderr
+    assert page_statuses(index) == {"/simple/alpha/": [304]}

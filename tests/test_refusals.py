@@ -92,9 +92,10 @@ def test_a_locked_file_without_a_hash_is_refused(tmp_path, make_index, run_pypm)
     assert not (root / ".venv").exists() or not list((root / ".venv").glob("lib/python3*/site-packages/alpha"))
 
 
-def test_a_planted_password_never_shows(tmp_path, make_index, run_pypm) -> None:
-    """Every command's output (verbose), every --json document, every error and every
-    file pypm writes in the project omit the password of the index URL."""
+def test_a_planted_password_never_shows(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """Every command's output (verbose), every --json document, every error, every file
+    pypm writes in the project and the remembered resolutions omit the password of the
+    index URL."""
     index = make_index([DistSpec("alpha", "1.0"), DistSpec("beta", "1.0", requires=["alpha"])])
     secret_url = index.url.replace("http://", f"http://alice:{PASSWORD}@")
     root = write_project(tmp_path / "p", ["beta"])
@@ -121,5 +122,7 @@ def test_a_planted_password_never_shows(tmp_path, make_index, run_pypm) -> None:
     written = [p for p in root.rglob("*") if p.is_file() and ".venv" not in p.parts or p.name in (
         "direct_url.json", ".pypm-sync.json", ".pypm-interpreter.json")]
     assert any(p.name == "pylock.toml" for p in written) and any(p.name == "pylock.exported.toml" for p in written)
-    for path in written:
+    records = list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").rglob("*.json"))
+    assert records, "the lock was remembered"
+    for path in [*written, *records]:
         assert PASSWORD.encode() not in path.read_bytes(), path

@@ -18,7 +18,16 @@ from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
 from pypm.index.auth import remember_url_credentials
 from pypm.index.file_facts import FileFacts, FileFactsCache, local_facts, local_path
-from pypm.index.http import IDENTITY, Reply, Unreachable, fetch, make_http_client, redact, strip_credentials
+from pypm.index.http import (
+    IDENTITY,
+    Reply,
+    Unreachable,
+    fetch,
+    make_http_client,
+    redact,
+    strip_credentials,
+    with_credentials,
+)
 from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, parse_metadata
@@ -62,8 +71,8 @@ class IndexClient:
         self._metadata_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._flat_links: list[FileLink] | None = None
-        #: page URL -> sha256 of the body each project page had when read ("" for a 404):
-        #: what a remembered resolution depends on (see pypm.lock.memo)
+        #: page URL (without credentials) -> sha256 of the body each project page had when
+        #: read ("" for a 404): what a remembered resolution depends on (pypm.lock.memo)
         self.consulted: dict[str, str] = {}
         #: False once a page came from somewhere without a stored copy to compare later
         #: (a ``file:`` index, find-links)
@@ -109,21 +118,21 @@ class IndexClient:
         cached = self.pages.get(page_url)
         if self.offline:
             links = _offline_page(cached, page_url, index_url, name)
-            self.consulted[page_url] = "" if cached is None else cached.body_digest()
+            self.consulted[strip_credentials(page_url)] = "" if cached is None else cached.body_digest()
             return links
         if cached is not None and cached.missing:
             cached = None  # a 404 is remembered for offline runs only
         if cached is not None and cached.is_fresh() and not self._must_revalidate(name):
-            self.consulted[page_url] = cached.body_digest()
+            self.consulted[strip_credentials(page_url)] = cached.body_digest()
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         response = self._get_page(page_url, index_url, cached)
         if response.status_code == 304 and cached is not None:
             self.pages.refresh(cached, dict(response.headers))
-            self.consulted[page_url] = cached.body_digest()
+            self.consulted[strip_credentials(page_url)] = cached.body_digest()
             return parse_page(cached.body, cached.content_type, page_url, index_url)
         if response.status_code == 404:
             self.pages.put_missing(page_url)
-            self.consulted[page_url] = ""
+            self.consulted[strip_credentials(page_url)] = ""
             return None
         if response.status_code >= 400:
             raise IndexClientError(
@@ -133,7 +142,7 @@ class IndexClient:
         content_type = response.headers.get("Content-Type", "text/html")
         links = parse_page(response.content, content_type, str(response.url), index_url)
         self.pages.put(page_url, response.content, dict(response.headers))
-        self.consulted[page_url] = hashlib.sha256(response.content).hexdigest()
+        self.consulted[strip_credentials(page_url)] = hashlib.sha256(response.content).hexdigest()
         return links
 
     def _get_page(self, page_url: str, index_url: str, cached: CachedPage | None) -> Reply:
@@ -150,7 +159,7 @@ class IndexClient:
         return response
 
     def current_digests(self, page_urls: list[str]) -> dict[str, str]:
-        """Each page's body digest as the index has it now ("" for a 404), revalidating
+        """Each page's (URL as in :attr:`consulted`) body digest as the index has it now ("" for a 404), revalidating
         the stored copies in parallel (a 304 refreshes them); pages that cannot be
         checked (an error, offline without a copy) are left out."""
         from concurrent.futures import ThreadPoolExecutor
@@ -176,9 +185,10 @@ class IndexClient:
             self.pages.put(page_url, response.content, dict(response.headers))
             return page_url, hashlib.sha256(response.content).hexdigest()
 
+        real = {with_credentials(url, self.index_urls): url for url in page_urls}
         with ThreadPoolExecutor(max_workers=min(16, max(1, len(page_urls)))) as pool:
-            found = dict(pool.map(current, page_urls))
-        return {url: digest for url, digest in found.items() if digest is not None}
+            found = dict(pool.map(current, real))
+        return {real[url]: digest for url, digest in found.items() if digest is not None}
 
     def _must_revalidate(self, name: NormalizedName) -> bool:
         return self.refresh or name in self.refresh_packages

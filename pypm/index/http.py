@@ -165,6 +165,16 @@ def strip_credentials(url: str) -> str:
     return _without_userinfo(url, None)
 
 
+def with_credentials(url: str, index_urls: list[str]) -> str:
+    """``url`` (written to disk without credentials) with those of the index it is under
+    put back, so that requests and cache keys are the ones the index client uses."""
+    for index_url in index_urls:
+        bare = strip_credentials(index_url)
+        if bare != index_url and url.startswith(bare):
+            return index_url + url[len(bare):]
+    return url
+
+
 def redact(url: str) -> str:
     """The URL with any user:password part shown as ``***``, for messages."""
     return _without_userinfo(url, "***")

@@ -165,7 +165,16 @@ def _recalled_lock(workspace: Workspace, key: str) -> _MadeLock | None:
     from pypm.index.page_cache import PageCache
 
     pages = PageCache(cache_dir, workspace.settings["index-page-ttl"])
-    if not still_holds(recalled, pages.fresh_digest, lambda urls: _current_digests(workspace, urls)):
+    index_urls = [u if u.endswith("/") else u + "/" for u in workspace.settings.index_urls]
+
+    def fresh_digest(url: str) -> str | None:
+        if any("@" in index_url for index_url in index_urls):  # the record holds URLs without credentials
+            from pypm.index.http import with_credentials
+
+            url = with_credentials(url, index_urls)
+        return pages.fresh_digest(url)
+
+    if not still_holds(recalled, fresh_digest, lambda urls: _current_digests(workspace, urls)):
         return None
     path = workspace.lock_path
     written = not (path.is_file() and path.read_text("utf-8") == recalled.lock_text)
