@@ -89,6 +89,21 @@ def _cache_dir_guess() -> str | None:
 def _bare_task_position(args: list[str]) -> int | None:
     """Where ``pypm TASK...`` names its first task (None: a command, an option or nothing).
     A task cannot take a command's name, so the two never clash."""
+    index = _first_word(args)
+    if index >= len(args) or args[index].startswith("-") or args[index] in (*COMMANDS, *COMMAND_ALIASES):
+        return None
+    return index
+
+
+def _named_command(args: list[str]) -> str | None:
+    """The command ``args`` name (after the global options), when it is one of
+    :data:`COMMANDS`; None for a task, an alias, an option or nothing."""
+    index = _first_word(args)
+    return args[index] if index < len(args) and args[index] in COMMANDS else None
+
+
+def _first_word(args: list[str]) -> int:
+    """The index of the first argument after the global options."""
     index = 0
     while index < len(args):
         arg = args[index]
@@ -99,8 +114,6 @@ def _bare_task_position(args: list[str]) -> int | None:
             index += 1
         else:
             break
-    if index >= len(args) or args[index].startswith("-") or args[index] in (*COMMANDS, *COMMAND_ALIASES):
-        return None
     return index
 
 
@@ -110,9 +123,13 @@ def _dispatch(args: list[str]) -> int:
     from pypm import ui
     from pypm.cli.parser import build_parser
 
-    parser = build_parser(COMMANDS)
-    ui.configure(0, "--no-color" not in args)  # honoured by a mistake argparse reports, too
     bare = _bare_task_position(args)
+    named = _named_command(args)
+    # Only the named command's parser is built (argparse for every command costs ~15 ms);
+    # help, tasks and mistakes get the full one.
+    plain = named is not None and bare is None and not _asks_for_help(args)
+    parser = build_parser((named,) if plain and named else COMMANDS)
+    ui.configure(0, "--no-color" not in args)  # honoured by a mistake argparse reports, too
     if "--no-plugins" in args[:bare]:
         _disable_plugins()
     if bare is None and _asks_for_help(args):
