@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from base64 import urlsafe_b64encode
+from collections.abc import Iterable
 from hashlib import sha256
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def link_entry(
                for name, module, attr, section in entry.scripts]
     staging.mkdir(parents=True)
     journal = [record for record, _ in targets] + [_relative(dirs["scripts"] / name, root_dir) for name, _ in scripts]
-    (staging / PLACING).write_text("".join(f"{_csv_row((path, '', ''))}" for path in journal), "utf-8")
+    (staging / PLACING).write_text(_csv_text((path, "", "") for path in journal), "utf-8")
     rows: list[RecordEntry] = []
     for (record, target), stored in zip(targets, entry.files, strict=True):
         rewritten = placer.place(stored, target)
@@ -97,8 +98,9 @@ def link_entry(
         rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, trash, executable=True))
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
                        **(extra_dist_info or {}), STORE_POINTER: json.dumps({"store": entry.root.name}).encode()}
-    for name, data in per_environment.items():
-        rows.append(_write_fresh(staging / name, data, root_dir, trash, final_dist_info / name))
+    for name, data in per_environment.items():  # the staging directory is new: nothing to replace
+        (staging / name).write_bytes(data)
+        rows.append(RecordEntry(_relative(final_dist_info / name, root_dir), Hash("sha256", _digest(data)), len(data)))
     _write_record(staging, final_dist_info, root_dir, rows)
     (staging / PLACING).unlink()
     if final_dist_info.exists():
@@ -196,16 +198,17 @@ def _write_fresh(path: Path, data: bytes, root_dir: Path, trash: Path, record_as
     return RecordEntry(_relative(record_as or path, root_dir), Hash("sha256", _digest(data)), len(data))
 
 
-def _csv_row(row: tuple[str, str, str]) -> str:
+def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
+    """The rows in RECORD's CSV form (one writer for all of them)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(row)
+    csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()
 
 
 def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[RecordEntry]) -> None:
-    lines = [_csv_row(row.to_row()) for row in rows]
-    lines.append(_csv_row((_relative(final / "RECORD", root_dir), "", "")))
-    (staging / "RECORD").write_text("".join(lines), encoding="utf-8")
+    lines = [row.to_row() for row in rows]
+    lines.append((_relative(final / "RECORD", root_dir), "", ""))
+    (staging / "RECORD").write_text(_csv_text(lines), encoding="utf-8")
 
 
 def _relative(path: Path, root_dir: Path) -> str:
