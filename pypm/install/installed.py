@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from email.parser import BytesParser
 from pathlib import Path
 
 from pypm.trash import remove_file, trash_dir
@@ -41,7 +40,7 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             metadata = dist_info / "METADATA"
             if not metadata.is_file() or not (dist_info / "RECORD").is_file():
                 continue
-            headers = BytesParser().parsebytes(metadata.read_bytes(), headersonly=True)
+            headers = _header_parser().parsebytes(metadata.read_bytes(), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
             found[name] = InstalledDist(
                 name, headers["Version"] or "", dist_info, _is_editable(dist_info), _store_key(dist_info),
@@ -203,3 +202,9 @@ def _prune_empty(directory: Path, site: Path) -> None:
             return
         directory.rmdir()
         directory = directory.parent
+
+
+def _header_parser():  # noqa: ANN202 - email.parser, imported when a METADATA is read (~5 ms)
+    from email.parser import BytesParser
+
+    return BytesParser()

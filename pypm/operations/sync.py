@@ -420,14 +420,14 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         return ensure_unpacked(paths[planned.name], sha256, cache_dir)
 
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
-    # help. Linking is many small syscalls: one thread, so they do not fight over the GIL.
-    with ThreadPoolExecutor(4) as pool:
-        entries = list(pool.map(unpack, wheels))
+    # help. Linking is many small syscalls: one thread, so they do not fight over the GIL;
+    # it starts on each entry as soon as that one is unpacked (or checked), in order.
     requested = _requested_names(workspace)
     info = {INSTALL_INFO: json.dumps({"link-mode": link_mode}).encode()}
-    for planned, entry in zip(wheels, entries, strict=True):
-        extra = info if planned.member_key is None else _tree_install_info(workspace, planned, link_mode)
-        link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested)
+    with ThreadPoolExecutor(4) as pool:
+        for planned, entry in zip(wheels, pool.map(unpack, wheels), strict=True):
+            extra = info if planned.member_key is None else _tree_install_info(workspace, planned, link_mode)
+            link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested)
     for planned in to_install:
         if planned.editable:
             member = workspace.members[planned.name]
