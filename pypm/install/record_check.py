@@ -25,7 +25,7 @@ import hashlib
 import os
 import re
 from base64 import urlsafe_b64decode
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,9 +93,14 @@ def dist_info_dirs(sites: Iterable[str]) -> list[str]:
 def read_record(dist_info: str, env_root: str) -> list[RecordedFile]:
     """The rows of a dist-info's RECORD (paths relative to its site-packages, or absolute);
     rows without a path are skipped, a hash that cannot be read never matches."""
-    site, env_root = os.path.dirname(dist_info), os.path.normpath(env_root)
     with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", errors="replace", newline="") as handle:
         rows = list(csv.reader(handle))
+    return recorded_files(dist_info, rows, env_root)
+
+
+def recorded_files(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> list[RecordedFile]:
+    """:func:`read_record` for the rows of a RECORD already in memory."""
+    site, env_root = os.path.dirname(dist_info), os.path.normpath(env_root)
     files, seen = [], set()
     for row in rows:
         if not row or not row[0] or row[0] in seen:
@@ -128,13 +133,17 @@ def _relative(path: str, env_root: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def recorded_root(scheme: dict[str, str]) -> str:
+def recorded_root(scheme: dict[str, str], written: Mapping[str, Sequence[Sequence[str]]] | None = None) -> str:
     """The Merkle root of an environment as its RECORD files describe it (no file is read
-    but the RECORDs: what a sync records in its stamp)."""
+    but the RECORDs: what a sync records in its stamp). ``written``: the rows of RECORDs
+    this process just wrote, by dist-info path, read from memory instead."""
     env_root = scheme["data"]
+    known = {os.path.normpath(path): rows for path, rows in (written or {}).items()}
     leaves: dict[str, str] = {}
     for dist_info in dist_info_dirs(site_dirs(scheme)):
-        for row in read_record(dist_info, env_root):
+        rows = known.get(os.path.normpath(dist_info))
+        recorded = read_record(dist_info, env_root) if rows is None else recorded_files(dist_info, rows, env_root)
+        for row in recorded:
             if row.checked:
                 leaves[row.relative] = row.leaf_digest
     return merkle_root(leaves.items())

@@ -49,6 +49,9 @@ class SyncOutcome:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: bool = False
+    #: the RECORD rows this sync wrote, by dist-info path (the stamp's Merkle root reads
+    #: them from here instead of from disk)
+    written: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
 
 
 def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcome:
@@ -74,7 +77,7 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
         # The files of kept packages are checked only when .venv changed since the last sync.
         verify = previous is None or not environment_unchanged(previous.get("environment"))
         outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify, inputs["members"]))
-        content = stamp_content(venv, inputs)
+        content = stamp_content(venv, inputs, outcome.written)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome))
     return outcome
@@ -152,7 +155,7 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
                 if dist.name not in wanted:
                     outcome.removed.append(dist.name)
             try:
-                _install(workspace, to_install, paths, interpreter)
+                _install(workspace, to_install, paths, interpreter, outcome.written)
             except BaseException:
                 with contextlib.suppress(OSError):  # the first error is the one to report
                     finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
@@ -396,10 +399,11 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
     return paths
 
 
-def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any) -> None:
+def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any,
+             written: dict[str, list[tuple[str, str, str]]]) -> None:
     """Link the wheels (unpacked into the store first, with the wheels built from path
     dependencies' trees) and the members' editable wheels, recording the link mode asked
-    for in each dist-info."""
+    for in each dist-info (``written``: the RECORD rows of the wheels, by dist-info)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
@@ -427,7 +431,8 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     with ThreadPoolExecutor(4) as pool:
         for planned, entry in zip(wheels, pool.map(unpack, wheels), strict=True):
             extra = info if planned.member_key is None else _tree_install_info(workspace, planned, link_mode)
-            link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested)
+            link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
+                       written=written)
     for planned in to_install:
         if planned.editable:
             member = workspace.members[planned.name]

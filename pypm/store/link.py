@@ -66,10 +66,12 @@ def _remember_copy(cache_dir: Path, target: Path) -> None:
 def link_entry(
     entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
     extra_dist_info: dict[str, bytes] | None = None, requested: bool = False,
+    written: dict[str, list[tuple[str, str, str]]] | None = None,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
     ``direct_url.json``; ``REQUESTED`` when the user asked for the package, PEP 376);
-    returns the link mode really used.
+    returns the link mode really used. ``written`` receives the RECORD's rows under the
+    dist-info's path (so a caller need not read the file back).
 
     Before any file is placed, the staging dist-info gets a journal listing every path the
     install creates, so a sync that finds the staging directory after a crash can remove
@@ -101,7 +103,9 @@ def link_entry(
     for name, data in per_environment.items():  # the staging directory is new: nothing to replace
         (staging / name).write_bytes(data)
         rows.append(RecordEntry(_relative(final_dist_info / name, root_dir), Hash("sha256", _digest(data)), len(data)))
-    _write_record(staging, final_dist_info, root_dir, rows)
+    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
+    if written is not None:
+        written[str(final_dist_info)] = record_rows
     (staging / PLACING).unlink()
     if final_dist_info.exists():
         shutil.rmtree(final_dist_info)
@@ -205,10 +209,11 @@ def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
     return out.getvalue()
 
 
-def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[RecordEntry]) -> None:
+def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[RecordEntry]) -> list[tuple[str, str, str]]:
     lines = [row.to_row() for row in rows]
     lines.append((_relative(final / "RECORD", root_dir), "", ""))
     (staging / "RECORD").write_text(_csv_text(lines), encoding="utf-8")
+    return lines
 
 
 def _relative(path: Path, root_dir: Path) -> str:
