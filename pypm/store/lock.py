@@ -18,10 +18,15 @@ from pathlib import Path
 LOCK_FILE = "store.lock.db"
 
 
+_MADE: set[Path] = set()  # cache dirs known to exist (a sync takes the lock once per package)
+
+
 def _lock(cache_dir: Path):  # noqa: ANN202 - filelock's ReadWriteLock, imported lazily
     from filelock import ReadWriteLock
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    if cache_dir not in _MADE:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _MADE.add(cache_dir)
     return ReadWriteLock(str(cache_dir / LOCK_FILE), is_singleton=True)
 
 

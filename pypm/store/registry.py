@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,41 @@ MANIFEST = "pypm-manifest.json"  # the same name as pypm.store.unpack.MANIFEST (
 
 
 def register_link(entry_root: Path, pointer: Path) -> None:
-    """Note that the environment whose dist-info holds ``pointer`` links ``entry_root``
-    (written atomically: a record is whole or absent, even after a crash)."""
+    """Note that the environment whose dist-info holds ``pointer`` links ``entry_root``.
+
+    The record is a symlink to the pointer (one atomic syscall: whole or absent, even
+    after a crash); where symlinks cannot be made (Windows without the privilege) a file
+    holding the pointer's path, written atomically."""
     links = entry_links(entry_root)
-    links.mkdir(exist_ok=True)
     pointer = pointer.resolve()
-    key = hashlib.sha256(str(pointer).encode()).hexdigest()[:24]
-    atomic_write_text(links / key, str(pointer))
+    record = links / hashlib.sha256(str(pointer).encode()).hexdigest()[:24]
+    try:
+        _symlink_record(record, str(pointer))
+    except OSError:
+        links.mkdir(exist_ok=True)
+        atomic_write_text(record, str(pointer))
+
+
+def _symlink_record(record: Path, target: str) -> None:
+    try:
+        os.symlink(target, record)
+        return
+    except FileNotFoundError:  # the entry's first record
+        record.parent.mkdir(exist_ok=True)
+    except FileExistsError:  # this environment linked it before
+        if os.path.islink(record) and os.readlink(record) == target:
+            return
+    temp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    os.symlink(target, temp)
+    os.replace(temp, record)
+
+
+def _recorded_pointer(record: Path) -> Path:
+    """The dist-info pointer a record names (a symlink's target, or a file's text)."""
+    if record.is_symlink():
+        return Path(os.readlink(record))
+    return Path(record.read_text("utf-8"))
 
 
 def live_links(entry_root: Path) -> list[Path]:
@@ -36,7 +65,7 @@ def live_links(entry_root: Path) -> list[Path]:
         if record.name.startswith("."):
             continue  # a record being written (or a crash's leftover: ``cache prune`` removes it)
         try:
-            pointer = Path(record.read_text("utf-8"))
+            pointer = _recorded_pointer(record)
         except OSError:
             continue
         if _points_here(pointer, entry_root.name):
