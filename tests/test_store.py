@@ -333,3 +333,30 @@ def test_clean_removes_every_cache_directory_pypm_writes(tmp_path, make_index, r
     assert made and made <= set(CACHE_DIRS), sorted(made - set(CACHE_DIRS))
     run_pypm("cache", "clean", cwd=root)
     assert [p.name for p in cache.iterdir() if not is_lock_file(p.name)] == []
+
+
+def test_link_records_are_symlinks_and_older_file_records_still_count(tmp_path) -> None:
+    """A record names the dist-info pointer of an environment that links the entry; records
+    written as files by an older pypm are read too, and a dead one is dropped."""
+    import json as _json
+
+    from pypm.store.layout import entry_links
+    from pypm.store.registry import STORE_POINTER, live_links, register_link
+
+    entry = tmp_path / "store-v1" / "ab" / "abcdef"
+    entry.mkdir(parents=True)
+    pointers = []
+    for env in ("one", "two", "gone"):
+        dist_info = tmp_path / env / "alpha-1.0.dist-info"
+        dist_info.mkdir(parents=True)
+        (dist_info / STORE_POINTER).write_text(_json.dumps({"store": entry.name}))
+        pointers.append(dist_info / STORE_POINTER)
+    register_link(entry, pointers[0])
+    register_link(entry, pointers[0])  # again: still one record
+    records = list(entry_links(entry).iterdir())
+    assert len(records) == 1 and records[0].is_symlink()
+    (entry_links(entry) / "legacy").write_text(str(pointers[1].resolve()))
+    register_link(entry, pointers[2])
+    pointers[2].unlink()  # that environment removed the package
+    assert sorted(live_links(entry)) == sorted(p.resolve() for p in pointers[:2])
+    assert len(list(entry_links(entry).iterdir())) == 2, "the dead record is dropped"
