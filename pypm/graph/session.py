@@ -52,20 +52,58 @@ def prepare_state_dir(ctx: GraphContext) -> None:
 def project_lock(ctx: GraphContext) -> Iterator[None]:
     """Hold the project's graph lock; after a second of waiting, say who holds it.
 
-    The holder's pid is kept in a side file next to the lock (the lock file itself is
-    filelock's), written once the lock is held.
+    The holder's pid is kept in a side file next to the lock, written once the lock is
+    held. On POSIX the lock is ``flock`` on the lock file, called directly (filelock's
+    ``UnixFileLock`` takes the same lock on the same file, so both interoperate; importing
+    filelock costs ~12 ms, on every run); elsewhere filelock's ``FileLock``.
     """
+    with _posix_flock(ctx) if os.name == "posix" else _file_lock(ctx):
+        _record_holder(ctx)
+        yield
+
+
+def _say_waiting(ctx: GraphContext) -> None:
+    holder = _holder_pid(ctx)
+    ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
+
+
+@contextmanager
+def _posix_flock(ctx: GraphContext) -> Iterator[None]:
+    import fcntl
+    import time
+
+    descriptor = os.open(ctx.state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + WAIT_NOTICE_AFTER
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    _say_waiting(ctx)
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                    break
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _file_lock(ctx: GraphContext) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     lock = FileLock(str(ctx.state_dir / LOCK_NAME))
     try:
         lock.acquire(timeout=WAIT_NOTICE_AFTER)
     except Timeout:
-        holder = _holder_pid(ctx)
-        ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
+        _say_waiting(ctx)
         lock.acquire()
     try:
-        _record_holder(ctx)
         yield
     finally:
         lock.release()
