@@ -63,28 +63,37 @@ def cache_path(cache_dir: Path, item: FileToFetch) -> Path:
     return cache_dir / WHEELS / item.sha256[:2] / item.sha256 / item.filename
 
 
+Ready = Callable[[FileToFetch, Path], None]
+
+
 def fetch_all(
-    items: list[FileToFetch], cache_dir: Path, offline: bool = False, announce: bool = True
+    items: list[FileToFetch], cache_dir: Path, offline: bool = False, announce: bool = True,
+    on_ready: Ready | None = None,
 ) -> dict[str, Path]:
     """Make sure every item is in the cache; return filename -> cached path (``announce``:
-    show progress and the summary line)."""
+    show progress and the summary line; ``on_ready(item, path)``: called as each file is in
+    the cache, from a download thread, so its caller can start on it before the rest)."""
     missing = [item for item in items if not cache_path(cache_dir, item).is_file()]
     if missing and offline:
         names = ", ".join(sorted(item.filename for item in missing)[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise InstallError(f"offline, and not in the cache: {names}{more}", hint="run once without --offline")
+    if on_ready is not None:
+        for item in items:
+            if item not in missing:
+                on_ready(item, cache_path(cache_dir, item))
     if missing:
-        _download(missing, cache_dir, announce)
+        _download(missing, cache_dir, announce, on_ready)
     return {item.filename: cache_path(cache_dir, item) for item in items}
 
 
-def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool) -> None:
+def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool, on_ready: Ready | None = None) -> None:
     from pypm.index.http import make_http_client
 
     cancel = threading.Event()
     progress = DownloadProgress(missing, announce)
     with make_http_client() as client, ThreadPoolExecutor(MAX_PARALLEL, thread_name_prefix="pypm-dl") as pool:
-        futures = [pool.submit(_fetch_one, client, item, cache_dir, cancel, progress) for item in missing]
+        futures = [pool.submit(_fetch_one, client, item, cache_dir, cancel, progress, on_ready) for item in missing]
         try:
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             for future in done:
@@ -99,21 +108,22 @@ def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool) -> No
 
 
 def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path, cancel: threading.Event,
-               progress: DownloadProgress) -> None:
+               progress: DownloadProgress, on_ready: Ready | None = None) -> None:
     from filelock import FileLock
 
     target = cache_path(cache_dir, item)
     part = partial_download(cache_dir, item.sha256)
     part.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(part) + ".lock"):
-        if target.is_file():  # another pypm fetched it while this one waited for the lock
-            return
-        _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: _size(part),
-                  item.filename, item.url, cancel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(part, target)
-        _meta(part).unlink(missing_ok=True)
-    progress.finished(item, _size(target))
+        if not target.is_file():  # else another pypm fetched it while this one waited for the lock
+            _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: _size(part),
+                      item.filename, item.url, cancel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(part, target)
+            _meta(part).unlink(missing_ok=True)
+            progress.finished(item, _size(target))
+    if on_ready is not None and not cancel.is_set():
+        on_ready(item, target)
 
 
 def _retrying(attempt: Callable[[], None], kept: Callable[[], int], filename: str, url: str,

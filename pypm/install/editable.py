@@ -113,12 +113,14 @@ def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = No
     """pypm's own editable wheel for ``member``: a ``.pth`` entry, the core metadata (the
     backend's when ``prepared``, else from ``[project]``) and every entry-point group."""
     key = editable_key(member, "pth", prepared)
+    folder = root / key[:2] / key
+    built = sorted(folder.glob("*.whl")) if folder.is_dir() else []
+    if built:  # the key covers everything the wheel holds (its metadata is not made again)
+        return built[0]
     metadata = prepared.metadata if prepared is not None else _metadata(member)
     version = _version_of(metadata) or "0"
     dist = member.name.replace("-", "_")
-    out = root / key[:2] / key / f"{dist}-{version}-py3-none-any.whl"
-    if out.is_file():
-        return out
+    out = folder / f"{dist}-{version}-py3-none-any.whl"
     info = f"{dist}-{version}.dist-info"
     files = {
         f"_pypm_editable_{dist}.pth": (str(source_root(member)) + "\n").encode(),

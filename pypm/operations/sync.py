@@ -140,11 +140,12 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     for url in workspace.settings.index_urls:
         remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
     builders = _Builders(workspace, interpreter)
+    early = _EarlyUnpack(workspace.settings.cache_dir)
     # From the first download to the last link, the store's shared lock keeps `cache prune`
     # and `cache clean` from deleting a file or entry this sync is about to use.
     try:
         with shared_store_lock(workspace.settings.cache_dir):
-            paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders)
+            paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders, early)
             # Members' wheels are built before the first removal: a failing build leaves
             # the member's previous install (and everything else) as it was.
             members = [p for p in to_install if p.member_key is not None]
@@ -155,12 +156,13 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
                 if dist.name not in wanted:
                     outcome.removed.append(dist.name)
             try:
-                _install(workspace, to_install, paths, interpreter, outcome.written)
+                _install(workspace, to_install, paths, interpreter, outcome.written, early.entries)
             except BaseException:
                 with contextlib.suppress(OSError):  # the first error is the one to report
                     finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
                 raise
     finally:
+        early.close()
         builders.close()
     _check_nothing_pending(site)
     outcome.installed = [p.name for p in to_install]
@@ -315,8 +317,33 @@ def _planned_member(workspace: Workspace, member: Any, source: Any, plan: _Plan)
     return Planned(member.name, str(member.version or "0"), source, key, editable)
 
 
-def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders) -> dict[str, Path]:
-    """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist."""
+class _EarlyUnpack:
+    """Unpacks each downloaded wheel into the store as soon as it is in the cache, while
+    the others still download (store entries only: nothing in ``.venv`` changes)."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.cache_dir = cache_dir
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="pypm-unpack")
+        self.entries: dict[str, Any] = {}  # sha256 -> future of the store entry
+
+    def ready(self, item: Any, path: Path) -> None:
+        """A downloaded (or already cached) wheel: unpack it unless it is in the store."""
+        from pypm.store.unpack import MANIFEST, ensure_unpacked, store_entry
+
+        if not (store_entry(self.cache_dir, item.sha256) / MANIFEST).is_file():
+            self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir)
+
+    def close(self) -> None:
+        """Wait for the unpacks under way (no thread writes into the store after sync)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders,
+                 early: _EarlyUnpack | None = None) -> dict[str, Path]:
+    """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist
+    (``early``: unpacks each wheel as it arrives)."""
     from packaging.pylock import PackageWheel
 
     from pypm.install.download import FileToFetch, fetch_all
@@ -324,7 +351,8 @@ def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builde
     settings = workspace.settings
     wheels = [p for p in planned if isinstance(p.source, PackageWheel)]
     items = [FileToFetch(p.source.filename, p.source.url, p.source.hashes["sha256"], p.source.size) for p in wheels]
-    fetched = fetch_all(items, settings.cache_dir, offline=settings["offline"])
+    fetched = fetch_all(items, settings.cache_dir, offline=settings["offline"],
+                        on_ready=early.ready if early is not None else None)
     paths = {p.name: fetched[p.source.filename] for p in wheels}
     sdists = [p for p in planned if not isinstance(p.source, PackageWheel)]
     if sdists:
@@ -400,10 +428,11 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any,
-             written: dict[str, list[tuple[str, str, str]]]) -> None:
+             written: dict[str, list[tuple[str, str, str]]], unpacking: dict[str, Any]) -> None:
     """Link the wheels (unpacked into the store first, with the wheels built from path
     dependencies' trees) and the members' editable wheels, recording the link mode asked
-    for in each dist-info (``written``: the RECORD rows of the wheels, by dist-info)."""
+    for in each dist-info (``written``: the RECORD rows of the wheels, by dist-info;
+    ``unpacking``: store entries already being unpacked, by sha256)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
@@ -421,7 +450,8 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     def unpack(planned: Planned) -> Any:
         locked = isinstance(planned.source, PackageWheel)
         sha256 = planned.source.hashes["sha256"] if locked else file_sha256(paths[planned.name])
-        return ensure_unpacked(paths[planned.name], sha256, cache_dir)
+        started = unpacking.get(sha256)
+        return started.result() if started is not None else ensure_unpacked(paths[planned.name], sha256, cache_dir)
 
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
     # help. Linking is many small syscalls: one thread, after the unpacking (linking while
