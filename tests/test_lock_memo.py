@@ -87,7 +87,7 @@ def test_a_changed_record_of_a_page_is_not_trusted(tmp_path, make_index, run_pyp
     index = make_index([DistSpec("alpha", "1.0")])
     root = project_with(tmp_path / "p", ["alpha"])
     lock(run_pypm, root, index)
-    records = list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json"))
+    records = list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*.json"))
     assert len(records) == 1
     data = json.loads(records[0].read_text())
     assert list(data["pages"]) == [f"{index.url}alpha/"]
@@ -106,7 +106,7 @@ def test_find_links_workspaces_are_not_remembered(tmp_path, make_index, run_pypm
     index = make_index([DistSpec("beta", "1.0")])
     root = project_with(tmp_path / "p", ["alpha", "beta"], extra_tool=f'find-links = ["{links.as_posix()}"]\n')
     lock(run_pypm, root, index)
-    assert not list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json"))
+    assert not list((Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*.json"))
     result = relock(run_pypm, root, index)
     assert RECALLED not in result.stderr
 
@@ -149,7 +149,7 @@ def test_an_index_url_with_credentials_is_remembered_without_them(tmp_path, make
     root = project_with(tmp_path / "p", ["alpha"])
     env = {"PYPM_INDEX_URL": secret}
     run_pypm("lock", cwd=root, env_extra=env)
-    [record] = (Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*/*.json")
+    [record] = (Path(pypm_env["PYPM_CACHE_DIR"]) / "resolutions-v1").glob("*.json")
     assert list(json.loads(record.read_text())["pages"]) == [f"{index.url}alpha/"]
     (root / "pylock.toml").unlink()
     index.clear_requests()
@@ -167,3 +167,24 @@ def test_stale_pages_of_an_index_with_credentials_are_revalidated(tmp_path, make
     result = run_pypm("-v", "lock", cwd=root, env_extra=env)
     assert RECALLED in result.stderr
     assert page_statuses(index) == {"/simple/alpha/": [304]}
+
+
+def test_only_the_most_recently_used_records_are_kept(tmp_path, monkeypatch) -> None:
+    import os
+
+    from pypm.lock import memo
+
+    monkeypatch.setattr(memo, "KEPT_RECORDS", 3)
+    lock_path = tmp_path / "pylock.toml"
+    lock_path.write_text("lock-version = '1.0'\n")
+    keys = [f"{n:064x}" for n in range(5)]
+    for age, key in enumerate(keys):
+        memo.remember(tmp_path, key, lock_path, 1, None, {})
+        os.utime(tmp_path / "resolutions-v1" / f"{key}.json", (1000 + age, 1000 + age))
+    stranger = tmp_path / "resolutions-v1" / "notes.txt"
+    stranger.write_text("not pypm's")
+    assert memo.recall(tmp_path, keys[2]) is not None  # used now: kept
+    memo.remember(tmp_path, f"{9:064x}", lock_path, 1, None, {})
+    kept = sorted(p.name for p in (tmp_path / "resolutions-v1").glob("*.json"))
+    assert kept == sorted(f"{key}.json" for key in (keys[2], keys[4], f"{9:064x}"))
+    assert stranger.exists()

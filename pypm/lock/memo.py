@@ -15,6 +15,7 @@ find-links) or whose packages are built from local trees (path dependencies).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -84,21 +85,29 @@ def _code_fingerprint() -> str:
     return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
 
 
+#: Records kept; past this many, the least recently used are removed when one is added.
+KEPT_RECORDS = 64
+
+
 def _record_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / RESOLUTIONS / key[:2] / f"{key}.json"
+    return cache_dir / RESOLUTIONS / f"{key}.json"
 
 
 def recall(cache_dir: Path, key: str) -> Recalled | None:
     """The record stored under ``key``, if one is there and readable."""
+    path = _record_path(cache_dir, key)
     try:
-        data = json.loads(_record_path(cache_dir, key).read_bytes())
+        data = json.loads(path.read_bytes())
         pages = data["pages"]
         if data.get("format") != FORMAT or not isinstance(pages, dict):
             return None
-        return Recalled(str(data["lock"]), int(data["packages"]), data.get("warning"),
-                        {str(url): str(digest) for url, digest in pages.items()})
+        recalled = Recalled(str(data["lock"]), int(data["packages"]), data.get("warning"),
+                            {str(url): str(digest) for url, digest in pages.items()})
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used: the last to be removed
+    return recalled
 
 
 def still_holds(recalled: Recalled, fresh_digest: Callable[[str], str | None],
@@ -127,5 +136,19 @@ def remember(cache_dir: Path, key: str, lock_path: Path, packages: int, warning:
         record = {"format": FORMAT, "lock": lock_path.read_text("utf-8"), "packages": packages,
                   "warning": warning, "pages": dict(sorted(pages.items()))}
         atomic_write_bytes(_record_path(cache_dir, key), json.dumps(record).encode())
+        _remove_least_used(cache_dir / RESOLUTIONS)
     except OSError:
         return
+
+
+def _remove_least_used(directory: Path) -> None:
+    """Keep the :data:`KEPT_RECORDS` most recently used records (only pypm's own record
+    files: ``<64 hex>.json``)."""
+    records = [entry for entry in os.scandir(directory)
+               if entry.name.endswith(".json") and len(entry.name) == 69 and entry.is_file()]
+    if len(records) <= KEPT_RECORDS:
+        return
+    records.sort(key=lambda entry: entry.stat().st_mtime_ns)
+    for entry in records[: len(records) - KEPT_RECORDS]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
