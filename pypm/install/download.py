@@ -63,7 +63,9 @@ def cache_path(cache_dir: Path, item: FileToFetch) -> Path:
     return cache_dir / WHEELS / item.sha256[:2] / item.sha256 / item.filename
 
 
-Ready = Callable[[FileToFetch, Path], None]
+#: ``on_ready(item, path, downloaded)``: ``downloaded`` when this process fetched it (and
+#: checked its sha256 while it streamed), False for a file already in the cache.
+Ready = Callable[[FileToFetch, Path, bool], None]
 
 
 def fetch_all(
@@ -71,8 +73,8 @@ def fetch_all(
     on_ready: Ready | None = None,
 ) -> dict[str, Path]:
     """Make sure every item is in the cache; return filename -> cached path (``announce``:
-    show progress and the summary line; ``on_ready(item, path)``: called as each file is in
-    the cache, from a download thread, so its caller can start on it before the rest)."""
+    show progress and the summary line; ``on_ready``: called as each file is in the cache,
+    from a download thread, so its caller can start on it before the rest)."""
     missing = [item for item in items if not cache_path(cache_dir, item).is_file()]
     if missing and offline:
         names = ", ".join(sorted(item.filename for item in missing)[:5])
@@ -81,7 +83,7 @@ def fetch_all(
     if on_ready is not None:
         for item in items:
             if item not in missing:
-                on_ready(item, cache_path(cache_dir, item))
+                on_ready(item, cache_path(cache_dir, item), False)
     if missing:
         _download(missing, cache_dir, announce, on_ready)
     return {item.filename: cache_path(cache_dir, item) for item in items}
@@ -114,6 +116,7 @@ def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path, cancel:
     target = cache_path(cache_dir, item)
     part = partial_download(cache_dir, item.sha256)
     part.parent.mkdir(parents=True, exist_ok=True)
+    downloaded = False
     with FileLock(str(part) + ".lock"):
         if not target.is_file():  # else another pypm fetched it while this one waited for the lock
             _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: _size(part),
@@ -122,8 +125,9 @@ def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path, cancel:
             os.replace(part, target)
             _meta(part).unlink(missing_ok=True)
             progress.finished(item, _size(target))
+            downloaded = True
     if on_ready is not None and not cancel.is_set():
-        on_ready(item, target)
+        on_ready(item, target, downloaded)
 
 
 def _retrying(attempt: Callable[[], None], kept: Callable[[], int], filename: str, url: str,

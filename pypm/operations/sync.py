@@ -328,12 +328,14 @@ class _EarlyUnpack:
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="pypm-unpack")
         self.entries: dict[str, Any] = {}  # sha256 -> future of the store entry
 
-    def ready(self, item: Any, path: Path) -> None:
-        """A downloaded (or already cached) wheel: unpack it unless it is in the store."""
+    def ready(self, item: Any, path: Path, downloaded: bool) -> None:
+        """A downloaded (or already cached) wheel: unpack it unless it is in the store (a
+        wheel just downloaded was hashed as it streamed: not hashed again)."""
         from pypm.store.unpack import MANIFEST, ensure_unpacked, store_entry
 
         if not (store_entry(self.cache_dir, item.sha256) / MANIFEST).is_file():
-            self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir)
+            self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir,
+                                                         downloaded)
 
     def close(self) -> None:
         """Wait for the unpacks under way (no thread writes into the store after sync)."""

@@ -156,8 +156,10 @@ class _StoreDestination(SchemeDictionaryDestination):
         return unpacked.with_current_mtimes()
 
 
-def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path) -> StoreEntry:
-    """The store entry of ``wheel`` (verified against ``sha256``), unpacking it if needed.
+def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path, verified: bool = False) -> StoreEntry:
+    """The store entry of ``wheel`` (verified against ``sha256`` unless ``verified``: this
+    process just downloaded it and checked that hash while it streamed), unpacking it if
+    needed.
 
     An entry that is already there is checked first (size and mtime of every file against
     its manifest; no hashing): a changed one is repaired before it is returned. The store's
@@ -172,7 +174,8 @@ def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path) -> StoreEntry:
                 return checked(StoreEntry.load(final), wheel, sha256)
             except (ValueError, KeyError, TypeError):
                 discard(final)  # a manifest that cannot be read: unpack afresh
-        verify_wheel(wheel, sha256)
+        if not verified:
+            verify_wheel(wheel, sha256)
         return _unpack_new(wheel, final)
 
 
