@@ -139,6 +139,9 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
         self._warming: set[NormalizedName] = set()
         self._warm_guard = threading.Lock()
+        #: id(specifier) -> (the specifier, kept so its id is not reused; version -> whether
+        #: it admits the version): resolvelib asks again for every pin on every round
+        self._admits: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
 
     # -- resolvelib contract -------------------------------------------------
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
@@ -186,7 +189,14 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if candidate.member is not None and candidate.member.version is None:
             return True
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        specifier = requirement.specifier
+        known = self._admits.get(id(specifier))
+        if known is None or known[0] is not specifier:
+            known = self._admits[id(specifier)] = (specifier, {})
+        admits = known[1].get(candidate.version)
+        if admits is None:
+            admits = known[1][candidate.version] = specifier.contains(candidate.version, prereleases=True)
+        return admits
 
     def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
