@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -138,3 +139,19 @@ def restored_on_failure(path: Path) -> Iterator[None]:
             else:
                 atomic_write_bytes(path, before)
         raise
+
+
+def keep_most_recent(directory: Path, count: int, is_ours: Callable[[str], bool]) -> None:
+    """Remove all but the ``count`` most recently modified files of ``directory`` whose
+    names ``is_ours`` accepts (pypm's own records: other files are never touched)."""
+    try:
+        with os.scandir(directory) as entries:
+            ours = [entry for entry in entries if is_ours(entry.name) and entry.is_file(follow_symlinks=False)]
+        if len(ours) <= count:
+            return
+        ours.sort(key=lambda entry: entry.stat().st_mtime_ns)
+    except OSError:
+        return
+    for entry in ours[: len(ours) - count]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)

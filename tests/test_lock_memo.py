@@ -188,3 +188,23 @@ def test_only_the_most_recently_used_records_are_kept(tmp_path, monkeypatch) -> 
     kept = sorted(p.name for p in (tmp_path / "resolutions-v1").glob("*.json"))
     assert kept == sorted(f"{key}.json" for key in (keys[2], keys[4], f"{9:064x}"))
     assert stranger.exists()
+
+
+def test_a_lock_read_with_a_cache_dir_is_parsed_once_for_every_checkout(tmp_path) -> None:
+    from pypm.lock.reader import load_lock_data
+
+    text = 'lock-version = "1.0"\ncreated-by = "pypm"\n[[packages]]\nname = "alpha"\nversion = "1.0"\n'
+    first, second, cache = tmp_path / "one" / "pylock.toml", tmp_path / "two" / "pylock.toml", tmp_path / "cache"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(text)
+    assert load_lock_data(first, cache)["packages"][0]["name"] == "alpha"
+    [copy] = (cache / "lock-parses-v1").glob("*.json")
+    stored = json.loads(copy.read_text())
+    stored["data"]["packages"][0]["name"] = "from-the-copy"
+    copy.write_text(json.dumps(stored))
+    assert load_lock_data(second, cache)["packages"][0]["name"] == "from-the-copy", "the other checkout used it"
+    second.write_text(text.replace('"alpha"', '"beta"'))
+    assert load_lock_data(second, cache)["packages"][0]["name"] == "beta"
+    assert len(list((cache / "lock-parses-v1").glob("*.json"))) == 2
+    assert not (tmp_path / "one" / ".pypm").exists()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypm.fsutil import atomic_write_bytes
+from pypm.fsutil import atomic_write_bytes, keep_most_recent
 from pypm.store.layout import RESOLUTIONS
 
 #: Bumped when what a record holds changes meaning.
@@ -136,19 +136,11 @@ def remember(cache_dir: Path, key: str, lock_path: Path, packages: int, warning:
         record = {"format": FORMAT, "lock": lock_path.read_text("utf-8"), "packages": packages,
                   "warning": warning, "pages": dict(sorted(pages.items()))}
         atomic_write_bytes(_record_path(cache_dir, key), json.dumps(record).encode())
-        _remove_least_used(cache_dir / RESOLUTIONS)
+        keep_most_recent(cache_dir / RESOLUTIONS, KEPT_RECORDS, _is_record_name)
     except OSError:
         return
 
 
-def _remove_least_used(directory: Path) -> None:
-    """Keep the :data:`KEPT_RECORDS` most recently used records (only pypm's own record
-    files: ``<64 hex>.json``)."""
-    records = [entry for entry in os.scandir(directory)
-               if entry.name.endswith(".json") and len(entry.name) == 69 and entry.is_file()]
-    if len(records) <= KEPT_RECORDS:
-        return
-    records.sort(key=lambda entry: entry.stat().st_mtime_ns)
-    for entry in records[: len(records) - KEPT_RECORDS]:
-        with contextlib.suppress(OSError):
-            os.unlink(entry.path)
+def _is_record_name(name: str) -> bool:
+    """``<64 hex>.json``: a record this module wrote."""
+    return len(name) == 69 and name.endswith(".json")

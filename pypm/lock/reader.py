@@ -70,25 +70,41 @@ def input_hash_of(data: bytes) -> str | None:
 STATE_DIR = ".pypm"
 
 
-def load_lock_data(path: Path) -> dict[str, Any]:
+#: Parsed copies kept in the cache (``LOCK_PARSES``, by the lock's sha256: shared by every
+#: project with that lock); past this many the oldest are removed.
+KEPT_PARSES = 32
+
+
+def load_lock_data(path: Path, cache_dir: Path | None = None) -> dict[str, Any]:
     """Parse the lock's TOML; a clear error when it is missing or malformed.
 
-    The result is kept as JSON in ``.pypm/`` (when that exists) keyed by the sha256 of the
-    lock's bytes, and read from there while the lock has exactly those bytes."""
+    The result is kept as JSON keyed by the sha256 of the lock's bytes, and read from there
+    while a lock has exactly those bytes: in ``cache_dir`` when given (a new checkout of
+    the same lock finds it), else in ``.pypm/`` beside the lock (when that exists)."""
+    from pypm.store.layout import LOCK_PARSES
     from pypm.tomlfile import read_toml
 
     if not path.exists():
         raise LockError(f"{path} does not exist", hint="run `pypm lock` first")
-    copy = path.parent / STATE_DIR / f"{path.name}.parsed.json"
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return read_toml(path, LockError)  # which names the problem
+    if cache_dir is not None:
+        copy = cache_dir / LOCK_PARSES / f"{digest}.json"
+    else:
+        copy = path.parent / STATE_DIR / f"{path.name}.parsed.json"
     found = _parsed_copy(copy, digest)
     if found is not None:
         return found
     data = read_toml(path, LockError)
+    if cache_dir is not None:
+        (cache_dir / LOCK_PARSES).mkdir(parents=True, exist_ok=True)
     _keep_parsed_copy(copy, digest, data)
+    if cache_dir is not None:
+        from pypm.fsutil import keep_most_recent
+
+        keep_most_recent(cache_dir / LOCK_PARSES, KEPT_PARSES, lambda name: len(name) == 69 and name.endswith(".json"))
     return data
 
 
@@ -120,11 +136,12 @@ def _keep_parsed_copy(copy: Path, digest: str, data: dict[str, Any]) -> None:
         return
 
 
-def read_lock(path: Path) -> Any:
-    """The lock as a validated :class:`packaging.pylock.Pylock`."""
+def read_lock(path: Path, cache_dir: Path | None = None) -> Any:
+    """The lock as a validated :class:`packaging.pylock.Pylock` (``cache_dir``: see
+    :func:`load_lock_data`)."""
     from packaging.pylock import Pylock, PylockValidationError
 
-    data = load_lock_data(path)
+    data = load_lock_data(path, cache_dir)
     try:
         return Pylock.from_dict(data)
     except PylockValidationError as exc:

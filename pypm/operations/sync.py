@@ -70,7 +70,7 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
         return SyncOutcome(skipped=True)
     previous = read_stamp(venv)
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
-    lock = read_lock(workspace.lock_path)
+    lock = read_lock(workspace.lock_path, settings.cache_dir)
     prepared = prepare_dynamic_metadata(workspace)
     inputs = sync_inputs(lock_bytes, selection, settings, workspace.raw)
     with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
