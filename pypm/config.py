@@ -273,6 +273,11 @@ class Settings:
         return [self.values["index-url"], *self.values["extra-index-url"]]
 
     @property
+    def index_base_urls(self) -> list[str]:
+        """:attr:`index_urls`, each ending in ``/`` (a project's page is ``<base><name>/``)."""
+        return [url if url.endswith("/") else url + "/" for url in self.index_urls]
+
+    @property
     def cache_dir(self) -> Path:
         """The cache directory, created on first use by its users."""
         configured = self.values["cache-dir"]

@@ -141,6 +141,11 @@ def restored_on_failure(path: Path) -> Iterator[None]:
         raise
 
 
+def is_digest_record(name: str) -> bool:
+    """``<64 hex>.json``: a record pypm names by a sha256 (resolutions, parsed locks)."""
+    return len(name) == 69 and name.endswith(".json")
+
+
 def keep_most_recent(directory: Path, count: int, is_ours: Callable[[str], bool]) -> None:
     """Remove all but the ``count`` most recently modified files of ``directory`` whose
     names ``is_ours`` accepts (pypm's own records: other files are never touched)."""

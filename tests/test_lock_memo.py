@@ -28,9 +28,14 @@ def page_statuses(index) -> dict[str, list[int]]:
     return seen
 
 
-def test_the_same_inputs_and_fresh_pages_write_the_remembered_lock(tmp_path, make_index, run_pypm) -> None:
+def alpha_needing_beta(tmp_path: Path, make_index):
+    """An index with alpha 1.0 (which needs beta) and beta 1.0; a project that needs alpha."""
     index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
-    root = project_with(tmp_path / "p", ["alpha"])
+    return index, project_with(tmp_path / "p", ["alpha"])
+
+
+def test_the_same_inputs_and_fresh_pages_write_the_remembered_lock(tmp_path, make_index, run_pypm) -> None:
+    index, root = alpha_needing_beta(tmp_path, make_index)
     said = lock(run_pypm, root, index).stderr
     assert "Locked 3 packages in pylock.toml" in said  # the project, alpha, beta
     first = (root / "pylock.toml").read_bytes()
@@ -42,8 +47,7 @@ def test_the_same_inputs_and_fresh_pages_write_the_remembered_lock(tmp_path, mak
 
 
 def test_stale_pages_are_revalidated_and_a_304_confirms_the_record(tmp_path, make_index, run_pypm) -> None:
-    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
-    root = project_with(tmp_path / "p", ["alpha"])
+    index, root = alpha_needing_beta(tmp_path, make_index)
     env = {"PYPM_INDEX_PAGE_TTL": "0"}
     lock(run_pypm, root, index, env=env)
     first = (root / "pylock.toml").read_bytes()
@@ -54,8 +58,7 @@ def test_stale_pages_are_revalidated_and_a_304_confirms_the_record(tmp_path, mak
 
 
 def test_a_page_that_changed_resolves_again(tmp_path, make_index, run_pypm) -> None:
-    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
-    root = project_with(tmp_path / "p", ["alpha"])
+    index, root = alpha_needing_beta(tmp_path, make_index)
     env = {"PYPM_INDEX_PAGE_TTL": "0"}
     lock(run_pypm, root, index, env=env)
     build_wheel(DistSpec("beta", "2.0"), index.files_dir)  # beta's page now lists 2.0

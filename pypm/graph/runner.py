@@ -105,7 +105,7 @@ def run_graph(ctx: GraphContext, operations: list[str]) -> None:
     with project_lock(ctx):
         remove_left_temps(ctx)
         try:
-            catch_up(ctx, {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))})
+            catch_up(ctx)
         except (DatabaseException, sqlite3.Error):
             pass  # the run below resets a database that cannot be used, and says so
         reporter, code = _run_resetting_state(ctx, operations)
@@ -193,16 +193,19 @@ def _reset_state(ctx: GraphContext, exc: Exception) -> str:
     return reason
 
 
-def catch_up(ctx: GraphContext, tasks: dict[str, Any]) -> None:
+def catch_up(ctx: GraphContext, tasks: dict[str, Any] | None = None) -> None:
     """Record in doit's database, as doit does after running them, the operations pypm
     ran without doit (:mod:`pypm.graph.direct`) that their own checks still find fresh;
-    then forget the list (those found stale are left for doit to run)."""
+    then forget the list (those found stale are left for doit to run). ``tasks``: the
+    graph's doit tasks by name, when already made (else made here, only when needed)."""
     from pypm.graph.direct import direct_runs_path, read_direct_runs
     from pypm.graph.freshness import CHECKS
 
     names = read_direct_runs(ctx)
     if not names:
         return
+    if tasks is None:
+        tasks = {t.name: t for t in (dict_to_task(d) for d in task_dicts(ctx))}
     manager = Dependency(SqliteDB, str(db_path(ctx)), checker_cls=MD5Checker)
     try:
         for name in names:

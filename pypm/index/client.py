@@ -49,7 +49,7 @@ class IndexClient:
 
     def __init__(self, settings: Settings, cache_dir: Path | None = None, refresh: bool = False,
                  refresh_packages: frozenset[str] = frozenset()) -> None:
-        self.index_urls = [u if u.endswith("/") else u + "/" for u in settings.index_urls]
+        self.index_urls = settings.index_base_urls
         self.find_links = settings.find_links
         self.allowed_insecure = list(settings["allow-insecure-host"])
         for url in self.index_urls:

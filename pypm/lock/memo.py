@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pypm.fsutil import atomic_write_bytes, keep_most_recent
+from pypm.fsutil import atomic_write_bytes, is_digest_record, keep_most_recent
 from pypm.store.layout import RESOLUTIONS
 
 #: Bumped when what a record holds changes meaning.
@@ -136,11 +136,6 @@ def remember(cache_dir: Path, key: str, lock_path: Path, packages: int, warning:
         record = {"format": FORMAT, "lock": lock_path.read_text("utf-8"), "packages": packages,
                   "warning": warning, "pages": dict(sorted(pages.items()))}
         atomic_write_bytes(_record_path(cache_dir, key), json.dumps(record).encode())
-        keep_most_recent(cache_dir / RESOLUTIONS, KEPT_RECORDS, _is_record_name)
+        keep_most_recent(cache_dir / RESOLUTIONS, KEPT_RECORDS, is_digest_record)
     except OSError:
         return
-
-
-def _is_record_name(name: str) -> bool:
-    """``<64 hex>.json``: a record this module wrote."""
-    return len(name) == 69 and name.endswith(".json")

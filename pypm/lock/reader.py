@@ -102,9 +102,9 @@ def load_lock_data(path: Path, cache_dir: Path | None = None) -> dict[str, Any]:
         (cache_dir / LOCK_PARSES).mkdir(parents=True, exist_ok=True)
     _keep_parsed_copy(copy, digest, data)
     if cache_dir is not None:
-        from pypm.fsutil import keep_most_recent
+        from pypm.fsutil import is_digest_record, keep_most_recent
 
-        keep_most_recent(cache_dir / LOCK_PARSES, KEPT_PARSES, lambda name: len(name) == 69 and name.endswith(".json"))
+        keep_most_recent(cache_dir / LOCK_PARSES, KEPT_PARSES, is_digest_record)
     return data
 
 

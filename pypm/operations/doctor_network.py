@@ -55,7 +55,7 @@ def check_network(target: Target) -> list[CheckResult]:
     from pypm.errors import PypmError
 
     settings = target.settings
-    indexes = [url if url.endswith("/") else url + "/" for url in settings.index_urls]
+    indexes = settings.index_base_urls
     links = settings.find_links
     from pypm.index.transport_policy import insecure_host_allowed
 

@@ -165,14 +165,13 @@ def _recalled_lock(workspace: Workspace, key: str) -> _MadeLock | None:
     from pypm.index.page_cache import PageCache
 
     pages = PageCache(cache_dir, workspace.settings["index-page-ttl"])
-    index_urls = [u if u.endswith("/") else u + "/" for u in workspace.settings.index_urls]
+    fresh_digest = pages.fresh_digest
+    index_urls = workspace.settings.index_base_urls
+    if any("@" in index_url for index_url in index_urls):  # the record holds URLs without credentials
+        from pypm.index.http import with_credentials
 
-    def fresh_digest(url: str) -> str | None:
-        if any("@" in index_url for index_url in index_urls):  # the record holds URLs without credentials
-            from pypm.index.http import with_credentials
-
-            url = with_credentials(url, index_urls)
-        return pages.fresh_digest(url)
+        def fresh_digest(url: str) -> str | None:
+            return pages.fresh_digest(with_credentials(url, index_urls))
 
     if not still_holds(recalled, fresh_digest, lambda urls: _current_digests(workspace, urls)):
         return None

@@ -337,9 +337,9 @@ class _EarlyUnpack:
     def ready(self, item: Any, path: Path, downloaded: bool) -> None:
         """A downloaded (or already cached) wheel: unpack it unless it is in the store (a
         wheel just downloaded was hashed as it streamed: not hashed again)."""
-        from pypm.store.unpack import MANIFEST, ensure_unpacked, store_entry
+        from pypm.store.unpack import ensure_unpacked, is_unpacked
 
-        if not (store_entry(self.cache_dir, item.sha256) / MANIFEST).is_file():
+        if not is_unpacked(self.cache_dir, item.sha256):
             self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir,
                                                          downloaded)
 
@@ -449,7 +449,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     from pypm.install.editable import link_editable
     from pypm.install.installed import INSTALL_INFO
     from pypm.store.link import link_entry
-    from pypm.store.unpack import MANIFEST, ensure_unpacked, store_entry
+    from pypm.store.unpack import ensure_unpacked, is_unpacked
 
     settings = workspace.settings
     cache_dir, link_mode = settings.cache_dir, settings["link-mode"]
@@ -466,11 +466,10 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     # the threads still check entries was slower: they contend for the GIL).
     # Entries already in the store are only checked (a stat per file): in this thread,
     # which beats threads contending for the GIL over that many small syscalls.
-    stored = {p.name for p in wheels if isinstance(p.source, PackageWheel)
-              and (store_entry(cache_dir, p.source.hashes["sha256"]) / MANIFEST).is_file()}
+    new = [p for p in wheels if not (isinstance(p.source, PackageWheel)
+                                     and is_unpacked(cache_dir, p.source.hashes["sha256"]))]
     with ThreadPoolExecutor(UNPACK_THREADS) as pool:
-        fresh = dict(zip([p.name for p in wheels if p.name not in stored],
-                         pool.map(unpack, [p for p in wheels if p.name not in stored]), strict=True))
+        fresh = dict(zip([p.name for p in new], pool.map(unpack, new), strict=True))
     entries = [fresh[p.name] if p.name in fresh else unpack(p) for p in wheels]
     requested = _requested_names(workspace)
     info = {INSTALL_INFO: json.dumps({"link-mode": link_mode}).encode()}

@@ -156,6 +156,11 @@ class _StoreDestination(SchemeDictionaryDestination):
         return unpacked.with_current_mtimes()
 
 
+def is_unpacked(cache_dir: Path, sha256: str) -> bool:
+    """True when the store holds a complete entry (its manifest written) for this wheel."""
+    return (store_entry(cache_dir, sha256) / MANIFEST).is_file()
+
+
 def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path, verified: bool = False) -> StoreEntry:
     """The store entry of ``wheel`` (verified against ``sha256`` unless ``verified``: this
     process just downloaded it and checked that hash while it streamed), unpacking it if
