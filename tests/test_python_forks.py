@@ -169,6 +169,25 @@ def test_relock_after_a_change_keeps_the_forked_versions(tmp_path: Path, make_in
     assert version_for(root, "alpha", "3.10.0") == ["1.6"] and version_for(root, "alpha", "3.12.0") == ["2.1"]
 
 
+def test_relock_keeps_forked_versions_of_a_group_only_package(tmp_path: Path, make_index, run_pypm) -> None:
+    """The old lock's entries of a package only a dependency group needs carry
+    ``'dev' in dependency_groups`` in their markers: a re-lock places them by the
+    environment part of the marker (it once failed: the resolver evaluated the marker
+    without a selection)."""
+    specs = [DistSpec("alpha", "1.5", requires_python=">=3.9"),
+             DistSpec("alpha", "2.0", requires_python=">=3.12"), DistSpec("beta", "1.0")]
+    root = write_project(tmp_path / "p", [], requires_python=">=3.10", dev=["alpha"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": make_index(specs).url})
+    assert [m for _, m in lock_entries(root)["alpha"]] == [
+        "'dev' in dependency_groups and python_full_version < '3.12'",
+        "'dev' in dependency_groups and python_full_version >= '3.12'"], lock_entries(root)
+    newer = make_index([*specs, DistSpec("alpha", "1.6", requires_python=">=3.9"),
+                        DistSpec("alpha", "2.1", requires_python=">=3.12")])
+    write_project(root, ["beta"], requires_python=">=3.10", dev=["alpha"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": newer.url})
+    assert [v for v, _ in lock_entries(root)["alpha"]] == ["1.5", "2.0"], lock_entries(root)
+
+
 def test_a_version_chosen_in_several_forks_keeps_every_forks_files(tmp_path: Path, make_index, run_pypm) -> None:
     """``wheely 1.0`` serves both Python forks (split by alpha): its entry lists the wheels
     for the Pythons of each fork, not only those of the fork that locked it first."""

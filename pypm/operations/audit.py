@@ -12,7 +12,6 @@ reads as "no vulnerabilities".
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from packaging.markers import Marker
 
 ALL_ENVIRONMENTS = "all environments"
-#: ``'dev' in dependency_groups``, ``"cli" in extras``: the features a lock marker names.
-_FEATURE = re.compile(r"""['"]([^'"]+)['"]\s+in\s+(extras|dependency_groups)\b""")
 
 
 @dataclass(frozen=True)
@@ -106,10 +103,13 @@ def locked_entries(lock_path: Path, current: bool = False) -> list[LockedEntry]:
 def _features(lock: Any) -> dict[str, set[str]]:
     """Every extra and dependency group the lock names (at the top or in a marker): this
     interpreter may install any selection of them, so ``--current`` counts them all in."""
+    from pypm.resolver.markers import named_features
+
     extras, groups = set(lock.extras or ()), set(lock.dependency_groups or ())
     for package in lock.packages:
-        for name, variable in _FEATURE.findall(str(package.marker or "")):
-            (extras if variable == "extras" else groups).add(name)
+        named = named_features(str(package.marker or ""))
+        extras |= named["extras"]
+        groups |= named["dependency_groups"]
     return {"extras": extras, "dependency_groups": groups}
 
 

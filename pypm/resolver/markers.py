@@ -35,6 +35,8 @@ from pypm.resolver.marker_algebra import ALGEBRA_ERRORS, algebraic, all_of, any_
 ALWAYS, NEVER, SOMETIMES = "always", "never", "sometimes"
 #: Variables whose every value the samples cover (each Python minor is sampled).
 _SAMPLED_VARIABLES = frozenset({"python_version", "python_full_version", "extra"})
+#: ``'dev' in dependency_groups``, ``"cli" in extras``: the features a lock marker names.
+FEATURE_TEST = re.compile(r"""['"]([^'"]+)['"]\s+in\s+(extras|dependency_groups)\b""")
 _VARIABLE = re.compile(r"\b([a-z_]+)\s*(?:[<>=!~]=?|not in|in)\s*['\"]|['\"]\s*(?:not in|in|[<>=!]=?)\s*([a-z_]+)\b")
 
 
@@ -80,12 +82,13 @@ class EnvironmentSpace:
         """Evaluate ``marker`` once per distinct combination of the variables it reads
         (``python_version < '3.11'`` needs one evaluation per Python, not per sample)."""
         seen: dict[tuple[str | None, ...], bool] = {}
+        selection = named_features(str(marker)) if "dependency_groups" in variables or "extras" in variables else {}
         bits = 0
         for index, env in enumerate(self.environments):
             values = tuple(env.get(name) for name in variables) if variables else (str(index),)
             holds = seen.get(values)
             if holds is None:
-                holds = seen[values] = marker.evaluate({**env, "extra": extra})
+                holds = seen[values] = marker.evaluate({**env, "extra": extra, **selection})
             if holds:
                 bits |= 1 << index
         return bits
@@ -242,6 +245,16 @@ def _factors(atoms: Collection[str]) -> list[BaseMarker] | None:
 
 def _variables(marker: str) -> set[str]:
     return {name for pair in _VARIABLE.findall(marker) for name in pair if name}
+
+
+def named_features(marker: str) -> dict[str, set[str]]:
+    """The extras and dependency groups ``marker`` tests (``'dev' in dependency_groups``),
+    as the selection that turns them all on: a lock entry's marker (PEP 751) holds where its
+    environment part does for the selection that includes them."""
+    found: dict[str, set[str]] = {"extras": set(), "dependency_groups": set()}
+    for name, variable in FEATURE_TEST.findall(marker):
+        found[variable].add(name)
+    return found
 
 
 def strip_extra(marker: Marker | None) -> Marker | None:
