@@ -31,3 +31,30 @@ def test_requested_only_for_direct_dependencies_and_headers_under_include_site(
     assert header.read_text() == "#define TRANSITIVE 1\n"
     record = next(site.glob("transitive-1.0.dist-info/RECORD")).read_text()
     assert f"include/site/{version}/transitive/transitive.h" in record
+
+
+def test_install_info_is_read_from_the_store_pointer_and_from_older_installs(tmp_path, make_index, run_pypm) -> None:
+    """How a dist-info was installed (link mode) is kept in ``pypm-store.json``; a
+    dist-info an older pypm installed keeps it in ``pypm-install.json`` and is read from
+    there, so a sync does not reinstall it while the link mode is the same."""
+    import json
+
+    from pypm.install.installed import INSTALL_INFO, installed_distributions
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("sync", cwd=root, env_extra=env)
+    site = site_packages(root / ".venv")[0]
+    dist_info = next(site.glob("alpha-1.0.dist-info"))
+    pointer = json.loads((dist_info / "pypm-store.json").read_text())
+    assert pointer["link-mode"] == "hardlink" and not (dist_info / INSTALL_INFO).exists()
+    found = installed_distributions([site])["alpha"]
+    assert found.install_info == {"link-mode": "hardlink"} and found.store == pointer["store"]
+
+    # As an older pypm left it: the pointer names the store only, the mode is in its own file.
+    (dist_info / "pypm-store.json").write_text(json.dumps({"store": pointer["store"]}))
+    (dist_info / INSTALL_INFO).write_text(json.dumps({"link-mode": "copy"}))
+    assert installed_distributions([site])["alpha"].install_info == {"link-mode": "copy"}
+    run_pypm("sync", cwd=root, env_extra=env)  # recorded as copy, asked for hardlink: reinstalled
+    assert installed_distributions([site])["alpha"].install_info == {"link-mode": "hardlink"}

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from pypm.errors import InstallError
-from pypm.install.installed import INSTALL_INFO
 from pypm.interpreter import Interpreter
 from pypm.store.layout import EDITABLES
 from pypm.workspace.member_sources import BUILD_FILES, PreparedMetadata
@@ -90,10 +89,10 @@ def link_editable(
     from pypm.store.unpack import ensure_unpacked
 
     direct_url = json.dumps({"url": member.path.as_uri(), "dir_info": {"editable": True}}).encode()
-    info = json.dumps({"link-mode": link_mode, "member-key": install_key or member_install_key(member)}).encode()
+    info = {"link-mode": link_mode, "member-key": install_key or member_install_key(member)}
     entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
-    extra = {"direct_url.json": direct_url, INSTALL_INFO: info}
-    return link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=True)
+    return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url}, requested=True,
+                      install_info=info)
 
 
 def install_editable(

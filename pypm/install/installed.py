@@ -8,12 +8,14 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pypm.store.registry import STORE_POINTER
 from pypm.trash import remove_file, trash_dir
 from pypm.workspace.discovery import canonical_name
 
-#: pypm's record, in each dist-info a sync installs, of how it installed it: the link
-#: mode asked for (``link-mode``) and, for a workspace member, the key of what it was
-#: built from (``member-key``). A sync reinstalls what was installed differently.
+#: pypm's record of how it installed a dist-info: the link mode asked for (``link-mode``)
+#: and, for a workspace member, the key of what it was built from (``member-key``). A sync
+#: reinstalls what was installed differently. These fields are now kept in the store
+#: pointer (``pypm-store.json``); this file is what older pypm versions wrote.
 INSTALL_INFO = "pypm-install.json"
 
 
@@ -42,16 +44,19 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
                 continue
             headers = _header_parser().parsebytes(metadata.read_bytes(), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
+            pointer = _json_object(dist_info / STORE_POINTER)
+            store = pointer.pop("store", None)
             found[name] = InstalledDist(
-                name, headers["Version"] or "", dist_info, _is_editable(dist_info), _store_key(dist_info),
-                _install_info(dist_info),
+                name, headers["Version"] or "", dist_info, _is_editable(dist_info), store,
+                pointer or _json_object(dist_info / INSTALL_INFO),
             )
     return found
 
 
-def _install_info(dist_info: Path) -> dict[str, str]:
+def _json_object(path: Path) -> dict[str, str]:
+    """The string fields of a JSON object file (empty when missing or unreadable)."""
     try:
-        data = json.loads((dist_info / INSTALL_INFO).read_text("utf-8"))
+        data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
@@ -62,14 +67,6 @@ def missing_files(dist: InstalledDist) -> list[str]:
     links, whose target is gone); compiled ``.pyc`` files do not count (Python remakes them)."""
     paths = _record_paths(dist.dist_info / "RECORD", dist.dist_info.parent)
     return [path for path in paths if not path.endswith(".pyc") and not os.path.exists(path)]
-
-
-def _store_key(dist_info: Path) -> str | None:
-    """The store entry (the wheel's sha256) a pypm install was linked from."""
-    try:
-        return json.loads((dist_info / "pypm-store.json").read_text("utf-8")).get("store")
-    except (OSError, ValueError):
-        return None
 
 
 def _is_editable(dist_info: Path) -> bool:
@@ -84,6 +81,8 @@ def _is_editable(dist_info: Path) -> bool:
 
 REMOVING = ".pypm-removing"
 STAGING = ".pypm-tmp"
+#: The journal of an install by an older pypm (it now writes the staging RECORD first and
+#: uses that): still read from staging directories such a crash left.
 PLACING = "pypm-placing.txt"
 
 

@@ -447,7 +447,6 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
 
     from pypm.fsutil import file_sha256
     from pypm.install.editable import link_editable
-    from pypm.install.installed import INSTALL_INFO
     from pypm.store.link import link_entry
     from pypm.store.unpack import ensure_unpacked, is_unpacked
 
@@ -472,25 +471,23 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         fresh = dict(zip([p.name for p in new], pool.map(unpack, new), strict=True))
     entries = [fresh[p.name] if p.name in fresh else unpack(p) for p in wheels]
     requested = _requested_names(workspace)
-    info = {INSTALL_INFO: json.dumps({"link-mode": link_mode}).encode()}
     for planned, entry in zip(wheels, entries, strict=True):
-        extra = info if planned.member_key is None else _tree_install_info(workspace, planned, link_mode)
+        extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
+            _tree_install_info(workspace, planned, link_mode))
         link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
-                   written=written)
+                   written=written, install_info=info)
     for planned in to_install:
         if planned.editable:
             member = workspace.members[planned.name]
             link_editable(member, paths[planned.name], interpreter, cache_dir, link_mode, planned.member_key)
 
 
-def _tree_install_info(workspace: Workspace, planned: Planned, link_mode: str) -> dict[str, bytes]:
-    """The dist-info files of a path dependency installed from a wheel of its tree: a
-    PEP 610 ``direct_url.json`` naming the directory (not editable) and the key of the
-    tree it was built from."""
-    from pypm.install.installed import INSTALL_INFO
-
+def _tree_install_info(
+    workspace: Workspace, planned: Planned, link_mode: str,
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The dist-info files of a path dependency installed from a wheel of its tree (a
+    PEP 610 ``direct_url.json`` naming the directory, not editable) and its install info
+    (with the key of the tree it was built from)."""
     url = workspace.members[planned.name].path.as_uri()
-    return {
-        "direct_url.json": json.dumps({"url": url, "dir_info": {}}).encode(),
-        INSTALL_INFO: json.dumps({"link-mode": link_mode, "member-key": planned.member_key}).encode(),
-    }
+    direct_url = {"direct_url.json": json.dumps({"url": url, "dir_info": {}}).encode()}
+    return direct_url, {"link-mode": link_mode, "member-key": str(planned.member_key)}

@@ -27,7 +27,6 @@ from pypm.trash import remove_file, trash_dir
 
 INSTALLER = b"pypm\n"
 STAGING_SUFFIX = ".pypm-tmp"
-PLACING = "pypm-placing.txt"  # the journal: every path this install is about to create
 _CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
@@ -66,16 +65,19 @@ def _remember_copy(cache_dir: Path, target: Path) -> None:
 def link_entry(
     entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
     extra_dist_info: dict[str, bytes] | None = None, requested: bool = False,
-    written: dict[str, list[tuple[str, str, str]]] | None = None,
+    written: dict[str, list[tuple[str, str, str]]] | None = None, install_info: dict[str, str] | None = None,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
     ``direct_url.json``; ``REQUESTED`` when the user asked for the package, PEP 376);
-    returns the link mode really used. ``written`` receives the RECORD's rows under the
-    dist-info's path (so a caller need not read the file back).
+    returns the link mode really used. ``install_info`` goes into the dist-info's store
+    pointer beside the entry's key (one file, not two: each new file costs an inode).
+    ``written`` receives the RECORD's rows under the dist-info's path (so a caller need
+    not read the file back).
 
-    Before any file is placed, the staging dist-info gets a journal listing every path the
-    install creates, so a sync that finds the staging directory after a crash can remove
-    exactly those files; the dist-info is renamed into place last."""
+    Before any file is placed, the staging dist-info gets its RECORD: it lists every path
+    the install creates, so it is also the journal by which a sync that finds the staging
+    directory after a crash removes exactly those files; the dist-info is renamed into
+    place last."""
     dirs = scheme_dirs(interpreter, entry.dist_info.split("-")[0])
     root_dir = dirs[entry.root_scheme]
     final_dist_info = root_dir / entry.dist_info
@@ -86,27 +88,25 @@ def link_entry(
     targets = _targets(entry, dirs, root_dir, staging)
     scripts = [Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
                for name, module, attr, section in entry.scripts]
-    staging.mkdir(parents=True)
-    journal = [record for record, _ in targets] + [_relative(dirs["scripts"] / name, root_dir) for name, _ in scripts]
-    (staging / PLACING).write_text(_csv_text((path, "", "") for path in journal), "utf-8")
-    rows: list[RecordEntry] = []
-    for (record, target), stored in zip(targets, entry.files, strict=True):
-        rewritten = placer.place(stored, target)
-        if rewritten is None:
-            rows.append(RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size))
-        else:  # a script whose #!python line now names this environment's interpreter: its own hash
-            rows.append(RecordEntry(record, Hash("sha256", _digest(rewritten)), len(rewritten)))
-    for filename, data in scripts:
-        rows.append(_write_fresh(dirs["scripts"] / filename, data, root_dir, trash, executable=True))
+    pointer = {"store": entry.root.name, **(install_info or {})}
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
-                       **(extra_dist_info or {}), STORE_POINTER: json.dumps({"store": entry.root.name}).encode()}
+                       **(extra_dist_info or {}), STORE_POINTER: json.dumps(pointer).encode()}
+    rewritten = placer.rewritten_scripts(entry)
+    rows = [_row(record, rewritten[index]) if index in rewritten else
+            RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size)
+            for index, ((record, _), stored) in enumerate(zip(targets, entry.files, strict=True))]
+    rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
+    rows += [_row(_relative(final_dist_info / name, root_dir), data) for name, data in per_environment.items()]
+    staging.mkdir(parents=True)
+    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
+    for index, ((_, target), stored) in enumerate(zip(targets, entry.files, strict=True)):
+        placer.place(stored, target, rewritten.get(index))
+    for filename, data in scripts:
+        _write_fresh(dirs["scripts"] / filename, data, trash, executable=True)
     for name, data in per_environment.items():  # the staging directory is new: nothing to replace
         (staging / name).write_bytes(data)
-        rows.append(RecordEntry(_relative(final_dist_info / name, root_dir), Hash("sha256", _digest(data)), len(data)))
-    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
     if written is not None:
         written[str(final_dist_info)] = record_rows
-    (staging / PLACING).unlink()
     if final_dist_info.exists():
         shutil.rmtree(final_dist_info)
     os.rename(staging, final_dist_info)
@@ -140,23 +140,35 @@ class _Placer:
         self.trash = trash
         self.made: set[str] = set()
 
-    def place(self, stored: StoredFile, target: str) -> bytes | None:
-        """Link (or copy) one file; a script with a ``#!python`` shebang is rewritten, and
-        what was written is returned (RECORD must hash that, as pip and installer do)."""
-        source = os.path.join(self.base, stored.scheme, stored.path)
+    def rewritten_scripts(self, entry: StoreEntry) -> dict[int, bytes]:
+        """The scripts with a ``#!python`` shebang (by index in the entry's files), as they
+        are written for this environment's interpreter (RECORD hashes that, as pip and
+        installer do)."""
+        found = {}
+        for index, stored in enumerate(entry.files):
+            source = os.path.join(self.base, stored.scheme, stored.path)
+            if stored.scheme == "scripts" and _has_python_shebang(source):
+                found[index] = _with_shebang(source, self.interpreter)
+        return found
+
+    def place(self, stored: StoredFile, target: str, rewritten: bytes | None = None) -> None:
+        """Link (or copy) one file, or write ``rewritten`` (a script for this interpreter)."""
         parent = os.path.dirname(target)
         if parent not in self.made:
             os.makedirs(parent, exist_ok=True)
             self.made.add(parent)
-        if stored.scheme == "scripts" and _has_python_shebang(Path(source)):
+        if rewritten is not None:
             remove_file(target, self.trash)
-            return _copy_with_shebang(Path(source), Path(target), self.interpreter)
+            with open(target, "wb") as handle:
+                handle.write(rewritten)
+            os.chmod(target, 0o755)
+            return
+        source = os.path.join(self.base, stored.scheme, stored.path)
         try:
             self._put(source, target)
         except FileExistsError:
             remove_file(target, self.trash)
             self._put(source, target)
-        return None
 
     def _put(self, source: str, target: str) -> None:
         if self.mode == "hardlink":
@@ -174,17 +186,15 @@ class _Placer:
             shutil.copy2(source, target)
 
 
-def _has_python_shebang(path: Path) -> bool:
-    with path.open("rb") as handle:
+def _has_python_shebang(path: str) -> bool:
+    with open(path, "rb") as handle:
         return handle.read(8).startswith(b"#!python")
 
 
-def _copy_with_shebang(source: Path, target: Path, interpreter: str) -> bytes:
-    with source.open("rb") as stream, fix_shebang(stream, interpreter) as fixed:
-        data = fixed.read()
-    target.write_bytes(data)
-    target.chmod(0o755)
-    return data
+def _with_shebang(source: str, interpreter: str) -> bytes:
+    """The script at ``source`` with its ``#!python`` line naming ``interpreter``."""
+    with open(source, "rb") as stream, fix_shebang(stream, interpreter) as fixed:
+        return fixed.read()
 
 
 def _digest(data: bytes) -> str:
@@ -192,14 +202,17 @@ def _digest(data: bytes) -> str:
     return urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
 
 
-def _write_fresh(path: Path, data: bytes, root_dir: Path, trash: Path, record_as: Path | None = None,
-                 executable: bool = False) -> RecordEntry:
+def _row(record: str, data: bytes) -> RecordEntry:
+    """The RECORD row of a file written with ``data``."""
+    return RecordEntry(record, Hash("sha256", _digest(data)), len(data))
+
+
+def _write_fresh(path: Path, data: bytes, trash: Path, executable: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_file(str(path), trash)
     path.write_bytes(data)
     if executable:
         path.chmod(0o755)
-    return RecordEntry(_relative(record_as or path, root_dir), Hash("sha256", _digest(data)), len(data))
 
 
 def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
