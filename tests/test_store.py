@@ -219,11 +219,43 @@ def test_clean_keeps_the_lock_and_what_pypm_did_not_make(tmp_path, make_index, r
     (cache / "notes.txt").write_text("mine")
     result = run_pypm("cache", "clean", cwd=root, env_extra=env)
     assert "left 1 entries pypm did not make: notes.txt" in result.stderr
-    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt", "store.lock.db"]
+    lock_file = "store.flock" if os.name == "posix" else "store.lock.db"
+    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt", lock_file]
     assert run_pypm("run", "python", "-c", "import alpha", cwd=root, env_extra=env).returncode == 0
     shutil.rmtree(root / ".venv")
     run_pypm("sync", cwd=root, env_extra=env)
     assert installed(root / ".venv")["alpha"] == "1.0"
+
+
+_HOLD_STORE = """
+import sys, threading, time
+from pathlib import Path
+from pypm.store.lock import shared_store_lock
+cache = Path(sys.argv[1])
+with shared_store_lock(cache):
+    inner = threading.Thread(target=lambda: shared_store_lock(cache).__enter__())  # reentrant, also in threads
+    inner.start(); inner.join()
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_prune_waits_for_the_processes_sharing_the_store(tmp_path, run_pypm, pypm_env) -> None:
+    """Two processes share the store lock at once; ``cache prune`` waits until both have
+    let it go (and says so)."""
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    holders = [subprocess.Popen([sys.executable, "-c", _HOLD_STORE, str(cache), seconds], stdout=subprocess.PIPE,
+                                text=True) for seconds in ("1", "2")]
+    try:
+        assert [h.stdout.readline() for h in holders] == ["held\n", "held\n"]  # both hold it at once
+        result = run_pypm("cache", "prune", cwd=tmp_path)
+        assert "Waiting for the pypm processes using the cache to finish" in result.stderr
+        assert all(h.poll() is not None for h in holders), "prune ran while a process held the store"
+    finally:
+        for holder in holders:
+            holder.kill()
+            holder.wait()
+    assert "Waiting" not in run_pypm("cache", "prune", cwd=tmp_path).stderr
 
 
 def test_cache_help_describes_each_action(tmp_path, run_pypm) -> None:
