@@ -254,3 +254,25 @@ def test_merkle_root_convention() -> None:
     assert merkle_root([]) == hashlib.sha256(b"").hexdigest()
     assert merkle_root([*files[:2], ("c", "4" * 64)]) != merkle_root(files)
     assert merkle_root([*files[:2], ("d", "3" * 64)]) != merkle_root(files)
+
+
+_PARTS = ["pkg", "a.py", ".hidden", "..", ".", "", "x:y", "b\\c", "bin", "__init__.py"]
+
+
+@pytest.mark.parametrize("parts", [(a, b) for a in _PARTS for b in _PARTS] + [("..", "..", "..", "bin", "tool")])
+def test_record_paths_read_quickly_are_the_normalised_paths(tmp_path: Path, parts: tuple[str, ...]) -> None:
+    """Plain RECORD paths take a quick way to their absolute and environment-relative
+    forms; every path, plain or not, gets what normalising the joined path gives."""
+    import os
+
+    from pypm.install.record_check import recorded_files
+
+    env_root = tmp_path / "env"
+    site = env_root / "lib" / "site-packages"
+    for name in ("/".join(parts), "/" + "/".join(parts), "/".join(parts) + "/"):
+        if not name.strip("/"):
+            continue
+        [found] = recorded_files(str(site / "d-1.dist-info"), [(name, "sha256=AAAA", "3")], str(env_root))
+        expected = os.path.normpath(name if os.path.isabs(name) else os.path.join(site, name))
+        assert found.path == expected, name
+        assert found.relative == Path(os.path.relpath(expected, env_root)).as_posix(), name

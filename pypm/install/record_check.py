@@ -100,17 +100,30 @@ def read_record(dist_info: str, env_root: str) -> list[RecordedFile]:
 
 def recorded_files(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> list[RecordedFile]:
     """:func:`read_record` for the rows of a RECORD already in memory."""
-    site, env_root = os.path.dirname(dist_info), os.path.normpath(env_root)
+    site, env_root = os.path.normpath(os.path.dirname(dist_info)), os.path.normpath(env_root)
+    prefix = _relative(site, env_root) + "/"
     files, seen = [], set()
     for row in rows:
         if not row or not row[0] or row[0] in seen:
             continue
         seen.add(row[0])
-        path = os.path.normpath(row[0] if os.path.isabs(row[0]) else os.path.join(site, row[0]))
+        name = row[0]
+        if _is_plain(name):  # the quick way to what the general one gives (most rows)
+            path, relative = site + os.sep + name.replace("/", os.sep), prefix + name
+        else:
+            path = os.path.normpath(name if os.path.isabs(name) else os.path.join(site, name))
+            relative = _relative(path, env_root)
         algorithm, digest = _parse_hash(row[1] if len(row) > 1 else "")
         size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
-        files.append(RecordedFile(path, _relative(path, env_root), algorithm, digest, size))
+        files.append(RecordedFile(path, relative, algorithm, digest, size))
     return files
+
+
+def _is_plain(name: str) -> bool:
+    """A relative POSIX path that normalising leaves as it is (no ``.``/``..`` parts, no
+    empty parts, no drive or backslash)."""
+    return (not name.startswith("/") and not name.endswith("/") and "//" not in name and "/." not in "/" + name
+            and "\\" not in name and ":" not in name)
 
 
 def _parse_hash(value: str) -> tuple[str | None, str | None]:
