@@ -149,8 +149,12 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     env = _env_name(options)
     if env is not None:
         return _edit_env(options, items, edit, env, remove)
+    from pypm.graph.session import editing_project
+
     ctx = edit_context(options)
-    edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options), hooks=lock_hooks(ctx))
+    with editing_project(ctx):
+        edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options),
+             hooks=lock_hooks(ctx))
     if not options.no_sync:
         run_operations(options, ["sync"], edit_context(options))
     return 0
@@ -169,6 +173,7 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
     from pypm.cli.graph_options import place_from
     from pypm.errors import UsageError
     from pypm.graph.hooks import lock_hooks
+    from pypm.graph.session import editing_project
     from pypm.operations import envs
 
     if options.package or getattr(options, "editable", None):
@@ -180,7 +185,8 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
         created = envs.create_env_files(name)
     try:
         ctx = env_context(options, name)
-        edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root, hooks=lock_hooks(ctx))
+        with editing_project(ctx):
+            edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root, hooks=lock_hooks(ctx))
         if not options.no_sync:
             run_operations(options, ["sync"], env_context(options, name))
     except BaseException:

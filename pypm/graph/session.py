@@ -62,6 +62,17 @@ def project_lock(ctx: GraphContext) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def editing_project(ctx: GraphContext) -> Iterator[None]:
+    """Hold the project's graph lock (after checking the kinds of pypm's paths and making
+    ``.pypm/``) while a command outside the graph edits its files (``add``, ``remove``,
+    ``import``): the edits and the lock it writes are not interleaved with another pypm's."""
+    check_kinds(ctx)
+    prepare_state_dir(ctx)
+    with project_lock(ctx):
+        yield
+
+
 def _say_waiting(ctx: GraphContext) -> None:
     holder = _holder_pid(ctx)
     ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")

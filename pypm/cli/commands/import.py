@@ -64,14 +64,9 @@ def project_lock(target: ImportTarget) -> Iterator[None]:
         return
     from pypm.config import load_settings
     from pypm.graph.context import GraphContext
-    from pypm.graph.runner import project_lock as graph_lock
+    from pypm.graph.session import editing_project
 
-    ctx = GraphContext(target.raw, load_settings(target.raw.tool_table, target.raw.config_file))
-    ctx.state_dir.mkdir(exist_ok=True)
-    ignore = ctx.state_dir / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")  # pypm's state is never committed (as the graph runner writes it)
-    with graph_lock(ctx):
+    with editing_project(GraphContext(target.raw, load_settings(target.raw.tool_table, target.raw.config_file))):
         yield
 
 
