@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -307,6 +308,10 @@ def test_venv_is_recreated_for_another_python(tmp_path, make_index, run_pypm) ->
                     env_extra=env).stdout.strip() == "(3, 10)"
     run_pypm("sync", cwd=root, env_extra=env)
     assert run_pypm("run", "python", "-c", code, cwd=root, env_extra=env).stdout.strip() == "(3, 10)"
+    moved = root.rename(root.with_name("moved"))  # made again at its new place, from the same Python
+    assert "up to date" not in run_pypm("sync", cwd=moved, env_extra=env).stderr.lower()
+    assert run_pypm("run", "python", "-c", code, cwd=moved, env_extra=env).stdout.strip() == "(3, 10)"
+    root = moved.rename(root)
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     run_pypm("sync", "--python", running, cwd=root, env_extra=env)
     expected = f"({sys.version_info.major}, {sys.version_info.minor})"
@@ -337,3 +342,25 @@ def test_same_version_with_another_file_is_replaced(tmp_path, make_index, run_py
     run_pypm("sync", cwd=root, env_extra=env)
     out = run_pypm("run", "python", "-c", "import alpha; print(alpha.__version__)", cwd=root, env_extra=env)
     assert out.stdout.strip() == "rebuilt"
+
+
+def test_a_moved_or_copied_project_gets_its_environment_made_again(tmp_path, make_index, run_pypm) -> None:
+    """A ``.venv`` names its place (script shebangs, the editable ``.pth``, pypm's
+    description): moved or copied with its project, it is made again by the next sync
+    (never "up to date"), and the copy imports its own tree, not the original's."""
+    tool = DistSpec("tool", "1.0", entry_points={"tool": "tool:main"},
+                    files={"tool/__init__.py": "def main():\n    print('tool ran')\n"})
+    env = {"PYPM_INDEX_URL": make_index([tool]).url}
+    first = project(tmp_path / "first", ["tool"])
+    (first / "here.py").write_text("import pathlib\nprint(pathlib.Path(__file__).parent.name)\n")
+    run_pypm("sync", cwd=first, env_extra=env)
+    shutil.copytree(first, tmp_path / "copy", symlinks=True)
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    for root in (moved, tmp_path / "copy"):
+        result = run_pypm("sync", cwd=root, env_extra=env)
+        assert "up to date" not in result.stderr.lower(), result.stderr
+        assert run_pypm("run", "python", "-c", "import here", cwd=root, env_extra=env).stdout.strip() == root.name
+        assert run_pypm("run", "tool", cwd=root, env_extra=env).stdout.strip() == "tool ran"
+        assert run_pypm("verify", cwd=root, env_extra=env).returncode == 0
+        assert "up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr.lower()

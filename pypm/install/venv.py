@@ -14,6 +14,7 @@ from typing import Any
 
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
+from pypm.install.venv_place import describes_this_venv
 from pypm.interpreter import Interpreter, venv_bin, venv_python
 
 __all__ = ["Interpreter", "describe_interpreter", "ensure_venv", "find_base_python", "project_venv",
@@ -135,7 +136,7 @@ def project_venv(
         if kept is not None and _satisfies(kept.version, requires_python):
             yield kept
             return
-        base = _default_base(requires_python)
+        base = _base_before_a_move(venv, requires_python) or _default_base(requires_python)
     else:
         base = find_base_python(requested_python)
     current = _reusable(venv, base)
@@ -206,7 +207,18 @@ def _complete_venv_data(venv: Path) -> dict[str, Any] | None:
         Interpreter.from_json(data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return data if isinstance(data, dict) else None
+    return data if isinstance(data, dict) and describes_this_venv(data, venv) else None
+
+
+def _base_before_a_move(venv: Path, requires_python: Any) -> Path | None:
+    """The base interpreter of a venv that moved with its project (so an earlier
+    ``--python`` still sticks when it is made again there), when it still fits."""
+    try:
+        data = json.loads((venv / INFO_FILE).read_text("utf-8"))
+        base, version = Path(data["base"]), str(data["version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return base if base.is_file() and _satisfies(version, requires_python) else None
 
 
 def _satisfies(version: str, requires_python: Any) -> bool:

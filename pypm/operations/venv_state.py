@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from pypm.install.venv_place import describes_this_venv
+
 TYPE_CHECKING = False  # typing's import is a tenth of a no-op
 if TYPE_CHECKING:
     from typing import Any
@@ -34,7 +36,8 @@ __all__ = [
 
 
 def read_interpreter_info(venv: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The description pypm keeps of ``.venv``'s interpreter, None when there is none."""
+    """The description pypm keeps of ``.venv``'s interpreter, None when there is none or
+    it describes an environment at another place (the project was moved or copied)."""
     import json
 
     try:
@@ -42,7 +45,10 @@ def read_interpreter_info(venv: str | os.PathLike[str]) -> dict[str, Any] | None
             info = json.load(file)
     except (OSError, ValueError):
         return None
-    return info if isinstance(info, dict) and isinstance(info.get("scheme"), dict) else None
+    if not isinstance(info, dict) or not isinstance(info.get("scheme"), dict):
+        return None
+    return info if describes_this_venv(info, venv) else None
+
 
 
 def interpreter_state(info: dict[str, Any]) -> dict[str, Any] | None:
