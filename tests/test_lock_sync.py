@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,33 @@ def test_run_relocks_and_resyncs_when_stale(project: Path, env, run_pypm) -> Non
     assert out.stdout.strip() == "1.0"
     assert lock_packages(project)["alpha"]["version"] == "1.0"
     assert "beta" not in installed(project / ".venv")
+
+
+def test_only_group_installs_the_group_and_what_it_needs_not_the_project(tmp_path, make_index, run_pypm) -> None:
+    """``--only-group lint`` (as uv's): lint's requirements and their dependencies (beta,
+    which the project needs too), not the project, its own dependencies nor other groups;
+    with ``--group`` it is refused; export and bundle select the same."""
+    from pypm.testing import DistSpec
+
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0"),
+                        DistSpec("lint-tool", "1.0", requires=["beta", "win-only; sys_platform == 'win32'"]),
+                        DistSpec("win-only", "1.0"), DistSpec("other", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = ["alpha"]\n\n'
+        '[dependency-groups]\nlint = ["lint-tool"]\ndev = ["other"]\n')
+    run_pypm("sync", "--only-group", "lint", cwd=root, env_extra=env)
+    assert installed(root / ".venv") == {"lint-tool": "1.0", "beta": "1.0"}
+    export = run_pypm("export", "--only-group", "lint", "--no-hashes", cwd=root, env_extra=env).stdout
+    assert sorted(line.split(" ")[0] for line in export.splitlines() if line and not line.startswith("#")) == [
+        "beta==1.0", "lint-tool==1.0", "win-only==1.0"]  # every platform's, with its marker
+    run_pypm("bundle", "--only-group", "lint", "-o", "b.tar.gz", cwd=root, env_extra=env)
+    with tarfile.open(root / "b.tar.gz") as tar:
+        wheels = sorted(Path(n).name.split("-")[0] for n in tar.getnames() if n.startswith(("wheels/", "members/")))
+    assert wheels == ["beta", "lint_tool"], wheels
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert set(installed(root / ".venv")) == {"p", "alpha", "beta", "other"}
+    refused = run_pypm("sync", "--only-group", "lint", "--group", "dev", cwd=root, env_extra=env, check=False)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr

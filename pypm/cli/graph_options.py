@@ -81,7 +81,8 @@ def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync op
     something for ``.venv``). Returns the group, for a command's own selection options."""
     sync = parser.add_argument_group(title)
     sync.add_argument("--group", action="append", default=[], metavar="G", help=f"also {verb} dependency group G")
-    sync.add_argument("--only-group", action="append", default=[], metavar="G", help=f"{verb} only group G")
+    sync.add_argument("--only-group", action="append", default=[], metavar="G",
+                      help=f"{verb} only group G and what it needs, not the project (repeatable)")
     sync.add_argument("--all-groups", action="store_true", help=f"{verb} every dependency group")
     sync.add_argument("--no-dev", action="store_true", help="leave out the dev group")
     sync.add_argument("--extra", action="append", default=[], metavar="E",
@@ -138,6 +139,12 @@ def selection_from(options: argparse.Namespace) -> Selection:
 
     if not hasattr(options, "group"):
         return Selection()
+    if options.only_group and (options.group or options.all_groups):
+        from pypm.errors import UsageError
+
+        other = "--group" if options.group else "--all-groups"
+        raise UsageError(f"--only-group installs only the groups it names, so it cannot go with {other}",
+                         hint=f"name every group with --only-group, or drop {other}")
     return Selection(
         groups=tuple(canonical_name(g) for g in options.group),
         no_dev=options.no_dev,

@@ -306,6 +306,15 @@ def _selected(workspace: Workspace, selection: Selection,
     except PylockSelectError as exc:
         raise BundleError(f"pylock.toml has no file for {target.describe()}: {exc}",
                           hint="bundle for a platform the lock has wheels for") from None
+    if selection.only_groups:
+        from packaging.utils import canonicalize_name
+
+        from pypm.operations.selection import only_groups_closure
+
+        keep = only_groups_closure(workspace.groups(), groups, ((p.name, p.dependencies) for p in lock.packages),
+                                   target.environment)
+        packages = [item for item in packages if canonicalize_name(item[0]) in keep]
+        members = [name for name in members if canonicalize_name(name) in keep]
     return packages, members
 
 

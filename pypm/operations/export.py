@@ -123,6 +123,14 @@ def export(workspace: Workspace, selection: Selection, request: ExportRequest) -
     document = load_lock_data(workspace.lock_path)
     groups, extras = chosen_features(workspace, lock, selection)
     chosen = select_entries(document, extras, groups)
+    if selection.only_groups:
+        from packaging.utils import canonicalize_name
+
+        from pypm.operations.selection import only_groups_closure
+
+        entries = ((str(e.get("name", "")), e.get("dependencies")) for e in document.get("packages", []))
+        keep = only_groups_closure(workspace.groups(), groups, entries)
+        chosen = [item for item in chosen if canonicalize_name(str(item.entry.get("name", ""))) in keep]
     heading = _heading(groups, extras)
     if request.format == "pylock":
         return pylock_export(document, chosen, heading)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 
@@ -76,3 +76,32 @@ class Selection(NamedTuple):
                 )
             chosen.add(name)
         return sorted(chosen)
+
+
+def only_groups_closure(
+    declared: Mapping[str, list[tuple[str, Any]]], groups: Iterable[str],
+    packages: Iterable[tuple[str, Sequence[Any] | None]], environment: dict[str, str] | None = None,
+) -> set[str]:
+    """The package names ``--only-group`` installs: the requirements of ``groups`` (as
+    ``Workspace.groups()`` gives them, by group; with ``environment``, those whose marker
+    holds there) and, through the locked entries' ``dependencies`` (``packages``: (name,
+    dependencies) of each entry), all they need. The project and what only it needs are
+    left out, as uv's ``--only-group`` does. A lock's ``dependencies`` carry no markers, so
+    a dependency is followed whatever the marker of its edge: the caller still selects
+    each entry by its own marker, and at worst keeps one the groups need elsewhere."""
+    from packaging.utils import canonicalize_name
+
+    needs: dict[str, set[str]] = {}
+    for name, dependencies in packages:
+        found = needs.setdefault(canonicalize_name(name), set())
+        found.update(canonicalize_name(d["name"]) for d in dependencies or () if isinstance(d.get("name"), str))
+    todo = [canonicalize_name(requirement.name) for group in groups for _, requirement in declared.get(group, [])
+            if environment is None or requirement.marker is None
+            or requirement.marker.evaluate({**environment, "extra": ""})]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(needs.get(name, ()))
+    return seen

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pypm import ui
 from pypm.errors import InstallError, UsageError
 from pypm.fsutil import atomic_write_text
-from pypm.operations.selection import Selection
+from pypm.operations.selection import Selection, only_groups_closure
 from pypm.operations.stamp import (
     STAMP_FILE,
     read_stamp,
@@ -229,6 +229,7 @@ def _select(
     """What the lock selects for this interpreter, groups and extras."""
     from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel, PylockSelectError
     from packaging.tags import parse_tag
+    from packaging.utils import canonicalize_name
 
     groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
     extras = selection.resolve_extras(list(lock.extras or []), partial(member_extra_names, workspace))
@@ -251,6 +252,10 @@ def _select(
                 raise InstallError(f"{package.name}: pypm cannot install this kind of locked source yet")
     except PylockSelectError as exc:
         raise _select_error(lock, exc, interpreter) from None
+    if selection.only_groups:
+        keep = only_groups_closure(workspace.groups(), groups, ((p.name, p.dependencies) for p in lock.packages),
+                                   interpreter.environment)
+        wanted = {name: planned for name, planned in wanted.items() if canonicalize_name(name) in keep}
     return wanted
 
 
