@@ -276,3 +276,28 @@ def test_record_paths_read_quickly_are_the_normalised_paths(tmp_path: Path, part
         expected = os.path.normpath(name if os.path.isabs(name) else os.path.join(site, name))
         assert found.path == expected, name
         assert found.relative == Path(os.path.relpath(expected, env_root)).as_posix(), name
+
+
+def test_reinstall_puts_back_what_verify_found_changed(synced, run_pypm: RunPypm) -> None:
+    """A file edited in place (through the hardlink: the store's copy changed too) is not
+    seen by a plain sync, as with uv; verify names the command that repairs it, and
+    ``--reinstall-package`` installs it again from a store entry repaired from the wheel."""
+    root, env = synced
+    changed = site(root) / "alpha" / "mod3.py"
+    original = changed.read_bytes()
+    with changed.open("ab") as handle:
+        handle.write(b"BROKEN = 1\n")
+    proc = verify(run_pypm, root, env)
+    assert proc.returncode == 1
+    assert "hint: run `pypm sync --reinstall-package alpha` to install again" in proc.stderr, proc.stderr
+    assert "up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr.lower()
+    dry = run_pypm("sync", "--reinstall-package", "alpha", "--dry-run", cwd=root, env_extra=env).stdout
+    assert "reinstall requested" in dry, dry
+    synced_again = run_pypm("sync", "--reinstall-package", "ALPHA", cwd=root, env_extra=env)
+    assert "1 installed, 0 removed" in synced_again.stderr, synced_again.stderr
+    assert changed.read_bytes() == original and verify(run_pypm, root, env).returncode == 0
+    everything = run_pypm("sync", "--reinstall", cwd=root, env_extra=env).stderr
+    assert "3 installed, 0 removed, 0 unchanged" in everything, everything
+    line = assert_one_error_line(
+        run_pypm("sync", "--reinstall-package", "nosuch", cwd=root, env_extra=env, check=False), 2)
+    assert "nosuch" in line

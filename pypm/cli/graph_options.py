@@ -32,7 +32,7 @@ from pypm.config import PRERELEASE_MODES
 from pypm.errors import UsageError
 from pypm.graph import GRAPH_OPERATIONS
 from pypm.operations.lock_request import LockRequest
-from pypm.operations.selection import Selection
+from pypm.operations.selection import Reinstall, Selection
 
 OPERATION_HELP = {
     "lock": "resolve every member's dependencies into pylock.toml (when its inputs changed)",
@@ -128,7 +128,11 @@ def add_setting_options(parser: argparse.ArgumentParser, offline: bool = True, e
 def add_sync_command_options(parser: argparse.ArgumentParser) -> None:
     """Everything a command that syncs honours (``sync``, ``run``, ``shell``)."""
     add_lock_options(parser, "lock options (used when pylock.toml is re-locked first)")
-    add_selection_options(parser)
+    selection = add_selection_options(parser)
+    selection.add_argument("--reinstall", action="store_true",
+                           help="install every package again, even those that look up to date")
+    selection.add_argument("--reinstall-package", action="append", default=[], metavar="NAME",
+                           help="install NAME again, even when it looks up to date (repeatable)")
     add_lock_mode_options(parser)
     add_setting_options(parser)
 
@@ -155,6 +159,14 @@ def selection_from(options: argparse.Namespace) -> Selection:
         install_project=not options.no_install_project,
         inexact=options.inexact,
     )
+
+
+def reinstall_from(options: argparse.Namespace) -> Reinstall:
+    """``--reinstall`` / ``--reinstall-package`` (nothing for commands without them)."""
+    from pypm.workspace.discovery import canonical_name
+
+    return Reinstall(getattr(options, "reinstall", False),
+                     frozenset(canonical_name(n) for n in getattr(options, "reinstall_package", [])))
 
 
 def lock_request_from(options: argparse.Namespace) -> LockRequest:

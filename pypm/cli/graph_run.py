@@ -12,6 +12,7 @@ from pypm.cli.graph_options import (
     checked_operations,
     lock_mode,
     lock_request_from,
+    reinstall_from,
     selection_from,
     setting_overrides,
 )
@@ -37,6 +38,7 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     )
     apply_overrides(ctx.settings, options)
     ctx.frozen = lock_mode(options) is not None
+    ctx.reinstall = reinstall_from(options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
     return ctx
@@ -75,7 +77,8 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
         _print_plan(ctx, names)
         return ctx
     user_tasks = len(names) > len(operations)
-    stale = stale_operations(ctx, operations) if not ctx.lock_request.forces else operations
+    forced = ctx.lock_request.forces or any(ctx.forces(name) for name in operations)
+    stale = operations if forced else stale_operations(ctx, operations)
     if not user_tasks and not stale:
         ui.info(f"All up to date ({', '.join(operations)})")
         return ctx
@@ -211,6 +214,7 @@ def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
     request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
     ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
     apply_overrides(ctx.settings, options)
+    ctx.reinstall = reinstall_from(options)
     current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
     adopt_script_lock(script, directory, current)
     return ctx
@@ -253,6 +257,7 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
     ctx = GraphContext.load(existing_env(name), exact=True, selection=Selection(install_project=False),
                             lock_request=request)
     apply_overrides(ctx.settings, options)
+    ctx.reinstall = reinstall_from(options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pypm.config import Settings, load_settings
 from pypm.operations.bundle_request import BundleRequest
 from pypm.operations.lock_request import LockRequest
-from pypm.operations.selection import Selection
+from pypm.operations.selection import Reinstall, Selection
 from pypm.workspace.discovery import RawWorkspace, find_workspace
 
 _PLUGINS_LOADING = threading.Lock()
@@ -52,6 +52,8 @@ class GraphContext:
         self.lock_request = lock_request or LockRequest()
         self.bundle_request: BundleRequest = BundleRequest()
         self.frozen = False
+        #: packages to install again although they look up to date (``--reinstall``)
+        self.reinstall = Reinstall()
         self.errors: list[BaseException] = []
         self.run_options = RunOptions()
         #: command names a task may not take (set by the command line)
@@ -116,6 +118,11 @@ class GraphContext:
         from pypm.operations.tasks import TaskCall
 
         return self.run_options.calls.get(name) or TaskCall(dict(self.tasks[name].args))
+
+    def forces(self, operation: str) -> bool:
+        """True when this run must do ``operation`` whatever its freshness (``lock``
+        with ``--upgrade`` or ``--refresh``, ``sync`` with ``--reinstall``)."""
+        return (operation == "lock" and self.lock_request.forces) or (operation == "sync" and self.reinstall.forces)
 
     def freshness_of(self, name: str) -> TaskFreshness:
         """The (one) up-to-date check of task ``name`` for this run."""

@@ -41,8 +41,7 @@ def run_direct(ctx: GraphContext, operations: list[str]) -> None:
     with project_lock(ctx):
         remove_left_temps(ctx)
         for name in needed_chain(ctx, operations):
-            forced = name == "lock" and ctx.lock_request.forces
-            if not forced and CHECKS[name](ctx):
+            if not ctx.forces(name) and CHECKS[name](ctx):
                 continue
             if not guarded(ctx, name):
                 break

@@ -51,9 +51,10 @@ def plan(ctx: GraphContext, names: Sequence[str]) -> list[PlanRow]:
     rows: dict[str, PlanRow] = {}
     for name in order:
         if name in GRAPH_OPERATIONS:
-            forced = name == "lock" and ctx.lock_request.forces
+            forced = ctx.forces(name)
             stale = forced or not CHECKS[name](ctx)
-            reason = "re-lock requested" if forced else _operation_reason(name) if stale else ""
+            asked = "re-lock requested" if name == "lock" else "reinstall requested"
+            reason = asked if forced else _operation_reason(name) if stale else ""
             rows[name] = PlanRow(name, stale, reason)
             continue
         rows[name] = _task_row(ctx, name, statuses.get(name), rows)

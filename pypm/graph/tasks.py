@@ -38,7 +38,7 @@ def _run_sync(ctx: GraphContext) -> None:
     from pypm.plugins.api import HookResult
 
     def work() -> HookResult:
-        outcome = sync(ctx.workspace, ctx.selection)
+        outcome = sync(ctx.workspace, ctx.selection, ctx.reinstall)
         return HookResult(installed=tuple(outcome.installed), removed=tuple(outcome.removed))
 
     with_hooks(ctx, "sync", work, remove_files(stamp_path(ctx.venv_path)),
@@ -84,7 +84,7 @@ def lock_task(ctx: GraphContext) -> dict[str, Any]:
         "actions": [(guarded, [ctx, "lock"])],
         "file_dep": [str(path) for path in ctx.raw.input_files],
         "targets": [str(ctx.lock_path)],
-        "uptodate": [config_changed(settings), not ctx.lock_request.forces, (lock_is_fresh, [ctx], {})],
+        "uptodate": [config_changed(settings), not ctx.forces("lock"), (lock_is_fresh, [ctx], {})],
     }
 
 
@@ -101,7 +101,7 @@ def sync_task(ctx: GraphContext) -> dict[str, Any]:
         "actions": [(guarded, [ctx, "sync"])],
         "file_dep": [str(ctx.lock_path)],
         "targets": [str(stamp_path(ctx.venv_path))],
-        "uptodate": [config_changed(choice), (sync_is_fresh, [ctx], {})],
+        "uptodate": [config_changed(choice), not ctx.reinstall.forces, (sync_is_fresh, [ctx], {})],
     }
 
 

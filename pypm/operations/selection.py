@@ -78,6 +78,23 @@ class Selection(NamedTuple):
         return sorted(chosen)
 
 
+class Reinstall(NamedTuple):
+    """``--reinstall`` (every package) and ``--reinstall-package NAME``: installed again
+    from the store even when they look up to date (a sync runs although its stamp matches)."""
+
+    everything: bool = False
+    packages: frozenset[str] = frozenset()
+
+    @property
+    def forces(self) -> bool:
+        """True when something is to be reinstalled."""
+        return self.everything or bool(self.packages)
+
+    def wants(self, name: str) -> bool:
+        """Is the package ``name`` (canonical) to be reinstalled?"""
+        return self.everything or name in self.packages
+
+
 def only_groups_closure(
     declared: Mapping[str, list[tuple[str, Any]]], groups: Iterable[str],
     packages: Iterable[tuple[str, Sequence[Any] | None]], environment: dict[str, str] | None = None,

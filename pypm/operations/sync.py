@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pypm import ui
 from pypm.errors import InstallError, UsageError
 from pypm.fsutil import atomic_write_text
-from pypm.operations.selection import Selection, only_groups_closure
+from pypm.operations.selection import Reinstall, Selection, only_groups_closure
 from pypm.operations.stamp import (
     STAMP_FILE,
     read_stamp,
@@ -54,8 +54,9 @@ class SyncOutcome:
     written: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
 
 
-def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcome:
-    """Install what the lock selects for ``.venv``'s interpreter; remove the rest.
+def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Reinstall = Reinstall()) -> SyncOutcome:
+    """Install what the lock selects for ``.venv``'s interpreter; remove the rest; install
+    again what ``reinstall`` names even when it looks up to date.
 
     The lock and the interpreter are checked before ``.venv`` is touched; a ``.venv`` that
     must be recreated is replaced only once the new one is complete (see
@@ -65,7 +66,7 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     venv, settings = workspace.venv_path, workspace.settings
-    if stamp_matches(venv, workspace.lock_path, selection, settings, workspace.raw):
+    if not reinstall.forces and stamp_matches(venv, workspace.lock_path, selection, settings, workspace.raw):
         ui.detail("sync: .venv matches pylock.toml")
         return SyncOutcome(skipped=True)
     previous = read_stamp(venv)
@@ -76,7 +77,8 @@ def sync(workspace: Workspace, selection: Selection = Selection()) -> SyncOutcom
     with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
         # The files of kept packages are checked only when .venv changed since the last sync.
         verify = previous is None or not environment_unchanged(previous.get("environment"))
-        outcome = _apply(workspace, lock, selection, interpreter, _Plan(prepared, verify, inputs["members"]))
+        plan = _Plan(prepared, verify, inputs["members"], reinstall)
+        outcome = _apply(workspace, lock, selection, interpreter, plan)
         content = stamp_content(venv, inputs, outcome.written)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome))
@@ -92,6 +94,7 @@ class _Plan:
     verify: bool
     #: the stamp's install signatures (member path -> signature), so a tree is walked once
     signatures: dict[str, str] = field(default_factory=dict)
+    reinstall: Reinstall = Reinstall()
 
 
 def _requires_python(workspace: Workspace, lock: Any) -> Any:
@@ -116,6 +119,10 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     from pypm.trash import empty_trash
 
     wanted = _select(workspace, lock, selection, interpreter, plan)
+    unknown = sorted(plan.reinstall.packages - set(wanted))
+    if unknown:
+        raise UsageError(f"--reinstall-package {unknown[0]}: this sync does not install it",
+                         hint="name a package the lock selects here (`pypm tree` lists them)")
     site = [Path(interpreter.scheme["purelib"]), Path(interpreter.scheme["platlib"])]
     env_root = interpreter.prefix
     empty_trash(env_root)
@@ -128,7 +135,8 @@ def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: A
     link_mode = workspace.settings["link-mode"]
     for name, planned in sorted(wanted.items()):
         current = present.get(name)
-        if current is not None and _up_to_date(current, planned, link_mode, plan.verify):
+        if current is not None and not plan.reinstall.wants(name) and _up_to_date(current, planned, link_mode,
+                                                                                   plan.verify):
             outcome.unchanged += 1
             continue
         to_install.append(planned)

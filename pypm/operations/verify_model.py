@@ -90,6 +90,15 @@ class VerifyReport:
         found = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "no differences"
         return f"Verified {self.files} files of {len(self.distributions)} distributions in {self.seconds:.2f}s: {found}"
 
+    def repair_hint(self) -> str | None:
+        """The command that installs again the distributions whose files differ (a sync
+        alone trusts what looks installed, as uv's does), None when none differs."""
+        names = sorted({d.distribution for d in self.differences
+                        if d.kind in ("modified", "removed") and d.distribution})
+        if not names:
+            return None
+        return "run `pypm sync " + " ".join(f"--reinstall-package {name}" for name in names) + "` to install again"
+
     def root_line(self) -> str:
         """Whether the Merkle root the sync recorded still holds."""
         if self.recorded_root is None:

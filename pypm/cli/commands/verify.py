@@ -38,6 +38,9 @@ def run(options: argparse.Namespace) -> int:
     else:
         emit([*(difference.line(report.venv) for difference in report.differences), report.root_line()])
         ui.info(report.summary())
+        hint = report.repair_hint()
+        if hint is not None:
+            ui.info(f"hint: {hint}")
     return 0 if report.ok else 1
 
 
