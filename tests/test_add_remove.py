@@ -98,6 +98,8 @@ def test_remove_drops_the_requirement_and_its_package(tmp_path, index, run_pypm)
     before = (root / "pyproject.toml").read_bytes()
     missing = run_pypm("remove", "gamma", cwd=root, env_extra=env, check=False)
     assert missing.returncode == 2 and "gamma is not in dependencies" in missing.stderr
+    no_group = run_pypm("remove", "--group", "nope", "alpha", cwd=root, env_extra=env, check=False)
+    assert no_group.returncode == 2 and "pyproject.toml has no dependency-groups.nope" in no_group.stderr
     assert (root / "pyproject.toml").read_bytes() == before
 
 

@@ -239,8 +239,9 @@ USAGE_ERRORS = [
     # (id, argv, fragment the error line must contain)
     ("unknown-command", ["frobnicate"], "frobnicate"),
     ("unknown-global-option", ["--frobnicate"], "--frobnicate"),
-    ("unknown-command-option", ["lock", "--frobnicate"], "--frobnicate"),
-    ("unknown-sync-option", ["sync", "--no-such-flag"], "--no-such-flag"),
+    ("unknown-command-option", ["lock", "--frobnicate"], "--frobnicate (see `pypm lock --help`)"),
+    ("unknown-sync-option", ["sync", "--no-such-flag"], "--no-such-flag (see `pypm sync --help`)"),
+    ("unknown-global-option-help", ["--frobnicate"], "(see `pypm --help`)"),
     ("option-missing-value", ["init", "--name"], "--name"),
     ("version-with-extra-arg", ["version", "extra"], "extra"),
     ("lock-bogus-operation", ["lock", "bogus-op"], "bogus-op"),
@@ -250,7 +251,14 @@ USAGE_ERRORS = [
     ("status-bogus-operation", ["status", "bogus-op"], "bogus-op"),
     ("init-bad-name", ["init", "--name", "bad name!"], "bad name!"),
     ("init-bad-python", ["init", "--python", "abc"], "abc"),
+    ("init-python-2", ["init", "--python", "2.7"], "--python 2.7: pypm makes projects for Python 3 only"),
 ]
+
+
+def test_python_lists_the_interpreters_by_default(run_pypm: RunPypm, tmp_path: Path) -> None:
+    """``pypm python`` is ``pypm python list`` (its help says it lists them)."""
+    listed = run_pypm("python", cwd=tmp_path, env_extra=OFFLINE).stdout
+    assert listed.strip() and listed == run_pypm("python", "list", cwd=tmp_path, env_extra=OFFLINE).stdout
 
 
 @pytest.mark.parametrize(("argv", "fragment"), [c[1:] for c in USAGE_ERRORS], ids=[c[0] for c in USAGE_ERRORS])

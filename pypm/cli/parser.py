@@ -17,6 +17,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, hint=f"see `{self.prog} --help`")
 
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """argparse's, but arguments no parser took point at the help of the command
+        given (argparse reports them from the top parser, whose help lists none of its options)."""
+        options, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(options, "command", None)
+            where = f"{self.prog} {command}" if isinstance(command, str) else self.prog
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}", hint=f"see `{where} --help`")
+        return options
+
 
 def _global_options(suppress: bool) -> argparse.ArgumentParser:
     default = argparse.SUPPRESS if suppress else None

@@ -120,6 +120,9 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
     outcome = EditOutcome(path)
     for name in names:
         removed = edit.remove(canonicalize_name(name), place)
+        if not removed and edit.array(place, create=False) is None:
+            raise UsageError(f"{_shown(path, raw.root)} has no {place.describe()}",
+                             hint="pick a list it has with --group, --optional or --dev")
         if not removed:
             listed = ", ".join(edit.names(place)) or "nothing"
             raise UsageError(f"{name} is not in {place.describe()} of {_shown(path, raw.root)}",

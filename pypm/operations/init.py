@@ -46,8 +46,10 @@ def checked_name(name: str) -> str:
 def checked_python(python: str) -> str:
     """``--python`` as the minimum version written to ``requires-python``."""
     match = _PYTHON.match(python)
-    if match is None or int(match.group(1)) < 3:
+    if match is None:
         raise UsageError(f"--python {python!r} is not a Python version", hint="give one like 3.12")
+    if int(match.group(1)) < 3:
+        raise UsageError(f"--python {python}: pypm makes projects for Python 3 only", hint="give one like 3.12")
     return python
 
 

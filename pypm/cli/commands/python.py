@@ -11,9 +11,10 @@ ACTIONS = {"list": "the interpreters found, newest first (* = allowed by the wor
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The action (``list``), described in ``pypm python --help``."""
+    """The action (``list``, the default), described in ``pypm python --help``."""
     describe_choices(parser, "actions", ACTIONS)
-    parser.add_argument("action", metavar="ACTION", choices=tuple(ACTIONS), help="what to do: " + ", ".join(ACTIONS))
+    parser.add_argument("action", metavar="ACTION", nargs="?", default="list", choices=tuple(ACTIONS),
+                        help="what to do: " + ", ".join(ACTIONS) + " (default: list)")
 
 
 def run(options: argparse.Namespace) -> int:
