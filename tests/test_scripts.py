@@ -116,3 +116,18 @@ def test_a_script_lock_pypm_did_not_write_is_never_replaced(tmp_path, index, run
     refused = run_pypm("lock", "--script", "tool.py", cwd=script.parent, env_extra=env, check=False)
     assert refused.returncode == 2 and "not a lock pypm wrote" in refused.stderr
     assert foreign.read_text() == "version = 1\n# a lock another tool wrote\n"
+
+
+@pytest.mark.parametrize(("block", "says"), [
+    ('# dependencies = ["rich >>> 3"]', "dependencies[0] in the script block: invalid requirement 'rich >>> 3'"),
+    ('# requires-python = "bogus"', "requires-python in the script block: 'bogus' is not a version specifier"),
+])
+def test_a_bad_script_block_is_one_line_naming_the_script(tmp_path, index, run_pypm, block: str, says: str) -> None:
+    """The script's own metadata is what is wrong (not a generated pyproject.toml): exit 1."""
+    from tests.test_init_and_cli_errors import assert_one_error_line
+
+    script = tmp_path / "bad.py"
+    script.write_text(f"# /// script\n{block}\n# ///\nprint(1)\n")
+    line = assert_one_error_line(run_pypm("run", "bad.py", cwd=tmp_path, env_extra=script_env(tmp_path, index),
+                                          check=False), 1)
+    assert line.startswith(f"error: {script}: {says}") or line.startswith(f"error: bad.py: {says}"), line

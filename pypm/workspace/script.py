@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pypm.errors import UsageError
+from pypm.errors import UsageError, WorkspaceError
 
 #: The reference regex of PEP 723 (https://peps.python.org/pep-0723/#reference-implementation).
 BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
@@ -48,13 +48,13 @@ def script_metadata(path: Path) -> dict[str, Any]:
 
     blocks = _script_blocks(read_text(path).replace("\r\n", "\n"))
     if len(blocks) > 1:
-        raise UsageError(f"{path}: more than one `# /// script` block", hint="PEP 723 allows one; merge them")
+        raise WorkspaceError(f"{path}: more than one `# /// script` block", hint="PEP 723 allows one; merge them")
     if not blocks:
         return {}
     try:
         data = tomllib.loads(_content(blocks[0]))
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: the `# /// script` block is not valid TOML: {exc}") from None
+        raise WorkspaceError(f"{path}: the `# /// script` block is not valid TOML: {exc}") from None
     _check(path, data)
     return data
 
@@ -62,9 +62,25 @@ def script_metadata(path: Path) -> dict[str, Any]:
 def _check(path: Path, data: dict[str, Any]) -> None:
     dependencies = data.get("dependencies", [])
     if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
-        raise UsageError(f"{path}: `dependencies` in the script block must be a list of strings")
+        raise WorkspaceError(f"{path}: `dependencies` in the script block must be a list of strings")
     if "requires-python" in data and not isinstance(data["requires-python"], str):
-        raise UsageError(f"{path}: `requires-python` in the script block must be a string")
+        raise WorkspaceError(f"{path}: `requires-python` in the script block must be a string")
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    for index, text in enumerate(dependencies):
+        try:
+            Requirement(text)
+        except InvalidRequirement as exc:
+            reason = str(exc).splitlines()[0]
+            raise WorkspaceError(f"{path}: dependencies[{index}] in the script block: invalid requirement {text!r}: "
+                                 f"{reason}", hint="write a PEP 508 string such as 'requests>=2.31'") from None
+    if data.get("requires-python"):
+        try:
+            SpecifierSet(data["requires-python"])
+        except InvalidSpecifier:
+            raise WorkspaceError(f"{path}: requires-python in the script block: {data['requires-python']!r} is not a "
+                                 "version specifier", hint="write one such as '>=3.10'") from None
 
 
 def with_block(text: str, content: str) -> str:
