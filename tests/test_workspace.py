@@ -484,6 +484,10 @@ BAD_INPUTS: list[BadInput] = [
         '[project]\nname = "bad"\ndynamic = ["description"]\n',
         "[project.version]",
     ),
+    _with_bad_member("dynamic-also-static", '[project]\nname = "bad"\nversion = "1"\ndynamic = ["version"]\n',
+                     "[project.dynamic]", "lists 'version', which [project] also sets"),
+    _with_bad_member("dynamic-name", '[project]\nname = "bad"\nversion = "1"\ndynamic = ["name"]\n',
+                     "[project.dynamic]", "lists 'name'"),
     _with_bad_member(
         "dependencies-not-a-list",
         '[project]\nname = "bad"\nversion = "1"\ndependencies = "requests"\n',

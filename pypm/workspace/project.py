@@ -52,8 +52,9 @@ def validate_member(raw: RawMember, root: Path) -> Member:
     except InvalidName:
         raise where.error("[project.name]", f"{name!r} is not a valid project name") from None
     dynamic = project.get("dynamic", [])
-    if not isinstance(dynamic, list):
+    if not isinstance(dynamic, list) or not all(isinstance(field, str) for field in dynamic):
         raise where.error("[project.dynamic]", "must be a list of strings")
+    _check_dynamic(where, project, dynamic)
     return Member(
         name=canonical,
         display_name=name,
@@ -132,6 +133,18 @@ class _Where:
                     "write a PEP 508 string such as 'requests>=2.31'",
                 ) from None
         return parsed
+
+
+def _check_dynamic(where: _Where, project: dict[str, Any], dynamic: list[str]) -> None:
+    """PEP 621: ``name`` is never dynamic, and a field given in ``[project]`` cannot also
+    be listed in ``dynamic`` (build backends must refuse both)."""
+    if "name" in dynamic:
+        raise where.error("[project.dynamic]", "lists 'name', which must always be given in [project]",
+                          "set [project.name] and drop it from dynamic")
+    both = [field for field in dynamic if field in project]
+    if both:
+        raise where.error("[project.dynamic]", f"lists {both[0]!r}, which [project] also sets",
+                          f"keep one: [project.{both[0]}] or {both[0]!r} in dynamic")
 
 
 def _version(where: _Where, project: dict[str, Any], dynamic: list[Any]) -> Version | None:
