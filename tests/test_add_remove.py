@@ -90,7 +90,8 @@ def test_a_failed_add_leaves_both_files_as_they_were(tmp_path, index, run_pypm, 
 def test_remove_drops_the_requirement_and_its_package(tmp_path, index, run_pypm) -> None:
     root = project(tmp_path)
     env = {"PYPM_INDEX_URL": index.url}
-    run_pypm("add", "alpha", cwd=root, env_extra=env)
+    added = run_pypm("add", "alpha", cwd=root, env_extra=env)
+    assert added.stderr.count("Locked ") == 1, added.stderr  # the re-lock with the lower bound says nothing new
     result = run_pypm("remove", "Alpha", cwd=root, env_extra=env)
     assert "Removed alpha>=2.0 from dependencies" in result.stderr
     assert (root / "pyproject.toml").read_text() == COMMENTED
@@ -169,3 +170,16 @@ def test_a_crlf_pyproject_keeps_its_line_ends(tmp_path, index, run_pypm) -> None
     run_pypm("add", "alpha", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
     data = (root / "pyproject.toml").read_bytes()
     assert b'    "alpha>=2.0",\r\n' in data and b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_a_new_table_is_set_apart_from_the_next_one(tmp_path, index, run_pypm) -> None:
+    """An extra added where ``[project.optional-dependencies]`` did not exist gets its table
+    with a blank line before the table that follows, as a person would write it."""
+    root = tmp_path / "p"
+    root.mkdir()
+    head = '[project]\nname = "p"\nversion = "1"\nrequires-python = ">=3.10"\ndependencies = []\n\n'
+    tail = '[tool.other]\nkeep = true\n'
+    (root / "pyproject.toml").write_text(head + tail)
+    run_pypm("add", "--optional", "fancy", "alpha", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert (root / "pyproject.toml").read_text() == (
+        head + '[project.optional-dependencies]\nfancy = ["alpha>=2.0"]\n\n' + tail)

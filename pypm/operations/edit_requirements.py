@@ -199,18 +199,18 @@ def _lock_then_save(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit,
             hooks.pre_lock()
         _lock_edited(raw, settings, edit)
         if after_lock is not None and after_lock():
-            _lock_edited(raw, settings, edit)
+            _lock_edited(raw, settings, edit, report=False)  # the lower bounds keep the versions just reported
         if hooks is not None:
             hooks.post_lock()
         edit.save()
 
 
-def _lock_edited(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit) -> None:
+def _lock_edited(raw: RawWorkspace, settings: Settings, edit: PyprojectEdit, report: bool = True) -> None:
     """Validate the edited workspace and lock it (pylock.toml is written only on success)."""
     from pypm.operations.lock import lock
     from pypm.workspace.model import validate_workspace
 
-    lock(validate_workspace(edited_workspace(raw, edit), settings))
+    lock(validate_workspace(edited_workspace(raw, edit), settings), report=report)
 
 
 def _with_lower_bounds(raw: RawWorkspace, edit: PyprojectEdit, place: Place, bare: list[Any]) -> list[str]:

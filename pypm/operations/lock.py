@@ -91,9 +91,10 @@ def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]
     return PreviousLock(versions, previous.fork_markers)
 
 
-def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcome:
+def lock(workspace: Workspace, request: LockRequest | None = None, report: bool = True) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
-    say what changed (as uv does after a re-lock) and how many packages are locked.
+    say what changed (as uv does after a re-lock) and how many packages are locked
+    (unless ``report`` is False: a second lock of one command that said it already).
 
     A lock made before from the same inputs and the same index pages is written again
     without resolving (:mod:`pypm.lock.memo`)."""
@@ -112,12 +113,13 @@ def lock(workspace: Workspace, request: LockRequest | None = None) -> LockOutcom
     made = _recalled_lock(workspace, key) if key is not None else None
     if made is None:
         made = _resolve_and_write(workspace, request, digest, previous, options, key)
-    if old is not None:
-        for line in changes(package_versions(old), package_versions(made.document())):
-            ui.info(line)
-    if made.warning:
-        ui.warning(made.warning)
-    ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} in {workspace.lock_path.name}")
+    if report:
+        if old is not None:
+            for line in changes(package_versions(old), package_versions(made.document())):
+                ui.info(line)
+        if made.warning:
+            ui.warning(made.warning)
+        ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} in {workspace.lock_path.name}")
     return LockOutcome(made.written, made.packages, workspace.lock_path)
 
 

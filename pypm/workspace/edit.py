@@ -163,6 +163,8 @@ class PyprojectEdit:
             if not create:
                 return None
             parent[key] = tomlkit.array()
+            if place.kind != "project" and len(parent) == 1:  # a new table: a blank line before the next one
+                parent.add(tomlkit.nl())
         entries = parent[key]
         if not isinstance(entries, list):
             raise WorkspaceError(f"{self.path}: {place.describe()} is not an array",
