@@ -392,3 +392,46 @@ def test_link_records_are_symlinks_and_older_file_records_still_count(tmp_path) 
     pointers[2].unlink()  # that environment removed the package
     assert sorted(live_links(entry)) == sorted(p.resolve() for p in pointers[:2])
     assert len(list(entry_links(entry).iterdir())) == 2, "the dead record is dropped"
+
+
+def test_entries_that_share_a_top_level_name_are_linked_in_one_group() -> None:
+    """What may be linked side by side: entries sharing a top-level directory (purelib and
+    platlib are one), a data directory or a script name are one group, in their order."""
+    from pypm.store.link import independent_groups
+    from pypm.store.unpack import StoredFile, StoreEntry
+
+    def entry(name: str, *paths: str, scripts: tuple[str, ...] = ()) -> StoreEntry:
+        files = [StoredFile(*path.split(":", 1), "sha256=x", 1, False) for path in paths]
+        return StoreEntry(Path(name), "purelib", f"{name}-1.dist-info", files,
+                          [(script, "m", "f", "console") for script in scripts])
+
+    entries = [
+        entry("a", "purelib:ns/a.py", "purelib:a-1.dist-info/METADATA"),
+        entry("b", "platlib:ns/b.py"),                      # ns/ again, from platlib
+        entry("c", "purelib:c/__init__.py", "data:share/c.txt"),
+        entry("d", "purelib:d.py", "data:share/d.txt"),     # share/ with c
+        entry("e", "purelib:e.py", scripts=("tool",)),
+        entry("f", "purelib:f.py", scripts=("tool",)),      # the same script name as e
+        entry("g", "purelib:g.py", "purelib:g2.py", "purelib:g3.py", "purelib:g4.py", "purelib:g5.py"),
+    ]
+    assert independent_groups(entries) == [[6], [2, 3], [0, 1], [4, 5]]  # most files first
+
+
+def test_side_by_side_linking_installs_everything_and_the_later_of_two_clashing_files_wins(
+    tmp_path, make_index, run_pypm
+) -> None:
+    """Many packages (a namespace spread over eight, two that ship the same file) linked by
+    several threads: every file of every RECORD is there each time, the namespace imports
+    whole, and the clash ends as a one-by-one install ends it (the later package's file)."""
+    specs = [DistSpec(f"ns-part{i}", "1.0", files={f"ns/part{i}.py": f"N = {i}\n"}) for i in range(8)]
+    specs += [DistSpec(f"solo{i}", "1.0") for i in range(8)]
+    specs += [DistSpec(f"clash-{x}", "1.0", files={f"clash_{x}/__init__.py": "", "shared_dir/data.txt": x})
+              for x in ("a", "b")]
+    env = {"PYPM_INDEX_URL": make_index(specs).url}
+    root = project(tmp_path / "p", [spec.name for spec in specs])
+    code = "import ns.part0, ns.part7, pathlib, shared_dir; print(open(shared_dir.__path__[0] + '/data.txt').read())"
+    for _ in range(4):
+        shutil.rmtree(root / ".venv", ignore_errors=True)
+        run_pypm("sync", cwd=root, env_extra=env)
+        assert_matches(root / ".venv", {**{spec.name: "1.0" for spec in specs}, "p": "1.0"})
+        assert run_pypm("run", "python", "-c", code, cwd=root, env_extra=env).stdout.strip() == "b"

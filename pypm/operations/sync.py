@@ -37,6 +37,8 @@ SHOWN_TAGS = 4
 _NO_FILE = re.compile(r"^No wheel found matching the provided tags for package .* at packages\[(\d+)\]")
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pypm.workspace.member_sources import PreparedMetadata
     from pypm.workspace.model import Workspace
 
@@ -334,6 +336,8 @@ def _planned_member(workspace: Workspace, member: Any, source: Any, plan: _Plan)
 #: outside the GIL, and written to a new file). 8 against 4 on r150's cold sync could not
 #: be told apart on this machine (2 cores, shared): 4 stays.
 UNPACK_THREADS = 4
+#: Threads that link store entries into the environment (see :func:`_install`).
+LINK_THREADS = 4
 
 
 class _EarlyUnpack:
@@ -460,7 +464,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
 
     from pypm.fsutil import file_sha256
     from pypm.install.editable import link_editable
-    from pypm.store.link import link_entry
+    from pypm.store.link import independent_groups, link_entry
     from pypm.store.unpack import ensure_unpacked, is_unpacked
 
     settings = workspace.settings
@@ -474,8 +478,8 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         return started.result() if started is not None else ensure_unpacked(paths[planned.name], sha256, cache_dir)
 
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
-    # help. Linking is many small syscalls: one thread, after the unpacking (linking while
-    # the threads still check entries was slower: they contend for the GIL).
+    # help. Linking comes after the unpacking (linking while the threads still checked
+    # entries was slower: they contend for the GIL).
     # Entries already in the store are only checked (a stat per file): in this thread,
     # which beats threads contending for the GIL over that many small syscalls.
     new = [p for p in wheels if not (isinstance(p.source, PackageWheel)
@@ -484,15 +488,43 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         fresh = dict(zip([p.name for p in new], pool.map(unpack, new), strict=True))
     entries = [fresh[p.name] if p.name in fresh else unpack(p) for p in wheels]
     requested = _requested_names(workspace)
-    for planned, entry in zip(wheels, entries, strict=True):
-        extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
-            _tree_install_info(workspace, planned, link_mode))
-        link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
-                   written=written, install_info=info)
+
+    def link_group(group: list[int]) -> None:
+        for index in group:
+            planned, entry = wheels[index], entries[index]
+            extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
+                _tree_install_info(workspace, planned, link_mode))
+            link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
+                       written=written, install_info=info)
+
+    # Creating a directory or a file costs a filesystem far more than a hard link, and
+    # waits on it (0.05-0.8 ms each, measured here): entries that share no top-level
+    # name are linked side by side, as uv links in parallel.
+    _run_all(link_group, independent_groups(entries), LINK_THREADS)
     for planned in to_install:
         if planned.editable:
             member = workspace.members[planned.name]
             link_editable(member, paths[planned.name], interpreter, cache_dir, link_mode, planned.member_key)
+
+
+def _run_all(work: Callable[[list[int]], None], groups: list[list[int]], threads: int) -> None:
+    """``work(group)`` for every group, ``threads`` at a time; the first failure is raised
+    once the groups under way have finished (those not started are not)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(groups) < 2:
+        for group in groups:
+            work(group)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="pypm-link") as pool:
+        futures = [pool.submit(work, group) for group in groups]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _tree_install_info(

@@ -114,6 +114,34 @@ def link_entry(
     return placer.mode
 
 
+def independent_groups(entries: list[StoreEntry]) -> list[list[int]]:
+    """The entries (by index) in groups that can be linked at the same time: entries that
+    put anything under the same top-level name (a namespace package such as ``google/``,
+    a script name, ``share/``) are in one group, in their given order, so the one given
+    later still wins where two place the same file. Largest groups first (they take
+    longest). purelib and platlib count as one directory (they are, in a venv)."""
+    parent = list(range(len(entries)))
+
+    def find(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owners: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(entries):
+        names = {("site" if f.scheme in ("purelib", "platlib") else f.scheme, f.path.split("/", 1)[0])
+                 for f in entry.files}
+        names.update(("scripts", script[0]) for script in entry.scripts)
+        for name in names:
+            first = owners.setdefault(name, index)
+            parent[find(index)] = find(first)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(entries)):
+        groups.setdefault(find(index), []).append(index)
+    return sorted(groups.values(), key=lambda group: -sum(len(entries[i].files) for i in group))
+
+
 def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: Path) -> list[tuple[str, str]]:
     """(RECORD path, where the file goes) of every file of the entry, in manifest order."""
     prefixes = {scheme: _relative(path, root_dir) for scheme, path in dirs.items()}
