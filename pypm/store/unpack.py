@@ -127,10 +127,14 @@ class _StoreDestination(SchemeDictionaryDestination):
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
-        """Write one file with installer's ``write_to_fs`` (containment check, hashing)."""
+        """Write one file with installer's ``write_to_fs`` (its containment check, hashing);
+        a member it finds escaping its directory is refused in pypm's words."""
         relative = posixpath.normpath(os.fspath(path))
-        self._contained(scheme, relative, "member")
-        record = self.write_to_fs(scheme, relative, stream, is_executable)
+        try:
+            record = self.write_to_fs(scheme, relative, stream, is_executable)
+        except ValueError:
+            self._contained(scheme, relative, "member")  # UnsafeWheelError when that was the reason
+            raise
         self.files.append(StoredFile(str(scheme), relative, str(record.hash_), int(record.size or 0), is_executable))
         return record
 
