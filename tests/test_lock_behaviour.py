@@ -170,8 +170,9 @@ def test_conflict_between_members_names_both(tmp_path, make_index, run_pypm) -> 
     index = make_index([DistSpec("alpha", "1.0"), DistSpec("alpha", "2.0")])
     root = tmp_path / "ws"
     write(root / "pyproject.toml", '[tool.pypm.workspace]\nmembers = ["a", "b"]\n')
-    write(root / "a/pyproject.toml", '[project]\nname = "a"\nversion = "1"\ndependencies = ["alpha>=2"]\n')
-    write(root / "b/pyproject.toml", '[project]\nname = "b"\nversion = "1"\ndependencies = ["alpha<2"]\n')
+    python = 'requires-python = ">=3.10"\n'  # (without it a warning says which Python the lock is for)
+    write(root / "a/pyproject.toml", '[project]\nname = "a"\nversion = "1"\ndependencies = ["alpha>=2"]\n' + python)
+    write(root / "b/pyproject.toml", '[project]\nname = "b"\nversion = "1"\ndependencies = ["alpha<2"]\n' + python)
     line = one_error_line(lock(run_pypm, root, index, check=False))
     assert "a 1 requires alpha>=2" in line and "b 1 requires alpha<2" in line
 

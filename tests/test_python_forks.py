@@ -234,3 +234,21 @@ def test_a_patch_level_bound_inside_a_fork_of_one_minor_forks_it(tmp_path: Path,
     for python, (alpha, beta) in expected.items():
         found = (version_for(root, "alpha", python), version_for(root, "beta", python))
         assert found == ([alpha], [beta]), (python, lock_entries(root))
+
+
+def test_no_requires_python_locks_for_the_python_in_use(tmp_path: Path, make_index, run_pypm) -> None:
+    """No member declares requires-python: the lock is for ``>=`` the running Python's
+    minor, with a warning (uv: "Defaulting to `>=3.X`"), not for every Python since 3.8,
+    whose forks a package with only recent releases could not serve."""
+    import sys
+
+    index = make_index([DistSpec("recent", "1.0", requires_python=">=3.10")])
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\ndependencies = ["recent"]\n')
+    result = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"warning: no requires-python in the workspace: locking for >={minor}" in result.stderr, result.stderr
+    lock = tomllib.loads((root / "pylock.toml").read_text())
+    assert lock["requires-python"] == f">={minor}" and lock_entries(root)["recent"] == [("1.0", None)]
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})

@@ -215,6 +215,7 @@ def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
     ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
     apply_overrides(ctx.settings, options)
     ctx.reinstall = reinstall_from(options)
+    ctx.raw.label = f"the environment of {script.name}"
     current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
     adopt_script_lock(script, directory, current)
     return ctx
@@ -258,6 +259,7 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
                             lock_request=request)
     apply_overrides(ctx.settings, options)
     ctx.reinstall = reinstall_from(options)
+    ctx.raw.label = f"environment {name}"
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
 

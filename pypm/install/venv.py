@@ -49,6 +49,15 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
     return data
 
 
+def python_version_for(venv: Path, requested: str | None) -> str:
+    """The version of the Python a sync would use: ``requested`` (a path or a version),
+    else that of a complete ``venv``, else the running one."""
+    if not requested:
+        kept = complete_venv(venv)
+        return kept.version if kept is not None else _running_version()
+    return _base_version(find_base_python(requested))
+
+
 def find_base_python(requested: str | None) -> Path:
     """The interpreter to build ``.venv`` from: a path, a version like ``3.12``, or ours."""
     if not requested:

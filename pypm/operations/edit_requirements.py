@@ -94,7 +94,7 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
 
     _lock_then_save(raw, settings, edit, bound, hooks)
     for row in outcome.added:
-        ui.info(f"Added {row} to {place.describe()} of {_shown(path, raw.root)}")
+        ui.info(f"Added {row} to {_where(place, path, raw)}")
     for directory, is_editable in sources:
         how = "installed editable" if is_editable else "built into a wheel and installed from it"
         ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), {how}")
@@ -132,7 +132,7 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
             edit.drop_unused_source(name)
     _lock_then_save(raw, settings, edit, hooks=hooks)
     for row in outcome.removed:
-        ui.info(f"Removed {row} from {place.describe()} of {_shown(path, raw.root)}")
+        ui.info(f"Removed {row} from {_where(place, path, raw)}")
     return outcome
 
 
@@ -239,6 +239,11 @@ def _same_name(row: str, bounded: list[str]) -> bool:
     return any(requirement_name(b) == name for b in bounded)
 
 
+
+
+def _where(place: Place, path: Path, raw: RawWorkspace) -> str:
+    """``dependencies of pyproject.toml``, or of what the workspace stands for (an environment)."""
+    return f"{place.describe()} of {raw.label or _shown(path, raw.root)}"
 
 
 def _shown(path: Path, root: Path) -> str:

@@ -91,6 +91,23 @@ def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]
     return PreviousLock(versions, previous.fork_markers)
 
 
+def _default_requires_python(workspace: Workspace, report: bool) -> None:
+    """No member declares ``requires-python``: lock for ``>=`` the minor of the Python a
+    sync would use (``--python``, ``.venv``'s, else the running one), as uv does, rather
+    than for every Python ever (whose forks old releases would have to serve)."""
+    if str(workspace.requires_python):
+        return
+    from packaging.specifiers import SpecifierSet
+
+    from pypm.install.venv import python_version_for
+
+    minor = ".".join(python_version_for(workspace.venv_path, workspace.settings["python"]).split(".")[:2])
+    workspace.default_requires_python = SpecifierSet(f">={minor}")
+    if report and workspace.raw.label is None:  # a script's block rarely says (uv does not warn there either)
+        ui.warning(f"no requires-python in the workspace: locking for >={minor} (the Python pypm uses here), as uv"
+                   " does; set [project] requires-python to choose")
+
+
 def lock(workspace: Workspace, request: LockRequest | None = None, report: bool = True) -> LockOutcome:
     """Write ``pylock.toml`` unless its recorded input hash already matches the inputs;
     say what changed (as uv does after a re-lock) and how many packages are locked
@@ -102,6 +119,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
 
     request = request or LockRequest()
     prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
+    _default_requires_python(workspace, report)
     digest = input_hash(workspace.raw, workspace.settings)
     if not request.forces and read_input_hash(workspace.lock_path) == digest:
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
@@ -119,7 +137,8 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
                 ui.info(line)
         if made.warning:
             ui.warning(made.warning)
-        ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} in {workspace.lock_path.name}")
+        where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
+        ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}")
     return LockOutcome(made.written, made.packages, workspace.lock_path)
 
 
@@ -149,7 +168,8 @@ def _memo_key(workspace: Workspace, request: LockRequest, digest: str, previous:
     if any(member.path_dependency for member in workspace.members.values()):
         return None
     rendered = "|".join([options.prereleases, *(",".join(sorted(names)) for names in
-                                               (options.no_build, options.no_binary, options.upgrade))])
+                                               (options.no_build, options.no_binary, options.upgrade)),
+                         str(workspace.default_requires_python or "")])
     return memo_key(digest, previous.versions, previous.fork_markers, rendered)
 
 

@@ -83,7 +83,7 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
         outcome = _apply(workspace, lock, selection, interpreter, plan)
         content = stamp_content(venv, inputs, outcome.written)
         atomic_write_text(stamp_path(venv), json.dumps(content))
-    ui.info(_summary(outcome))
+    ui.info(_summary(outcome, workspace.raw.label or ".venv"))
     return outcome
 
 
@@ -109,9 +109,9 @@ def _requires_python(workspace: Workspace, lock: Any) -> Any:
     return allowed
 
 
-def _summary(outcome: SyncOutcome) -> str:
+def _summary(outcome: SyncOutcome, label: str) -> str:
     return (
-        f"Synced .venv: {len(outcome.installed)} installed, {len(outcome.removed)} removed, "
+        f"Synced {label}: {len(outcome.installed)} installed, {len(outcome.removed)} removed, "
         f"{outcome.unchanged} unchanged"
     )
 

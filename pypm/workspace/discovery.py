@@ -61,6 +61,9 @@ class RawWorkspace:
         self.root_data = root_data
         self.tool_table = tool_table
         self.members: list[RawMember] = []
+        #: what messages call this workspace when it is pypm's own project for something
+        #: else (``the environment of tool.py``, ``environment demo``); None for a project
+        self.label: str | None = None
 
     @property
     def workspace_table(self) -> Any:

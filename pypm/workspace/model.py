@@ -27,6 +27,9 @@ class Workspace:
     members: dict[NormalizedName, Member]
     settings: Settings
     root_groups: dict[NormalizedName, list[Requirement]] = field(default_factory=dict)
+    #: what ``requires_python`` is when no member declares one (set by the lock: ``>=``
+    #: the minor of the Python it would use, as uv defaults it)
+    default_requires_python: SpecifierSet | None = None
 
     @property
     def root(self) -> Path:
@@ -50,10 +53,13 @@ class Workspace:
 
     @property
     def requires_python(self) -> SpecifierSet:
-        """The intersection of every member's ``requires-python``."""
+        """The intersection of every member's ``requires-python`` (the default when none
+        declares one and a default was set)."""
         combined = SpecifierSet()
         for member in self.members.values():
             combined &= member.requires_python
+        if not str(combined) and self.default_requires_python is not None:
+            return self.default_requires_python
         return combined
 
     def groups(self) -> dict[NormalizedName, list[tuple[str, Requirement]]]:
