@@ -40,7 +40,9 @@ def test_two_environments_share_the_store_and_removing_one_keeps_the_other(tmp_p
 def test_add_to_a_named_and_to_the_default_environment(tmp_path, env, run_pypm) -> None:
     envs = tmp_path / "envs"
     run_pypm("env", "create", "tools", cwd=tmp_path, env_extra=env)
-    run_pypm("add", "--env", "tools", "beta", cwd=tmp_path, env_extra=env)
+    added = run_pypm("add", "--env", "tools", "beta", cwd=tmp_path, env_extra=env).stderr
+    assert "Added beta>=2.0 to dependencies of environment tools" in added, added
+    assert "Synced environment tools: 1 installed" in added and "pylock.toml" not in added, added
     assert "beta>=2.0" in (envs / "tools" / "pyproject.toml").read_text()
     assert site_file(envs, "tools", "beta/__init__.py").is_file()
     run_pypm("add", "--global", "alpha", cwd=tmp_path, env_extra=env)

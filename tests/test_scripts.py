@@ -47,6 +47,7 @@ def test_a_script_runs_and_its_second_run_resolves_nothing(tmp_path, index, run_
     env = script_env(tmp_path, index)
     first = run_pypm("run", "tool.py", "x", cwd=script.parent, env_extra=env)
     assert first.stdout.strip() == "alpha 1.0 x"
+    assert "for the environment of tool.py" in first.stderr and ".venv" not in first.stderr, first.stderr
     index.clear_requests()
     second = run_pypm("run", "tool.py", "y", cwd=script.parent, env_extra=env)
     assert second.stdout.strip() == "alpha 1.0 y"

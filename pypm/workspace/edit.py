@@ -227,4 +227,5 @@ def edited_workspace(raw: RawWorkspace | None, edit: PyprojectEdit) -> RawWorksp
     copy.members = [RawMember(m.path, m.pyproject, data, m.source_of) if m.pyproject == edit.path else m
                     for m in raw.members if m.source_of is None]
     add_path_sources(copy)  # the edit may name a new one
+    copy.label = raw.label
     return copy
