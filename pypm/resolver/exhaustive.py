@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from resolvelib.resolvers import Resolution
+from pypm.resolver.pin_memo import PinMemoResolution
 
 
-class ChronologicalResolution(Resolution):  # type: ignore[type-arg]
+class ChronologicalResolution(PinMemoResolution):
     """resolvelib's resolution loop with chronological backtracking (complete search)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

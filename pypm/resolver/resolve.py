@@ -11,7 +11,6 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 from resolvelib import BaseReporter
-from resolvelib.resolvers import Resolution as ResolvelibResolution
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from pypm.errors import ResolutionError
@@ -34,6 +33,7 @@ from pypm.resolver.markers import (
     strip_extra,
 )
 from pypm.resolver.options import ResolverOptions
+from pypm.resolver.pin_memo import PinMemoResolution
 from pypm.resolver.provider import PYTHON, Preferences, PypmProvider, PythonSplitFound, SdistMetadata, make_req
 from pypm.resolver.tags import tags_mask
 from pypm.workspace.discovery import relative_posix
@@ -461,7 +461,7 @@ def resolve_mapping(provider: PypmProvider, requirements: list[Req],
 
         state = ChronologicalResolution(provider, BaseReporter()).resolve(requirements, max_rounds=EXHAUSTIVE_ROUNDS)
     else:
-        state = ResolvelibResolution(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
+        state = PinMemoResolution(provider, BaseReporter()).resolve(requirements, max_rounds=MAX_ROUNDS)
     key_of = {id(candidate): key for key, candidate in state.mapping.items()}
     connected: set[NormalizedName | None] = {None}
     grew = True
