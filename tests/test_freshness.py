@@ -420,3 +420,22 @@ def _assert_no_heavy_module_on_the_no_op_path(root: Path, environ: dict[str, str
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=environ, capture_output=True, text=True)
     assert out.stdout.strip() == "0 []", out.stderr
     assert UP_TO_DATE in out.stderr
+
+
+def test_a_dynamic_version_another_member_constrains_is_a_lock_input(tmp_path: Path, env, run_pypm) -> None:
+    """``app`` requires ``dyn>=1.0`` and dyn's version is dynamic: when its backend now says
+    0.5, the lock no longer holds, so ``pypm lock`` is not "up to date" but fails naming
+    both (a dynamic version nobody constrains still leaves the lock alone, test above)."""
+    root = tmp_path / "ws"
+    write(root / "pyproject.toml", '[tool.pypm.workspace]\nmembers = ["packages/*"]\n')
+    backend_project(root / "packages/dyn", version=None, dependencies=[])
+    write(root / "packages/app/pyproject.toml",
+          '[project]\nname = "app"\nversion = "1"\nrequires-python = ">=3.10"\ndependencies = ["dyn>=1.0"]\n')
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    assert UP_TO_DATE in run_pypm("lock", cwd=root, env_extra=env).stderr
+    write(root / "packages/dyn/src/dyn/__init__.py", '__version__ = "0.5"\n')
+    failed = run_pypm("lock", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1 and "dyn>=1.0" in failed.stderr and "0.5" in failed.stderr, failed.stderr
+    write(root / "packages/dyn/src/dyn/__init__.py", '__version__ = "1.2"\n')
+    assert UP_TO_DATE not in run_pypm("lock", "sync", cwd=root, env_extra=env).stderr
+    assert installed(root / ".venv")["dyn"] == "1.2"
