@@ -119,6 +119,18 @@ def test_add_in_a_workspace_edits_the_member_you_are_in(tmp_path, make_index, ru
     assert refused.returncode == 2 and "--package" in refused.stderr
     run_pypm("add", "--group", "dev", "delta", "--no-sync", cwd=root, env_extra=env)
     assert "delta>=4.0" in tomllib.loads((root / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    # a project never requires itself (uv: "Requirement name 'app' matches project name 'app'")
+    before = (app / "pyproject.toml").read_bytes()
+    for itself in ("app", "."):
+        line = run_pypm("add", itself, "--no-sync", cwd=app, env_extra=env, check=False)
+        assert line.returncode == 2 and "cannot depend on itself" in line.stderr, line.stderr
+    assert (app / "pyproject.toml").read_bytes() == before
+    # the path of another member adds that member by name: no path source (uv: workspace = true)
+    added = run_pypm("add", "../lib", "--no-sync", cwd=app, env_extra=env).stderr
+    assert "is the workspace member lib: required by name" in added, added
+    data = tomllib.loads((app / "pyproject.toml").read_text())
+    assert "sources" not in data.get("tool", {}).get("pypm", {}) and any(
+        d.startswith("lib") for d in data["project"]["dependencies"])
 
 
 def test_a_path_dependency_is_added_editable_and_removed_with_its_source(tmp_path, index, run_pypm) -> None:

@@ -126,7 +126,8 @@ def load_target(start: Path, overrides: Mapping[str, tuple[Any, str]]) -> Target
         try:
             from pypm.workspace.model import validate_workspace
 
-            members = sorted(validate_workspace(raw, settings).members)
+            members = sorted(name for name, member in validate_workspace(raw, settings).members.items()
+                             if not member.path_dependency)  # path dependencies are no members
             target.raw = raw
             project_line = CheckResult("project", "ok", f"{raw.root} ({_plural(len(members), 'member')}: "
                                                         f"{', '.join(members)})")

@@ -48,12 +48,12 @@ def target_pyproject(raw: RawWorkspace, package: str | None, place: Place, cwd: 
     directory is in; else the root's (a virtual root only holds dependency groups)."""
     from pypm.workspace.discovery import canonical_name
 
-    members = {canonical_name(str(m.project.get("name", ""))): m for m in raw.members}
+    members = {canonical_name(str(m.project.get("name", ""))): m for m in raw.members if m.source_of is None}
     if package is not None:
         member = members.get(canonical_name(package))
-        if member is None or member.source_of is not None:
-            listed = sorted(name for name, m in members.items() if m.source_of is None)
-            raise UsageError(f"--package {package}: no such workspace member", hint=f"members: {', '.join(listed)}")
+        if member is None:
+            raise UsageError(f"--package {package}: no such workspace member",
+                             hint=f"members: {', '.join(sorted(members))}")
         return member.pyproject
     here = Path(cwd).resolve()
     inside = [m for m in raw.members
@@ -79,11 +79,18 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     _check_place_file(raw, path, place)
     edit = PyprojectEdit(path)
     outcome = EditOutcome(path)
+    members = {m.path.resolve(): m for m in raw.members if m.source_of is None}
+    named_members = []
     for directory, is_editable in sources:
         where = (Path(cwd) / Path(directory).expanduser()).resolve()
         name = _path_project_name(where, directory)
-        edit.set_path_source(name, relative_posix(where, path.parent.resolve()), is_editable)
+        if where in members:  # a workspace member: required by name, installed as members are (uv: workspace = true)
+            named_members.append((directory, name))
+        else:
+            edit.set_path_source(name, relative_posix(where, path.parent.resolve()), is_editable)
         parsed.append(_parse(name))
+    _refuse_self(parsed, path, raw)
+    sources = [(d, e) for d, e in sources if d not in {directory for directory, _ in named_members}]
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
         outcome.added.append(str(requirement) + (f" (was {replaced})" if replaced else ""))
@@ -98,6 +105,8 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     for directory, is_editable in sources:
         how = "installed editable" if is_editable else "built into a wheel and installed from it"
         ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), {how}")
+    for directory, name in named_members:
+        ui.info(f"{directory} is the workspace member {name}: required by name, installed editable as members are")
     return outcome
 
 
@@ -239,6 +248,17 @@ def _same_name(row: str, bounded: list[str]) -> bool:
     return any(requirement_name(b) == name for b in bounded)
 
 
+
+
+def _refuse_self(parsed: list[Any], path: Path, raw: RawWorkspace) -> None:
+    """A project cannot require itself (uv: "Requirement name ... matches project name")."""
+    from pypm.workspace.discovery import canonical_name
+
+    own = next((canonical_name(str(m.project.get("name", ""))) for m in raw.members if m.pyproject == path), None)
+    for requirement in parsed:
+        if own is not None and canonical_name(requirement.name) == own:
+            raise UsageError(f"{requirement.name} is the project {_shown(path, raw.root)} describes: a project cannot "
+                             "depend on itself", hint="name another project, or use --package to add it elsewhere")
 
 
 def _where(place: Place, path: Path, raw: RawWorkspace) -> str:
