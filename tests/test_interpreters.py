@@ -66,6 +66,26 @@ def test_python_given_once_sticks(tmp_path, alpha_index, run_pypm) -> None:
     assert marker.stat().st_ino == inode
 
 
+def test_python_by_command_name_and_mistakes_naming_their_source(tmp_path, alpha_index, run_pypm) -> None:
+    """``--python NAME`` takes a command on PATH (as uv does); a bad ``python`` setting is
+    one line naming where it came from; Python 2 is refused as such."""
+    other = installed_python(RUNNING[1] + 1)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "my-python").symlink_to(find_base_python(other))
+    root = project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": alpha_index.url, "PATH": f"{bin_dir}:{__import__('os').environ['PATH']}"}
+    run_pypm("sync", "--python", "my-python", cwd=root, env_extra=env)
+    assert venv_version(root) == (3, RUNNING[1] + 1)
+    with (root / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.pypm]\npython = "/no/such/python"\n')
+    line = run_pypm("sync", cwd=root, env_extra=env, check=False).stderr.strip()
+    assert line.startswith(f"error: python = '/no/such/python' (from {root / 'pyproject.toml'}): ") and (
+        "missing, not a Python interpreter" in line), line
+    refused = run_pypm("sync", "--python", "2.7", cwd=root, env_extra=env, check=False).stderr
+    assert "error: python = '2.7' (from --python): Python 2.7: pypm makes environments for Python 3 only" in refused
+
+
 def test_an_older_python_than_pypms_is_described_and_used(tmp_path, alpha_index, run_pypm) -> None:
     """Python 3.8 cannot import the packaging pypm runs with: its description must not need it."""
     oldest = installed_python(8)

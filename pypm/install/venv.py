@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,18 @@ def python_version_for(venv: Path, requested: str | None) -> str:
     return _base_version(find_base_python(requested))
 
 
+def check_requested_python(settings: Any) -> None:
+    """Fail early, naming where the ``python`` setting came from (``--python``, a file, a
+    variable), when it names no usable interpreter."""
+    requested = settings["python"]
+    if not requested:
+        return
+    try:
+        find_base_python(requested)
+    except InstallError as exc:
+        raise InstallError(f"{settings.describe('python')}: {exc.message}", hint=exc.hint) from None
+
+
 def find_base_python(requested: str | None) -> Path:
     """The interpreter to build ``.venv`` from: a path, a version like ``3.12``, or ours."""
     if not requested:
@@ -67,8 +80,17 @@ def find_base_python(requested: str | None) -> Path:
         return candidate
     if _looks_like_path(requested):
         what = "a directory" if candidate.is_dir() else "missing"
-        raise InstallError(f"--python {requested}: {what}, not a Python interpreter",
+        raise InstallError(f"{requested}: {what}, not a Python interpreter",
                            hint="give the path of a python executable or a version such as 3.12")
+    if re.fullmatch(r"2(\.\d+)*", requested):
+        raise InstallError(f"Python {requested}: pypm makes environments for Python 3 only",
+                           hint="give a Python 3 version such as 3.12")
+    if not re.fullmatch(r"\d+(\.\d+)*", requested):  # a command name such as python3.11 or pypy3 (as uv takes)
+        named = _command_on_path(requested)
+        if named is None:
+            raise InstallError(f"no Python interpreter named {requested!r} on PATH",
+                               hint="give a path, a version such as 3.12, or a command on PATH")
+        return named
     found = _python_on_path(requested) or _python_in_version_dirs(requested)
     if found is None:
         raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
@@ -81,11 +103,16 @@ def _looks_like_path(requested: str) -> bool:
 
 
 def _python_on_path(version: str) -> Path | None:
-    """``pythonX.Y`` on PATH, skipping version-manager shims (they may not resolve)."""
+    """``pythonX.Y`` on PATH (see :func:`_command_on_path`)."""
+    return _command_on_path(f"python{version}")
+
+
+def _command_on_path(command: str) -> Path | None:
+    """``command`` on PATH, skipping version-manager shims (they may not resolve)."""
     for directory in os.environ.get("PATH", "").split(os.pathsep):
         if not directory or "shims" in Path(directory).parts:
             continue
-        found = shutil.which(f"python{version}", path=directory)
+        found = shutil.which(command, path=directory)
         if found:
             return Path(found)
     return None
