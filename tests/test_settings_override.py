@@ -114,3 +114,17 @@ def test_command_line_flags_override_variables_and_the_project(tmp_path, make_in
     bad = run_pypm("lock", "--index-url", "not-a-url", cwd=root, env_extra=env, check=False)
     assert bad.returncode == 2 and "--index-url" in one_error_line(bad)
     assert run_pypm("cache", "dir", "--cache-dir", cache, cwd=root).stdout.strip() == str(cache)
+
+
+def test_offline_and_find_links_mistakes_name_where_the_setting_came_from(tmp_path, make_index, run_pypm) -> None:
+    """An offline run missing a page, and a find-links directory that is not one, say which
+    file or variable set them (not a flag nobody gave)."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = write_project(tmp_path / "p", ["alpha"], tool="offline = true")
+    failed = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert f"offline = True (from {root / 'pyproject.toml'})" in failed.stderr, failed.stderr
+    assert "PYPM_OFFLINE" not in failed.stderr
+    other = write_project(tmp_path / "q", ["alpha"])
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_FIND_LINKS": str(tmp_path / "no-dir")}
+    failed = run_pypm("lock", cwd=other, env_extra=env, check=False)
+    assert "is not a directory or URL" in failed.stderr and "(from PYPM_FIND_LINKS)" in failed.stderr, failed.stderr

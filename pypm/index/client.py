@@ -40,7 +40,10 @@ from pypm.store.layout import METADATA, METADATA_BY_URL
 # strip_credentials and redact live in pypm.index.http; other modules import them from here.
 __all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
 
-OFFLINE_HINT = "run it once online first: unset PYPM_OFFLINE, or drop --offline"
+
+def _offline_hint(settings: Settings) -> str:
+    """What to do about a file or page an offline run lacks, naming where ``offline`` was set."""
+    return f"run it once online first ({settings.describe('offline')})"
 
 
 class IndexClient:
@@ -51,6 +54,7 @@ class IndexClient:
                  refresh_packages: frozenset[str] = frozenset()) -> None:
         self.index_urls = settings.index_base_urls
         self.find_links = settings.find_links
+        self._find_links_source = settings.describe("find-links")
         self.allowed_insecure = list(settings["allow-insecure-host"])
         for url in self.index_urls:
             check_transport(url, self.allowed_insecure, "index")
@@ -62,6 +66,7 @@ class IndexClient:
         self.refresh = refresh
         self.refresh_packages = frozenset(canonicalize_name(name) for name in refresh_packages)
         self.offline = bool(settings["offline"])
+        self.offline_hint = _offline_hint(settings)
         self.pages = PageCache(cache_dir, settings["index-page-ttl"])
         self.facts = FileFactsCache(cache_dir)
         self.http = make_http_client()
@@ -117,7 +122,7 @@ class IndexClient:
             return _read_file_page(page_url, index_url)
         cached = self.pages.get(page_url)
         if self.offline:
-            links = _offline_page(cached, page_url, index_url, name)
+            links = _offline_page(cached, page_url, index_url, name, self.offline_hint)
             self.consulted[strip_credentials(page_url)] = "" if cached is None else cached.body_digest()
             return links
         if cached is not None and cached.missing:
@@ -206,7 +211,8 @@ class IndexClient:
             return self._find_links_page(location)
         directory = local_path(location) if location.startswith("file:") else Path(location)
         if not directory.is_dir():
-            raise IndexClientError(f"find-links location {location} is not a directory or URL")
+            raise IndexClientError(f"find-links location {location} is not a directory or URL",
+                                   hint=f"it comes from {self._find_links_source}")
         return [
             FileLink(filename=p.name, url=p.resolve().as_uri(), index_url=location,
                      sha256=file_sha256(p), size=p.stat().st_size)
@@ -220,7 +226,7 @@ class IndexClient:
             cached = self.pages.get(location)
             if cached is None or cached.missing:
                 raise IndexClientError(f"offline, and the find-links page {redact(location)} is not in the cache",
-                                       hint=OFFLINE_HINT)
+                                       hint=self.offline_hint)
             return parse_html_page(cached.body.decode("utf-8", "replace"), location, location)
         try:
             response = fetch(self.http, location)
@@ -273,7 +279,7 @@ class IndexClient:
     def _learn_facts(self, link: FileLink) -> FileFacts:
         if self.offline:
             raise IndexClientError(f"offline, and the size of {link.filename} is not in the cache",
-                                   hint=OFFLINE_HINT)
+                                   hint=self.offline_hint)
         try:
             if link.sha256:
                 response = fetch(self.http, link.url, method="HEAD", headers=IDENTITY)
@@ -314,7 +320,7 @@ class IndexClient:
             return parse_metadata(cached.read_bytes(), link.filename)
         if self.offline and not link.url.startswith("file:"):
             raise IndexClientError(f"offline, and the metadata of {link.filename} is not in the cache",
-                                   hint=OFFLINE_HINT)
+                                   hint=self.offline_hint)
         data = self._fetch_metadata_bytes(link)
         if cached is not None:
             atomic_write_bytes(cached, data)
@@ -352,11 +358,11 @@ def _link_name(link: FileLink) -> str | None:
 
 
 def _offline_page(cached: CachedPage | None, page_url: str, index_url: str,
-                  name: NormalizedName) -> list[FileLink] | None:
+                  name: NormalizedName, offline_hint: str) -> list[FileLink] | None:
     """A project page as last stored (None: the index had no such project then)."""
     if cached is None:
         raise IndexClientError(f"offline, and the index page of {name!r} is not in the cache",
-                               hint=f"{redact(index_url)} was not read for it yet; {OFFLINE_HINT}")
+                               hint=f"{redact(index_url)} was not read for it yet; {offline_hint}")
     if cached.missing:
         return None
     return parse_page(cached.body, cached.content_type, page_url, index_url)

@@ -79,7 +79,8 @@ def fetch_all(
     if missing and offline:
         names = ", ".join(sorted(item.filename for item in missing)[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise InstallError(f"offline, and not in the cache: {names}{more}", hint="run once without --offline")
+        raise InstallError(f"offline, and not in the cache: {names}{more}",
+                           hint="run it once online first (--offline, PYPM_OFFLINE or the offline setting is on)")
     if on_ready is not None:
         for item in items:
             if item not in missing:
