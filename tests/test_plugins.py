@@ -175,6 +175,11 @@ def test_a_plugin_that_cannot_load_is_one_line(project, tmp_path, run_pypm) -> N
     with_plugins(root, '["missing-native"]')
     failed = run_pypm("lock", cwd=root, env_extra=env, check=False)
     assert failed.returncode == 3 and "no native plugin named 'missing-native'" in failed.stderr
+    for entries, says in (('"x"', "plugins must be a list"), ("[3]", "plugin entry 3 is not understood")):
+        write_project(root, ["alpha"])
+        with_plugins(root, entries)  # a mistake in the settings, not a plugin failing: exit 1, not 3
+        failed = run_pypm("lock", cwd=root, env_extra=env, check=False)
+        assert failed.returncode == 1 and says in failed.stderr, failed.stderr
 
 
 @pytest.mark.parametrize(("source", "fragment"), [

@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from pypm.errors import PluginError
+from pypm.errors import ConfigError, PluginError
 from pypm.plugins.api import HookContext, PluginCommand, Registry
 from pypm.plugins.native import NativePlugin
 
@@ -205,7 +205,7 @@ def _group_may_be_declared() -> bool:
 def _configured(config_file: Path | None, tool_table: dict[str, Any]) -> list[Any]:
     specs = tool_table.get("plugins", [])
     if not isinstance(specs, list):
-        raise PluginError(f"{config_file}: [tool.pypm] plugins must be a list",
+        raise ConfigError(f"{config_file}: [tool.pypm] plugins must be a list",
                           hint='e.g. plugins = ["audit_gate:plugin", "hello"]')
     return specs
 
@@ -216,7 +216,7 @@ def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -
         directory = (base / spec["path"]).resolve()
         return _python_plugin(_module_of(spec["object"]), lambda: _import_object(spec["object"], [], directory))
     if not isinstance(spec, str) or not spec:
-        raise PluginError(f"{config_file}: plugin entry {spec!r} is not understood",
+        raise ConfigError(f"{config_file}: plugin entry {spec!r} is not understood",
                           hint='use "module:object", { path = "dir", object = "module:object" }, a native '
                                "plugin's name or a library path")
     if spec.endswith(NATIVE_SUFFIXES):
