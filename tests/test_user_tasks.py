@@ -503,3 +503,12 @@ def test_a_bare_task_name_inside_a_member_means_what_pypm_run_means(ws: Workspac
     proc = ws.pypm("docs", cwd=ws.member("core"), check=False)
     assert proc.returncode == 0, proc.stderr
     assert ws.ran_names() == ["acme-core:docs"]
+
+
+def test_task_arguments_outside_pypm_run_point_at_it(ws: Workspace) -> None:
+    """`pypm package --level 3`: arguments of a task go through `pypm run`, and the one-line
+    mistake says so (not only "see `pypm sync --help`")."""
+    proc = ws.pypm("package", "--level", "3", check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "unrecognized arguments: --level 3" in proc.stderr and "`pypm run package ...`" in proc.stderr
+    assert ws.ran_names() == []

@@ -141,8 +141,7 @@ def _dispatch(args: list[str]) -> int:
         if code is not None:
             return code
     if bare is not None:  # `pypm TASK...`: the tasks as `pypm sync TASK...` runs them
-        options = parser.parse_args([*args[:bare], "sync", *args[bare:]])
-        options.bare = True
+        options = _parse_bare(parser, args, bare)
     else:
         options = parser.parse_args(args)
     ui.configure(options.verbose - options.quiet, not options.no_color)
@@ -154,6 +153,22 @@ def _dispatch(args: list[str]) -> int:
         return 2
     module = importlib.import_module(f"pypm.cli.commands.{options.command}")
     return int(module.run(options) or 0)
+
+
+def _parse_bare(parser: argparse.ArgumentParser, args: list[str], bare: int) -> argparse.Namespace:
+    """``pypm TASK...`` parsed as ``pypm sync TASK...``; an option no parser takes is most
+    likely meant for the task, which takes arguments only through ``pypm run``."""
+    from pypm.errors import UsageError
+
+    try:
+        options = parser.parse_args([*args[:bare], "sync", *args[bare:]])
+    except UsageError as exc:
+        if not exc.message.startswith("unrecognized arguments"):
+            raise
+        raise UsageError(exc.message, hint=f"a task takes arguments through `pypm run {args[bare]} ...`; "
+                                           "see `pypm sync --help` for the options of a graph run") from None
+    options.bare = True
+    return options
 
 
 def _disable_plugins() -> None:
