@@ -315,3 +315,20 @@ def test_unknown_file_kind_is_refused_in_one_line(tmp_path: Path, run_pypm: RunP
         detect_kind(project / "pyproject.toml")
     assert "needs no import" in refused.value.one_line()
     assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml", "setup.cfg"]
+
+
+def test_a_poetry_project_in_non_package_mode_syncs(tmp_path: Path, index, run_pypm: RunPypm) -> None:
+    """``package-mode = false``: poetry-core refuses to build the project, so its
+    [build-system] goes (with a warning) and the imported project syncs its dependencies."""
+    root = tmp_path / "scripts-only"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "poe"\npackage-mode = false\n\n[tool.poetry.dependencies]\npython = "^3.10"\n'
+        'alpha = ">=1.0,<2.0"\n\n[build-system]\nrequires = ["poetry-core"]\n'
+        'build-backend = "poetry.core.masonry.api"\n')
+    imported = run_pypm("import", "pyproject.toml", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert "package-mode = false" in imported.stderr and "[build-system]" in imported.stderr, imported.stderr
+    assert "build-system" not in pyproject(root) and pyproject(root)["project"]["name"] == "poe"
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert run_pypm("run", "python", "-c", "import alpha", cwd=root, env_extra={"PYPM_INDEX_URL": index.url},
+                    check=False).returncode == 0

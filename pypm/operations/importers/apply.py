@@ -143,11 +143,24 @@ def edit_target(target: ImportTarget, imported: Imported, group: str | None) -> 
     for name, entries in imported.groups.items():
         _add_entries(edit, _place(document, Place("group", name)), entries)
     _write_indexes(document, imported)
+    _drop_refusing_backend(document, imported)
     counts = {
         "groups": sorted({g for g, e in imported.groups.items() if e} | ({group} if group else set())),
         "extras": sorted(e for e, entries in imported.optional.items() if entries),
     }
     return edit, counts
+
+
+def _drop_refusing_backend(document: Any, imported: Imported) -> None:
+    """Poetry's ``package-mode = false``: the project is no package, and poetry-core refuses
+    to build it, so its ``[build-system]`` goes (pypm then installs the dependencies and
+    puts the project's directory on the path, as it does for a project without a backend)."""
+    build = document.get("build-system")
+    backend = build.get("build-backend", "") if isinstance(build, dict) else ""
+    if imported.not_a_package and isinstance(backend, str) and backend.startswith("poetry.core"):
+        del document["build-system"]
+        imported.notes.append("package-mode = false: the project is no package, so its [build-system] (poetry-core, "
+                              "which refuses to build it) is removed")
 
 
 def _create_project(document: Any, imported: Imported, directory: Path) -> None:

@@ -71,7 +71,8 @@ class Imported:
     ``optional``: extras; ``requires_python``: for ``[project] requires-python`` (None: not
     said); ``indexes``: for ``[tool.pypm]``; ``preferences``: versions the lock keeps;
     ``project``: ``name``/``version``/``description`` for a ``[project]`` table that has to
-    be created; ``notes``: what could not be carried over (printed as warnings)."""
+    be created; ``notes``: what could not be carried over (printed as warnings);
+    ``not_a_package``: the project is no package to build (Poetry's ``package-mode = false``)."""
 
     kind: str
     source: Path
@@ -83,6 +84,7 @@ class Imported:
     preferences: list[Preference] = field(default_factory=list)
     project: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    not_a_package: bool = False
 
 
 @dataclass(frozen=True)

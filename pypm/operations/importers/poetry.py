@@ -69,6 +69,7 @@ def read_poetry(pyproject: Path, context: ImportContext) -> Imported:
             imported.project[key] = poetry[key]
     _sources(poetry.get("source"), imported)
     imported.preferences.extend(poetry_lock_pins(pyproject.parent / "poetry.lock"))
+    imported.not_a_package = poetry.get("package-mode") is False
     return imported
 
 
