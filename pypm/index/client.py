@@ -97,6 +97,13 @@ class IndexClient:
         """Close the HTTP connections."""
         self.http.close()
 
+    def forget(self) -> None:
+        """Drop the pages and metadata read so far (a resolution that is over needs them no
+        more; for a 200-package lock they are tens of megabytes): what was consulted stays."""
+        self._pages.clear()
+        self._metadata.clear()
+        self._flat_links = None
+
     def project_files(self, name: NormalizedName) -> list[FileLink]:
         """Every file for ``name``: from the first index that knows it, plus find-links."""
         with self._guard:

@@ -16,7 +16,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileLink:
     """One file on a project page.
 

@@ -240,6 +240,7 @@ def _resolve_and_write(workspace: Workspace, request: LockRequest, digest: str, 
         client.fill_sizes(resolution)
     finally:
         client.close()
+        client.forget()  # before the lock document is built: the peak memory of a lock
     check_required(resolution.uncovered, workspace.settings["required-environments"])
     document = lock_document(workspace, resolution, digest)
     written = write_lock(workspace.lock_path, document)

@@ -114,8 +114,22 @@ def _interpreter(implementation: str, python_version: str) -> tuple[frozenset[tu
     return frozenset(pairs), frozenset(pure)
 
 
-@lru_cache(maxsize=1 << 16)
+#: env key -> {tag: serves it?}: one dict per sampled environment (a cache keyed by
+#: (tag, key) tuples held 3 MB of tuples and list nodes on a 200-package lock)
+_SERVED: dict[EnvKey, dict[Tag, bool]] = {}
+
+
 def _serves(tag: Tag, key: EnvKey) -> bool:
+    served = _SERVED.get(key)
+    if served is None:
+        served = _SERVED.setdefault(key, {})
+    found = served.get(tag)
+    if found is None:
+        found = served[tag] = _computed_serves(tag, key)
+    return found
+
+
+def _computed_serves(tag: Tag, key: EnvKey) -> bool:
     implementation, python_version, sys_platform, machine = key
     pairs, pure = _interpreter(implementation, python_version)
     if tag.platform == "any":
