@@ -61,7 +61,8 @@ def _project_file(path: Path, kind: str) -> Path:
         pyproject = path.parent / "pyproject.toml"
         if not pyproject.is_file():
             raise ImportRefused(f"{path} has no pyproject.toml beside it",
-                                hint="a lock file does not say which packages were asked for")
+                                hint=f"pypm imports a {kind} project from its pyproject.toml with the lock beside it;"
+                                     " put the lock back beside the pyproject it was made from")
         return pyproject
     return path
 
