@@ -61,6 +61,7 @@ BAD = [
         in_member=True),
     Bad("cmd-number", "a = { cmd = 3 }", "", "cmd must be a command string or a list of them"),
     Bad("cmd-empty", 'a = ""', "", "cmd must be a command string or a list of them"),
+    Bad("cmd-unbalanced-quote", 'a = { cmd = "echo \\"open" }', "", "cannot be split into words: No closing quotation"),
     Bad("no-cmd-no-deps", 'a = { help = "x" }', "", "task 'a' has neither cmd nor deps"),
     Bad("entry-number", "a = 3", "", "task 'a' must be a command, a list of commands or a table"),
     Bad("deps-string", 'a = { cmd = "x", deps = "b" }', "", "deps must be a list of strings"),

@@ -153,6 +153,14 @@ def _commands(value: Any, where: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
         raise WorkspaceError(f"{where}: cmd must be a command string or a list of them")
+    import shlex
+
+    for command in value:
+        try:
+            shlex.split(command, posix=True)  # neither a shell nor pypm could run it
+        except ValueError as exc:
+            raise WorkspaceError(f"{where}: cmd {command!r} cannot be split into words: {exc}",
+                                 hint="check its quotes") from None
     return tuple(value)
 
 
