@@ -139,6 +139,25 @@ def test_page_connection_reset_is_retried(tmp_path, make_index, run_pypm) -> Non
     assert [r.status for r in requests_for(index, "/simple/alpha/")] == [0, 0, 200]
 
 
+def test_page_cut_short_is_retried_on_a_new_connection(tmp_path, make_index, run_pypm) -> None:
+    """A page answer cut short (httpx: RemoteProtocolError) twice: the retries go through a
+    fresh connection (an HTTP/2 stream reset would come again on the pooled one) and lock."""
+    index = make_index([DistSpec("alpha", "1.0")], faults=[Fault("/simple/alpha/", drop_after=10, times=2)])
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert len(requests_for(index, "/simple/alpha/")) == 3
+
+
+def test_an_http2_stream_reset_is_described_in_words() -> None:
+    """What a user reads instead of httpx's ``<StreamReset stream_id:131, ...>``."""
+    import httpx
+
+    from pypm.index.http import describe_error
+
+    reset = httpx.RemoteProtocolError("<StreamReset stream_id:131, error_code:1, remote_reset:True>")
+    assert describe_error(reset) == "the server reset the HTTP/2 stream"
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -356,7 +356,8 @@ class IndexClient:
                     return response.content
             return fetch_wheel_metadata(self.http, link.url, link.filename)
         except Unreachable as exc:
-            raise IndexClientError(f"cannot fetch metadata of {link.filename}: {exc}") from None
+            raise IndexClientError(f"cannot fetch metadata of {link.filename}: {exc}",
+                                   hint="the index did not answer; run the command again") from None
 
 
 def _link_name(link: FileLink) -> str | None:

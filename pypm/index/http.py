@@ -48,13 +48,14 @@ def http_timeout() -> float:
     return value
 
 
-def make_http_client() -> httpx.Client:
+def make_http_client(http2: bool = True) -> httpx.Client:
     """An httpx client with pypm's user agent, timeouts, connection limits, HTTP/2 where the
-    ``h2`` package is installed, index credentials and redirects. No custom transport:
-    httpx ignores ``http2`` and ``limits`` when one is passed; retries are :func:`fetch`'s."""
+    ``h2`` package is installed (unless ``http2`` is False), index credentials and
+    redirects. No custom transport: httpx ignores ``http2`` and ``limits`` when one is
+    passed; retries are :func:`fetch`'s."""
     timeout = http_timeout()
     return httpx.Client(
-        http2=_http2_available(),
+        http2=http2 and _http2_available(),
         timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
         limits=LIMITS,
         follow_redirects=True,
@@ -113,21 +114,30 @@ def fetch(
     a transient status (e.g. 503) when every retry got one; raises :class:`Unreachable`
     when no answer came."""
     failures = 0
-    while True:
-        try:
-            reply = _send(client, method, url, headers, raw, content)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            if not is_transient_error(exc) or failures >= policy.retries:
-                raise Unreachable(describe_error(exc), failures + 1) from None
-            failures += 1
-            wait, reason = policy.delay(failures), describe_error(exc)
-        else:
-            if not is_transient_status(reply.status_code) or failures >= policy.retries:
-                return reply
-            failures += 1
-            wait, reason = policy.delay(failures, reply.headers.get("Retry-After")), f"HTTP {reply.status_code}"
-        ui.detail(f"{method} {redact(url)}: {reason}; retry {failures} of {policy.retries} in {wait:.1f}s")
-        sleep(wait)
+    fresh: httpx.Client | None = None  # after a protocol error: a new HTTP/1.1 connection for the retries
+    try:
+        while True:
+            try:
+                reply = _send(fresh or client, method, url, headers, raw, content)
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                if not is_transient_error(exc) or failures >= policy.retries:
+                    raise Unreachable(describe_error(exc), failures + 1) from None
+                if isinstance(exc, httpx.RemoteProtocolError) and fresh is None:
+                    # an HTTP/2 stream reset (or a peer that broke the protocol) may come
+                    # again on the pooled connection: the retries do not reuse it
+                    fresh = make_http_client(http2=False)
+                failures += 1
+                wait, reason = policy.delay(failures), describe_error(exc)
+            else:
+                if not is_transient_status(reply.status_code) or failures >= policy.retries:
+                    return reply
+                failures += 1
+                wait, reason = policy.delay(failures, reply.headers.get("Retry-After")), f"HTTP {reply.status_code}"
+            ui.detail(f"{method} {redact(url)}: {reason}; retry {failures} of {policy.retries} in {wait:.1f}s")
+            sleep(wait)
+    finally:
+        if fresh is not None:
+            fresh.close()
 
 
 def _send(client: httpx.Client, method: str, url: str, headers: Mapping[str, str] | None, raw: bool,
@@ -143,6 +153,8 @@ def describe_error(exc: BaseException) -> str:
         return f"no data for {http_timeout():g}s (the connection stalled; {TIMEOUT_ENV} sets this timeout)"
     if isinstance(exc, httpx.ConnectTimeout):
         return f"connecting timed out after {min(CONNECT_TIMEOUT, http_timeout()):g}s"
+    if isinstance(exc, httpx.RemoteProtocolError) and "StreamReset" in str(exc):
+        return "the server reset the HTTP/2 stream"
     text = str(exc).splitlines()[0] if str(exc) else ""
     name = type(exc).__name__
     return redact_text(f"{name}: {text}" if text else name)
