@@ -77,7 +77,7 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
         _print_plan(ctx, names)
         return ctx
     user_tasks = len(names) > len(operations)
-    forced = ctx.lock_request.forces or any(ctx.forces(name) for name in operations)
+    forced = ctx.lock_request.forces or ctx.reinstall.forces  # (bundle's chain includes the sync)
     stale = operations if forced else stale_operations(ctx, operations)
     if not user_tasks and not stale:
         ui.info(f"All up to date ({', '.join(operations)})")
