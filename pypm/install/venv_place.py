@@ -18,6 +18,12 @@ def describes_this_venv(info: dict[str, Any], venv: str | os.PathLike[str]) -> b
     scheme = info.get("scheme")
     prefix = scheme.get("data") if isinstance(scheme, dict) else None
     try:
-        return isinstance(prefix, str) and os.path.realpath(prefix) == os.path.realpath(venv)
+        return isinstance(prefix, str) and _place(prefix) == _place(venv)
     except (OSError, ValueError):
         return False
+
+
+def _place(path: str | os.PathLike[str]) -> str:
+    """A path as the filesystem resolves it (links followed; case folded where the
+    platform ignores case, as Windows does)."""
+    return os.path.normcase(os.path.realpath(path))
