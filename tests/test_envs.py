@@ -58,9 +58,11 @@ def test_add_to_a_named_and_to_the_default_environment(tmp_path, env, run_pypm) 
     (["env", "create", "broken", "nothing-like-this"], 1, "nothing-like-this"),
     (["run", "--env", "missing", "python"], 2, "no environment named"),
     (["add", "--env", "x", "--package", "p", "alpha"], 2, "--package"),
+    (["add", "--env", "x", "--group", "lint", "alpha"], 2, "cannot take --group"),
+    (["remove", "--env", "x", "--optional", "fast", "alpha"], 2, "cannot take --optional"),
 ])
 def test_environment_mistakes_are_one_line(tmp_path, env, run_pypm, args, code, fragment) -> None:
-    if "--package" in args:
+    if "--env" in args and "missing" not in args:
         run_pypm("env", "create", "x", cwd=tmp_path, env_extra=env)
     result = run_pypm(*args, cwd=tmp_path, env_extra=env, check=False)
     assert result.returncode == code and fragment in result.stderr, result.stderr

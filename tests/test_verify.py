@@ -296,7 +296,7 @@ def test_reinstall_puts_back_what_verify_found_changed(synced, run_pypm: RunPypm
     synced_again = run_pypm("sync", "--reinstall-package", "ALPHA", cwd=root, env_extra=env)
     assert "1 installed, 0 removed" in synced_again.stderr, synced_again.stderr
     assert changed.read_bytes() == original and verify(run_pypm, root, env).returncode == 0
-    everything = run_pypm("sync", "--reinstall", cwd=root, env_extra=env).stderr
+    everything = run_pypm("lock", "sync", "--reinstall", cwd=root, env_extra=env).stderr
     assert "3 installed, 0 removed, 0 unchanged" in everything, everything
     line = assert_one_error_line(
         run_pypm("sync", "--reinstall-package", "nosuch", cwd=root, env_extra=env, check=False), 2)

@@ -47,6 +47,7 @@ SYNC_FLAGS = {
     "extra": "--extra", "all_extras": "--all-extras", "no_install_project": "--no-install-project",
     "inexact": "--inexact", "frozen": "--frozen", "locked": "--locked",
     "offline": "--offline", "python": "--python", "link_mode": "--link-mode",
+    "reinstall": "--reinstall", "reinstall_package": "--reinstall-package",
 }
 
 
@@ -94,6 +95,14 @@ def add_selection_options(parser: argparse.ArgumentParser, title: str = "sync op
     return sync
 
 
+def add_reinstall_options(group: argparse._ArgumentGroup) -> None:
+    """``--reinstall`` and ``--reinstall-package`` (uv's), for commands that sync."""
+    group.add_argument("--reinstall", action="store_true",
+                       help="install every package again, even those that look up to date")
+    group.add_argument("--reinstall-package", action="append", default=[], metavar="NAME",
+                       help="install NAME again, even when it looks up to date (repeatable)")
+
+
 def add_lock_mode_options(parser: argparse.ArgumentParser, locked: bool = True,
                           frozen_help: str = "install pylock.toml as it is, even when stale; never re-lock") -> None:
     """``--frozen`` (and ``--locked``): sync without re-locking (as uv's flags)."""
@@ -128,11 +137,7 @@ def add_setting_options(parser: argparse.ArgumentParser, offline: bool = True, e
 def add_sync_command_options(parser: argparse.ArgumentParser) -> None:
     """Everything a command that syncs honours (``sync``, ``run``, ``shell``)."""
     add_lock_options(parser, "lock options (used when pylock.toml is re-locked first)")
-    selection = add_selection_options(parser)
-    selection.add_argument("--reinstall", action="store_true",
-                           help="install every package again, even those that look up to date")
-    selection.add_argument("--reinstall-package", action="append", default=[], metavar="NAME",
-                           help="install NAME again, even when it looks up to date (repeatable)")
+    add_reinstall_options(add_selection_options(parser))
     add_lock_mode_options(parser)
     add_setting_options(parser)
 
@@ -143,12 +148,11 @@ def selection_from(options: argparse.Namespace) -> Selection:
 
     if not hasattr(options, "group"):
         return Selection()
-    if options.only_group and (options.group or options.all_groups):
-        from pypm.errors import UsageError
-
-        other = "--group" if options.group else "--all-groups"
-        raise UsageError(f"--only-group installs only the groups it names, so it cannot go with {other}",
-                         hint=f"name every group with --only-group, or drop {other}")
+    others = given_flags(options, {"group": "--group", "all_groups": "--all-groups", "extra": "--extra",
+                                   "all_extras": "--all-extras"}) if options.only_group else []
+    if others:  # extras are the project's, which --only-group leaves out
+        raise UsageError(f"--only-group installs only the groups it names, so it cannot go with {others[0]}",
+                         hint=f"name every group with --only-group, or drop {others[0]}")
     return Selection(
         groups=tuple(canonical_name(g) for g in options.group),
         no_dev=options.no_dev,
@@ -309,7 +313,7 @@ def place_from(options: argparse.Namespace) -> object:
 def refuse_selection(options: argparse.Namespace, what: str) -> None:
     """Refuse the sync selection options (``--group``, ``--extra``...) for an environment
     that holds one requirement list (a script's, a named environment's): exit 2."""
-    kept = ("--offline", "--python", "--link-mode", "--frozen", "--locked")
+    kept = ("--offline", "--python", "--link-mode", "--frozen", "--locked", "--reinstall", "--reinstall-package")
     refused = [flag for flag in given_flags(options, SYNC_FLAGS) if flag not in kept]
     if refused:
         raise UsageError(f"{refused[0]} does not apply to {what}, which holds one list of requirements",

@@ -179,10 +179,12 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
     from pypm.graph.session import editing_project
     from pypm.operations import envs
 
-    if options.package or getattr(options, "editable", None):
-        flag = "--package" if options.package else "-e"
-        raise UsageError(f"an environment holds requirements only, so --env and --global cannot take {flag}",
-                         hint=f"drop {flag}")
+    flags = [flag for flag, given in (("--package", options.package), ("-e", getattr(options, "editable", None)),
+                                      ("--group", options.place_group), ("--optional", options.place_optional),
+                                      ("--dev", options.place_dev)) if given]
+    if flags:  # one list, installed whole (run --env and shell --env take no selection either)
+        raise UsageError(f"an environment holds one list of requirements, so --env and --global cannot take "
+                         f"{flags[0]}", hint=f"drop {flags[0]}")
     created = None
     if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not remove:
         created = envs.create_env_files(name)

@@ -43,7 +43,7 @@ __all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
 
 def _offline_hint(settings: Settings) -> str:
     """What to do about a file or page an offline run lacks, naming where ``offline`` was set."""
-    return f"run it once online first ({settings.describe('offline')})"
+    return f"run it once online first; {settings.describe('offline')}"
 
 
 class IndexClient:

@@ -130,11 +130,11 @@ def remove_requirements(raw: RawWorkspace, settings: Settings, names: list[str],
     for name in names:
         removed = edit.remove(canonicalize_name(name), place)
         if not removed and edit.array(place, create=False) is None:
-            raise UsageError(f"{_shown(path, raw.root)} has no {place.describe()}",
+            raise UsageError(f"{raw.label or _shown(path, raw.root)} has no {place.describe()}",
                              hint="pick a list it has with --group, --optional or --dev")
         if not removed:
             listed = ", ".join(edit.names(place)) or "nothing"
-            raise UsageError(f"{name} is not in {place.describe()} of {_shown(path, raw.root)}",
+            raise UsageError(f"{name} is not in {_where(place, path, raw)}",
                              hint=f"it lists {listed}; pick the list with --group, --optional or --dev")
         outcome.removed.extend(removed)
         if not _required_elsewhere(raw, path, name):

@@ -444,7 +444,7 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
     if workspace.settings["offline"]:
         names = ", ".join(p.name for p in sdists)
         raise InstallError(f"offline, and these need building from sdists: {names}",
-                           hint=f"run it once online first ({workspace.settings.describe('offline')})")
+                           hint=f"run it once online first; {workspace.settings.describe('offline')}")
     paths = {}
     for planned in sdists:
         source = planned.source

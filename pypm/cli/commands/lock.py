@@ -10,6 +10,7 @@ from pypm.cli.graph_options import (
     add_graph_run_options,
     add_lock_options,
     add_operations,
+    add_reinstall_options,
     add_selection_options,
     add_setting_options,
     given_flags,
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     add_operations(parser, "also run sync, bundle, or tasks (which sync first)", ("sync", "bundle"), tasks=True)
     add_lock_options(parser)
-    add_selection_options(parser, "sync options (with `pypm lock sync` or a task)")
+    add_reinstall_options(add_selection_options(parser, "sync options (with `pypm lock sync` or a task)"))
     add_setting_options(parser)
     add_graph_run_options(parser)
     parser.add_argument("--check", action="store_true",
