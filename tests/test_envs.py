@@ -60,6 +60,7 @@ def test_add_to_a_named_and_to_the_default_environment(tmp_path, env, run_pypm) 
     (["add", "--env", "x", "--package", "p", "alpha"], 2, "--package"),
     (["add", "--env", "x", "--group", "lint", "alpha"], 2, "cannot take --group"),
     (["remove", "--env", "x", "--optional", "fast", "alpha"], 2, "cannot take --optional"),
+    (["env", "list", "--python", "3.11"], 2, "`pypm env list` takes no --python"),
 ])
 def test_environment_mistakes_are_one_line(tmp_path, env, run_pypm, args, code, fragment) -> None:
     if "--env" in args and "missing" not in args:

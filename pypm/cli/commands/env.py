@@ -14,7 +14,8 @@ EPILOG = ("Use one with `pypm add --env NAME REQ`, `pypm run --env NAME CMD`, `p
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The action, its name and requirements, and the settings ``create`` locks with."""
     parser.epilog = EPILOG
-    parser.add_argument("action", choices=("create", "list", "remove", "path"), help="what to do")
+    parser.add_argument("action", choices=("create", "list", "remove", "path"),
+                        help="what to do (the settings below: create only)")
     parser.add_argument("name", nargs="?", metavar="NAME", help="the environment (path: default `default`)")
     parser.add_argument("requirements", nargs="*", metavar="REQ", help="create: requirements to install")
     add_setting_options(parser)
@@ -29,6 +30,12 @@ def run(options: argparse.Namespace) -> int:
     if options.action != "create" and options.requirements:
         raise UsageError(f"`pypm env {options.action}` takes no requirements",
                          hint="add them with `pypm add --env NAME REQ`")
+    if options.action != "create":
+        from pypm.cli.graph_options import setting_overrides
+
+        flags = [flag for _, flag in setting_overrides(options).values()]
+        if flags:  # only create locks and installs
+            raise UsageError(f"`pypm env {options.action}` takes no {flags[0]}", hint=f"drop {flags[0]}")
     if options.action == "list":
         if options.name:
             raise UsageError("`pypm env list` takes no name", hint="run `pypm env list`")
