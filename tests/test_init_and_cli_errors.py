@@ -252,6 +252,7 @@ USAGE_ERRORS = [
     ("init-bad-name", ["init", "--name", "bad name!"], "bad name!"),
     ("init-bad-python", ["init", "--python", "abc"], "abc"),
     ("init-python-2", ["init", "--python", "2.7"], "--python 2.7: pypm makes projects for Python 3 only"),
+    ("init-python-3-99", ["init", "--python", "3.99"], "--python 3.99: no such Python is released yet"),
 ]
 
 

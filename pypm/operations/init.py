@@ -50,6 +50,12 @@ def checked_python(python: str) -> str:
         raise UsageError(f"--python {python!r} is not a Python version", hint="give one like 3.12")
     if int(match.group(1)) < 3:
         raise UsageError(f"--python {python}: pypm makes projects for Python 3 only", hint="give one like 3.12")
+    from pypm.resolver.environments import PYTHON_MINORS
+
+    minor = int(python.split(".")[1]) if "." in python else 0
+    if int(match.group(1)) > 3 or minor > PYTHON_MINORS[-1]:
+        raise UsageError(f"--python {python}: no such Python is released yet (pypm locks for 3.{PYTHON_MINORS[0]} to "
+                         f"3.{PYTHON_MINORS[-1]})", hint="give one like 3.12")
     return python
 
 
