@@ -64,6 +64,8 @@ def test_hello_is_compiled_added_and_run_with_its_arguments(tmp_path, plugin_env
     assert listed.stdout.split("\t")[0] == "hello" and str(library) in listed.stdout
     run_pypm("plugin", "remove", "hello", cwd=tmp_path, env_extra=plugin_env)
     assert not installed.exists()
+    empty = run_pypm("plugin", "list", cwd=tmp_path, env_extra=plugin_env)
+    assert empty.stdout == "" and "No native plugin installed" in empty.stderr
     gone = run_pypm("plugin", "run", "hello", cwd=tmp_path, env_extra=plugin_env, check=False)
     assert gone.returncode == 2 and "no native plugin named 'hello'" in gone.stderr
 

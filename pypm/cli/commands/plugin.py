@@ -39,8 +39,11 @@ def run(options: argparse.Namespace) -> int:
         ui.info(f"Added the plugin {plugin.name}: {plugin.path} (sha256 {plugin.sha256})")
         return 0
     if options.action == "list":
-        for plugin in installed.installed_plugins().values():
+        plugins = installed.installed_plugins()
+        for plugin in plugins.values():
             print(f"{plugin.name}\t{plugin.sha256}\t{plugin.source}")
+        if not plugins:  # stdout stays empty for scripts; a person is told why
+            ui.info(f"No native plugin installed in {installed.plugin_dir()}; add one with `pypm plugin add NAME SRC`")
         return 0
     if options.action == "remove":
         ui.info(f"Removed the plugin {options.name} ({installed.remove_plugin(options.name)})")
