@@ -141,6 +141,35 @@ def restored_on_failure(path: Path) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def exclusive_flock(path: Path, on_wait: Callable[[], None], notice_after: float = 0.0) -> Iterator[None]:
+    """Hold ``flock(LOCK_EX)`` on ``path`` (created when missing; POSIX only). When another
+    process holds it ``notice_after`` seconds later (polling until then), ``on_wait()`` is
+    called once and the wait goes on. Released on exit, or when the process dies."""
+    import fcntl
+    import time
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + notice_after
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    on_wait()
+                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                    break
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
 def is_digest_record(name: str) -> bool:
     """``<64 hex>.json``: a record pypm names by a sha256 (resolutions, parsed locks)."""
     return len(name) == 69 and name.endswith(".json")

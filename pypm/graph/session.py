@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from pypm import ui
 from pypm.errors import FileSystemError, os_error
-from pypm.fsutil import atomic_write_text, remove_stale_temps
+from pypm.fsutil import atomic_write_text, exclusive_flock, remove_stale_temps
 from pypm.graph.context import GraphContext
 
 DB_NAME = "doit.sqlite3"
@@ -57,7 +58,9 @@ def project_lock(ctx: GraphContext) -> Iterator[None]:
     ``UnixFileLock`` takes the same lock on the same file, so both interoperate; importing
     filelock costs ~12 ms, on every run); elsewhere filelock's ``FileLock``.
     """
-    with _posix_flock(ctx) if os.name == "posix" else _file_lock(ctx):
+    waiting = partial(_say_waiting, ctx)
+    posix = os.name == "posix"
+    with exclusive_flock(ctx.state_dir / LOCK_NAME, waiting, WAIT_NOTICE_AFTER) if posix else _file_lock(ctx):
         _record_holder(ctx)
         yield
 
@@ -76,32 +79,6 @@ def editing_project(ctx: GraphContext) -> Iterator[None]:
 def _say_waiting(ctx: GraphContext) -> None:
     holder = _holder_pid(ctx)
     ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
-
-
-@contextmanager
-def _posix_flock(ctx: GraphContext) -> Iterator[None]:
-    import fcntl
-    import time
-
-    descriptor = os.open(ctx.state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + WAIT_NOTICE_AFTER
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    _say_waiting(ctx)
-                    fcntl.flock(descriptor, fcntl.LOCK_EX)
-                    break
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        os.close(descriptor)
 
 
 @contextmanager

@@ -50,23 +50,25 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
     return data
 
 
-def python_version_for(venv: Path, requested: str | None) -> str:
-    """The version of the Python a sync would use: ``requested`` (a path or a version),
-    else that of a complete ``venv``, else the running one."""
-    if not requested:
+def python_version_for(venv: Path, settings: Any) -> str:
+    """The version of the Python a sync would use: the ``python`` setting's (see
+    :func:`requested_base`), else that of a complete ``venv``, else the running one."""
+    base = requested_base(settings)
+    if base is None:
         kept = complete_venv(venv)
         return kept.version if kept is not None else _running_version()
-    return _base_version(find_base_python(requested))
+    return _base_version(base)
 
 
-def check_requested_python(settings: Any) -> None:
-    """Fail early, naming where the ``python`` setting came from (``--python``, a file, a
-    variable), when it names no usable interpreter."""
+def requested_base(settings: Any) -> Path | None:
+    """The interpreter the ``python`` setting names (None when it is not set); when it names
+    no usable one, the error says where the value came from (``--python``, a file, a
+    variable)."""
     requested = settings["python"]
     if not requested:
-        return
+        return None
     try:
-        find_base_python(requested)
+        return find_base_python(requested)
     except InstallError as exc:
         raise InstallError(f"{settings.describe('python')}: {exc.message}", hint=exc.hint) from None
 

@@ -79,18 +79,18 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     _check_place_file(raw, path, place)
     edit = PyprojectEdit(path)
     outcome = EditOutcome(path)
-    members = {m.path.resolve(): m for m in raw.members if m.source_of is None}
-    named_members = []
+    member_dirs = {m.path.resolve() for m in raw.members if m.source_of is None}
+    path_sources, named_members = [], []
     for directory, is_editable in sources:
         where = (Path(cwd) / Path(directory).expanduser()).resolve()
         name = _path_project_name(where, directory)
-        if where in members:  # a workspace member: required by name, installed as members are (uv: workspace = true)
+        if where in member_dirs:  # another member: required by name, as uv writes workspace = true
             named_members.append((directory, name))
         else:
             edit.set_path_source(name, relative_posix(where, path.parent.resolve()), is_editable)
+            path_sources.append((directory, is_editable))
         parsed.append(_parse(name))
     _refuse_self(parsed, path, raw)
-    sources = [(d, e) for d, e in sources if d not in {directory for directory, _ in named_members}]
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
         outcome.added.append(str(requirement) + (f" (was {replaced})" if replaced else ""))
@@ -102,7 +102,7 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     _lock_then_save(raw, settings, edit, bound, hooks)
     for row in outcome.added:
         ui.info(f"Added {row} to {_where(place, path, raw)}")
-    for directory, is_editable in sources:
+    for directory, is_editable in path_sources:
         how = "installed editable" if is_editable else "built into a wheel and installed from it"
         ui.info(f"{directory} is a path dependency ([tool.pypm.sources]), {how}")
     for directory, name in named_members:
@@ -255,8 +255,8 @@ def _refuse_self(parsed: list[Any], path: Path, raw: RawWorkspace) -> None:
     from pypm.workspace.discovery import canonical_name
 
     own = next((canonical_name(str(m.project.get("name", ""))) for m in raw.members if m.pyproject == path), None)
-    for requirement in parsed:
-        if own is not None and canonical_name(requirement.name) == own:
+    for requirement in parsed if own is not None else []:
+        if canonical_name(requirement.name) == own:
             raise UsageError(f"{requirement.name} is the project {_shown(path, raw.root)} describes: a project cannot "
                              "depend on itself", hint="name another project, or use --package to add it elsewhere")
 

@@ -63,12 +63,12 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
     The lock and the interpreter are checked before ``.venv`` is touched; a ``.venv`` that
     must be recreated is replaced only once the new one is complete (see
     :func:`pypm.install.venv.project_venv`)."""
-    from pypm.install.venv import check_requested_python, project_venv
+    from pypm.install.venv import project_venv, requested_base
     from pypm.lock.reader import read_lock
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     venv, settings = workspace.venv_path, workspace.settings
-    check_requested_python(settings)
+    requested_base(settings)  # a python setting that names no interpreter fails here, naming its source
     if not reinstall.forces and stamp_matches(venv, workspace.lock_path, selection, settings, workspace.raw):
         ui.detail("sync: .venv matches pylock.toml")
         return SyncOutcome(skipped=True)

@@ -186,10 +186,7 @@ class _Placer:
             os.makedirs(parent, exist_ok=True)
             self.made.add(parent)
         if rewritten is not None:
-            remove_file(target, self.trash)
-            with open(target, "wb") as handle:
-                handle.write(rewritten)
-            os.chmod(target, 0o755)
+            _write_fresh(Path(target), rewritten, self.trash, executable=True)
             return
         source = os.path.join(self.base, stored.scheme, stored.path)
         try:

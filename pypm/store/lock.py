@@ -97,19 +97,10 @@ def exclusive_store_lock(cache_dir: Path, on_wait: Callable[[], None] | None = N
         with _exclusive_filelock(cache_dir, on_wait):
             yield
         return
-    import fcntl
+    from pypm.fsutil import exclusive_flock
 
-    descriptor = os.open(_made(cache_dir) / FLOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+    with exclusive_flock(_made(cache_dir) / FLOCK_FILE, on_wait or (lambda: None)):
         yield
-    finally:
-        os.close(descriptor)
 
 
 @contextmanager
