@@ -194,8 +194,8 @@ def test_prune_removes_crash_leftovers_but_nothing_in_use(tmp_path, make_index, 
     with FileLock(str(live) + ".lock"):  # a download of this file is running
         result = run_pypm("cache", "prune", cwd=root, env_extra=env)
 
-    assert "Removed 0 unused store entries, 2 store leftovers, 2 partial download files and 1 stale temp files" \
-        in result.stderr
+    assert ("Removed 0 unused store entries, 0 unused shared dist-info files, 2 store leftovers, "
+            "2 partial download files and 1 stale temp files") in result.stderr
     assert not unpack.exists() and not manifest_temp.exists()
     assert not dead.exists() and not dead.with_suffix(".json").exists()
     assert live.exists() and live.with_suffix(".json").exists()
@@ -204,10 +204,13 @@ def test_prune_removes_crash_leftovers_but_nothing_in_use(tmp_path, make_index, 
     store_is_sound(cache)
     assert run_pypm("run", "python", "-c", "import alpha, beta", cwd=root, env_extra=env).returncode == 0
 
+    shared = [p for p in (cache / "dist-info-files-v1").glob("*/*")]
+    assert len(shared) >= 5  # INSTALLER, REQUESTED (alike everywhere) and one pointer per entry at least
     shutil.rmtree(root / ".venv")
     result = run_pypm("cache", "prune", cwd=root, env_extra=env)
-    assert "Removed 3 unused store entries" in result.stderr
+    assert f"Removed 3 unused store entries, {len(shared)} unused shared dist-info files" in result.stderr
     assert not list((cache / "store-v1").glob("*/*/pypm-manifest.json"))
+    assert not list((cache / "dist-info-files-v1").glob("*/*"))
 
 
 def test_clean_keeps_the_lock_and_what_pypm_did_not_make(tmp_path, make_index, run_pypm, pypm_env) -> None:
@@ -315,6 +318,37 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
     assert copied_file.read_text() == pristine and copied_file.stat().st_ino == copied_inode, "a copy is its own"
     assert run_pypm("cache", "verify", cwd=one, env_extra=env).returncode == 0
     store_is_sound(cache)
+
+
+def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_spread(
+        tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """INSTALLER, REQUESTED, the store pointer and a script-less package's RECORD are the
+    same in every environment: hardlinked from one copy in the cache. A RECORD naming this
+    environment's scripts is its own; a copy edited in place is replaced, not linked on."""
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("gamma", "1.0", entry_points={"gamma-cli": "gamma:main"})])
+    env = {"PYPM_INDEX_URL": index.url}
+    one, two, three, copied = (project(tmp_path / name, ["alpha", "gamma"]) for name in ("one", "two", "three", "c"))
+    for root in (one, two):
+        run_pypm("sync", cwd=root, env_extra=env)
+    run_pypm("sync", "--link-mode", "copy", cwd=copied, env_extra=env)
+
+    def info(root: Path, dist: str, name: str) -> Path:
+        return site_packages(root / ".venv")[0] / f"{dist}-1.0.dist-info" / name
+
+    for name in ("INSTALLER", "REQUESTED", "pypm-store.json", "RECORD"):
+        assert info(one, "alpha", name).stat().st_ino == info(two, "alpha", name).stat().st_ino, name
+        assert info(copied, "alpha", name).stat().st_nlink == 1, f"{name}: copy mode shares nothing"
+    assert info(one, "gamma", "RECORD").stat().st_ino != info(two, "gamma", "RECORD").stat().st_ino
+    assert info(one, "gamma", "RECORD").read_text() != info(two, "gamma", "RECORD").read_text()  # the script's hash
+
+    with info(one, "alpha", "INSTALLER").open("r+") as handle:  # in place, through one environment's link
+        handle.write("edit\n")
+    run_pypm("sync", cwd=three, env_extra=env)
+    assert info(three, "alpha", "INSTALLER").read_text() == "pypm\n"
+    assert info(three, "alpha", "INSTALLER").stat().st_ino != info(one, "alpha", "INSTALLER").stat().st_ino
+    assert run_pypm("verify", cwd=three, env_extra=env).returncode == 0
+    result = run_pypm("verify", cwd=two, env_extra=env, check=False)
+    assert result.returncode == 1 and "INSTALLER" in result.stdout + result.stderr
 
 
 def test_manifest_without_mtimes_gets_them_once(tmp_path, make_index, run_pypm, pypm_env) -> None:

@@ -20,11 +20,12 @@ has the recorded digest -- precisely what that linking made, nothing else.
 
 from __future__ import annotations
 
+import binascii
 import csv
 import hashlib
 import os
 import re
-from base64 import urlsafe_b64decode
+from binascii import a2b_base64
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ _VENV_SCRIPTS = re.compile(
 #: The first line of a script as the wheel has it, before linking rewrites it.
 _WHEEL_SHEBANG = b"#!python\n"
 _CHUNK = 1 << 20
+#: urlsafe base64's two letters back to standard base64's
+_URLSAFE = str.maketrans("-_", "+/")
 #: Files at least this large are hashed in worker threads (see :func:`hash_files`).
 LARGE = 256 << 10
 
@@ -100,23 +103,40 @@ def read_record(dist_info: str, env_root: str) -> list[RecordedFile]:
 
 def recorded_files(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> list[RecordedFile]:
     """:func:`read_record` for the rows of a RECORD already in memory."""
+    files = []
+    for row, path, relative in _located(dist_info, rows, env_root):
+        algorithm, digest = _parse_hash(row[1] if len(row) > 1 else "")
+        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
+        files.append(RecordedFile(path, relative, algorithm, digest, size))
+    return files
+
+
+def _located(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> Iterator[tuple[Sequence[str], str, str]]:
+    """(row, absolute path, path relative to ``env_root``) of each row with a path, the
+    first row of a path only."""
     site, env_root = os.path.normpath(os.path.dirname(dist_info)), os.path.normpath(env_root)
     prefix = _relative(site, env_root) + "/"
-    files, seen = [], set()
+    seen = set()
     for row in rows:
         if not row or not row[0] or row[0] in seen:
             continue
         seen.add(row[0])
         name = row[0]
         if _is_plain(name):  # the quick way to what the general one gives (most rows)
-            path, relative = site + os.sep + name.replace("/", os.sep), prefix + name
+            yield row, site + os.sep + name.replace("/", os.sep), prefix + name
         else:
             path = os.path.normpath(name if os.path.isabs(name) else os.path.join(site, name))
-            relative = _relative(path, env_root)
-        algorithm, digest = _parse_hash(row[1] if len(row) > 1 else "")
-        size = int(row[2]) if len(row) > 2 and row[2].isdigit() else None
-        files.append(RecordedFile(path, relative, algorithm, digest, size))
-    return files
+            yield row, path, _relative(path, env_root)
+
+
+def _leaves(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> Iterator[tuple[str, str]]:
+    """(relative path, leaf digest) of each row that is a Merkle leaf: what
+    ``recorded_files`` gives for the rows that are ``checked``, without making them."""
+    for row, path, relative in _located(dist_info, rows, env_root):
+        if len(row) < 2 or not row[1] or path.endswith(".pyc"):
+            continue
+        algorithm, digest = _parse_hash(row[1])
+        yield relative, leaf_digest(algorithm or "", digest or "")
 
 
 def _is_plain(name: str) -> bool:
@@ -131,9 +151,9 @@ def _parse_hash(value: str) -> tuple[str | None, str | None]:
     if not value:
         return None, None
     algorithm, _, encoded = value.partition("=")
-    try:
-        return algorithm, urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).hex()
-    except ValueError:
+    try:  # base64.urlsafe_b64decode's work, without its per-call checks (a hot loop)
+        return algorithm, a2b_base64(encoded.translate(_URLSAFE) + "=" * (-len(encoded) % 4)).hex()
+    except (ValueError, binascii.Error):
         return "", value
 
 
@@ -155,10 +175,10 @@ def recorded_root(scheme: dict[str, str], written: Mapping[str, Sequence[Sequenc
     leaves: dict[str, str] = {}
     for dist_info in dist_info_dirs(site_dirs(scheme)):
         rows = known.get(os.path.normpath(dist_info))
-        recorded = read_record(dist_info, env_root) if rows is None else recorded_files(dist_info, rows, env_root)
-        for row in recorded:
-            if row.checked:
-                leaves[row.relative] = row.leaf_digest
+        if rows is None:
+            leaves.update((row.relative, row.leaf_digest) for row in read_record(dist_info, env_root) if row.checked)
+        else:
+            leaves.update(_leaves(dist_info, rows, env_root))
     return merkle_root(leaves.items())
 
 

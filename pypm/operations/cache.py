@@ -86,20 +86,23 @@ def describe(cache_dir: Path, verbose: bool = False) -> str:
 
 
 def prune(cache_dir: Path) -> str:
-    """Remove store entries no environment uses, and what crashes left: unpack
+    """Remove store entries and shared dist-info files no environment uses, and what crashes left: unpack
     directories, partial downloads no download is writing, stale temp files."""
     from pypm.store.leftovers import remove_partial_downloads, remove_stale_temps, remove_store_leftovers
     from pypm.store.lock import exclusive_store_lock
     from pypm.store.registry import prune as prune_store
+    from pypm.store.shared_files import prune_shared
 
     if not _existing_cache(cache_dir):
         return f"Nothing to prune: {cache_dir} does not exist"
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
         entries = prune_store(cache_dir)
+        shared = prune_shared(cache_dir)
         leftovers = remove_store_leftovers(cache_dir)
     partial = remove_partial_downloads(cache_dir)
     temps = remove_stale_temps(cache_dir)
-    return (f"Removed {entries} unused store entries, {leftovers} store leftovers, "
+    return (f"Removed {entries} unused store entries, {shared} unused shared dist-info files, "
+            f"{leftovers} store leftovers, "
             f"{partial} partial download files and {temps} stale temp files")
 
 

@@ -15,19 +15,21 @@ from collections.abc import Iterable
 from hashlib import sha256
 from pathlib import Path
 
-from installer.records import Hash, RecordEntry
 from installer.scripts import Script
 from installer.utils import fix_shebang, get_launcher_kind
 
 from pypm.interpreter import Interpreter
 from pypm.store.layout import LINK_MODES
 from pypm.store.registry import STORE_POINTER, register_link
-from pypm.store.unpack import FILES, StoredFile, StoreEntry
+from pypm.store.shared_files import place_shared
+from pypm.store.unpack import FILES, StoreEntry
 from pypm.trash import remove_file, trash_dir
 
 INSTALLER = b"pypm\n"
 STAGING_SUFFIX = ".pypm-tmp"
 _CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
+#: dist-info files whose bytes depend on nothing but the entry and the link mode
+_SHARED_NAMES = frozenset({"INSTALLER", "REQUESTED", STORE_POINTER})
 
 
 def scheme_dirs(interpreter: Interpreter, project: str) -> dict[str, Path]:
@@ -91,20 +93,27 @@ def link_entry(
     pointer = {"store": entry.root.name, **(install_info or {})}
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
                        **(extra_dist_info or {}), STORE_POINTER: json.dumps(pointer).encode()}
-    rewritten = placer.rewritten_scripts(entry)
-    rows = [_row(record, rewritten[index]) if index in rewritten else
-            RecordEntry(record, Hash(*stored.hash.split("=", 1)), stored.size)
-            for index, ((record, _), stored) in enumerate(zip(targets, entry.files, strict=True))]
+    rewritten = placer.rewritten_scripts(entry, targets)
+    rows = [(record, stored.hash, str(stored.size)) for (record, _, _), stored in zip(targets, entry.files, strict=True)]
+    for index, data in rewritten.items():
+        rows[index] = _row(targets[index][0], data)
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
     rows += [_row(_relative(final_dist_info / name, root_dir), data) for name, data in per_environment.items()]
+    # In hardlink mode the files every environment has alike are linked from one copy
+    # (pypm.store.shared_files); RECORD too when nothing in it is this environment's own.
+    shares = placer.mode == "hardlink"
     staging.mkdir(parents=True)
-    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
-    for index, ((_, target), stored) in enumerate(zip(targets, entry.files, strict=True)):
-        placer.place(stored, target, rewritten.get(index))
+    record_rows = _write_record(staging, final_dist_info, root_dir, rows,
+                                cache_dir if shares and not (scripts or rewritten or extra_dist_info) else None)
+    for index, (_, source, target) in enumerate(targets):
+        placer.place(source, target, rewritten.get(index))
     for filename, data in scripts:
         _write_fresh(dirs["scripts"] / filename, data, trash, executable=True)
     for name, data in per_environment.items():  # the staging directory is new: nothing to replace
-        (staging / name).write_bytes(data)
+        if shares and placer.mode == "hardlink" and name in _SHARED_NAMES:
+            place_shared(os.path.join(staging, name), data, cache_dir)
+        else:
+            (staging / name).write_bytes(data)
     if written is not None:
         written[str(final_dist_info)] = record_rows
     if final_dist_info.exists():
@@ -142,18 +151,26 @@ def independent_groups(entries: list[StoreEntry]) -> list[list[int]]:
     return sorted(groups.values(), key=lambda group: -sum(len(entries[i].files) for i in group))
 
 
-def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: Path) -> list[tuple[str, str]]:
-    """(RECORD path, where the file goes) of every file of the entry, in manifest order."""
-    prefixes = {scheme: _relative(path, root_dir) for scheme, path in dirs.items()}
-    info_prefix = entry.dist_info + "/"
+def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: Path) -> list[tuple[str, str, str]]:
+    """(RECORD path, store path, where the file goes) of every file of the entry, in
+    manifest order (hot loop: plain string joins; store paths are relative and contained,
+    as unpacking checked)."""
+    sep = os.sep
+    base = f"{entry.root}{sep}{FILES}{sep}"
+    prefixes = {scheme: _relative(path, root_dir) + "/" for scheme, path in dirs.items()}
+    places = {scheme: f"{path}{sep}" for scheme, path in dirs.items()}
+    info_prefix, root_scheme = entry.dist_info + "/", entry.root_scheme
+    cut, staged, root_place = len(info_prefix), f"{staging}{sep}", places[root_scheme]
     targets = []
     for stored in entry.files:
-        if stored.scheme != entry.root_scheme:
-            targets.append((f"{prefixes[stored.scheme]}/{stored.path}", os.path.join(dirs[stored.scheme], stored.path)))
-        elif stored.path.startswith(info_prefix):
-            targets.append((stored.path, os.path.join(staging, stored.path[len(info_prefix):])))
+        scheme, path = stored.scheme, stored.path
+        source = f"{base}{scheme}/{path}"
+        if scheme != root_scheme:
+            targets.append((prefixes[scheme] + path, source, places[scheme] + path))
+        elif path.startswith(info_prefix):
+            targets.append((path, source, staged + path[cut:]))
         else:
-            targets.append((stored.path, os.path.join(root_dir, stored.path)))
+            targets.append((path, source, root_place + path))
     return targets
 
 
@@ -168,19 +185,19 @@ class _Placer:
         self.trash = trash
         self.made: set[str] = set()
 
-    def rewritten_scripts(self, entry: StoreEntry) -> dict[int, bytes]:
+    def rewritten_scripts(self, entry: StoreEntry, targets: list[tuple[str, str, str]]) -> dict[int, bytes]:
         """The scripts with a ``#!python`` shebang (by index in the entry's files), as they
         are written for this environment's interpreter (RECORD hashes that, as pip and
         installer do)."""
         found = {}
         for index, stored in enumerate(entry.files):
-            source = os.path.join(self.base, stored.scheme, stored.path)
-            if stored.scheme == "scripts" and _has_python_shebang(source):
+            if stored.scheme == "scripts" and _has_python_shebang(source := targets[index][1]):
                 found[index] = _with_shebang(source, self.interpreter)
         return found
 
-    def place(self, stored: StoredFile, target: str, rewritten: bytes | None = None) -> None:
-        """Link (or copy) one file, or write ``rewritten`` (a script for this interpreter)."""
+    def place(self, source: str, target: str, rewritten: bytes | None = None) -> None:
+        """Link (or copy) the store file ``source``, or write ``rewritten`` (a script for
+        this interpreter)."""
         parent = os.path.dirname(target)
         if parent not in self.made:
             os.makedirs(parent, exist_ok=True)
@@ -188,7 +205,6 @@ class _Placer:
         if rewritten is not None:
             _write_fresh(Path(target), rewritten, self.trash, executable=True)
             return
-        source = os.path.join(self.base, stored.scheme, stored.path)
         try:
             self._put(source, target)
         except FileExistsError:
@@ -227,9 +243,9 @@ def _digest(data: bytes) -> str:
     return urlsafe_b64encode(sha256(data).digest()).decode("ascii").rstrip("=")
 
 
-def _row(record: str, data: bytes) -> RecordEntry:
+def _row(record: str, data: bytes) -> tuple[str, str, str]:
     """The RECORD row of a file written with ``data``."""
-    return RecordEntry(record, Hash("sha256", _digest(data)), len(data))
+    return record, f"sha256={_digest(data)}", str(len(data))
 
 
 def _write_fresh(path: Path, data: bytes, trash: Path, executable: bool = False) -> None:
@@ -247,10 +263,16 @@ def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
     return out.getvalue()
 
 
-def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[RecordEntry]) -> list[tuple[str, str, str]]:
-    lines = [row.to_row() for row in rows]
+def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, str]],
+                  shared_from: Path | None) -> list[tuple[str, str, str]]:
+    """Write the staging RECORD (``shared_from``: the cache whose shared copy it links)."""
+    lines = list(rows)
     lines.append((_relative(final / "RECORD", root_dir), "", ""))
-    (staging / "RECORD").write_text(_csv_text(lines), encoding="utf-8")
+    data = _csv_text(lines).encode("utf-8")
+    if shared_from is not None:
+        place_shared(os.path.join(staging, "RECORD"), data, shared_from)
+    else:
+        (staging / "RECORD").write_bytes(data)
     return lines
 
 
