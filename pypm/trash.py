@@ -5,7 +5,6 @@ the environment's trash directory and deleted by a later sync, once nothing uses
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 TRASH = ".pypm-trash"
@@ -29,7 +28,7 @@ def remove_file(path: str, trash: Path) -> None:
         if not MOVE_FILES_IN_USE:
             raise
         trash.mkdir(exist_ok=True)
-        os.replace(path, trash / f"{uuid.uuid4().hex}-{os.path.basename(path)}")
+        os.replace(path, trash / f"{os.urandom(16).hex()}-{os.path.basename(path)}")
 
 
 def empty_trash(env_root: Path) -> None:

@@ -267,6 +267,6 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
 
 
 def _plugins_off() -> bool:
-    from pypm.plugins.loader import plugins_disabled
+    from pypm.plugins.presence import plugins_disabled
 
     return plugins_disabled()

@@ -175,7 +175,7 @@ def _disable_plugins() -> None:
     """``--no-plugins``: as ``PYPM_NO_PLUGINS=1``, also for the pypm runs of tasks."""
     import os
 
-    from pypm.plugins.loader import DISABLE_VAR
+    from pypm.plugins.presence import DISABLE_VAR
 
     os.environ[DISABLE_VAR] = "1"
 

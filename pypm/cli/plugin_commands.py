@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def run_plugin_command(global_options: argparse.Namespace, name: str, argv: list[str]) -> int | None:
     """Run the plugin command ``name`` with ``argv``; None when no plugin adds it."""
-    from pypm.plugins.loader import plugins_disabled
+    from pypm.plugins.presence import plugins_disabled
 
     if plugins_disabled() or _is_task(global_options, name):
         return None

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
     from pypm.operations.tasks import TaskCall
     from pypm.plugins.loader import PluginSet
+    from pypm.plugins.presence import NoPlugins
     from pypm.workspace.model import Workspace
     from pypm.workspace.tasks import TaskDef
 
@@ -61,7 +62,7 @@ class GraphContext:
         self._workspace: Workspace | None = None
         self._tasks: dict[str, TaskDef] | None = None
         self._freshness: dict[str, TaskFreshness] = {}
-        self._plugins: PluginSet | None = None
+        self._plugins: PluginSet | NoPlugins | None = None
 
     @classmethod
     def load(cls, start: Path, exact: bool = False, **options: Any) -> GraphContext:
@@ -94,13 +95,18 @@ class GraphContext:
         return self._tasks
 
     @property
-    def plugins(self) -> PluginSet:
+    def plugins(self) -> PluginSet | NoPlugins:
         """The plugins of this run (loaded on first use; none with ``--no-plugins``)."""
         with _PLUGINS_LOADING:  # tasks may run side by side (--jobs): load once
             if self._plugins is None:
-                from pypm.plugins.loader import load_plugins
+                from pypm.plugins.presence import NoPlugins, plugins_may_exist
 
-                self._plugins = load_plugins(self.raw.config_file, self.raw.tool_table, self.venv_path)
+                if plugins_may_exist(self.raw.tool_table):
+                    from pypm.plugins.loader import load_plugins
+
+                    self._plugins = load_plugins(self.raw.config_file, self.raw.tool_table, self.venv_path)
+                else:
+                    self._plugins = NoPlugins()
             return self._plugins
 
     def kept_failure(self, action: Callable[[], object]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pypm.graph.context import GraphContext
@@ -35,16 +35,21 @@ def run_stage(ctx: GraphContext, stage: str, result: HookResult | None = None, t
     ))
 
 
-def with_hooks(ctx: GraphContext, operation: str, work: Callable[[], HookResult],
+def with_hooks(ctx: GraphContext, operation: str, work: Callable[[], dict[str, Any]],
                undo: Callable[[], None], undone: str) -> None:
-    """``pre-<operation>``, ``work()``, ``post-<operation>`` with what it did; ``undo()``
-    when the post-hook stops the run (``undone`` says what that did, in its error line)."""
+    """``pre-<operation>``, ``work()``, ``post-<operation>`` with what it did (``work``
+    returns the fields of the :class:`~pypm.plugins.api.HookResult`); ``undo()`` when the
+    post-hook stops the run (``undone`` says what that did, in its error line)."""
     from pypm.errors import PluginError
 
     run_stage(ctx, f"pre-{operation}")
-    result = work()
+    fields = work()
+    if not ctx.plugins:
+        return
+    from pypm.plugins.api import HookResult
+
     try:
-        run_stage(ctx, f"post-{operation}", result=result)
+        run_stage(ctx, f"post-{operation}", result=HookResult(**fields))
     except PluginError as exc:
         undo()
         raise PluginError(f"{exc.message}; {undone}", hint=exc.hint) from None

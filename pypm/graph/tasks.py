@@ -19,13 +19,12 @@ from pypm.graph.freshness import bundle_is_fresh, lock_is_fresh, sync_is_fresh
 def _run_lock(ctx: GraphContext) -> None:
     from pypm.graph.hooks import locked_packages, read_optional, restore_file, with_hooks
     from pypm.operations.lock import lock
-    from pypm.plugins.api import HookResult
 
     previous = read_optional(ctx.lock_path) if ctx.plugins else None
 
-    def work() -> HookResult:
+    def work() -> dict[str, Any]:
         lock(ctx.workspace, ctx.lock_request)
-        return HookResult(locked=locked_packages(ctx.lock_path) if ctx.plugins else ())
+        return {"locked": locked_packages(ctx.lock_path) if ctx.plugins else ()}
 
     with_hooks(ctx, "lock", work, lambda: restore_file(ctx.lock_path, previous),
                "pylock.toml is as it was" if previous is not None else "the new pylock.toml is removed")
@@ -35,11 +34,10 @@ def _run_sync(ctx: GraphContext) -> None:
     from pypm.graph.hooks import remove_files, with_hooks
     from pypm.operations.stamp import stamp_path
     from pypm.operations.sync import sync
-    from pypm.plugins.api import HookResult
 
-    def work() -> HookResult:
+    def work() -> dict[str, Any]:
         outcome = sync(ctx.workspace, ctx.selection, ctx.reinstall)
-        return HookResult(installed=tuple(outcome.installed), removed=tuple(outcome.removed))
+        return {"installed": tuple(outcome.installed), "removed": tuple(outcome.removed)}
 
     with_hooks(ctx, "sync", work, remove_files(stamp_path(ctx.venv_path)),
                ".venv is not marked as synced, so the next run syncs again")
@@ -48,14 +46,13 @@ def _run_sync(ctx: GraphContext) -> None:
 def _run_bundle(ctx: GraphContext) -> None:
     from pypm.graph.hooks import with_hooks
     from pypm.operations.bundle import bundle, record_path
-    from pypm.plugins.api import HookResult
 
     written: list[Path] = []
 
-    def work() -> HookResult:
+    def work() -> dict[str, Any]:
         outcome = bundle(ctx.workspace, ctx.selection, ctx.bundle_request)
         written.extend([outcome.path, record_path(ctx.workspace.state_dir, outcome.path)])
-        return HookResult(archive=str(outcome.path))
+        return {"archive": str(outcome.path)}
 
     def undo() -> None:
         for path in written:  # the archive and its record, both this run's

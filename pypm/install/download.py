@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -315,6 +314,8 @@ def _body_start(response: httpx.Response, item: FileToFetch, part: Path, offset:
 def fetch_unhashed(filename: str, url: str, cache_dir: Path) -> tuple[Path, str]:
     """Download a file the index gives no hash for (retried, restarting each time); store
     it under its computed sha256."""
+    import tempfile
+
     from pypm.index.http import make_http_client
 
     staging = cache_dir / WHEELS / ".staging"

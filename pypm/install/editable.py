@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,6 +131,8 @@ def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = No
     files[f"{info}/RECORD"] = _record(files, f"{info}/RECORD")
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_suffix(".tmp")
+    import zipfile
+
     with zipfile.ZipFile(temp, "w") as archive:
         for name, data in files.items():
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)

@@ -239,12 +239,12 @@ def _select(
 ) -> dict[str, Planned]:
     """What the lock selects for this interpreter, groups and extras."""
     from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel, PylockSelectError
-    from packaging.tags import parse_tag
+    from packaging.tags import Tag
     from packaging.utils import canonicalize_name
 
     groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
     extras = selection.resolve_extras(list(lock.extras or []), partial(member_extra_names, workspace))
-    tags = [tag for text in interpreter.tags for tag in parse_tag(text)]
+    tags = [Tag(*text.split("-")) for text in interpreter.tags]  # sys_tags() as strings: one tag each
     wanted: dict[str, Planned] = {}
     try:
         for package, source in lock.select(

@@ -15,6 +15,20 @@ Native plugins (shared libraries, C ABI in ``include/pypm_plugin.h``) are descri
 ``docs/plugins.md``.
 """
 
-from pypm.plugins.api import STAGES, HookContext, HookResult, PluginCommand, Registry
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pypm.plugins.api import STAGES, HookContext, HookResult, PluginCommand, Registry
 
 __all__ = ["STAGES", "HookContext", "HookResult", "PluginCommand", "Registry"]
+
+
+def __getattr__(name: str) -> Any:
+    """The interface on first use (PEP 562): a run without plugins never imports it."""
+    if name in __all__:
+        from pypm.plugins import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

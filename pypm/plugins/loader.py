@@ -21,27 +21,25 @@ returns non-zero.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pypm.errors import ConfigError, PluginError
 from pypm.plugins.api import HookContext, PluginCommand, Registry
-from pypm.plugins.native import NativePlugin
+from pypm.plugins.presence import DISABLE_VAR, ENTRY_POINT_GROUP, group_may_be_declared, plugins_disabled
 
-ENTRY_POINT_GROUP = "pypm.plugins"
-DISABLE_VAR = "PYPM_NO_PLUGINS"
+__all__ = ["DISABLE_VAR", "ENTRY_POINT_GROUP", "LoadedPlugin", "PluginSet", "load_plugins", "plugin_problems",
+           "plugins_disabled"]
+
+if TYPE_CHECKING:
+    from pypm.plugins.native import NativePlugin
+
 NATIVE_SUFFIXES = (".so", ".dylib", ".dll")
-
-
-def plugins_disabled() -> bool:
-    """``PYPM_NO_PLUGINS`` is set to something other than empty or ``0``."""
-    return os.environ.get(DISABLE_VAR, "").strip() not in ("", "0")
 
 
 @dataclass
@@ -169,37 +167,11 @@ def _shown_spec(spec: Any) -> str:
 
 
 def _entry_points() -> list[Any]:
-    if not _group_may_be_declared():
+    if not group_may_be_declared():
         return []
     from importlib.metadata import entry_points
 
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-
-
-def _group_may_be_declared() -> bool:
-    """False when no distribution on ``sys.path`` declares a ``pypm.plugins`` entry point:
-    a look into each ``entry_points.txt`` (a few ms), where importlib.metadata's own scan
-    reads every distribution's metadata first (~30 ms in a full environment); True for
-    anything it cannot look into (a zip on ``sys.path``), so that scan decides."""
-    header = f"[{ENTRY_POINT_GROUP}]"
-    for entry in sys.path:
-        location = Path(entry or ".")
-        if location.is_file():
-            return True
-        try:
-            names = os.listdir(location)
-        except OSError:
-            continue
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            try:
-                text = (location / name / "entry_points.txt").read_text("utf-8", "replace")
-            except OSError:
-                continue
-            if header in text:
-                return True
-    return False
 
 
 def _configured(config_file: Path | None, tool_table: dict[str, Any]) -> list[Any]:
@@ -219,6 +191,8 @@ def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -
         raise ConfigError(f"{config_file}: plugin entry {spec!r} is not understood",
                           hint='use "module:object", { path = "dir", object = "module:object" }, a native '
                                "plugin's name or a library path")
+    from pypm.plugins.native import NativePlugin  # ctypes: only when a native plugin is named
+
     if spec.endswith(NATIVE_SUFFIXES):
         name = Path(spec).stem.removeprefix("lib").removeprefix("pypm_")
         return LoadedPlugin(name, native=NativePlugin(name, (base / spec).resolve(), spec))

@@ -94,7 +94,8 @@ def link_entry(
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
                        **(extra_dist_info or {}), STORE_POINTER: json.dumps(pointer).encode()}
     rewritten = placer.rewritten_scripts(entry, targets)
-    rows = [(record, stored.hash, str(stored.size)) for (record, _, _), stored in zip(targets, entry.files, strict=True)]
+    rows = [(record, stored.hash, str(stored.size))
+            for (record, _, _), stored in zip(targets, entry.files, strict=True)]
     for index, data in rewritten.items():
         rows[index] = _row(targets[index][0], data)
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
