@@ -85,7 +85,9 @@ def fetch_all(
             if item not in missing:
                 on_ready(item, cache_path(cache_dir, item), False)
     if missing:
-        _download(missing, cache_dir, announce, on_ready)
+        # Largest first: the biggest wheel is the longest to fetch and then to unpack, so it
+        # starts before the small ones rather than after them.
+        _download(sorted(missing, key=lambda item: -(item.size or 0)), cache_dir, announce, on_ready)
     return {item.filename: cache_path(cache_dir, item) for item in items}
 
 
