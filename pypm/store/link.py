@@ -201,7 +201,7 @@ class _Placer:
         this interpreter)."""
         parent = os.path.dirname(target)
         if parent not in self.made:
-            os.makedirs(parent, exist_ok=True)
+            _make_dir(parent)
             self.made.add(parent)
         if rewritten is not None:
             _write_fresh(Path(target), rewritten, self.trash, executable=True)
@@ -226,6 +226,18 @@ class _Placer:
             os.symlink(source, target)
         else:
             shutil.copy2(source, target)
+
+
+def _make_dir(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` with one syscall where the parent exists (the
+    usual case: targets come parents first), not a ``stat`` of the parent before it."""
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
 
 
 def _has_python_shebang(path: str) -> bool:

@@ -21,7 +21,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -46,9 +46,9 @@ class UnsafeWheelError(InstallError):
     """A wheel member would be written outside its store entry (or is a symlink)."""
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    """One file of a store entry: scheme, path in that scheme, RECORD hash, size, mode."""
+class StoredFile(NamedTuple):
+    """One file of a store entry: scheme, path in that scheme, RECORD hash, size, mode (a
+    tuple: a manifest holds thousands, made on every sync that links the entry)."""
 
     scheme: str
     path: str
@@ -78,7 +78,7 @@ class StoreEntry:
     def load(cls, root: Path) -> StoreEntry:
         """Read an entry's manifest (ValueError, KeyError or TypeError when it is damaged)."""
         data = json.loads((root / MANIFEST).read_text("utf-8"))
-        files = [StoredFile(*f) for f in data["files"]]
+        files = list(map(StoredFile._make, data["files"]))
         mtimes = data.get("mtime_ns")
         if mtimes is not None and len(mtimes) != len(files):
             raise ValueError("manifest lists mtimes for another number of files")
@@ -94,7 +94,7 @@ class StoreEntry:
             "root_scheme": self.root_scheme,
             "dist_info": self.dist_info,
             # five fields per file, as manifests have always had; mtimes in a list of their own
-            "files": [[f.scheme, f.path, f.hash, f.size, f.executable] for f in self.files],
+            "files": [list(f) for f in self.files],
             "scripts": [list(s) for s in self.scripts],
             "mtime_ns": self.mtimes,
         }
