@@ -273,6 +273,28 @@ def test_up_to_date_answer_loads_no_heavy_module(project: Path, env, run_pypm, p
     assert "All up to date" in out.stderr
 
 
+def test_warm_sync_without_plugins_loads_neither_plugin_machinery_nor_network_modules(
+        project: Path, env, run_pypm, pypm_env) -> None:
+    """A sync into a new .venv from a warm cache imports what linking needs, not doit,
+    httpx, resolvelib or rich, and (no plugin configured or installed) not the plugin
+    loader or its interface."""
+    import shutil
+    import subprocess
+
+    run_pypm("lock", "sync", cwd=project, env_extra=env)
+    shutil.rmtree(project / ".venv")
+    code = (
+        "import sys; from pypm.cli.main import main; code = main(['sync']); "
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'doit', 'httpx', 'resolvelib', 'rich'}; "
+        "plugins = sorted(m for m in sys.modules if m.startswith('pypm.plugins.') and m != 'pypm.plugins.presence'); "
+        "print(code, sorted(heavy), plugins)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, env={**pypm_env, **env},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 [] []", out.stderr
+    assert (project / ".venv").is_dir()
+
+
 def test_run_relocks_and_resyncs_when_stale(project: Path, env, run_pypm) -> None:
     run_pypm("sync", cwd=project, env_extra=env)
     replace_in(project / "packages/lib/pyproject.toml", '"alpha>=2"', '"alpha<2"')
