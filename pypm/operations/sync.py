@@ -475,8 +475,10 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
 
     from pypm.fsutil import file_sha256
     from pypm.install.editable import link_editable
+    from pypm.store.layout import store_entry
     from pypm.store.link import independent_groups, link_entry
-    from pypm.store.unpack import ensure_unpacked, is_unpacked
+    from pypm.store.repair import checked
+    from pypm.store.unpack import StoreEntry, ensure_unpacked, is_unpacked
 
     settings = workspace.settings
     cache_dir, link_mode = settings.cache_dir, settings["link-mode"]
@@ -488,21 +490,32 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         started = unpacking.get(sha256)
         return started.result() if started is not None else ensure_unpacked(paths[planned.name], sha256, cache_dir)
 
+    def stored(planned: Planned) -> tuple[Any, bool]:
+        """(the entry of a locked wheel already in the store, True: still to be checked);
+        anything else is unpacked, or checked, now."""
+        sha256 = planned.source.hashes["sha256"] if isinstance(planned.source, PackageWheel) else None
+        if sha256 is not None and sha256 not in unpacking:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # unreadable: ensure_unpacked
+                return StoreEntry.load(store_entry(cache_dir, sha256)), True
+        return unpack(planned), False
+
     # Unpacking new wheels is mostly zlib and sha256, which run outside the GIL: threads
-    # help. Linking comes after the unpacking (linking while the threads still checked
-    # entries was slower: they contend for the GIL).
-    # Entries already in the store are only checked (a stat per file): in this thread,
-    # which beats threads contending for the GIL over that many small syscalls.
+    # help. Linking comes after the unpacking (linking while the threads still unpacked
+    # was slower: they contend for the GIL). An entry already in the store is checked (a
+    # stat per file) by the thread that links it, just before.
     new = [p for p in wheels if not (isinstance(p.source, PackageWheel)
                                      and is_unpacked(cache_dir, p.source.hashes["sha256"]))]
     with ThreadPoolExecutor(UNPACK_THREADS) as pool:
         fresh = dict(zip([p.name for p in new], pool.map(unpack, new), strict=True))
-    entries = [fresh[p.name] if p.name in fresh else unpack(p) for p in wheels]
+    found = [(fresh[p.name], False) if p.name in fresh else stored(p) for p in wheels]
+    entries = [entry for entry, _ in found]
     requested = _requested_names(workspace)
 
     def link_group(group: list[int]) -> None:
         for index in group:
-            planned, entry = wheels[index], entries[index]
+            planned, (entry, to_check) = wheels[index], found[index]
+            if to_check:
+                entry = checked(entry, paths[planned.name], planned.source.hashes["sha256"])
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
             link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
