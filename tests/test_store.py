@@ -204,8 +204,8 @@ def test_prune_removes_crash_leftovers_but_nothing_in_use(tmp_path, make_index, 
     store_is_sound(cache)
     assert run_pypm("run", "python", "-c", "import alpha, beta", cwd=root, env_extra=env).returncode == 0
 
-    shared = [p for p in (cache / "dist-info-files-v1").glob("*/*")]
-    assert len(shared) >= 5  # INSTALLER, REQUESTED (alike everywhere) and one pointer per entry at least
+    shared = list((cache / "dist-info-files-v1").glob("*/*"))
+    assert len(shared) == 2  # INSTALLER and REQUESTED, alike everywhere
     shutil.rmtree(root / ".venv")
     result = run_pypm("cache", "prune", cwd=root, env_extra=env)
     assert f"Removed 3 unused store entries, {len(shared)} unused shared dist-info files" in result.stderr
@@ -322,9 +322,9 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
 
 def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_spread(
         tmp_path, make_index, run_pypm, pypm_env) -> None:
-    """INSTALLER, REQUESTED, the store pointer and a script-less package's RECORD are the
-    same in every environment: hardlinked from one copy in the cache. A RECORD naming this
-    environment's scripts is its own; a copy edited in place is replaced, not linked on."""
+    """INSTALLER and REQUESTED are the same in every environment: hardlinked from one copy
+    in the cache. RECORD and the store pointer (what uninstall, prune and repair read) are
+    each environment's own; a shared copy edited in place is replaced, not linked on."""
     index = make_index([DistSpec("alpha", "1.0"), DistSpec("gamma", "1.0", entry_points={"gamma-cli": "gamma:main"})])
     env = {"PYPM_INDEX_URL": index.url}
     one, two, three, copied = (project(tmp_path / name, ["alpha", "gamma"]) for name in ("one", "two", "three", "c"))
@@ -335,11 +335,11 @@ def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_sprea
     def info(root: Path, dist: str, name: str) -> Path:
         return site_packages(root / ".venv")[0] / f"{dist}-1.0.dist-info" / name
 
-    for name in ("INSTALLER", "REQUESTED", "pypm-store.json", "RECORD"):
+    for name in ("INSTALLER", "REQUESTED"):
         assert info(one, "alpha", name).stat().st_ino == info(two, "alpha", name).stat().st_ino, name
         assert info(copied, "alpha", name).stat().st_nlink == 1, f"{name}: copy mode shares nothing"
-    assert info(one, "gamma", "RECORD").stat().st_ino != info(two, "gamma", "RECORD").stat().st_ino
-    assert info(one, "gamma", "RECORD").read_text() != info(two, "gamma", "RECORD").read_text()  # the script's hash
+    for name in ("RECORD", "pypm-store.json"):
+        assert info(one, "alpha", name).stat().st_nlink == 1, f"{name} is this environment's own"
 
     with info(one, "alpha", "INSTALLER").open("r+") as handle:  # in place, through one environment's link
         handle.write("edit\n")
@@ -349,6 +349,30 @@ def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_sprea
     assert run_pypm("verify", cwd=three, env_extra=env).returncode == 0
     result = run_pypm("verify", cwd=two, env_extra=env, check=False)
     assert result.returncode == 1 and "INSTALLER" in result.stdout + result.stderr
+
+
+def test_a_wheels_own_installer_file_is_left_out_and_the_store_stays_intact(
+        tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """A wheel that ships INSTALLER and REQUESTED in its dist-info (some do): the
+    environment gets pypm's own (as pip writes its own), the store file is not written
+    through, and RECORD lists each file once."""
+    wheel = write_wheel(tmp_path, "repack", members={"repack-1.0.dist-info/INSTALLER": b"pip\n",
+                                                     "repack-1.0.dist-info/REQUESTED": b"by hand\n"})
+    links = tmp_path / "links"
+    links.mkdir()
+    shutil.move(str(wheel), links / wheel.name)
+    root = project(tmp_path / "proj", ["repack"])
+    env = {"PYPM_INDEX_URL": make_index([]).url, "PYPM_FIND_LINKS": str(links)}
+    for root_ in (root, project(tmp_path / "other", ["repack"])):
+        result = run_pypm("sync", cwd=root_, env_extra=env, check=False)
+        assert result.returncode == 0, result.stderr
+    dist_info = site_packages(root / ".venv")[0] / "repack-1.0.dist-info"
+    assert (dist_info / "INSTALLER").read_text() == "pypm\n"
+    assert (dist_info / "REQUESTED").read_text() == ""
+    rows = [line.split(",")[0] for line in (dist_info / "RECORD").read_text().splitlines()]
+    assert len(rows) == len(set(rows))
+    assert run_pypm("cache", "verify", cwd=root, env_extra=env).returncode == 0
+    assert run_pypm("verify", cwd=root, env_extra=env).returncode == 0
 
 
 def test_manifest_without_mtimes_gets_them_once(tmp_path, make_index, run_pypm, pypm_env) -> None:

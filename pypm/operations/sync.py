@@ -515,7 +515,10 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         for index in group:
             planned, (entry, to_check) = wheels[index], found[index]
             if to_check:
-                entry = checked(entry, paths[planned.name], planned.source.hashes["sha256"])
+                try:
+                    entry = checked(entry, paths[planned.name], planned.source.hashes["sha256"])
+                except (ValueError, KeyError, TypeError):  # its manifest was damaged meanwhile
+                    entry = ensure_unpacked(paths[planned.name], planned.source.hashes["sha256"], cache_dir)
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
             link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,

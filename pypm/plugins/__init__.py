@@ -26,9 +26,15 @@ __all__ = ["STAGES", "HookContext", "HookResult", "PluginCommand", "Registry"]
 
 
 def __getattr__(name: str) -> Any:
-    """The interface on first use (PEP 562): a run without plugins never imports it."""
-    if name in __all__:
-        from pypm.plugins import api
+    """The interface on first use (PEP 562): a run without plugins never imports it; a
+    submodule (``pypm.plugins.api``) is imported when asked for by name."""
+    import importlib
 
-        return getattr(api, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in __all__:
+        return getattr(importlib.import_module("pypm.plugins.api"), name)
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise  # the submodule is there but needs something missing
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

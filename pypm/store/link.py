@@ -22,14 +22,15 @@ from pypm.interpreter import Interpreter
 from pypm.store.layout import LINK_MODES
 from pypm.store.registry import STORE_POINTER, register_link
 from pypm.store.shared_files import place_shared
-from pypm.store.unpack import FILES, StoreEntry
+from pypm.store.unpack import FILES, StoredFile, StoreEntry
 from pypm.trash import remove_file, trash_dir
 
 INSTALLER = b"pypm\n"
 STAGING_SUFFIX = ".pypm-tmp"
 _CROSS_DEVICE = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
-#: dist-info files whose bytes depend on nothing but the entry and the link mode
-_SHARED_NAMES = frozenset({"INSTALLER", "REQUESTED", STORE_POINTER})
+#: dist-info files alike in every environment and read by nothing that decides what to
+#: delete (RECORD and the store pointer are: each environment has its own)
+_SHARED_NAMES = frozenset({"INSTALLER", "REQUESTED"})
 
 
 def scheme_dirs(interpreter: Interpreter, project: str) -> dict[str, Path]:
@@ -86,32 +87,33 @@ def link_entry(
     staging = root_dir / f".{entry.dist_info}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     trash = trash_dir(interpreter.prefix)
-    placer = _Placer(entry, interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir, trash)
-    targets = _targets(entry, dirs, root_dir, staging)
+    placer = _Placer(interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir, trash)
     scripts = [Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
                for name, module, attr, section in entry.scripts]
     pointer = {"store": entry.root.name, **(install_info or {})}
     per_environment = {"INSTALLER": INSTALLER, **({"REQUESTED": b""} if requested else {}),
                        **(extra_dist_info or {}), STORE_POINTER: json.dumps(pointer).encode()}
-    rewritten = placer.rewritten_scripts(entry, targets)
-    rows = [(record, stored.hash, str(stored.size))
-            for (record, _, _), stored in zip(targets, entry.files, strict=True)]
+    # A wheel's own copy of a file pypm writes per environment (some ship INSTALLER or
+    # direct_url.json) is left out: the installer writes those, as pip does.
+    own = {f"{entry.dist_info}/{name}" for name in per_environment}
+    files = [f for f in entry.files if not (f.scheme == entry.root_scheme and f.path in own)]
+    targets = _targets(entry, files, dirs, root_dir, staging)
+    rewritten = placer.rewritten_scripts(files, targets)
+    rows = [(record, stored.hash, str(stored.size)) for (record, _, _), stored in zip(targets, files, strict=True)]
     for index, data in rewritten.items():
         rows[index] = _row(targets[index][0], data)
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
     rows += [_row(_relative(final_dist_info / name, root_dir), data) for name, data in per_environment.items()]
-    # In hardlink mode the files every environment has alike are linked from one copy
-    # (pypm.store.shared_files); RECORD too when nothing in it is this environment's own.
-    shares = placer.mode == "hardlink"
     staging.mkdir(parents=True)
-    record_rows = _write_record(staging, final_dist_info, root_dir, rows,
-                                cache_dir if shares and not (scripts or rewritten or extra_dist_info) else None)
+    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
     for index, (_, source, target) in enumerate(targets):
         placer.place(source, target, rewritten.get(index))
     for filename, data in scripts:
         _write_fresh(dirs["scripts"] / filename, data, trash, executable=True)
+    # In hardlink mode the files every environment has alike are linked from one copy
+    # (pypm.store.shared_files).
     for name, data in per_environment.items():  # the staging directory is new: nothing to replace
-        if shares and placer.mode == "hardlink" and name in _SHARED_NAMES:
+        if placer.mode == "hardlink" and name in _SHARED_NAMES:
             place_shared(os.path.join(staging, name), data, cache_dir)
         else:
             (staging / name).write_bytes(data)
@@ -152,10 +154,11 @@ def independent_groups(entries: list[StoreEntry]) -> list[list[int]]:
     return sorted(groups.values(), key=lambda group: -sum(len(entries[i].files) for i in group))
 
 
-def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: Path) -> list[tuple[str, str, str]]:
-    """(RECORD path, store path, where the file goes) of every file of the entry, in
-    manifest order (hot loop: plain string joins; store paths are relative and contained,
-    as unpacking checked)."""
+def _targets(entry: StoreEntry, files: list[StoredFile], dirs: dict[str, Path], root_dir: Path,
+             staging: Path) -> list[tuple[str, str, str]]:
+    """(RECORD path, store path, where the file goes) of each of the entry's ``files``, in
+    their order (hot loop: plain string joins; store paths are relative and contained, as
+    unpacking checked; a RECORD path has ``/`` only, as installer writes it on Windows)."""
     sep = os.sep
     base = f"{entry.root}{sep}{FILES}{sep}"
     prefixes = {scheme: _relative(path, root_dir) + "/" for scheme, path in dirs.items()}
@@ -163,9 +166,11 @@ def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: 
     info_prefix, root_scheme = entry.dist_info + "/", entry.root_scheme
     cut, staged, root_place = len(info_prefix), f"{staging}{sep}", places[root_scheme]
     targets = []
-    for stored in entry.files:
+    for stored in files:
         scheme, path = stored.scheme, stored.path
         source = f"{base}{scheme}/{path}"
+        if sep == "\\":
+            path = path.replace("\\", "/")
         if scheme != root_scheme:
             targets.append((prefixes[scheme] + path, source, places[scheme] + path))
         elif path.startswith(info_prefix):
@@ -178,20 +183,19 @@ def _targets(entry: StoreEntry, dirs: dict[str, Path], root_dir: Path, staging: 
 class _Placer:
     """Puts store files at their targets (hot loop: plain ``os`` calls on strings)."""
 
-    def __init__(self, entry: StoreEntry, interpreter: Interpreter, mode: str, cache_dir: Path, trash: Path) -> None:
-        self.base = str(entry.root / FILES)
+    def __init__(self, interpreter: Interpreter, mode: str, cache_dir: Path, trash: Path) -> None:
         self.interpreter = str(interpreter.executable)
         self.mode = mode
         self.cache_dir = cache_dir
         self.trash = trash
         self.made: set[str] = set()
 
-    def rewritten_scripts(self, entry: StoreEntry, targets: list[tuple[str, str, str]]) -> dict[int, bytes]:
-        """The scripts with a ``#!python`` shebang (by index in the entry's files), as they
-        are written for this environment's interpreter (RECORD hashes that, as pip and
+    def rewritten_scripts(self, files: list[StoredFile], targets: list[tuple[str, str, str]]) -> dict[int, bytes]:
+        """The scripts with a ``#!python`` shebang (by index in ``files``), as they are
+        written for this environment's interpreter (RECORD hashes that, as pip and
         installer do)."""
         found = {}
-        for index, stored in enumerate(entry.files):
+        for index, stored in enumerate(files):
             if stored.scheme == "scripts" and _has_python_shebang(source := targets[index][1]):
                 found[index] = _with_shebang(source, self.interpreter)
         return found
@@ -276,16 +280,12 @@ def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
     return out.getvalue()
 
 
-def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, str]],
-                  shared_from: Path | None) -> list[tuple[str, str, str]]:
-    """Write the staging RECORD (``shared_from``: the cache whose shared copy it links)."""
+def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, str]]) -> list[
+        tuple[str, str, str]]:
+    """Write the staging RECORD (``\\n`` line ends on every system, as installer writes them)."""
     lines = list(rows)
     lines.append((_relative(final / "RECORD", root_dir), "", ""))
-    data = _csv_text(lines).encode("utf-8")
-    if shared_from is not None:
-        place_shared(os.path.join(staging, "RECORD"), data, shared_from)
-    else:
-        (staging / "RECORD").write_bytes(data)
+    (staging / "RECORD").write_bytes(_csv_text(lines).encode("utf-8"))
     return lines
 
 

@@ -1,20 +1,23 @@
-"""Dist-info files that are the same in every environment (``INSTALLER``, ``REQUESTED``,
-the store pointer, and the ``RECORD`` of a package with no scripts), hardlinked from one
-copy in the cache instead of written afresh into each ``.venv``.
+"""Dist-info files that are the same in every environment (``INSTALLER``, ``REQUESTED``),
+hardlinked from one copy in the cache instead of written afresh into each ``.venv``.
 
 Creating a file costs a filesystem an inode (about 0.2 ms here, measured); a hard link
-only a directory entry (about 0.015 ms). A sync installs several such files per package,
-so in hardlink mode each is linked from ``dist-info-files-v1/<sha256 of its bytes>``.
+only a directory entry (about 0.015 ms). In hardlink mode each such file is linked from
+``dist-info-files-v1/<sha256 of its bytes>``. Files that decide what pypm deletes or
+repairs (``RECORD``, the store pointer) are never shared: an edit made in place through
+one environment must not reach another.
 
 A shared copy is read back and compared with the bytes wanted before it is linked (it is
 small): one edited in place through some environment's link is replaced (atomically, so
-the environments that link the edited inode keep it) and never spread. Where linking
-fails (another filesystem, too many links to one inode, no hardlinks at all) the file is
-written as before. ``cache prune`` removes the copies no environment links any more."""
+the environments that link the edited inode keep it) and never spread further. A copy
+linked as often as the filesystem allows (ext4: 65,000 links; NTFS: 1,024) is replaced by
+a fresh one. Where linking fails otherwise (another filesystem, no hardlinks at all) the
+file is written as before. ``cache prune`` removes the copies no environment links."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 from pathlib import Path
@@ -22,18 +25,22 @@ from pathlib import Path
 from pypm.fsutil import temp_name
 from pypm.store.layout import SHARED_FILES
 
+#: ERROR_TOO_MANY_LINKS
+_WINDOWS_TOO_MANY_LINKS = 1142
 
-def shared_copy(cache_dir: Path, data: bytes) -> str:
-    """The cache path of the shared copy of ``data`` (made, or remade, when needed). Of
-    two processes or threads making it at once, the first one's copy stays (the others
-    link that one), so the environments they fill share one inode."""
+
+def shared_copy(cache_dir: Path, data: bytes, fresh: bool = False) -> str:
+    """The cache path of the shared copy of ``data`` (made, or remade, when needed;
+    ``fresh``: replaced by a new one in any case). Of two processes or threads making it
+    at once, the first one's copy stays (the others link that one), so the environments
+    they fill share one inode."""
     digest = hashlib.sha256(data).hexdigest()
     path = os.path.join(cache_dir, SHARED_FILES, digest[:2], digest)
     try:
         with open(path, "rb") as handle:
-            if handle.read(len(data) + 1) == data:
+            if handle.read(len(data) + 1) == data and not fresh:
                 return path
-        damaged = True
+        damaged = True  # (or linked too often): replaced, its links keep the old inode
     except FileNotFoundError:
         damaged = False
     temp = os.path.join(os.path.dirname(path), temp_name(Path(path)))
@@ -41,7 +48,7 @@ def shared_copy(cache_dir: Path, data: bytes) -> str:
     try:
         with open(temp, "xb") as handle:
             handle.write(data)
-        if damaged:  # edited in place through some environment: those keep the edited inode
+        if damaged:
             os.replace(temp, path)
         else:
             with contextlib.suppress(FileExistsError):  # made meanwhile: keep that one
@@ -55,15 +62,22 @@ def shared_copy(cache_dir: Path, data: bytes) -> str:
 def place_shared(target: str, data: bytes, cache_dir: Path) -> None:
     """Make ``target`` (a new path) hold ``data``: a hard link to the shared copy, or a
     file of its own when that cannot be linked."""
-    try:
-        os.link(shared_copy(cache_dir, data), target)
-        return
-    except FileExistsError:
-        raise
-    except OSError:
-        pass
+    for fresh in (False, True):
+        try:
+            os.link(shared_copy(cache_dir, data, fresh), target)
+            return
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if not _too_many_links(exc):
+                break
     with open(target, "xb") as handle:
         handle.write(data)
+
+
+def _too_many_links(exc: OSError) -> bool:
+    """The file has as many hard links as its filesystem allows (Windows: error 1142)."""
+    return exc.errno == errno.EMLINK or getattr(exc, "winerror", None) == _WINDOWS_TOO_MANY_LINKS
 
 
 def prune_shared(cache_dir: Path) -> int:
@@ -77,6 +91,8 @@ def prune_shared(cache_dir: Path) -> int:
         if not bucket.is_dir():
             continue
         for copy in bucket.iterdir():
+            if copy.name.startswith("."):
+                continue  # a temp file (a crash's leftover: `cache prune` removes it when stale)
             try:
                 if copy.stat().st_nlink == 1:
                     copy.unlink()
