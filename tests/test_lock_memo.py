@@ -146,6 +146,45 @@ def test_the_lock_is_read_from_its_parsed_copy_while_its_bytes_are_the_same(tmp_
     assert json.loads(copy.read_text())["data"]["packages"][0]["name"] == "beta"
 
 
+def test_a_lock_with_toml_datetimes_is_read_from_its_parsed_copy_with_the_same_values(tmp_path) -> None:
+    """PEP 751's ``upload-time`` (uv's exports write it) is a TOML datetime, which JSON
+    cannot hold: the parsed copy keeps it tagged and gives back the very same values, so
+    such a lock too is parsed from TOML once, and still validates."""
+    import datetime
+
+    import tomllib
+
+    from pypm.lock.reader import load_lock_data, read_lock
+
+    text = (
+        'lock-version = "1.0"\ncreated-by = "uv"\nrequires-python = ">=3.10"\n'
+        "[[packages]]\nname = \"alpha\"\nversion = \"1.0\"\n"
+        '[[packages.wheels]]\nname = "alpha-1.0-py3-none-any.whl"\n'
+        'url = "https://files.example/alpha-1.0-py3-none-any.whl"\nsize = 10\n'
+        "upload-time = 2024-03-01T12:30:45.123456Z\n"
+        f'hashes = {{sha256 = "{"0" * 64}"}}\n'
+        "[tool.x]\nday = 2024-03-01\nat = 07:32:00\nlocal = 1979-05-27T07:32:00\n"
+    )
+    first, second, cache = tmp_path / "one" / "pylock.toml", tmp_path / "two" / "pylock.toml", tmp_path / "cache"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(text)
+    expected = tomllib.loads(text)
+    assert load_lock_data(first, cache) == expected
+    [copy] = (cache / "lock-parses-v1").glob("*.json")
+    stored = json.loads(copy.read_text())
+    stored["data"]["created-by"] = "the-copy"  # proves the next read comes from the copy
+    copy.write_text(json.dumps(stored))
+    again = load_lock_data(second, cache)
+    assert again["created-by"] == "the-copy"
+    assert again["packages"][0]["wheels"][0]["upload-time"] == expected["packages"][0]["wheels"][0]["upload-time"]
+    assert again["tool"] == expected["tool"]
+    assert isinstance(again["tool"]["x"]["day"], datetime.date) and isinstance(again["tool"]["x"]["at"], datetime.time)
+    lock = read_lock(second, cache)  # packaging's validation takes the revived datetime
+    assert lock.packages[0].wheels[0].upload_time == datetime.datetime(2024, 3, 1, 12, 30, 45, 123456,
+                                                                      tzinfo=datetime.timezone.utc)
+
+
 def test_an_index_url_with_credentials_is_remembered_without_them(tmp_path, make_index, run_pypm, pypm_env) -> None:
     index = make_index([DistSpec("alpha", "1.0")])
     secret = index.url.replace("http://", "http://alice:s3cret@")

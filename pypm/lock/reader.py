@@ -112,7 +112,8 @@ def _parsed_copy(copy: Path, digest: str) -> dict[str, Any] | None:
     import json
 
     try:
-        stored = json.loads(copy.read_bytes())
+        raw = copy.read_bytes()
+        stored = json.loads(raw, object_hook=_revived) if f'"{_TAG}"'.encode() in raw else json.loads(raw)
     except (OSError, ValueError):
         return None
     if not isinstance(stored, dict) or stored.get("sha256") != digest or not isinstance(stored.get("data"), dict):
@@ -121,8 +122,9 @@ def _parsed_copy(copy: Path, digest: str) -> dict[str, Any] | None:
 
 
 def _keep_parsed_copy(copy: Path, digest: str, data: dict[str, Any]) -> None:
-    """Write the copy when ``.pypm/`` exists and the data is plain JSON (a TOML date or
-    time, which JSON cannot hold, leaves the lock to be parsed each time)."""
+    """Write the copy when its directory exists. A TOML date or time (PEP 751's
+    ``upload-time``, which uv's exports write), which JSON cannot hold, is kept tagged
+    with its ISO form and turned back into the same value when the copy is read."""
     import json
 
     from pypm.fsutil import atomic_write_bytes
@@ -130,10 +132,36 @@ def _keep_parsed_copy(copy: Path, digest: str, data: dict[str, Any]) -> None:
     if not copy.parent.is_dir():
         return
     try:
-        encoded = json.dumps({"sha256": digest, "data": data}, separators=(",", ":")).encode()
+        encoded = json.dumps({"sha256": digest, "data": data}, separators=(",", ":"), default=_tagged).encode()
         atomic_write_bytes(copy, encoded)
     except (TypeError, ValueError, OSError):
         return
+
+
+#: The key of a tagged TOML date, time or datetime in a parsed copy (no key PEP 751 has)
+_TAG = "__pypm_toml__"
+
+
+def _tagged(value: Any) -> dict[str, str]:
+    """JSON's form of a TOML date, time or datetime (``json.dumps``'s ``default``)."""
+    import datetime
+
+    for kind in (datetime.datetime, datetime.date, datetime.time):  # datetime before date: a subclass
+        if isinstance(value, kind):
+            return {_TAG: kind.__name__, "iso": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is no TOML value")
+
+
+def _revived(obj: dict[str, Any]) -> Any:
+    """A tagged value back as the date, time or datetime it was (``json.loads``'s hook)."""
+    import datetime
+
+    kind = obj.get(_TAG)
+    if kind is None:
+        return obj
+    if kind not in ("datetime", "date", "time") or set(obj) != {_TAG, "iso"}:
+        raise ValueError("not a tagged TOML value")
+    return getattr(datetime, kind).fromisoformat(obj["iso"])
 
 
 def read_lock(path: Path, cache_dir: Path | None = None) -> Any:
