@@ -351,6 +351,34 @@ def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_sprea
     assert result.returncode == 1 and "INSTALLER" in result.stdout + result.stderr
 
 
+def test_a_shared_copy_at_the_link_limit_is_replaced_by_a_fresh_one(tmp_path) -> None:
+    """A shared dist-info copy linked as often as the filesystem allows (ext4: 65,000) is
+    replaced by a new copy, which the next environment links: no error, and no fallback
+    to a file of its own for every later environment."""
+    import errno
+
+    from pypm.store.shared_files import place_shared, shared_copy
+
+    cache, scratch = tmp_path / "cache", tmp_path / "scratch"
+    scratch.mkdir()
+    full = shared_copy(cache, b"pypm\n")
+    for count in range(70_000):
+        try:
+            os.link(full, scratch / str(count))
+        except OSError as exc:
+            assert exc.errno == errno.EMLINK, exc
+            break
+    else:
+        pytest.skip(f"{tmp_path}'s filesystem allows more than 70,000 links to one file")
+    saturated = os.stat(full).st_ino
+    for name in ("one", "two"):
+        place_shared(str(tmp_path / name), b"pypm\n", cache)
+    one, two = (os.stat(tmp_path / name) for name in ("one", "two"))
+    assert one.st_ino == two.st_ino != saturated, "both link the fresh copy"
+    assert os.stat(full).st_ino == one.st_ino and one.st_nlink == 3
+    assert (tmp_path / "one").read_bytes() == b"pypm\n"
+
+
 def test_a_wheels_own_installer_file_is_left_out_and_the_store_stays_intact(
         tmp_path, make_index, run_pypm, pypm_env) -> None:
     """A wheel that ships INSTALLER and REQUESTED in its dist-info (some do): the
