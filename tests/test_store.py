@@ -31,9 +31,11 @@ DEPTH_TO_TMP = 7  # <tmp>/pypm-env-*/cache/store-v1/<ab>/.unpack-*/files/purelib
 
 
 def write_wheel(dest: Path, name: str, members: dict[str, bytes] | None = None,
-                symlinks: dict[str, str] | None = None, entry_points: str = "") -> Path:
-    """A wheel of ``name`` 1.0 with these members (and members stored as symlinks), RECORD
-    listing them all, so that only pypm's own checks can refuse it."""
+                symlinks: dict[str, str] | None = None, entry_points: str = "",
+                executable: frozenset[str] = frozenset()) -> Path:
+    """A wheel of ``name`` 1.0 with these members (and members stored as symlinks, and
+    ``executable`` ones with mode 755), RECORD listing them all, so that only pypm's own
+    checks can refuse it."""
     members, symlinks = members or {}, symlinks or {}
     dist_info = f"{name}-1.0.dist-info"
     files = {f"{name}/__init__.py": b"VALUE = 1\n", **members, **{k: v.encode() for k, v in symlinks.items()}}
@@ -48,6 +50,8 @@ def write_wheel(dest: Path, name: str, members: dict[str, bytes] | None = None,
             info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
             info.create_system = 3
             mode = (stat.S_IFLNK | 0o777) if member in symlinks else (stat.S_IFREG | 0o644)
+            if member in executable:
+                mode |= 0o111
             info.external_attr = mode << 16
             archive.writestr(info, data)
     return path
@@ -109,6 +113,56 @@ def test_member_normalised_inside_its_entry_is_installed(tmp_path, make_index, r
     site = site_packages(root / ".venv")[0]
     assert (site / "fine/data.txt").read_text() == "inside\n"
     assert_matches(root / ".venv", {"fine": "1.0", "p": "1.0"})
+
+
+def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
+    """The manifest of a fresh unpack holds each file's real size, sha256 and mtime (taken
+    while it was written) and its mode: a wrong mtime would make every later sync repair
+    the entry, a wrong hash would go into every environment's RECORD."""
+    import base64
+    import hashlib
+
+    from pypm.store.unpack import unpack_to_temp
+
+    big = os.urandom(3 * MiB + 17)  # several reads of the copy loop
+    tool = "sized-1.0.data/scripts/tool"
+    members = {"sized/big.bin": big, "sized/empty.txt": b"", tool: b"#!/bin/sh\necho hi\n"}
+    wheel = write_wheel(tmp_path, "sized", members, executable=frozenset({tool}))
+    entry = unpack_to_temp(wheel, tmp_path / "store")
+    assert entry.mtimes is not None and len(entry.mtimes) == len(entry.files)
+    seen = {}
+    for stored, mtime in zip(entry.files, entry.mtimes, strict=True):
+        path = entry.source(stored)
+        data = path.read_bytes()
+        status = path.stat()
+        assert stored.size == len(data) == status.st_size, stored
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+        assert stored.hash == f"sha256={expected}", stored
+        assert mtime == status.st_mtime_ns, stored
+        assert stored.executable == (stored.path == "tool") == bool(status.st_mode & 0o100), stored
+        seen[(stored.scheme, stored.path)] = data
+    assert seen[("purelib", "sized/big.bin")] == big
+    assert seen[("purelib", "sized/empty.txt")] == b""
+    assert seen[("scripts", "tool")].startswith(b"#!/bin/sh")
+
+
+def test_wheel_holding_a_file_twice_is_refused_in_one_line(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """A wheel whose zip names one member twice (RECORD lists it once, so installer's
+    RECORD check finds the second): the unpack stops with one line that names the member
+    and not the cache's path, and leaves nothing in the store."""
+    index = make_index([])
+    wheel = write_wheel(index.files_dir, "twice", {"twice/data.txt": b"first\n"})
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(wheel, "a") as archive:
+        archive.writestr("twice/data.txt", b"second\n")
+    root = project(tmp_path / "p", ["twice"])
+    result = run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == ("error: cannot install twice-1.0-py3-none-any.whl: twice/data.txt is not mentioned in RECORD"
+                    " (the wheel does not match its own RECORD; nothing from it was installed)"), last
+    store = Path(pypm_env["PYPM_CACHE_DIR"]) / "store-v1"
+    assert not list(store.glob("*/.unpack-*")) and not list(store.glob("*/*/pypm-manifest.json"))
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ repairs a changed entry (see :mod:`pypm.store.repair`)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import posixpath
@@ -26,9 +28,9 @@ from typing import Any, BinaryIO, NamedTuple
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import RecordEntry
+from installer.records import Hash, RecordEntry
 from installer.sources import WheelFile
-from installer.utils import SCHEME_NAMES, Scheme
+from installer.utils import SCHEME_NAMES, Scheme, make_file_executable
 
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text, file_sha256
@@ -37,6 +39,8 @@ from pypm.store.lock import shared_store_lock
 
 MANIFEST = "pypm-manifest.json"
 FILES = "files"
+#: Bytes read from a wheel member at a time while it is written into the store.
+_COPY_CHUNK = 1 << 20
 
 
 _UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
@@ -116,6 +120,8 @@ class _StoreDestination(SchemeDictionaryDestination):
         self.scripts: list[tuple[str, str, str, str]] = []
         self.root_scheme = ""
         self.dist_info = ""
+        self.mtimes: list[int] = []
+        self._made: set[str] = set()  # parent directories that exist
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
         """Record an entry-point script (written per environment); its name must stay
@@ -138,6 +144,34 @@ class _StoreDestination(SchemeDictionaryDestination):
         self.files.append(StoredFile(str(scheme), relative, str(record.hash_), int(record.size or 0), is_executable))
         return record
 
+    def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        """installer's ``write_to_fs`` with its checks, in fewer steps per file (a wheel has
+        thousands; r150's unpack spent a sixth of its CPU here): the containment check on
+        strings (``abspath`` then the directory as prefix, which installer's docs name as the
+        safe way), an existing file refused by ``open(..., "xb")`` rather than a ``stat``
+        first, each parent directory made once, the copy in 1 MiB reads, and the file's
+        mtime taken from its open descriptor (the manifest records it)."""
+        base = os.path.abspath(self.scheme_dict[scheme])
+        target = os.path.abspath(os.path.join(base, path))
+        if not target.startswith(base + os.sep):
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        parent = os.path.dirname(target)
+        if parent not in self._made:
+            os.makedirs(parent, exist_ok=True)
+            self._made.add(parent)
+        digest, size = hashlib.sha256(), 0
+        with open(target, "xb") as handle:
+            while chunk := stream.read(_COPY_CHUNK):
+                digest.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+            handle.flush()
+            self.mtimes.append(os.fstat(handle.fileno()).st_mtime_ns)
+        if is_executable:
+            make_file_executable(Path(target))
+        encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+        return RecordEntry(path, Hash("sha256", encoded), size)
+
     def _contained(self, scheme: Scheme, path: str, what: str) -> None:
         """installer's own containment check (the one ``write_to_fs`` makes), worded for pypm."""
         try:
@@ -155,9 +189,8 @@ class _StoreDestination(SchemeDictionaryDestination):
         self.dist_info = record_file_path.split("/")[0]
 
     def entry(self) -> StoreEntry:
-        """The unpacked entry, with the mtimes its files have now."""
-        unpacked = StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts)
-        return unpacked.with_current_mtimes()
+        """The unpacked entry, with the mtimes its files were written with."""
+        return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes)
 
 
 def is_unpacked(cache_dir: Path, sha256: str) -> bool:
@@ -242,6 +275,10 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
     if isinstance(exc, FileExistsError):
         return InstallError(f"cannot install {wheel.name}: it holds the same file twice ({exc.filename})",
                             hint="the wheel is malformed; nothing from it was installed")
+    issues = getattr(exc, "issues", None)  # installer's RECORD check: a list of sentences
+    if isinstance(exc, InstallerError) and isinstance(issues, list) and issues:
+        return InstallError(f"cannot install {wheel.name}: {_issues_line(issues)}",
+                            hint="the wheel does not match its own RECORD; nothing from it was installed")
     if isinstance(exc, (InstallerError, ValueError, KeyError, zipfile.BadZipFile)):
         return InstallError(f"cannot install {wheel.name}: {exc}")
     if isinstance(exc, OSError):
@@ -249,6 +286,15 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
         return InstallError(f"cannot unpack {wheel.name} into the store: {exc.strerror or exc}{where}",
                             hint="check the free space and permissions of the cache directory")
     return None
+
+
+def _issues_line(issues: list[str]) -> str:
+    """installer's RECORD issues on one line, without the path of the cached wheel that
+    each one starts with (the first three, then how many more)."""
+    cleaned = [str(issue).split(", ", 1)[1] if str(issue).startswith("In ") and ", " in str(issue) else str(issue)
+               for issue in issues]
+    more = f" (and {len(cleaned) - 3} more)" if len(cleaned) > 3 else ""
+    return "; ".join(cleaned[:3]) + more
 
 
 def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
