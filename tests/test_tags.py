@@ -160,3 +160,25 @@ def test_masks_bits_and_memo() -> None:
     assert masks(wheel) == mask == tags_mask(wheel, ENVIRONMENTS)
     assert masks(frozenset()) == 0
     assert tag_mask(tag, ENVIRONMENTS[:1]) == 0 and tag_mask(tag, []) == 0
+
+
+_INTERPRETERS = ["py3", "py2.py3", "py38", "cp38", "cp311", "cp312", "cp313", "pp310", "graalpy311"]
+_ABIS = ["none", "abi3", "cp38", "cp311", "cp312", "cp313t", "pypy310_pp73"]
+_PLATFORMS = ["any", "manylinux_2_17_x86_64", "manylinux2014_aarch64", "musllinux_1_2_x86_64", "linux_x86_64",
+              "macosx_11_0_arm64", "macosx_10_9_universal2", "macosx_14_0_x86_64", "win_amd64", "win32",
+              "win_arm64", "freebsd_14_0_amd64"]
+
+
+def test_mask_from_factors_matches_each_environments_answer() -> None:
+    """The mask is built from (interpreter, ABI) and platform factors: for every combination
+    of these parts it equals asking each environment on its own (``tag_serves``)."""
+    checked = served = 0
+    for interpreter in _INTERPRETERS:
+        for abi in _ABIS:
+            for platform in _PLATFORMS:
+                for tag in parse_tag(f"{interpreter}-{abi}-{platform}"):
+                    expected = sum(1 << index for index, env in enumerate(ENVIRONMENTS) if tag_serves(tag, env))
+                    assert tag_mask(tag, ENVIRONMENTS) == expected, tag
+                    checked += 1
+                    served += expected != 0
+    assert checked > 700 and served > 50  # the combinations reach both answers

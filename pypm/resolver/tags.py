@@ -142,13 +142,38 @@ def tag_serves(tag: Tag, env: dict[str, str]) -> bool:
     return _serves(tag, _env_key(env))
 
 
-@lru_cache(maxsize=1 << 14)
-def _mask(tag: Tag, keys: tuple[EnvKey, ...]) -> int:
+@lru_cache(maxsize=1 << 12)
+def _pair_bits(interpreter: str, abi: str, keys: tuple[EnvKey, ...]) -> int:
+    """Bit mask of the environments whose interpreter takes this (interpreter, ABI) pair."""
     bits = 0
-    for index, key in enumerate(keys):
-        if _serves(tag, key):
+    for index, (implementation, python_version, _, _) in enumerate(keys):
+        if (interpreter, abi) in _interpreter(implementation, python_version)[0]:
             bits |= 1 << index
     return bits
+
+
+@lru_cache(maxsize=1 << 12)
+def _platform_bits(platform: str, keys: tuple[EnvKey, ...]) -> int:
+    """Bit mask of the environments whose platform list holds this platform tag."""
+    bits = 0
+    for index, (_, _, sys_platform, machine) in enumerate(keys):
+        if platform in _platform_set(sys_platform, machine):
+            bits |= 1 << index
+    return bits
+
+
+@lru_cache(maxsize=1 << 14)
+def _mask(tag: Tag, keys: tuple[EnvKey, ...]) -> int:
+    """What :func:`_computed_serves` says of ``tag`` for each key, from its factors: a
+    platform-specific tag serves where its (interpreter, ABI) pair *and* its platform do
+    (both lists are products), and each factor repeats across many tags."""
+    if tag.platform == "any":
+        bits = 0
+        for index, (implementation, python_version, _, _) in enumerate(keys):
+            if tag in _interpreter(implementation, python_version)[1]:
+                bits |= 1 << index
+        return bits
+    return _pair_bits(tag.interpreter, tag.abi, keys) & _platform_bits(tag.platform, keys)
 
 
 def tag_mask(tag: Tag, environments: Sequence[dict[str, str]]) -> int:
