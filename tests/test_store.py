@@ -4,6 +4,7 @@ file edited through a hardlink is found by `cache verify` and repaired by the ne
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -144,6 +145,35 @@ def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
     assert seen[("purelib", "sized/big.bin")] == big
     assert seen[("purelib", "sized/empty.txt")] == b""
     assert seen[("scripts", "tool")].startswith(b"#!/bin/sh")
+
+
+def test_deflated_members_are_inflated_by_zlib_ng_to_the_same_bytes(tmp_path) -> None:
+    """A deflated member nothing has read yet gets zlib-ng's inflate and gives the bytes
+    zlib gives; a stored member, or one already read from, is left to zipfile."""
+    import zlib
+
+    from pypm.store.unpack import faster_inflate
+
+    assert importlib.util.find_spec("zlib_ng") is not None, "zlib-ng is a dependency of pypm on CPython"
+    texts = {"a.txt": b"some text, " * 50_000, "b.bin": os.urandom(200_000) + b"\0" * 100_000}
+    path = tmp_path / "members.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in texts.items():
+            archive.writestr(name, data)
+        archive.writestr(zipfile.ZipInfo("stored.txt"), b"plain")
+    with zipfile.ZipFile(path) as archive:
+        for name, data in texts.items():
+            with archive.open(name) as stream:
+                assert faster_inflate(stream)
+                assert type(stream._decompressor).__module__.startswith("zlib_ng")
+                assert stream.read() == data  # and zipfile's CRC check passed
+        with archive.open("stored.txt") as stream:
+            assert not faster_inflate(stream) and stream.read() == b"plain"
+        with archive.open("a.txt") as stream:
+            stream.read(10)
+            assert not faster_inflate(stream)
+            assert isinstance(stream._decompressor, type(zlib.decompressobj(-15)))
+            assert stream.read() == texts["a.txt"][10:]
 
 
 def test_wheel_holding_a_file_twice_is_refused_in_one_line(tmp_path, make_index, run_pypm, pypm_env) -> None:

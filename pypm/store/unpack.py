@@ -13,6 +13,7 @@ repairs a changed entry (see :mod:`pypm.store.repair`)."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -160,6 +161,7 @@ class _StoreDestination(SchemeDictionaryDestination):
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         digest, size = hashlib.sha256(), 0
+        faster_inflate(stream)
         with open(target, "xb") as handle:
             while chunk := stream.read(_COPY_CHUNK):
                 digest.update(chunk)
@@ -191,6 +193,34 @@ class _StoreDestination(SchemeDictionaryDestination):
     def entry(self) -> StoreEntry:
         """The unpacked entry, with the mtimes its files were written with."""
         return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes)
+
+
+def faster_inflate(stream: BinaryIO) -> bool:
+    """Give a deflated zip member that nothing has read yet zlib-ng's inflate instead of
+    zlib's (the same bytes, and zipfile still checks the CRC; r2's wheels decompressed with
+    a third less CPU, 0.54 -> 0.36 s). True when it did; False leaves the member as it was:
+    zlib-ng not installed, another compression, a member already read, or a ``zipfile``
+    without these private fields (stable since Python 3.3; pypm uses them read-only but for
+    the decompressor, which ``ZipExtFile`` makes for each member it opens)."""
+    inflate = _zlib_ng()
+    if inflate is None or getattr(stream, "_compress_type", None) != zipfile.ZIP_DEFLATED:
+        return False
+    if getattr(stream, "_readbuffer", None) != b"" or getattr(stream, "_compress_left", None) != getattr(
+            stream, "_orig_compress_size", None) or not hasattr(stream, "_decompressor"):
+        return False
+    stream._decompressor = inflate.decompressobj(-15)  # type: ignore[attr-defined]  # raw deflate, as zipfile asks
+    return True
+
+
+@functools.cache
+def _zlib_ng() -> Any:
+    """zlib-ng's ``zlib`` module, or None where it is not installed (it is a dependency on
+    CPython only)."""
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        return None
+    return zlib_ng
 
 
 def is_unpacked(cache_dir: Path, sha256: str) -> bool:
