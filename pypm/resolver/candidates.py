@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -34,6 +35,14 @@ class Req:
     def key(self) -> str:
         """The resolvelib identifier this requirement is about."""
         return identifier(self.name, self.extras)
+
+    @cached_property
+    def exact(self) -> bool:
+        """True when a clause is ``==`` or ``===`` (a wildcard too): the resolver decides
+        such names first. Kept on the requirement: resolvelib asks for every name on every
+        round (49,000 times for r150), and formatting each clause to read its operator
+        cost more than the rest of the preference."""
+        return any(s.operator in ("==", "===") for s in self.specifier)
 
     def pins(self, version: Version) -> bool:
         """True when the specifier pins exactly ``version`` (``==`` without wildcard)."""

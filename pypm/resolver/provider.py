@@ -156,7 +156,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         backtrack_causes: Sequence[Any],
     ) -> tuple[bool, bool, bool, bool, str]:
         infos = list(information[identifier])
-        pinned = any(str(s).startswith("==") for info in infos for s in info.requirement.specifier)
+        pinned = any(info.requirement.exact for info in infos)
         causes = {c.requirement.name for c in backtrack_causes}
         name = identifier.split("[")[0]
         return (name != PYTHON, name not in self.members, name not in causes, not pinned, identifier)
