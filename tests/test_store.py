@@ -129,7 +129,11 @@ def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
     tool = "sized-1.0.data/scripts/tool"
     members = {"sized/big.bin": big, "sized/empty.txt": b"", tool: b"#!/bin/sh\necho hi\n"}
     wheel = write_wheel(tmp_path, "sized", members, executable=frozenset({tool}))
-    entry = unpack_to_temp(wheel, tmp_path / "store")
+    previous = os.umask(0o022)
+    try:
+        entry = unpack_to_temp(wheel, tmp_path / "store")
+    finally:
+        os.umask(previous)
     assert entry.mtimes is not None and len(entry.mtimes) == len(entry.files)
     seen = {}
     for stored, mtime in zip(entry.files, entry.mtimes, strict=True):
@@ -140,7 +144,8 @@ def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
         expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
         assert stored.hash == f"sha256={expected}", stored
         assert mtime == status.st_mtime_ns, stored
-        assert stored.executable == (stored.path == "tool") == bool(status.st_mode & 0o100), stored
+        assert stored.executable == (stored.path == "tool"), stored
+        assert stat.S_IMODE(status.st_mode) == (0o755 if stored.executable else 0o644), stored  # as the umask allows
         seen[(stored.scheme, stored.path)] = data
     assert seen[("purelib", "sized/big.bin")] == big
     assert seen[("purelib", "sized/empty.txt")] == b""

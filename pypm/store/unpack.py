@@ -31,7 +31,7 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.records import Hash, RecordEntry
 from installer.sources import WheelFile
-from installer.utils import SCHEME_NAMES, Scheme, make_file_executable
+from installer.utils import SCHEME_NAMES, Scheme
 
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text, file_sha256
@@ -151,7 +151,10 @@ class _StoreDestination(SchemeDictionaryDestination):
         strings (``abspath`` then the directory as prefix, which installer's docs name as the
         safe way), an existing file refused by ``open(..., "xb")`` rather than a ``stat``
         first, each parent directory made once, the copy in 1 MiB reads, and the file's
-        mtime taken from its open descriptor (the manifest records it)."""
+        mtime taken from its open descriptor (the manifest records it). An executable gets
+        its mode from :func:`executable_mode`, not from installer's helper, which reads the
+        umask by setting it to 0 and back: with unpack threads running, a file or directory
+        another thread created meanwhile got mode 777/666."""
         base = os.path.abspath(self.scheme_dict[scheme])
         target = os.path.abspath(os.path.join(base, path))
         if not target.startswith(base + os.sep):
@@ -168,9 +171,10 @@ class _StoreDestination(SchemeDictionaryDestination):
                 handle.write(chunk)
                 size += len(chunk)
             handle.flush()
-            self.mtimes.append(os.fstat(handle.fileno()).st_mtime_ns)
+            status = os.fstat(handle.fileno())
+        self.mtimes.append(status.st_mtime_ns)  # a chmod changes the ctime, not the mtime
         if is_executable:
-            make_file_executable(Path(target))
+            os.chmod(target, executable_mode(status.st_mode))
         encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
         return RecordEntry(path, Hash("sha256", encoded), size)
 
@@ -193,6 +197,13 @@ class _StoreDestination(SchemeDictionaryDestination):
     def entry(self) -> StoreEntry:
         """The unpacked entry, with the mtimes its files were written with."""
         return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes)
+
+
+def executable_mode(mode: int) -> int:
+    """``mode`` with execute permission wherever it has read permission (0644 -> 0755,
+    0600 -> 0700): what the umask let the new file have, made executable, without reading
+    the process-wide umask."""
+    return stat.S_IMODE(mode) | (stat.S_IMODE(mode) & 0o444) >> 2
 
 
 def faster_inflate(stream: BinaryIO) -> bool:
@@ -307,7 +318,7 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
                             hint="the wheel is malformed; nothing from it was installed")
     issues = getattr(exc, "issues", None)  # installer's RECORD check: a list of sentences
     if isinstance(exc, InstallerError) and isinstance(issues, list) and issues:
-        return InstallError(f"cannot install {wheel.name}: {_issues_line(issues)}",
+        return InstallError(f"cannot install {wheel.name}: {_issues_line(wheel, issues)}",
                             hint="the wheel does not match its own RECORD; nothing from it was installed")
     if isinstance(exc, (InstallerError, ValueError, KeyError, zipfile.BadZipFile)):
         return InstallError(f"cannot install {wheel.name}: {exc}")
@@ -318,11 +329,11 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
     return None
 
 
-def _issues_line(issues: list[str]) -> str:
-    """installer's RECORD issues on one line, without the path of the cached wheel that
-    each one starts with (the first three, then how many more)."""
-    cleaned = [str(issue).split(", ", 1)[1] if str(issue).startswith("In ") and ", " in str(issue) else str(issue)
-               for issue in issues]
+def _issues_line(wheel: Path, issues: list[str]) -> str:
+    """installer's RECORD issues on one line, naming the wheel by its file name, not by its
+    path in the cache, and not again at the start of each (the first three, then how many
+    more)."""
+    cleaned = [str(issue).replace(os.fspath(wheel), wheel.name).removeprefix(f"In {wheel.name}, ") for issue in issues]
     more = f" (and {len(cleaned) - 3} more)" if len(cleaned) > 3 else ""
     return "; ".join(cleaned[:3]) + more
 
