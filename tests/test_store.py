@@ -68,6 +68,7 @@ def escaping_members(tmp_path: Path) -> dict[str, dict]:
         "symlink": {"symlinks": {"evil/etc": "/etc"}, "members": {"evil/etc/pypm-escaped.txt": b"x"}},
         "data-scheme": {"members": {f"evil-1.0.data/purelib/{up}escaped-data.txt": b"x"}},
         "script-name": {"entry_points": f"[console_scripts]\n{up}escaped-script = evil:main\n"},
+        "directory-itself": {"members": {"evil/..": b"x"}},
     }
 
 
@@ -80,7 +81,8 @@ def snapshot(root: Path, skip: tuple[Path, ...]) -> set[Path]:
     return found
 
 
-@pytest.mark.parametrize("way", ["dotdot", "absolute", "drive-letter", "symlink", "data-scheme", "script-name"])
+@pytest.mark.parametrize("way", ["dotdot", "absolute", "drive-letter", "symlink", "data-scheme", "script-name",
+                                 "directory-itself"])
 def test_wheel_escaping_the_store_is_refused(tmp_path, make_index, run_pypm, pypm_env, way) -> None:
     index = make_index([DistSpec("alpha", "1.0")])
     write_wheel(index.files_dir, "evil", **escaping_members(tmp_path)[way])
@@ -145,11 +147,23 @@ def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
         assert stored.hash == f"sha256={expected}", stored
         assert mtime == status.st_mtime_ns, stored
         assert stored.executable == (stored.path == "tool"), stored
-        assert stat.S_IMODE(status.st_mode) == (0o755 if stored.executable else 0o644), stored  # as the umask allows
+        if os.name != "nt":  # Windows has no such modes
+            assert stat.S_IMODE(status.st_mode) == (0o755 if stored.executable else 0o644), stored  # umask 022
         seen[(stored.scheme, stored.path)] = data
     assert seen[("purelib", "sized/big.bin")] == big
     assert seen[("purelib", "sized/empty.txt")] == b""
     assert seen[("scripts", "tool")].startswith(b"#!/bin/sh")
+
+
+def _zlib_ng_required() -> bool:
+    """Does pypm's own metadata require zlib-ng on this interpreter and platform?"""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    found = [Requirement(text) for text in requires("pypm") or [] if text.startswith("zlib-ng")]
+    assert found, "pypm's metadata names zlib-ng"
+    return found[0].marker is None or found[0].marker.evaluate()
 
 
 def test_deflated_members_are_inflated_by_zlib_ng_to_the_same_bytes(tmp_path) -> None:
@@ -159,7 +173,9 @@ def test_deflated_members_are_inflated_by_zlib_ng_to_the_same_bytes(tmp_path) ->
 
     from pypm.store.unpack import faster_inflate
 
-    assert importlib.util.find_spec("zlib_ng") is not None, "zlib-ng is a dependency of pypm on CPython"
+    if not _zlib_ng_required():
+        pytest.skip("zlib-ng is not a dependency of pypm on this platform")
+    assert importlib.util.find_spec("zlib_ng") is not None, "zlib-ng is a dependency of pypm here"
     texts = {"a.txt": b"some text, " * 50_000, "b.bin": os.urandom(200_000) + b"\0" * 100_000}
     path = tmp_path / "members.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -179,6 +195,51 @@ def test_deflated_members_are_inflated_by_zlib_ng_to_the_same_bytes(tmp_path) ->
             assert not faster_inflate(stream)
             assert isinstance(stream._decompressor, type(zlib.decompressobj(-15)))
             assert stream.read() == texts["a.txt"][10:]
+
+
+@pytest.mark.parametrize("damage", ["deflate-stream", "crc"])
+def test_wheel_with_damaged_compressed_data_is_refused_in_one_line(tmp_path, make_index, run_pypm, damage) -> None:
+    """A member whose deflate data is damaged (the inflater fails) or whose bytes do not
+    match their CRC: one line naming the wheel, exit 1, no traceback."""
+    index = make_index([])
+    data = bytes(range(256)) * 400 if damage == "crc" else os.urandom(4000) + b"a" * 50_000
+    path = index.files_dir / "broken-1.0-py3-none-any.whl"
+    members = {"broken/__init__.py": b"", "broken/blob.bin": data,
+               "broken-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: broken\nVersion: 1.0\n\n",
+               "broken-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: t\nRoot-Is-Purelib: true\n"
+                                             b"Tag: py3-none-any\n"}
+    members["broken-1.0.dist-info/RECORD"] = render_record(members, "broken-1.0.dist-info/RECORD")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+        info = archive.getinfo("broken/blob.bin")
+        if damage == "crc":  # a valid stream; the central directory (what readers check) gets a wrong CRC
+            info.CRC ^= 0x5A5A
+    if damage == "deflate-stream":  # the stream's own bytes
+        raw = bytearray(path.read_bytes())
+        start = info.header_offset + 30 + len(info.filename.encode())
+        for offset in range(start + 5, start + 2000, 7):
+            raw[offset] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    root = project(tmp_path / "p", ["broken"])
+    result = run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot install broken-1.0-py3-none-any.whl: "), last
+
+
+def test_members_that_normalise_to_one_file_are_refused_naming_it(tmp_path, make_index, run_pypm) -> None:
+    """``dup/a.py`` and ``dup/./a.py`` (both in RECORD) are one file: refused, named as in
+    the wheel, not by its path in the cache."""
+    index = make_index([])
+    write_wheel(index.files_dir, "dup", {"dup/a.py": b"one\n", "dup/./a.py": b"two\n"})
+    root = project(tmp_path / "p", ["dup"])
+    result = run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    expected = "error: cannot install dup-1.0-py3-none-any.whl: it holds the same file twice (dup/a.py)"
+    assert last.startswith(expected), last
 
 
 def test_wheel_holding_a_file_twice_is_refused_in_one_line(tmp_path, make_index, run_pypm, pypm_env) -> None:

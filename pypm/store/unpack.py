@@ -13,6 +13,7 @@ repairs a changed entry (see :mod:`pypm.store.repair`)."""
 from __future__ import annotations
 
 import base64
+import errno
 import functools
 import hashlib
 import json
@@ -22,6 +23,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
 from typing import Any, BinaryIO, NamedTuple
@@ -151,27 +153,36 @@ class _StoreDestination(SchemeDictionaryDestination):
         strings (``abspath`` then the directory as prefix, which installer's docs name as the
         safe way), an existing file refused by ``open(..., "xb")`` rather than a ``stat``
         first, each parent directory made once, the copy in 1 MiB reads, and the file's
-        mtime taken from its open descriptor (the manifest records it). An executable gets
+        mtime taken from its open descriptor where the OS has it final there (the manifest
+        records it). An executable gets
         its mode from :func:`executable_mode`, not from installer's helper, which reads the
         umask by setting it to 0 and back: with unpack threads running, a file or directory
         another thread created meanwhile got mode 777/666."""
         base = os.path.abspath(self.scheme_dict[scheme])
         target = os.path.abspath(os.path.join(base, path))
-        if not target.startswith(base + os.sep):
-            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        if not target.startswith(base + os.sep):  # stricter than installer: the directory itself is refused too
+            raise UnsafeWheelError(f"refused to install {self.wheel_name}: member {path!r} would be written outside"
+                                   f" its {scheme} directory", hint=_UNSAFE_HINT)
         parent = os.path.dirname(target)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
             self._made.add(parent)
         digest, size = hashlib.sha256(), 0
         faster_inflate(stream)
-        with open(target, "xb") as handle:
+        try:
+            handle = open(target, "xb")  # noqa: SIM115 - closed below, before the stat
+        except FileExistsError:  # named as in the wheel, not by its path in the cache
+            raise FileExistsError(errno.EEXIST, "File exists", path) from None
+        with handle:
             while chunk := stream.read(_COPY_CHUNK):
                 digest.update(chunk)
                 handle.write(chunk)
                 size += len(chunk)
             handle.flush()
-            status = os.fstat(handle.fileno())
+            status = os.fstat(handle.fileno()) if os.name != "nt" else None
+        # POSIX updates the mtime at each write; Windows only when the last writing handle
+        # closes (Microsoft's "File Times"), so there the stat comes after the close.
+        status = status or os.stat(target)
         self.mtimes.append(status.st_mtime_ns)  # a chmod changes the ctime, not the mtime
         if is_executable:
             os.chmod(target, executable_mode(status.st_mode))
@@ -320,6 +331,9 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
     if isinstance(exc, InstallerError) and isinstance(issues, list) and issues:
         return InstallError(f"cannot install {wheel.name}: {_issues_line(wheel, issues)}",
                             hint="the wheel does not match its own RECORD; nothing from it was installed")
+    if isinstance(exc, _CORRUPT_DATA_ERRORS) or isinstance(exc, _zlib_ng_error()):
+        return InstallError(f"cannot install {wheel.name}: a member's compressed data is damaged ({exc})",
+                            hint="the wheel is corrupt; nothing from it was installed")
     if isinstance(exc, (InstallerError, ValueError, KeyError, zipfile.BadZipFile)):
         return InstallError(f"cannot install {wheel.name}: {exc}")
     if isinstance(exc, OSError):
@@ -327,6 +341,17 @@ def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
         return InstallError(f"cannot unpack {wheel.name} into the store: {exc.strerror or exc}{where}",
                             hint="check the free space and permissions of the cache directory")
     return None
+
+
+#: What inflating a damaged member raises (zipfile's own CRC and size checks raise
+#: ``BadZipFile``): zlib's error, and ``EOFError`` for a stream that ends too soon.
+_CORRUPT_DATA_ERRORS: tuple[type[BaseException], ...] = (zlib.error, EOFError)
+
+
+def _zlib_ng_error() -> tuple[type[BaseException], ...]:
+    """zlib-ng's error class (not a subclass of zlib's), when zlib-ng is installed."""
+    inflate = _zlib_ng()
+    return (inflate.error,) if inflate is not None else ()
 
 
 def _issues_line(wheel: Path, issues: list[str]) -> str:
