@@ -34,6 +34,8 @@ class InstalledDist:
 
 def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDist]:
     """Every distribution in the given site-packages directories, by canonical name."""
+    from pypm.index.metadata import header_block  # the description is not parsed
+
     found: dict[str, InstalledDist] = {}
     for directory in dict.fromkeys(site_packages):
         if not directory.is_dir():
@@ -42,7 +44,7 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             metadata = dist_info / "METADATA"
             if not metadata.is_file() or not (dist_info / "RECORD").is_file():
                 continue
-            headers = _header_parser().parsebytes(metadata.read_bytes(), headersonly=True)
+            headers = _header_parser().parsebytes(header_block(metadata.read_bytes()), headersonly=True)
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
             pointer = _json_object(dist_info / STORE_POINTER)
             store = pointer.pop("store", None)

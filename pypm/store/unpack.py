@@ -136,14 +136,10 @@ class _StoreDestination(SchemeDictionaryDestination):
     def write_file(
         self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
-        """Write one file with installer's ``write_to_fs`` (its containment check, hashing);
-        a member it finds escaping its directory is refused in pypm's words."""
+        """Write one file (:meth:`write_to_fs`: a member escaping its directory is refused)
+        and remember it for the manifest."""
         relative = posixpath.normpath(os.fspath(path))
-        try:
-            record = self.write_to_fs(scheme, relative, stream, is_executable)
-        except ValueError:
-            self._contained(scheme, relative, "member")  # UnsafeWheelError when that was the reason
-            raise
+        record = self.write_to_fs(scheme, relative, stream, is_executable)
         self.files.append(StoredFile(str(scheme), relative, str(record.hash_), int(record.size or 0), is_executable))
         return record
 
@@ -154,15 +150,14 @@ class _StoreDestination(SchemeDictionaryDestination):
         safe way), an existing file refused by ``open(..., "xb")`` rather than a ``stat``
         first, each parent directory made once, the copy in 1 MiB reads, and the file's
         mtime taken from its open descriptor where the OS has it final there (the manifest
-        records it). An executable gets
-        its mode from :func:`executable_mode`, not from installer's helper, which reads the
-        umask by setting it to 0 and back: with unpack threads running, a file or directory
-        another thread created meanwhile got mode 777/666."""
+        records it). An executable gets its mode from :func:`executable_mode`, not from
+        installer's helper, which reads the umask by setting it to 0 and back: with unpack
+        threads running, a file or directory another thread created meanwhile got mode
+        777/666."""
         base = os.path.abspath(self.scheme_dict[scheme])
         target = os.path.abspath(os.path.join(base, path))
         if not target.startswith(base + os.sep):  # stricter than installer: the directory itself is refused too
-            raise UnsafeWheelError(f"refused to install {self.wheel_name}: member {path!r} would be written outside"
-                                   f" its {scheme} directory", hint=_UNSAFE_HINT)
+            raise self._outside(scheme, path, "member")
         parent = os.path.dirname(target)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
@@ -190,15 +185,16 @@ class _StoreDestination(SchemeDictionaryDestination):
         return RecordEntry(path, Hash("sha256", encoded), size)
 
     def _contained(self, scheme: Scheme, path: str, what: str) -> None:
-        """installer's own containment check (the one ``write_to_fs`` makes), worded for pypm."""
+        """installer's own containment check (its ``write_to_fs`` makes it), worded for pypm."""
         try:
             self._path_with_destdir(scheme, path)
         except ValueError:
-            raise UnsafeWheelError(
-                f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
-                f" its {scheme} directory",
-                hint=_UNSAFE_HINT,
-            ) from None
+            raise self._outside(scheme, path, what) from None
+
+    def _outside(self, scheme: Scheme, path: str, what: str) -> UnsafeWheelError:
+        """The refusal of a ``what`` (member, entry-point script) whose ``path`` escapes."""
+        return UnsafeWheelError(f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
+                                f" its {scheme} directory", hint=_UNSAFE_HINT)
 
     def finalize_installation(self, scheme: Scheme, record_file_path: str, records: Any) -> None:
         """Remember the root scheme and the dist-info directory (no RECORD in the store)."""
