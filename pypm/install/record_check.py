@@ -129,10 +129,28 @@ def _located(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> It
 
 def _leaves(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> Iterator[tuple[str, str]]:
     """(relative path, leaf digest) of each row that is a Merkle leaf: what
-    ``recorded_files`` gives for the rows that are ``checked``, without making them."""
-    for row, path, relative in _located(dist_info, rows, env_root):
-        if len(row) < 2 or not row[1] or path.endswith(".pyc"):
+    ``recorded_files`` gives for the rows that are ``checked``, without making them (a hot
+    loop, once per installed file on every sync: :func:`_located`'s work inlined for the
+    plain paths that nearly every row has)."""
+    site, env_root = os.path.normpath(os.path.dirname(dist_info)), os.path.normpath(env_root)
+    prefix = _relative(site, env_root) + "/"
+    seen: set[str] = set()
+    for row in rows:
+        if not row or not row[0] or row[0] in seen:
             continue
+        name = row[0]
+        seen.add(name)
+        if len(row) < 2 or not row[1]:
+            continue
+        if _is_plain(name):
+            if name.endswith(".pyc"):
+                continue
+            relative = prefix + name
+        else:
+            path = os.path.normpath(name if os.path.isabs(name) else os.path.join(site, name))
+            if path.endswith(".pyc"):
+                continue
+            relative = _relative(path, env_root)
         algorithm, digest = _parse_hash(row[1])
         yield relative, leaf_digest(algorithm or "", digest or "")
 

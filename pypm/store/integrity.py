@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 from pypm.store.registry import live_links, store_entries
@@ -19,17 +20,20 @@ from pypm.store.unpack import FILES, StoredFile, StoreEntry
 
 def changed_files(entry: StoreEntry) -> list[StoredFile]:
     """Files that are gone or whose size or mtime differ from the manifest's (mtimes only
-    when the manifest has them)."""
+    when the manifest has them). A hot loop (a stat per store file on every sync that
+    links the entry): paths are joined once per scheme, then by concatenation."""
     base = os.path.join(entry.root, FILES)
-    mtimes = entry.mtimes
+    prefixes = {scheme: os.path.join(base, scheme, "") for scheme in {f.scheme for f in entry.files}}
+    mtimes = entry.mtimes if entry.mtimes is not None else repeat(None)
+    stat = os.stat
     changed = []
-    for index, stored in enumerate(entry.files):
+    for stored, mtime in zip(entry.files, mtimes, strict=False):  # (repeat(None) never ends)
         try:
-            found = os.stat(os.path.join(base, stored.scheme, stored.path))
+            found = stat(prefixes[stored.scheme] + stored.path)
         except OSError:
             changed.append(stored)
             continue
-        if found.st_size != stored.size or (mtimes is not None and found.st_mtime_ns != mtimes[index]):
+        if found.st_size != stored.size or (mtime is not None and found.st_mtime_ns != mtime):
             changed.append(stored)
     return changed
 

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 from base64 import urlsafe_b64encode
-from collections.abc import Iterable
 from hashlib import sha256
 from pathlib import Path
 
@@ -203,7 +202,7 @@ class _Placer:
     def place(self, source: str, target: str, rewritten: bytes | None = None) -> None:
         """Link (or copy) the store file ``source``, or write ``rewritten`` (a script for
         this interpreter)."""
-        parent = os.path.dirname(target)
+        parent = target[:_last_separator(target)]
         if parent not in self.made:
             _make_dir(parent)
             self.made.add(parent)
@@ -230,6 +229,14 @@ class _Placer:
             os.symlink(source, target)
         else:
             shutil.copy2(source, target)
+
+
+def _last_separator(path: str) -> int:
+    """Where ``os.path.dirname`` cuts ``path`` (a target: absolute, no doubled separators),
+    found without its generic work (a hot loop: once per linked file)."""
+    if os.altsep is None:
+        return path.rfind(os.sep)
+    return max(path.rfind(os.sep), path.rfind(os.altsep))
 
 
 def _make_dir(path: str) -> None:
@@ -273,8 +280,13 @@ def _write_fresh(path: Path, data: bytes, trash: Path, executable: bool = False)
         path.chmod(0o755)
 
 
-def _csv_text(rows: Iterable[tuple[str, str, str]]) -> str:
-    """The rows in RECORD's CSV form (one writer for all of them)."""
+def _csv_text(rows: list[tuple[str, str, str]]) -> str:
+    """The rows in RECORD's CSV form. Joined directly when no field holds a character
+    ``csv.writer`` quotes (``,`` ``"`` CR LF: then the text has exactly two commas and one
+    line end per row), which is then exactly the writer's text, about 3x faster."""
+    text = "".join(f"{path},{digest},{size}\n" for path, digest, size in rows)
+    if text.count(",") == 2 * len(rows) and text.count("\n") == len(rows) and '"' not in text and "\r" not in text:
+        return text
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     return out.getvalue()

@@ -1,0 +1,109 @@
+"""The fast paths of the per-file loops that run on every sync (RECORD text, Merkle
+leaves, the store's stat check, link targets' parents) give exactly what the general code
+they replace gives."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import string
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pypm.install.merkle import merkle_root
+from pypm.install.record_check import _leaves, recorded_files
+from pypm.store.integrity import changed_files
+from pypm.store.link import _csv_text, _last_separator
+from pypm.store.unpack import FILES, StoredFile, StoreEntry
+
+_FIELD = st.text(alphabet=string.ascii_letters + string.digits + ',"\r\n /._-=é中', max_size=12)
+
+
+def _writer_text(rows: list[tuple[str, str, str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_FIELD, _FIELD, _FIELD), max_size=6))
+def test_record_text_is_what_the_csv_writer_gives(rows: list[tuple[str, str, str]]) -> None:
+    """Plain rows are joined directly; a field with a comma, quote or line end anywhere
+    (so the writer would quote it) sends every row through the writer."""
+    assert _csv_text(rows) == _writer_text(rows)
+
+
+def test_record_text_quotes_a_path_with_a_comma() -> None:
+    rows = [("a,b.py", "sha256=x", "1"), ("c.py", "sha256=y", "2")]
+    assert _csv_text(rows) == '"a,b.py",sha256=x,1\nc.py,sha256=y,2\n'
+
+
+_NAMES = ["pkg/a.py", "pkg/a.py", "pkg/__pycache__/a.cpython-311.pyc", "../../../bin/tool", "/abs/x.py",
+          "pkg/./b.py", "pkg//c.py", "d-1.dist-info/RECORD", "é/中.py", "b\\c.py"]
+_HASHES = ["", "sha256=" + "A" * 43, "md5=zz", "sha256=!!", "nohash"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(_HASHES)), max_size=8))
+def test_merkle_leaves_are_the_checked_rows(rows: list[tuple[str, str]]) -> None:
+    """The inlined leaf loop gives, for any mix of plain and odd paths, repeated rows,
+    ``.pyc`` rows and rows without or with unreadable hashes, the (relative path, leaf
+    digest) of exactly the rows ``recorded_files`` marks as checked."""
+    env_root = os.path.join(os.sep, "env")
+    dist_info = os.path.join(env_root, "lib", "site-packages", "d-1.dist-info")
+    full = [(name, digest, "1") for name, digest in rows]
+    expected = [(row.relative, row.leaf_digest) for row in recorded_files(dist_info, full, env_root) if row.checked]
+    assert list(_leaves(dist_info, full, env_root)) == expected
+
+
+def test_merkle_root_sorts_by_the_utf8_bytes_of_paths() -> None:
+    """Paths outside ASCII (and outside the basic plane, where UTF-16 order differs) are
+    ordered by their UTF-8 bytes, as the convention says."""
+    files = [("z.py", "1" * 64), ("é.py", "2" * 64), ("\U0001f600.py", "3" * 64), ("\uff21.py", "4" * 64)]
+    ordered = sorted(files, key=lambda item: item[0].encode("utf-8"))
+    level = [hashlib.sha256(f"{p}\0{d}".encode()).digest() for p, d in ordered]
+    while len(level) > 1:
+        paired = [hashlib.sha256(level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        level = paired + ([level[-1]] if len(level) % 2 else [])
+    assert merkle_root(files) == merkle_root(reversed(files)) == level[0].hex()
+
+
+def _entry(tmp_path: Path, mtimes: bool) -> StoreEntry:
+    files = []
+    for scheme, path, data in (("purelib", "pkg/a.py", b"a"), ("purelib", "pkg/sub/b.py", b"bb"),
+                               ("scripts", "tool", b"#!python\n"), ("data", "share/x.txt", b"xyz")):
+        target = tmp_path / FILES / scheme / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        files.append(StoredFile(scheme, path, "sha256=", len(data), False))
+    entry = StoreEntry(tmp_path, "purelib", "pkg-1.dist-info", files, [])
+    return entry.with_current_mtimes() if mtimes else entry
+
+
+def test_store_check_finds_each_changed_file(tmp_path: Path) -> None:
+    """Gone, resized or touched files are found in every scheme; without recorded mtimes
+    only gone and resized ones are."""
+    entry = _entry(tmp_path / "with", mtimes=True)
+    assert changed_files(entry) == []
+    (tmp_path / "with" / FILES / "purelib" / "pkg/sub/b.py").write_bytes(b"BB")  # same size, new mtime
+    os.utime(tmp_path / "with" / FILES / "purelib" / "pkg/sub/b.py", ns=(1, 1))
+    (tmp_path / "with" / FILES / "scripts" / "tool").unlink()
+    (tmp_path / "with" / FILES / "data" / "share/x.txt").write_bytes(b"longer")
+    assert [f.path for f in changed_files(entry)] == ["pkg/sub/b.py", "tool", "share/x.txt"]
+
+    old = _entry(tmp_path / "old", mtimes=False)
+    os.utime(tmp_path / "old" / FILES / "purelib" / "pkg/a.py", ns=(1, 1))
+    (tmp_path / "old" / FILES / "scripts" / "tool").unlink()
+    assert [f.path for f in changed_files(old)] == ["tool"]
+
+
+@given(st.lists(st.sampled_from(["a", "bc", "pkg", "x.py", "é"]), min_size=1, max_size=5))
+def test_link_target_parent_is_dirname(parts: list[str]) -> None:
+    """A target's parent, found by the last separator, is ``os.path.dirname``'s answer
+    (targets are absolute with single separators; on Windows the wheel part has ``/``)."""
+    target = os.path.join(os.path.abspath(os.sep), "env", "site") + os.sep + "/".join(parts)
+    assert target[:_last_separator(target)] == os.path.dirname(target)
