@@ -510,6 +510,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     found = [(fresh[p.name], False) if p.name in fresh else stored(p) for p in wheels]
     entries = [entry for entry, _ in found]
     requested = _requested_names(workspace)
+    made_dirs: set[str] = set()  # shared by the link threads (a set's add is atomic)
 
     def link_group(group: list[int]) -> None:
         for index in group:
@@ -522,7 +523,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
             link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
-                       written=written, install_info=info)
+                       written=written, install_info=info, made_dirs=made_dirs)
 
     # Creating a directory or a file costs a filesystem far more than a hard link, and
     # waits on it (0.05-0.8 ms each, measured here): entries that share no top-level

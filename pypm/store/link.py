@@ -68,13 +68,17 @@ def link_entry(
     entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
     extra_dist_info: dict[str, bytes] | None = None, requested: bool = False,
     written: dict[str, list[tuple[str, str, str]]] | None = None, install_info: dict[str, str] | None = None,
+    made_dirs: set[str] | None = None,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
     ``direct_url.json``; ``REQUESTED`` when the user asked for the package, PEP 376);
     returns the link mode really used. ``install_info`` goes into the dist-info's store
     pointer beside the entry's key (one file, not two: each new file costs an inode).
     ``written`` receives the RECORD's rows under the dist-info's path (so a caller need
-    not read the file back).
+    not read the file back). ``made_dirs``: directories known to exist, shared by the
+    entries one sync links (each is then made once, not tried again by every entry: a
+    ``mkdir`` that finds the directory still takes its parent's lock, which the other
+    link threads wait on).
 
     Before any file is placed, the staging dist-info gets its RECORD: it lists every path
     the install creates, so it is also the journal by which a sync that finds the staging
@@ -86,7 +90,7 @@ def link_entry(
     staging = root_dir / f".{entry.dist_info}{STAGING_SUFFIX}"
     shutil.rmtree(staging, ignore_errors=True)
     trash = trash_dir(interpreter.prefix)
-    placer = _Placer(interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir, trash)
+    placer = _Placer(interpreter, effective_link_mode(link_mode, cache_dir, root_dir), cache_dir, trash, made_dirs)
     scripts = [Script(name, module, attr, section).generate(str(interpreter.executable), get_launcher_kind())
                for name, module, attr, section in entry.scripts]
     pointer = {"store": entry.root.name, **(install_info or {})}
@@ -104,6 +108,7 @@ def link_entry(
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
     rows += [_row(_relative(final_dist_info / name, root_dir), data) for name, data in per_environment.items()]
     staging.mkdir(parents=True)
+    placer.made.update((str(root_dir), str(staging)))
     record_rows = _write_record(staging, final_dist_info, root_dir, rows)
     for index, (_, source, target) in enumerate(targets):
         placer.place(source, target, rewritten.get(index))
@@ -182,12 +187,13 @@ def _targets(entry: StoreEntry, files: list[StoredFile], dirs: dict[str, Path], 
 class _Placer:
     """Puts store files at their targets (hot loop: plain ``os`` calls on strings)."""
 
-    def __init__(self, interpreter: Interpreter, mode: str, cache_dir: Path, trash: Path) -> None:
+    def __init__(self, interpreter: Interpreter, mode: str, cache_dir: Path, trash: Path,
+                 made: set[str] | None = None) -> None:
         self.interpreter = str(interpreter.executable)
         self.mode = mode
         self.cache_dir = cache_dir
         self.trash = trash
-        self.made: set[str] = set()
+        self.made: set[str] = set() if made is None else made  # directories that exist
 
     def rewritten_scripts(self, files: list[StoredFile], targets: list[tuple[str, str, str]]) -> dict[int, bytes]:
         """The scripts with a ``#!python`` shebang (by index in ``files``), as they are
@@ -204,8 +210,7 @@ class _Placer:
         this interpreter)."""
         parent = target[:_last_separator(target)]
         if parent not in self.made:
-            _make_dir(parent)
-            self.made.add(parent)
+            self._make_dirs(parent)
         if rewritten is not None:
             _write_fresh(Path(target), rewritten, self.trash, executable=True)
             return
@@ -214,6 +219,28 @@ class _Placer:
         except FileExistsError:
             remove_file(target, self.trash)
             self._put(source, target)
+
+    def _make_dirs(self, path: str) -> None:
+        """Make ``path`` and its missing parents, from the nearest directory known to
+        exist down: no ``mkdir`` that fails for a missing parent, no ``stat`` per level
+        (``os.makedirs`` when no ancestor is known)."""
+        chain = []
+        current = path
+        while current not in self.made:
+            chain.append(current)
+            cut = _last_separator(current)
+            if cut <= 0:
+                os.makedirs(path, exist_ok=True)
+                self.made.update(chain)
+                return
+            current = current[:cut]
+        for directory in reversed(chain):
+            try:
+                os.mkdir(directory)
+            except FileExistsError:
+                if not os.path.isdir(directory):
+                    raise
+            self.made.add(directory)
 
     def _put(self, source: str, target: str) -> None:
         if self.mode == "hardlink":
@@ -237,18 +264,6 @@ def _last_separator(path: str) -> int:
     if os.altsep is None:
         return path.rfind(os.sep)
     return max(path.rfind(os.sep), path.rfind(os.altsep))
-
-
-def _make_dir(path: str) -> None:
-    """``os.makedirs(path, exist_ok=True)`` with one syscall where the parent exists (the
-    usual case: targets come parents first), not a ``stat`` of the parent before it."""
-    try:
-        os.mkdir(path)
-    except FileNotFoundError:
-        os.makedirs(path, exist_ok=True)
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise
 
 
 def _has_python_shebang(path: str) -> bool:
