@@ -363,3 +363,17 @@ def test_strip_extra_takes_extra_clauses_as_true(marker: str, expected: str | No
 def test_strip_extra_leaves_markers_without_extras_alone() -> None:
     marker = Marker("sys_platform == 'freebsd'")
     assert strip_extra(marker) is marker and strip_extra(None) is None
+
+
+def test_marker_text_is_formatted_once_per_marker(space: EnvironmentSpace) -> None:
+    """The space formats each marker object once and answers by identity: an equal but
+    distinct marker, and a marker made after the first is gone, get their own text."""
+    first = Marker("sys_platform == 'linux' and python_version >= '3.11'")
+    assert space.text(first) == str(first)
+    assert space.text(first) is space.text(first)
+    other = Marker("sys_platform=='win32'")
+    assert space.text(other) == "sys_platform == \"win32\""
+    for text in ("os_name == 'nt'", "extra == 'x'", "python_version < '3.12'"):  # ids may be reused
+        marker = Marker(text)
+        assert space.text(marker) == str(marker)
+        del marker

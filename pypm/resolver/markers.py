@@ -63,16 +63,26 @@ class EnvironmentSpace:
         self._cache: dict[tuple[str, str], int] = {}
         self._possible: dict[tuple[str, str], bool] = {}
         self._relations: dict[tuple[frozenset[str], str], str] = {}
+        #: id(marker) -> (the marker, kept so its id is not reused; its text): the same
+        #: parsed markers are asked about thousands of times in a forked resolution
+        self._texts: dict[int, tuple[Marker, str]] = {}
         self.region = _region(environments, requires_python, limits)
         self.domain: tuple[BaseMarker, ...] | None = (
             None if self.region is None else _domain(self.region, frozenset(within))
         )
 
+    def text(self, marker: Marker) -> str:
+        """``str(marker)``, formatted once per marker object."""
+        known = self._texts.get(id(marker))
+        if known is None or known[0] is not marker:
+            known = self._texts[id(marker)] = (marker, str(marker))
+        return known[1]
+
     def mask(self, marker: Marker | None, extra: str = "") -> int:
         """Bit mask of the sampled environments where ``marker`` holds (with ``extra`` active)."""
         if marker is None:
             return self.full
-        text = str(marker)
+        text = self.text(marker)
         bits = self._cache.get((text, extra))
         if bits is None:
             bits = self._cache[(text, extra)] = self._evaluate(marker, sorted(_variables(text)), extra)
@@ -82,7 +92,7 @@ class EnvironmentSpace:
         """Evaluate ``marker`` once per distinct combination of the variables it reads
         (``python_version < '3.11'`` needs one evaluation per Python, not per sample)."""
         seen: dict[tuple[str | None, ...], bool] = {}
-        selection = named_features(str(marker)) if "dependency_groups" in variables or "extras" in variables else {}
+        selection = named_features(self.text(marker)) if "dependency_groups" in variables or "extras" in variables else {}
         bits = 0
         for index, env in enumerate(self.environments):
             values = tuple(env.get(name) for name in variables) if variables else (str(index),)
@@ -108,7 +118,7 @@ class EnvironmentSpace:
         serves: on a sample, or algebraically in the domain (``sys_platform == 'freebsd'``)."""
         if marker is None:
             return True
-        key = (str(marker), extra)
+        key = (self.text(marker), extra)
         found = self._possible.get(key)
         if found is None:
             found = self._possible[key] = self._decide_possible(marker, extra)
@@ -117,11 +127,12 @@ class EnvironmentSpace:
     def _decide_possible(self, marker: Marker, extra: str) -> bool:
         if self.mask(marker, extra):
             return True
-        if self.domain is None or _variables(str(marker)) <= {"extra"}:  # the same in every environment
+        text = self.text(marker)
+        if self.domain is None or _variables(text) <= {"extra"}:  # the same in every environment
             return False
-        parsed = algebraic(str(marker))
+        parsed = algebraic(text)
         if parsed is None:  # dep-logic cannot tell: trust the samples where they span the values
-            return not _variables(str(marker)) <= _SAMPLED_VARIABLES
+            return not _variables(text) <= _SAMPLED_VARIABLES
         try:
             return self.can_hold([with_extra(parsed, extra)])
         except ALGEBRA_ERRORS:

@@ -276,7 +276,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         selected = []
         for requirement in metadata.requires_dist:
             marker = requirement.marker
-            mentions_extra = marker is not None and "extra" in str(marker)
+            mentions_extra = marker is not None and "extra" in self.space.text(marker)
             if candidate.extras and not mentions_extra:
                 continue
             if any(self.space.possible(marker, extra) for extra in wanted):
@@ -315,7 +315,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 return
             for requirement in self.metadata(name, files).requires_dist:
                 marker = requirement.marker
-                if (marker is None or "extra" not in str(marker)) and self.space.possible(marker):
+                if (marker is None or "extra" not in self.space.text(marker)) and self.space.possible(marker):
                     self.warm(canonicalize_name(requirement.name))
         except Exception:  # noqa: BLE001 - a failed warm-up is retried for real later
             pass
