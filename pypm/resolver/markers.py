@@ -92,7 +92,8 @@ class EnvironmentSpace:
         """Evaluate ``marker`` once per distinct combination of the variables it reads
         (``python_version < '3.11'`` needs one evaluation per Python, not per sample)."""
         seen: dict[tuple[str | None, ...], bool] = {}
-        selection = named_features(self.text(marker)) if "dependency_groups" in variables or "extras" in variables else {}
+        named = "dependency_groups" in variables or "extras" in variables
+        selection = named_features(self.text(marker)) if named else {}
         bits = 0
         for index, env in enumerate(self.environments):
             values = tuple(env.get(name) for name in variables) if variables else (str(index),)
