@@ -298,7 +298,11 @@ def _write_fresh(path: Path, data: bytes, trash: Path, executable: bool = False)
 def _csv_text(rows: list[tuple[str, str, str]]) -> str:
     """The rows in RECORD's CSV form. Joined directly when no field holds a character
     ``csv.writer`` quotes (``,`` ``"`` CR LF: then the text has exactly two commas and one
-    line end per row), which is then exactly the writer's text, about 3x faster."""
+    line end per row), which is then exactly the writer's text, about 3x faster.
+
+    Not installer's ``construct_record_file`` (which ECOSYSTEM.md suggests): with the
+    ``RecordEntry`` objects it needs, r150's 19,474 rows took 91 ms there against 9 ms
+    here, on every sync that links them (a new copy of r150 takes ~1.3 s, target 2x uv)."""
     text = "".join(f"{path},{digest},{size}\n" for path, digest, size in rows)
     if text.count(",") == 2 * len(rows) and text.count("\n") == len(rows) and '"' not in text and "\r" not in text:
         return text
