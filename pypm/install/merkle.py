@@ -32,8 +32,9 @@ def leaf(path: str, digest: str) -> bytes:
 
 def merkle_root(files: Iterable[tuple[str, str]]) -> str:
     """The root over ``(path, digest)`` pairs (any order; sorted here by path)."""
-    # Sorted as str: code point order is UTF-8 byte order (and a path that cannot be
-    # encoded as UTF-8 fails in leaf() as it did in the sort key).
+    # Sorted as str: code point order is UTF-8 byte order (a path that cannot be encoded
+    # as UTF-8 fails when its leaf is encoded, as it failed in the sort key before). The
+    # leaves are leaf()'s, inlined (a hot loop: one per installed file on every sync).
     level = [sha256(f"{path}\0{digest}".encode()).digest() for path, digest in sorted(files)]
     if not level:
         return sha256(b"").hexdigest()
