@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from pypm.install.merkle import merkle_root
 from pypm.install.record_check import _leaves, recorded_files
+from pypm.store.entry import FILES, StoredFile, StoreEntry
 from pypm.store.integrity import changed_files
 from pypm.store.link import _csv_text, _last_separator
-from pypm.store.unpack import FILES, StoredFile, StoreEntry
 
 _FIELD = st.text(alphabet=string.ascii_letters + string.digits + ',"\r\n /._-=é中', max_size=12)
 

@@ -633,8 +633,8 @@ def test_link_records_are_symlinks_and_older_file_records_still_count(tmp_path) 
 def test_entries_that_share_a_top_level_name_are_linked_in_one_group() -> None:
     """What may be linked side by side: entries sharing a top-level directory (purelib and
     platlib are one), a data directory or a script name are one group, in their order."""
+    from pypm.store.entry import StoredFile, StoreEntry
     from pypm.store.link import independent_groups
-    from pypm.store.unpack import StoredFile, StoreEntry
 
     def entry(name: str, *paths: str, scripts: tuple[str, ...] = ()) -> StoreEntry:
         files = [StoredFile(*path.split(":", 1), "sha256=x", 1, False) for path in paths]
@@ -671,3 +671,28 @@ def test_side_by_side_linking_installs_everything_and_the_later_of_two_clashing_
         run_pypm("sync", cwd=root, env_extra=env)
         assert_matches(root / ".venv", {**{spec.name: "1.0" for spec in specs}, "p": "1.0"})
         assert run_pypm("run", "python", "-c", code, cwd=root, env_extra=env).stdout.strip() == "b"
+
+
+@pytest.mark.parametrize("scripts", [False, True], ids=["no-scripts", "entry-point"])
+def test_linking_stored_entries_imports_installer_only_for_scripts(tmp_path, make_index, run_pypm, pypm_env,
+                                                                     scripts) -> None:
+    """A sync that only links entries already in the store (a new .venv, the cache warm)
+    reads their manifests: pypa/installer (and the ``email`` package it pulls in) is
+    imported to write entry-point scripts, not to link files; the environment is complete
+    either way."""
+    entry_points = {"alpha-cli": "alpha:main"} if scripts else {}
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "def main():\n    print('hi')\n"},
+                                 entry_points=entry_points)])
+    env = {**pypm_env, "PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "proj", ["alpha"])
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    shutil.rmtree(root / ".venv")
+    code = ("import sys; from pypm.cli.main import main; code = main(['sync', '-q']); "
+            "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'installer', 'email'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ("0 ['email', 'installer']" if scripts else "0 []"), out.stderr
+    venv_python = root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    check = "import alpha; from importlib.metadata import version; assert version('proj') == '1.0'"
+    assert subprocess.run([str(venv_python), "-c", check], check=False).returncode == 0
+    script = root / ".venv" / ("Scripts/alpha-cli.exe" if os.name == "nt" else "bin/alpha-cli")
+    assert script.exists() == scripts

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+from pypm.store.entry import FILES, StoredFile, StoreEntry
 from pypm.store.registry import live_links, store_entries
-from pypm.store.unpack import FILES, StoredFile, StoreEntry
 
 
 def changed_files(entry: StoreEntry) -> list[StoredFile]:

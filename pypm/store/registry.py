@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypm.fsutil import atomic_write_text
+from pypm.store.entry import MANIFEST
 from pypm.store.layout import STORE, entry_links, entry_repair_lock
 
 STORE_POINTER = "pypm-store.json"
-MANIFEST = "pypm-manifest.json"  # the same name as pypm.store.unpack.MANIFEST (import-light here)
 
 
 def register_link(entry_root: Path, pointer: Path) -> None:

@@ -12,198 +12,27 @@ repairs a changed entry (see :mod:`pypm.store.repair`)."""
 
 from __future__ import annotations
 
-import base64
-import errno
 import functools
-import hashlib
-import json
 import os
-import posixpath
 import shutil
 import stat
 import tempfile
 import zipfile
 import zlib
-from dataclasses import dataclass, replace
 from pathlib import Path, PureWindowsPath
-from typing import Any, BinaryIO, NamedTuple
-
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.exceptions import InstallerError
-from installer.records import Hash, RecordEntry
-from installer.sources import WheelFile
-from installer.utils import SCHEME_NAMES, Scheme
+from typing import Any, BinaryIO
 
 from pypm.errors import InstallError
-from pypm.fsutil import atomic_write_text, file_sha256
+from pypm.fsutil import file_sha256
+from pypm.store.entry import MANIFEST, StoreEntry
 from pypm.store.layout import UNPACK_PREFIX, store_entry
 from pypm.store.lock import shared_store_lock
 
-MANIFEST = "pypm-manifest.json"
-FILES = "files"
-#: Bytes read from a wheel member at a time while it is written into the store.
-_COPY_CHUNK = 1 << 20
-
-
-_UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
+UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
 
 
 class UnsafeWheelError(InstallError):
     """A wheel member would be written outside its store entry (or is a symlink)."""
-
-
-class StoredFile(NamedTuple):
-    """One file of a store entry: scheme, path in that scheme, RECORD hash, size, mode (a
-    tuple: a manifest holds thousands, made on every sync that links the entry)."""
-
-    scheme: str
-    path: str
-    hash: str
-    size: int
-    executable: bool
-
-
-@dataclass(frozen=True)
-class StoreEntry:
-    """An unpacked wheel: where its files are, what its environment parts must be, and the
-    ``st_mtime_ns`` of each file when it was unpacked (None in manifests written before
-    pypm recorded them)."""
-
-    root: Path
-    root_scheme: str
-    dist_info: str
-    files: list[StoredFile]
-    scripts: list[tuple[str, str, str, str]]
-    mtimes: list[int] | None = None
-
-    def source(self, stored: StoredFile) -> Path:
-        """The store path of one file."""
-        return self.root / FILES / stored.scheme / stored.path
-
-    @classmethod
-    def load(cls, root: Path) -> StoreEntry:
-        """Read an entry's manifest (ValueError, KeyError or TypeError when it is damaged)."""
-        data = json.loads((root / MANIFEST).read_text("utf-8"))
-        files = list(map(StoredFile._make, data["files"]))
-        mtimes = data.get("mtime_ns")
-        if mtimes is not None and len(mtimes) != len(files):
-            raise ValueError("manifest lists mtimes for another number of files")
-        return cls(root, data["root_scheme"], data["dist_info"], files, [tuple(s) for s in data["scripts"]], mtimes)
-
-    def with_current_mtimes(self) -> StoreEntry:
-        """The same entry with the mtimes its files have now."""
-        return replace(self, mtimes=[os.stat(self.source(f)).st_mtime_ns for f in self.files])
-
-    def save(self) -> None:
-        """Write the manifest (atomically: readers see the old one or the new one)."""
-        data = {
-            "root_scheme": self.root_scheme,
-            "dist_info": self.dist_info,
-            # five fields per file, as manifests have always had; mtimes in a list of their own
-            "files": [list(f) for f in self.files],
-            "scripts": [list(s) for s in self.scripts],
-            "mtime_ns": self.mtimes,
-        }
-        atomic_write_text(self.root / MANIFEST, json.dumps(data))
-
-
-class _StoreDestination(SchemeDictionaryDestination):
-    """installer's destination, one directory per scheme under ``<entry>/files``. Scripts
-    keep their ``#!python`` shebang (the store serves every interpreter: link.py rewrites
-    it per environment) and no RECORD is written (link.py writes one per environment)."""
-
-    def __init__(self, root: Path, wheel_name: str) -> None:
-        files = root / FILES
-        super().__init__({name: str(files / name) for name in SCHEME_NAMES}, interpreter="python",
-                         script_kind="posix")
-        self.root = root
-        self.wheel_name = wheel_name
-        self.files: list[StoredFile] = []
-        self.scripts: list[tuple[str, str, str, str]] = []
-        self.root_scheme = ""
-        self.dist_info = ""
-        self.mtimes: list[int] = []
-        self._made: set[str] = set()  # parent directories that exist
-
-    def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
-        """Record an entry-point script (written per environment); its name must stay
-        inside the scripts directory (installer's check, as for files)."""
-        self._contained(Scheme("scripts"), name, "entry-point script")
-        self.scripts.append((name, module, attr, section))
-        return RecordEntry(name, None, None)
-
-    def write_file(
-        self, scheme: Scheme, path: str | os.PathLike[str], stream: BinaryIO, is_executable: bool
-    ) -> RecordEntry:
-        """Write one file (:meth:`write_to_fs`: a member escaping its directory is refused)
-        and remember it for the manifest."""
-        relative = posixpath.normpath(os.fspath(path))
-        record = self.write_to_fs(scheme, relative, stream, is_executable)
-        self.files.append(StoredFile(str(scheme), relative, str(record.hash_), int(record.size or 0), is_executable))
-        return record
-
-    def write_to_fs(self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
-        """installer's ``write_to_fs`` with its checks, in fewer steps per file (a wheel has
-        thousands; r150's unpack spent a sixth of its CPU here): the containment check on
-        strings (``abspath`` then the directory as prefix, which installer's docs name as the
-        safe way), an existing file refused by ``open(..., "xb")`` rather than a ``stat``
-        first, each parent directory made once, the copy in 1 MiB reads, and the file's
-        mtime taken from its open descriptor where the OS has it final there (the manifest
-        records it). An executable gets its mode from :func:`executable_mode`, not from
-        installer's helper, which reads the umask by setting it to 0 and back: with unpack
-        threads running, a file or directory another thread created meanwhile got mode
-        777/666."""
-        base = os.path.abspath(self.scheme_dict[scheme])
-        target = os.path.abspath(os.path.join(base, path))
-        if not target.startswith(base + os.sep):  # stricter than installer: the directory itself is refused too
-            raise self._outside(scheme, path, "member")
-        parent = os.path.dirname(target)
-        if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
-            self._made.add(parent)
-        digest, size = hashlib.sha256(), 0
-        faster_inflate(stream)
-        try:
-            handle = open(target, "xb")  # noqa: SIM115 - closed below, before the stat
-        except FileExistsError:  # named as in the wheel, not by its path in the cache
-            raise FileExistsError(errno.EEXIST, "File exists", path) from None
-        with handle:
-            while chunk := stream.read(_COPY_CHUNK):
-                digest.update(chunk)
-                handle.write(chunk)
-                size += len(chunk)
-            handle.flush()
-            status = os.fstat(handle.fileno()) if os.name != "nt" else None
-        # POSIX updates the mtime at each write; Windows only when the last writing handle
-        # closes (Microsoft's "File Times"), so there the stat comes after the close.
-        status = status or os.stat(target)
-        self.mtimes.append(status.st_mtime_ns)  # a chmod changes the ctime, not the mtime
-        if is_executable:
-            os.chmod(target, executable_mode(status.st_mode))
-        encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
-        return RecordEntry(path, Hash("sha256", encoded), size)
-
-    def _contained(self, scheme: Scheme, path: str, what: str) -> None:
-        """installer's own containment check (its ``write_to_fs`` makes it), worded for pypm."""
-        try:
-            self._path_with_destdir(scheme, path)
-        except ValueError:
-            raise self._outside(scheme, path, what) from None
-
-    def _outside(self, scheme: Scheme, path: str, what: str) -> UnsafeWheelError:
-        """The refusal of a ``what`` (member, entry-point script) whose ``path`` escapes."""
-        return UnsafeWheelError(f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
-                                f" its {scheme} directory", hint=_UNSAFE_HINT)
-
-    def finalize_installation(self, scheme: Scheme, record_file_path: str, records: Any) -> None:
-        """Remember the root scheme and the dist-info directory (no RECORD in the store)."""
-        self.root_scheme = str(scheme)
-        self.dist_info = record_file_path.split("/")[0]
-
-    def entry(self) -> StoreEntry:
-        """The unpacked entry, with the mtimes its files were written with."""
-        return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes)
 
 
 def executable_mode(mode: int) -> int:
@@ -239,11 +68,6 @@ def _zlib_ng() -> Any:
     except ImportError:
         return None
     return zlib_ng
-
-
-def is_unpacked(cache_dir: Path, sha256: str) -> bool:
-    """True when the store holds a complete entry (its manifest written) for this wheel."""
-    return (store_entry(cache_dir, sha256) / MANIFEST).is_file()
 
 
 def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path, verified: bool = False) -> StoreEntry:
@@ -287,9 +111,14 @@ def unpack_to_temp(wheel: Path, parent: Path) -> StoreEntry:
     Refuses (:class:`UnsafeWheelError`) a wheel with a member that escapes its entry."""
     _require_containment_check()
     parent.mkdir(parents=True, exist_ok=True)
+    from installer import install  # pypa/installer: only to unpack (a sync linking stored entries needs none)
+    from installer.sources import WheelFile
+
+    from pypm.store.destination import StoreDestination
+
     temp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=parent))
     try:
-        destination = _StoreDestination(temp, wheel.name)
+        destination = StoreDestination(temp, wheel.name)
         with zipfile.ZipFile(wheel) as archive:
             _refuse_unsafe_members(wheel, archive)
             source = WheelFile(archive)
@@ -318,6 +147,8 @@ def _require_containment_check() -> None:
 
 def _reported(wheel: Path, exc: BaseException) -> InstallError | None:
     """The one-line error for what went wrong unpacking ``wheel`` (None: let it through)."""
+    from installer.exceptions import InstallerError
+
     if isinstance(exc, InstallError):
         return exc
     if isinstance(exc, FileExistsError):
@@ -369,10 +200,10 @@ def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
         name = info.filename
         if stat.S_ISLNK(info.external_attr >> 16):
             raise UnsafeWheelError(f"refused to install {wheel.name}: member {name!r} is a symbolic link",
-                                   hint=_UNSAFE_HINT)
+                                   hint=UNSAFE_HINT)
         if name.startswith(("/", "\\")) or PureWindowsPath(name).drive:
             raise UnsafeWheelError(f"refused to install {wheel.name}: member {name!r} has an absolute path",
-                                   hint=_UNSAFE_HINT)
+                                   hint=UNSAFE_HINT)
 
 
 def discard(root: Path) -> None:
