@@ -365,10 +365,9 @@ class _EarlyUnpack:
         """A downloaded (or already cached) wheel: unpack it unless it is in the store (a
         wheel just downloaded was hashed as it streamed: not hashed again)."""
         from pypm.store.entry import is_unpacked
+        from pypm.store.unpack import ensure_unpacked
 
         if not is_unpacked(self.cache_dir, item.sha256):
-            from pypm.store.unpack import ensure_unpacked
-
             self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir,
                                                          downloaded)
 
@@ -481,6 +480,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     from pypm.store.layout import store_entry
     from pypm.store.link import independent_groups, link_entry
     from pypm.store.repair import checked
+    from pypm.store.unpack import ensure_unpacked
 
     settings = workspace.settings
     cache_dir, link_mode = settings.cache_dir, settings["link-mode"]
@@ -490,7 +490,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         locked = isinstance(planned.source, PackageWheel)
         sha256 = planned.source.hashes["sha256"] if locked else file_sha256(paths[planned.name])
         started = unpacking.get(sha256)
-        return started.result() if started is not None else _unpacked(paths[planned.name], sha256, cache_dir)
+        return started.result() if started is not None else ensure_unpacked(paths[planned.name], sha256, cache_dir)
 
     def stored(planned: Planned) -> tuple[Any, bool]:
         """(the entry of a locked wheel already in the store, True: still to be checked);
@@ -521,7 +521,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
                 try:
                     entry = checked(entry, paths[planned.name], planned.source.hashes["sha256"])
                 except (ValueError, KeyError, TypeError):  # its manifest was damaged meanwhile
-                    entry = _unpacked(paths[planned.name], planned.source.hashes["sha256"], cache_dir)
+                    entry = ensure_unpacked(paths[planned.name], planned.source.hashes["sha256"], cache_dir)
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
             link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
@@ -535,14 +535,6 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         if planned.editable:
             member = workspace.members[planned.name]
             link_editable(member, paths[planned.name], interpreter, cache_dir, link_mode, planned.member_key)
-
-
-def _unpacked(wheel: Path, sha256: str, cache_dir: Path) -> Any:
-    """The store entry of ``wheel``, unpacked now if needed (pypa/installer is imported
-    only here: a sync that links entries already in the store does without it)."""
-    from pypm.store.unpack import ensure_unpacked
-
-    return ensure_unpacked(wheel, sha256, cache_dir)
 
 
 def _run_all(work: Callable[[list[int]], None], groups: list[list[int]], threads: int) -> None:

@@ -18,6 +18,7 @@ from pypm.store.entry import StoredFile, StoreEntry
 from pypm.store.integrity import changed_files
 from pypm.store.layout import entry_repair_lock
 from pypm.store.registry import live_links
+from pypm.store.unpack import unpack_to_temp, verify_wheel
 
 
 def checked(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
@@ -36,8 +37,6 @@ def repair(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
     """Re-unpack ``wheel`` and put fresh copies of the changed files into the entry, then
     relink the environments that share the damaged files. One process at a time."""
     from filelock import FileLock
-
-    from pypm.store.unpack import unpack_to_temp, verify_wheel  # pypa/installer: only when repairing
 
     with FileLock(str(entry_repair_lock(entry.root))):
         current = StoreEntry.load(entry.root)

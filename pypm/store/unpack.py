@@ -1,5 +1,6 @@
 """Unpack a wheel once into the store with pypa/installer, through installer's own
-``SchemeDictionaryDestination`` pointed at the entry's ``files/<scheme>`` directories: its
+``SchemeDictionaryDestination`` pointed at the entry's ``files/<scheme>`` directories
+(:mod:`pypm.store.destination`, imported with installer only when a wheel is unpacked): its
 containment check refuses a member that would land outside its scheme directory (``..``,
 absolute paths, drive letters), and members stored as symlinks are refused before anything
 is written. The per-environment parts (entry-point scripts, RECORD, INSTALLER) are recorded
