@@ -1,7 +1,7 @@
 """A store entry as its manifest describes it: the files of one unpacked wheel, where they
 are, and what each environment that links them must get besides (scripts, RECORD). Reading
-one needs no wheel machinery: a sync that only links entries already in the store imports
-this module, not :mod:`pypm.store.unpack` (and pypa/installer with it)."""
+one needs no wheel machinery: pypa/installer is imported only to unpack a wheel (see
+:mod:`pypm.store.destination`) and to write scripts."""
 
 from __future__ import annotations
 
