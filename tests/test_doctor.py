@@ -9,11 +9,7 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import tempfile
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -295,43 +291,6 @@ def test_doctor_warns_that_a_cache_on_another_filesystem_means_copies(synced, ru
 
 
 # --------------------------------------------------------------------------- TLS against a local https index
-
-
-class _Simple(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-        body = b"<html><body></body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature from the base class
-        """Quiet."""
-
-
-@pytest.fixture
-def https_index(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A local https server with a certificate made by ``openssl`` for 127.0.0.1: (URL, certificate)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Simple)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_port}/simple/", cert
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def test_doctor_verifies_tls_with_the_trust_pypm_uses(https_index, tmp_path: Path, run_pypm: RunPypm) -> None:

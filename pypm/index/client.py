@@ -26,6 +26,7 @@ from pypm.index.http import (
     make_http_client,
     redact,
     strip_credentials,
+    uses_tls,
     with_credentials,
 )
 from pypm.index.lazy_wheel import fetch_wheel_metadata
@@ -69,7 +70,7 @@ class IndexClient:
         self.offline_hint = _offline_hint(settings)
         self.pages = PageCache(cache_dir, settings["index-page-ttl"])
         self.facts = FileFactsCache(cache_dir)
-        self.http = make_http_client()
+        self.http = make_http_client(expect_tls=uses_tls([*self.index_urls, *self.find_links]))
         self._pages: dict[NormalizedName, list[FileLink]] = {}
         self._page_locks: dict[NormalizedName, threading.Lock] = {}
         self._metadata: dict[str, DistMetadata] = {}

@@ -8,7 +8,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,20 +48,34 @@ def http_timeout() -> float:
     return value
 
 
-def make_http_client(http2: bool = True) -> httpx.Client:
+def make_http_client(http2: bool = True, expect_tls: bool = True) -> httpx.Client:
     """An httpx client with pypm's user agent, timeouts, connection limits, HTTP/2 where the
     ``h2`` package is installed (unless ``http2`` is False), index credentials and
     redirects. No custom transport: httpx ignores ``http2`` and ``limits`` when one is
-    passed; retries are :func:`fetch`'s."""
+    passed, and env proxies too; retries are :func:`fetch`'s.
+
+    The CA certificates load in a thread from now on (:mod:`pypm.index.tls`), or, with
+    ``expect_tls`` False (every URL the caller knows of is ``http://``: a mirror on the
+    local network), only if a TLS connection is ever opened (a redirect to https).
+    """
+    from pypm.index.tls import DeferredTLSContext
+
     timeout = http_timeout()
     return httpx.Client(
         http2=http2 and _http2_available(),
+        verify=DeferredTLSContext(start=expect_tls),  # type: ignore[arg-type]  # a stand-in (pypm.index.tls)
         timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
         limits=LIMITS,
         follow_redirects=True,
         auth=IndexAuth(),
         headers={"User-Agent": f"pypm/{__version__}"},
     )
+
+
+def uses_tls(urls: Iterable[str]) -> bool:
+    """True when any of ``urls`` is ``https://`` (what :func:`make_http_client`'s
+    ``expect_tls`` asks)."""
+    return any(url.startswith("https:") for url in urls)
 
 
 def _http2_available() -> bool:
@@ -125,7 +139,7 @@ def fetch(
                 if isinstance(exc, httpx.RemoteProtocolError) and fresh is None:
                     # an HTTP/2 stream reset (or a peer that broke the protocol) may come
                     # again on the pooled connection: the retries do not reuse it
-                    fresh = make_http_client(http2=False)
+                    fresh = make_http_client(http2=False, expect_tls=uses_tls([url]))
                 failures += 1
                 wait, reason = policy.delay(failures), describe_error(exc)
             else:

@@ -92,11 +92,12 @@ def fetch_all(
 
 
 def _download(missing: list[FileToFetch], cache_dir: Path, announce: bool, on_ready: Ready | None = None) -> None:
-    from pypm.index.http import make_http_client
+    from pypm.index.http import make_http_client, uses_tls
 
     cancel = threading.Event()
     progress = DownloadProgress(missing, announce)
-    with make_http_client() as client, ThreadPoolExecutor(MAX_PARALLEL, thread_name_prefix="pypm-dl") as pool:
+    client = make_http_client(expect_tls=uses_tls(item.url for item in missing))
+    with client, ThreadPoolExecutor(MAX_PARALLEL, thread_name_prefix="pypm-dl") as pool:
         futures = [pool.submit(_fetch_one, client, item, cache_dir, cancel, progress, on_ready) for item in missing]
         try:
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
@@ -318,7 +319,7 @@ def fetch_unhashed(filename: str, url: str, cache_dir: Path) -> tuple[Path, str]
     it under its computed sha256."""
     import tempfile
 
-    from pypm.index.http import make_http_client
+    from pypm.index.http import make_http_client, uses_tls
 
     staging = cache_dir / WHEELS / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
@@ -335,7 +336,7 @@ def fetch_unhashed(filename: str, url: str, cache_dir: Path) -> tuple[Path, str]
                 lambda _start, chunks: _receive(chunks, item, temp, 0, digests[0], threading.Event(), quiet))
 
     try:
-        with make_http_client() as client:
+        with make_http_client(expect_tls=uses_tls([url])) as client:
             _retrying(attempt, lambda: 0, filename, url, threading.Event())
         sha256 = digests[0].hexdigest()
         target = cache_path(cache_dir, FileToFetch(filename, url, sha256))

@@ -4,7 +4,6 @@ own HTTP client: its credentials, proxies and trust)."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pypm.index.tls import trust_source
 from pypm.operations.doctor_model import CheckResult, Target, error_result
 
 PROBE_TIMEOUT = 5.0  # seconds per index request
@@ -37,16 +37,7 @@ def check_openssl(target: Target) -> list[CheckResult]:
         return [CheckResult("openssl", "fail", "pypm's Python has no ssl module, so https indexes cannot be used",
                             "run pypm on a Python built with OpenSSL")]
     return [CheckResult("openssl", "ok", f"{ssl.OPENSSL_VERSION} (pypm's Python {sys.version.split()[0]}), trusting"
-                                         f" {_trust_source()}")]
-
-
-def _trust_source() -> str:
-    """The certificates pypm's HTTP client trusts (httpx's rule: ``SSL_CERT_FILE``, else
-    ``SSL_CERT_DIR``, else certifi's bundle)."""
-    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
-        if os.environ.get(name):
-            return f"{name}={os.environ[name]}"
-    return "certifi's CA bundle"
+                                         f" {trust_source()}")]
 
 
 def check_network(target: Target) -> list[CheckResult]:
@@ -160,7 +151,7 @@ def _tls_results(probes: dict[str, _Probe], allowed: list[str]) -> list[CheckRes
                                            f"use the https:// URL, or add {parts.hostname} to allow-insecure-host"))
         elif probe.tls_error:
             results.append(CheckResult("tls", "fail", f"{where}: {probe.tls_error}",
-                                       f"pypm trusts {_trust_source()}; behind a proxy or a private CA, set"
+                                       f"pypm trusts {trust_source()}; behind a proxy or a private CA, set"
                                        " SSL_CERT_FILE to a bundle holding its certificate"))
         elif probe.tls:
             results.append(CheckResult("tls", "ok", f"{where}: certificate verified ({probe.tls})"))
