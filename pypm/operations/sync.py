@@ -65,7 +65,6 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
     must be recreated is replaced only once the new one is complete (see
     :func:`pypm.install.venv.project_venv`)."""
     from pypm.install.venv import project_venv, requested_base
-    from pypm.lock.reader import read_lock
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     venv, settings = workspace.venv_path, workspace.settings
@@ -75,10 +74,11 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
         return SyncOutcome(skipped=True)
     previous = read_stamp(venv)
     lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
-    lock = read_lock(workspace.lock_path, settings.cache_dir)
+    lock = _LockSource.read(workspace.lock_path, settings.cache_dir, lock_bytes)  # a broken lock fails here
     prepared = prepare_dynamic_metadata(workspace)
     inputs = sync_inputs(lock_bytes, selection, settings, workspace.raw)
-    with project_venv(venv, settings["python"], _requires_python(workspace, lock), STAMP_FILE) as interpreter:
+    with project_venv(venv, settings["python"], _requires_python(workspace, lock.requires_python()),
+                      STAMP_FILE) as interpreter:
         # The files of kept packages are checked only when .venv changed since the last sync.
         verify = previous is None or not environment_unchanged(previous.get("environment"))
         plan = _Plan(prepared, verify, inputs["members"], reinstall)
@@ -87,6 +87,85 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome, workspace.raw.label or ".venv"))
     return outcome
+
+
+class _LockSource:
+    """The lock as a sync needs it: validated by packaging, and selected from, only when
+    the cache has no record of what it selects here (:mod:`pypm.lock.selections`)."""
+
+    def __init__(self, path: Path, cache_dir: Path | None, sha256: str | None, record: Any = None,
+                 lock: Any = None) -> None:
+        self.path, self.cache_dir, self.sha256 = path, cache_dir, sha256
+        self.record = record
+        self._lock = lock
+
+    @classmethod
+    def read(cls, path: Path, cache_dir: Path, data: bytes) -> _LockSource:
+        """The lock whose bytes are ``data``: known valid from its record, else validated
+        now (so a broken lock fails before ``.venv`` is touched)."""
+        import hashlib
+
+        from pypm.lock.selections import read_record
+
+        sha256 = hashlib.sha256(data).hexdigest() if data else None
+        source = cls(path, cache_dir, sha256, read_record(cache_dir, sha256) if sha256 else None)
+        if source.record is None:
+            source.validated()
+        return source
+
+    def validated(self) -> Any:
+        """The :class:`packaging.pylock.Pylock` (read and validated on first use)."""
+        if self._lock is None:
+            from pypm.lock.reader import read_lock
+
+            self._lock = read_lock(self.path, self.cache_dir)
+        return self._lock
+
+    def requires_python(self) -> Any:
+        """The lock's ``requires-python`` (a SpecifierSet, None when it has none)."""
+        if self.record is None:
+            return self.validated().requires_python
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(self.record.requires_python) if self.record.requires_python is not None else None
+
+    def chosen(self, workspace: Workspace, selection: Selection, interpreter: Any) -> list[tuple[str, str, Any]]:
+        """(name, version, source) of each package the lock selects for ``interpreter``,
+        ``selection``'s groups and extras: as recorded, else by packaging (then recorded)."""
+        from pypm.lock.selections import selection_key
+
+        # --only-group reads the lock's dependency edges, a member's extra its workspace: not recorded
+        recordable = (self.sha256 is not None and self.cache_dir is not None and not selection.only_groups
+                      and not any(":" in extra for extra in selection.extras))
+        key = selection_key(interpreter.environment, interpreter.tags, selection.key()) if recordable else None
+        if key is not None and self.record is not None:
+            found = self.record.chosen(key)
+            if found is not None:
+                return found
+        chosen = _select_from(workspace, self.validated(), selection, interpreter)
+        if key is not None:
+            self._remember(key, chosen)
+        return chosen
+
+    def _remember(self, key: str, chosen: list[tuple[str, str, Any]]) -> None:
+        """Record a selection, if the lock file still has the bytes this sync read (the
+        validated parse is of those bytes, not of an edit made meanwhile)."""
+        import hashlib
+
+        from pypm.lock.selections import SelectionRecord, write_record
+
+        if self.cache_dir is None:
+            return
+        try:
+            if hashlib.sha256(self.path.read_bytes()).hexdigest() != self.sha256:
+                return
+        except OSError:
+            return
+        if self.record is None:
+            requires = self.validated().requires_python
+            self.record = SelectionRecord(str(self.sha256), str(requires) if requires is not None else None)
+        self.record.add(key, chosen)
+        write_record(self.cache_dir, self.record)
 
 
 @dataclass(frozen=True)
@@ -101,13 +180,14 @@ class _Plan:
     reinstall: Reinstall = Reinstall()
 
 
-def _requires_python(workspace: Workspace, lock: Any) -> Any:
-    """What both the workspace and the lock allow (a SpecifierSet)."""
+def _requires_python(workspace: Workspace, locked: Any) -> Any:
+    """What both the workspace and the lock (its ``requires-python``, or None) allow (a
+    SpecifierSet)."""
     from packaging.specifiers import SpecifierSet
 
     allowed = SpecifierSet(str(workspace.requires_python))
-    if lock.requires_python is not None:
-        allowed &= lock.requires_python
+    if locked is not None:
+        allowed &= locked
     return allowed
 
 
@@ -118,7 +198,8 @@ def _summary(outcome: SyncOutcome, label: str) -> str:
     )
 
 
-def _apply(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any, plan: _Plan) -> SyncOutcome:
+def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interpreter: Any,
+           plan: _Plan) -> SyncOutcome:
     from pypm.install.installed import finish_pending, installed_distributions, uninstall
     from pypm.trash import empty_trash
 
@@ -236,45 +317,55 @@ class Planned:
 
 
 def _select(
-    workspace: Workspace, lock: Any, selection: Selection, interpreter: Any, plan: _Plan
+    workspace: Workspace, lock: _LockSource, selection: Selection, interpreter: Any, plan: _Plan
 ) -> dict[str, Planned]:
     """What the lock selects for this interpreter, groups and extras."""
-    from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel, PylockSelectError
-    from packaging.tags import Tag
+    from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel
     from packaging.utils import canonicalize_name
 
-    groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
-    extras = selection.resolve_extras(list(lock.extras or []), partial(member_extra_names, workspace))
-    tags = [Tag(*text.split("-")) for text in interpreter.tags]  # sys_tags() as strings: one tag each
     wanted: dict[str, Planned] = {}
-    try:
-        for package, source in lock.select(
-            environment=interpreter.environment, tags=tags, extras=extras, dependency_groups=groups
-        ):
-            if isinstance(source, PackageDirectory):
-                member = workspace.members.get(package.name)
-                if member is None:
-                    raise InstallError(f"{package.name}: locked as a workspace member but not one any more",
-                                       hint="re-lock with `pypm lock`")
-                if selection.install_project or member.path_dependency:
-                    wanted[package.name] = _planned_member(workspace, member, source, plan)
-            elif isinstance(source, (PackageWheel, PackageSdist)):
-                wanted[package.name] = Planned(package.name, str(package.version), source)
-            else:
-                raise InstallError(f"{package.name}: pypm cannot install this kind of locked source yet")
-    except PylockSelectError as exc:
-        raise _select_error(lock, exc, interpreter) from None
+    for name, version, source in lock.chosen(workspace, selection, interpreter):
+        if isinstance(source, PackageDirectory):
+            member = workspace.members.get(name)
+            if member is None:
+                raise InstallError(f"{name}: locked as a workspace member but not one any more",
+                                   hint="re-lock with `pypm lock`")
+            if selection.install_project or member.path_dependency:
+                wanted[name] = _planned_member(workspace, member, source, plan)
+        elif isinstance(source, (PackageWheel, PackageSdist)):
+            wanted[name] = Planned(name, version, source)
+        else:
+            raise InstallError(f"{name}: pypm cannot install this kind of locked source yet")
     if selection.only_groups:
-        keep = only_groups_closure(workspace.groups(), groups, ((p.name, p.dependencies) for p in lock.packages),
+        groups = selection.resolve_groups(list(lock.validated().dependency_groups or []), [])
+        keep = only_groups_closure(workspace.groups(), groups,
+                                   ((p.name, p.dependencies) for p in lock.validated().packages),
                                    interpreter.environment)
         wanted = {name: planned for name, planned in wanted.items() if canonicalize_name(name) in keep}
     return wanted
 
 
+def _select_from(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> list[tuple[str, str, Any]]:
+    """packaging's selection from the validated ``lock``: (name, version, source) of each
+    package, in its order."""
+    from packaging.pylock import PylockSelectError
+    from packaging.tags import Tag
+
+    groups = selection.resolve_groups(list(lock.dependency_groups or []), list(lock.default_groups or []))
+    extras = selection.resolve_extras(list(lock.extras or []), partial(member_extra_names, workspace))
+    tags = [Tag(*text.split("-")) for text in interpreter.tags]  # sys_tags() as strings: one tag each
+    try:
+        return [(package.name, str(package.version), source) for package, source in lock.select(
+            environment=interpreter.environment, tags=tags, extras=extras, dependency_groups=groups)]
+    except PylockSelectError as exc:
+        raise _select_error(lock, exc, interpreter) from None
+
+
 def locked_selection(workspace: Workspace, lock: Any, selection: Selection, interpreter: Any) -> dict[str, Planned]:
     """What a sync with ``selection`` installs from ``lock`` for ``interpreter``, by name
     (``pypm verify``'s reference; members' install keys without their backend's metadata)."""
-    return _select(workspace, lock, selection, interpreter, _Plan({}, verify=False))
+    source = _LockSource(workspace.lock_path, None, None, lock=lock)
+    return _select(workspace, source, selection, interpreter, _Plan({}, verify=False))
 
 
 def member_extra_names(workspace: Workspace, member: str, extra: str) -> list[str]:

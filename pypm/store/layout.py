@@ -19,11 +19,12 @@ METADATA_BY_URL = "metadata-by-url-v1"  # metadata of files the index gives no h
 FILE_FACTS = "file-facts-v1"  # sizes and hashes learned for files (offline locks need them)
 RESOLUTIONS = "resolutions-v1"  # locks by resolution inputs, with the pages they read (pypm.lock.memo)
 LOCK_PARSES = "lock-parses-v1"  # pylock.toml files parsed, as JSON by their sha256 (pypm.lock.reader)
+LOCK_SELECTIONS = "lock-selections-v1"  # what locks select per environment, by their sha256 (pypm.lock.selections)
 SHARED_FILES = "dist-info-files-v1"  # dist-info files every environment has alike (pypm.store.shared_files)
 #: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
 CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, TREE_WHEELS, PARTIAL,
               LINK_MODES, METADATA_BY_URL, FILE_FACTS, RESOLUTIONS,
-              LOCK_PARSES, SHARED_FILES)
+              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES)
 
 UNPACK_PREFIX = ".unpack-"  # a wheel being unpacked (or an entry set aside), beside the entries
 LINKS_SUFFIX = ".links"  # beside an entry: one record per environment that links it
