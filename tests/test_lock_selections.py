@@ -10,7 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from packaging.pylock import PackageDirectory, PackageSdist, PackageWheel
+import tomli_w
+import tomllib
+from packaging.pylock import PackageDirectory, PackageSdist, PackageVcs, PackageWheel
 
 from pypm.lock.selections import SelectionRecord, read_record, selection_key, write_record
 from pypm.store.layout import LOCK_SELECTIONS
@@ -106,3 +108,24 @@ def test_a_record_gives_back_the_sources_it_was_given(tmp_path: Path) -> None:
     (tmp_path / LOCK_SELECTIONS / f"{'d' * 64}.json").write_bytes((tmp_path / LOCK_SELECTIONS / f"{'c' * 64}.json")
                                                                   .read_bytes())
     assert read_record(tmp_path, "d" * 64) is None  # a record names the bytes it is for
+
+
+def test_a_source_kind_a_record_does_not_hold_is_not_recorded() -> None:
+    record = SelectionRecord("c" * 64, None)
+    vcs = PackageVcs(type="git", url="https://example.invalid/gamma.git", commit_id="a" * 40)
+    assert record.add("k", [("gamma", "1.0", vcs)]) is False
+    assert record.selections == {}
+
+
+def test_a_lock_with_a_vcs_source_fails_in_one_line(
+        synced: Path, tmp_path: Path, workspace_env: dict[str, str], run_pypm: RunPypm) -> None:
+    copy = new_copy(synced, tmp_path / "second")
+    data = tomllib.loads((copy / "pylock.toml").read_text())
+    [gamma] = [p for p in data["packages"] if p["name"] == "gamma"]
+    for key in ("wheels", "sdist", "index"):
+        gamma.pop(key, None)
+    gamma["vcs"] = {"type": "git", "url": "https://example.invalid/gamma.git", "commit-id": "a" * 40}
+    (copy / "pylock.toml").write_text(tomli_w.dumps(data))
+    proc = run_pypm("sync", "--frozen", cwd=copy, env_extra=workspace_env, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["error: gamma: pypm cannot install this kind of locked source yet"]

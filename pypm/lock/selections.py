@@ -49,12 +49,19 @@ class SelectionRecord:
         except (KeyError, TypeError, ValueError, AttributeError):  # a damaged record: select again
             return None
 
-    def add(self, key: str, chosen: list[tuple[str, str, Any]]) -> None:
-        """Record a selection (the oldest beyond :data:`KEPT_SELECTIONS` dropped)."""
+    def add(self, key: str, chosen: list[tuple[str, str, Any]]) -> bool:
+        """Record a selection (the oldest beyond :data:`KEPT_SELECTIONS` dropped); False,
+        recording nothing, when a source is of a kind a record does not hold (a VCS or
+        archive source, which sync refuses anyway)."""
+        try:
+            encoded = [_encoded(name, version, source) for name, version, source in chosen]
+        except TypeError:
+            return False
         self.selections.pop(key, None)
-        self.selections[key] = [_encoded(name, version, source) for name, version, source in chosen]
+        self.selections[key] = encoded
         while len(self.selections) > KEPT_SELECTIONS:
             del self.selections[next(iter(self.selections))]
+        return True
 
 
 def selection_key(environment: dict[str, str], tags: list[str], choice: dict[str, Any]) -> str:

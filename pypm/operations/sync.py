@@ -164,8 +164,8 @@ class _LockSource:
         if self.record is None:
             requires = self.validated().requires_python
             self.record = SelectionRecord(str(self.sha256), str(requires) if requires is not None else None)
-        self.record.add(key, chosen)
-        write_record(self.cache_dir, self.record)
+        if self.record.add(key, chosen):
+            write_record(self.cache_dir, self.record)
 
 
 @dataclass(frozen=True)
