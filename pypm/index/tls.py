@@ -55,6 +55,8 @@ class DeferredTLSContext:
         return self._context
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # own attributes not set yet (a copy in the making), or dunders
+            raise AttributeError(name)
         return getattr(self.context(), name)
 
 
