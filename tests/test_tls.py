@@ -115,3 +115,11 @@ def test_unreadable_certificates_fail_a_tls_index_in_one_line(
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"cannot load the certificates to verify TLS servers with from SSL_CERT_FILE={missing}" in lines[0]
     assert "point SSL_CERT_FILE or SSL_CERT_DIR at a readable CA bundle" in lines[0]
+
+
+def test_a_stand_in_made_without_init_raises_attribute_error() -> None:
+    """copy and pickle make objects without ``__init__``: looking up an attribute then
+    must fail plainly, not recurse through ``__getattr__``."""
+    bare = object.__new__(DeferredTLSContext)
+    with pytest.raises(AttributeError):
+        _ = bare.check_hostname
