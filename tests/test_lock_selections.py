@@ -129,3 +129,16 @@ def test_a_lock_with_a_vcs_source_fails_in_one_line(
     proc = run_pypm("sync", "--frozen", cwd=copy, env_extra=workspace_env, check=False)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == ["error: gamma: pypm cannot install this kind of locked source yet"]
+
+
+def test_a_record_with_a_damaged_requires_python_falls_back_to_the_lock(
+        synced: Path, tmp_path: Path, workspace_env: dict[str, str], pypm_env: dict[str, str],
+        run_pypm: RunPypm) -> None:
+    path = record_path(Path(pypm_env["PYPM_CACHE_DIR"]), synced)
+    record = json.loads(path.read_text())
+    record["requires-python"] = ">=3.11,,not a specifier"
+    path.write_text(json.dumps(record))
+    copy = new_copy(synced, tmp_path / "second")
+    proc = run_pypm("sync", "--frozen", cwd=copy, env_extra=workspace_env)
+    assert "Traceback" not in proc.stderr
+    assert installed(copy / ".venv") == {"alpha": "2.0", "beta": "1.1", "gamma": "1.0", "proj": "1.0"}

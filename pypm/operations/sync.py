@@ -123,11 +123,14 @@ class _LockSource:
 
     def requires_python(self) -> Any:
         """The lock's ``requires-python`` (a SpecifierSet, None when it has none)."""
-        if self.record is None:
-            return self.validated().requires_python
-        from packaging.specifiers import SpecifierSet
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-        return SpecifierSet(self.record.requires_python) if self.record.requires_python is not None else None
+        if self.record is not None:
+            if self.record.requires_python is None:
+                return None
+            with contextlib.suppress(InvalidSpecifier):  # a damaged record: the lock says
+                return SpecifierSet(self.record.requires_python)
+        return self.validated().requires_python
 
     def chosen(self, workspace: Workspace, selection: Selection, interpreter: Any) -> list[tuple[str, str, Any]]:
         """(name, version, source) of each package the lock selects for ``interpreter``,
