@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import httpx
 import pytest
 
@@ -46,7 +47,7 @@ def test_certificates_load_only_when_first_needed_unless_expected(
     """Not started, the context reads SSL_CERT_FILE at its first use (so a file that is
     gone by then fails, in one line naming it); started, it has read it already."""
     bundle = tmp_path / "bundle.pem"
-    bundle.write_bytes(Path(__import__("certifi").where()).read_bytes())
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
     untrusted_env.setenv("SSL_CERT_FILE", str(bundle))
     started, deferred = DeferredTLSContext(start=True), DeferredTLSContext(start=False)
     started.context()  # (waits for the thread)
