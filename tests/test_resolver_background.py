@@ -25,7 +25,9 @@ def _prefetch_threads() -> list[threading.Thread]:
 
 def test_no_prefetch_outlives_resolve(tmp_path, make_index) -> None:
     # `alpha` 2.0 (the newest, so the one prefetch warms) needs `slow`, whose metadata file
-    # stalls for 3 s; the resolution takes alpha 1.0 and is done long before that.
+    # stalls for 3 s; the resolution takes alpha 1.0 and is done long before that. `beta`'s
+    # files stall for 1.5 s so that the prefetch surely reaches `slow` before the resolution
+    # ends, however loaded the machine (without it, CI once finished first).
     from pypm.testing._faults import Fault
 
     index = make_index(
@@ -35,7 +37,10 @@ def test_no_prefetch_outlives_resolve(tmp_path, make_index) -> None:
             DistSpec("beta", "1.0"),
             DistSpec("slow", "1.0"),
         ],
-        faults=[Fault("/files/slow-*", times=None, stall_after=0, stall_seconds=3.0)],
+        faults=[
+            Fault("/files/slow-*", times=None, stall_after=0, stall_seconds=3.0),
+            Fault("/files/beta-*", times=None, stall_after=0, stall_seconds=1.5),
+        ],
     )
     cache = tmp_path / "cache"
     client = IndexClient.for_urls([index.url], cache_dir=cache)
