@@ -124,3 +124,34 @@ def test_a_stand_in_made_without_init_raises_attribute_error() -> None:
     bare = object.__new__(DeferredTLSContext)
     with pytest.raises(AttributeError):
         _ = bare.check_hostname
+
+
+_EXIT_WHILE_LOADING = """
+import sys, time
+import httpx
+from pypm.index.tls import DeferredTLSContext
+DeferredTLSContext(start=True)
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_a_process_that_exits_while_the_certificates_load_exits_cleanly(tmp_path: Path) -> None:
+    """A command that fails before its first request exits while the thread is still in
+    OpenSSL loading the bundle. As a daemon thread it was cut off mid-load by OpenSSL's
+    exit-time cleanup: SIGSEGV in 5-40% of such exits (CI once, in `pypm audit`). The exits
+    here fall inside the load: delays are fractions of the time it takes on this machine."""
+    import subprocess
+    import sys
+    import time
+
+    started = time.perf_counter()
+    httpx.create_ssl_context()
+    load = time.perf_counter() - started
+    script = tmp_path / "exit_while_loading.py"
+    script.write_text(_EXIT_WHILE_LOADING)
+    codes = []
+    for fraction in (0.1, 0.25, 0.4, 0.55, 0.7, 0.85) * 4:
+        done = subprocess.run([sys.executable, str(script), f"{load * fraction:.4f}"],
+                              capture_output=True, text=True, timeout=60)
+        codes.append(done.returncode)
+    assert codes == [0] * len(codes), f"exit codes {codes} (load takes {load * 1000:.0f} ms)"

@@ -29,7 +29,10 @@ class DeferredTLSContext:
         self._error: str | None = None
         self._thread: threading.Thread | None = None
         if start:
-            self._thread = threading.Thread(target=self._make, name="pypm-tls", daemon=True)
+            # Not a daemon: the interpreter joins it before exiting. A process that ended
+            # while it was still loading (an early error) crashed with SIGSEGV now and then:
+            # OpenSSL's exit-time cleanup freed what the thread was using.
+            self._thread = threading.Thread(target=self._make, name="pypm-tls", daemon=False)
             self._thread.start()
 
     def _make(self) -> None:
