@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from pypm.advisories.matching import vulnerability
 from pypm.advisories.model import PYPI, Advisory, AdvisoryError, Release, ServiceError, Vulnerability, parse_advisory
-from pypm.index.http import Unreachable, fetch, make_http_client, redact
+from pypm.index.http import Unreachable, fetch, make_http_client, redact, uses_tls
 
 if TYPE_CHECKING:
     import httpx
@@ -57,7 +57,7 @@ class OsvService:
 
     def lookup(self, releases: list[Release]) -> dict[Release, list[Vulnerability]]:
         """Ask for every release, then fetch each advisory found once."""
-        client = make_http_client()
+        client = make_http_client(expect_tls=uses_tls([self.base]))  # every request is under the base
         try:
             ids = self._query_all(client, releases)
             unique = sorted({advisory_id for found in ids.values() for advisory_id in found})

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from packaging.version import InvalidVersion, Version
 
 from pypm.advisories.model import Release, ServiceError, Vulnerability
-from pypm.index.http import Unreachable, fetch, make_http_client, redact
+from pypm.index.http import Unreachable, fetch, make_http_client, redact, uses_tls
 
 if TYPE_CHECKING:
     import httpx
@@ -49,7 +49,7 @@ class PerReleaseJson:
         missing = [release for release in releases if release not in self.bases]
         if missing:
             raise ServiceError(f"{missing[0].name} {missing[0].version} was not locked from an index with a JSON API")
-        client = make_http_client()
+        client = make_http_client(expect_tls=uses_tls(self.bases[release] for release in releases))
         try:
             with ThreadPoolExecutor(THREADS) as pool:
                 answers = list(pool.map(lambda release: self._release(client, release), releases))
