@@ -107,3 +107,52 @@ def test_link_target_parent_is_dirname(parts: list[str]) -> None:
     (targets are absolute with single separators; on Windows the wheel part has ``/``)."""
     target = os.path.join(os.path.abspath(os.sep), "env", "site") + os.sep + "/".join(parts)
     assert target[:_last_separator(target)] == os.path.dirname(target)
+
+
+_MODULES = st.sampled_from(["alpha", "alpha.cli", "pkg_é.main", "a.b.c"])
+_ATTRS = st.sampled_from(["main", "App.run", "cli.entry"])
+_EXECUTABLES = st.sampled_from([
+    "/env/bin/python", "/home/user/my env/bin/python", "/" + "x" * 130 + "/bin/python", "/opt/é/bin/python3",
+    "/" + "y" * 116 + "/python",  # `#!` + path + line end: 127 bytes, installer's limit
+    "/" + "y" * 117 + "/python",  # 128 bytes: one over
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=string.ascii_letters + "-_.", min_size=1, max_size=10), _MODULES, _ATTRS,
+       st.sampled_from(["console", "gui"]), _EXECUTABLES)
+def test_entry_point_scripts_are_what_installer_writes(tmp_path_factory, name: str, module: str, attr: str,
+                                                        section: str, executable: str) -> None:
+    """A script put together from the manifest's stored code (or, where the shebang is not
+    plain, by installer) is byte for byte installer's, on this platform."""
+    from installer.scripts import Script
+    from installer.utils import get_launcher_kind
+
+    from pypm.store.destination import StoreDestination
+    from pypm.store.link import _entry_point_scripts
+
+    destination = StoreDestination(tmp_path_factory.mktemp("entry"), "w-1.0-py3-none-any.whl")
+    destination.write_script(name, module, attr, section)
+    entry = StoreEntry(destination.root, "purelib", "w-1.0.dist-info", [], destination.scripts, [],
+                       destination.script_code)
+    expected = [Script(name, module, attr, section).generate(executable, get_launcher_kind())]
+    assert _entry_point_scripts(entry, executable) == expected
+    older = StoreEntry(destination.root, "purelib", "w-1.0.dist-info", [], destination.scripts, [])  # no code
+    assert _entry_point_scripts(older, executable) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=40), st.sampled_from(["\n", "\r\n", ""]), _EXECUTABLES)
+def test_a_python_shebang_is_rewritten_as_installer_rewrites_it(tmp_path_factory, rest: bytes, line_end: str,
+                                                                 executable: str) -> None:
+    """A data script's ``#!python`` line (with arguments, CRLF or no line end at all) is
+    replaced exactly as installer's ``fix_shebang`` replaces it."""
+    from installer.utils import fix_shebang
+
+    from pypm.store.link import _with_shebang
+
+    script = tmp_path_factory.mktemp("script") / "tool"
+    script.write_bytes(b"#!python -E" + line_end.encode() + rest)
+    with script.open("rb") as stream, fix_shebang(stream, executable) as fixed:
+        expected = fixed.read()
+    assert _with_shebang(str(script), executable) == expected

@@ -118,6 +118,37 @@ def test_member_normalised_inside_its_entry_is_installed(tmp_path, make_index, r
     assert_matches(root / ".venv", {"fine": "1.0", "p": "1.0"})
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows launchers are always made by installer")
+def test_an_entry_unpacked_before_scripts_were_stored_gains_their_code(tmp_path, make_index, run_pypm,
+                                                                        pypm_env) -> None:
+    """A store entry whose manifest has no ``script_code`` (unpacked by an earlier pypm)
+    still gets its scripts (from installer), and its manifest gains the code then, so the
+    next sync that links it does without installer."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "def main():\n    print('hi')\n"},
+                                 entry_points={"alpha-cli": "alpha:main"})])
+    env = {**pypm_env, "PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "proj", ["alpha"])
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    from pypm.store.layout import STORE
+
+    [manifest] = [found for found in (Path(env["PYPM_CACHE_DIR"]) / STORE).glob("*/*/pypm-manifest.json")
+                  if json.loads(found.read_text())["dist_info"].startswith("alpha-")]
+    data = json.loads(manifest.read_text())
+    written = data.pop("script_code")
+    assert len(written) == 1 and "from alpha import main" in written[0], written
+    manifest.write_text(json.dumps(data))
+    code = ("import sys; from pypm.cli.main import main; code = main(['sync', '-q']); "
+            "print(code, 'installer' in sys.modules)")
+    for imported in (True, False):
+        shutil.rmtree(root / ".venv")
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                             check=True)
+        assert out.stdout.strip() == f"0 {imported}", out.stderr
+        assert subprocess.run([str(root / ".venv/bin/alpha-cli")], capture_output=True, text=True,
+                              check=True).stdout == "hi\n"
+        assert json.loads(manifest.read_text())["script_code"] == written
+
+
 def test_unpacked_entry_records_what_is_on_disk(tmp_path) -> None:
     """The manifest of a fresh unpack holds each file's real size, sha256 and mtime (taken
     while it was written) and its mode: a wrong mtime would make every later sync repair
@@ -677,9 +708,10 @@ def test_side_by_side_linking_installs_everything_and_the_later_of_two_clashing_
 def test_linking_stored_entries_imports_installer_only_for_scripts(tmp_path, make_index, run_pypm, pypm_env,
                                                                      scripts) -> None:
     """A sync that only links entries already in the store (a new .venv, the cache warm)
-    reads their manifests: pypa/installer (and the ``email`` package it pulls in) is
-    imported to write entry-point scripts, not to link files; the environment is complete
-    either way."""
+    reads their manifests: pypa/installer (and the ``email`` package it pulls in) is not
+    imported, not even to write entry-point scripts on POSIX (their code is in the
+    manifest; on Windows installer makes the launchers); the environment is complete
+    either way, its script runs."""
     entry_points = {"alpha-cli": "alpha:main"} if scripts else {}
     index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "def main():\n    print('hi')\n"},
                                  entry_points=entry_points)])
@@ -690,9 +722,12 @@ def test_linking_stored_entries_imports_installer_only_for_scripts(tmp_path, mak
     code = ("import sys; from pypm.cli.main import main; code = main(['sync', '-q']); "
             "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'installer', 'email'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ("0 ['email', 'installer']" if scripts else "0 []"), out.stderr
+    imported = "['email', 'installer']" if scripts and os.name == "nt" else "[]"
+    assert out.stdout.strip() == f"0 {imported}", out.stderr
     venv_python = root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     check = "import alpha; from importlib.metadata import version; assert version('proj') == '1.0'"
     assert subprocess.run([str(venv_python), "-c", check], check=False).returncode == 0
     script = root / ".venv" / ("Scripts/alpha-cli.exe" if os.name == "nt" else "bin/alpha-cli")
     assert script.exists() == scripts
+    if scripts:
+        assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout == "hi\n"

@@ -18,6 +18,7 @@ from installer.records import Hash, RecordEntry
 from installer.utils import SCHEME_NAMES, Scheme
 
 from pypm.store.entry import FILES, StoredFile, StoreEntry
+from pypm.store.link import script_code
 from pypm.store.unpack import UNSAFE_HINT, UnsafeWheelError, executable_mode, faster_inflate
 
 #: Bytes read from a wheel member at a time while it is written into the store.
@@ -37,6 +38,7 @@ class StoreDestination(SchemeDictionaryDestination):
         self.wheel_name = wheel_name
         self.files: list[StoredFile] = []
         self.scripts: list[tuple[str, str, str, str]] = []
+        self.script_code: list[str] = []
         self.root_scheme = ""
         self.dist_info = ""
         self.mtimes: list[int] = []
@@ -47,6 +49,8 @@ class StoreDestination(SchemeDictionaryDestination):
         inside the scripts directory (installer's check, as for files)."""
         self._contained(Scheme("scripts"), name, "entry-point script")
         self.scripts.append((name, module, attr, section))
+        # linking puts the environment's shebang line before it without importing installer
+        self.script_code.append(script_code(name, module, attr, str(section)))
         return RecordEntry(name, None, None)
 
     def write_file(
@@ -119,4 +123,5 @@ class StoreDestination(SchemeDictionaryDestination):
 
     def entry(self) -> StoreEntry:
         """The unpacked entry, with the mtimes its files were written with."""
-        return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes)
+        return StoreEntry(self.root, self.root_scheme, self.dist_info, self.files, self.scripts, self.mtimes,
+                          self.script_code)

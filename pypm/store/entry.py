@@ -33,7 +33,8 @@ class StoredFile(NamedTuple):
 class StoreEntry:
     """An unpacked wheel: where its files are, what its environment parts must be, and the
     ``st_mtime_ns`` of each file when it was unpacked (None in manifests written before
-    pypm recorded them)."""
+    pypm recorded them); ``script_code``: each entry-point script as installer generates it
+    for a POSIX interpreter, without its shebang line (None in older manifests)."""
 
     root: Path
     root_scheme: str
@@ -41,6 +42,7 @@ class StoreEntry:
     files: list[StoredFile]
     scripts: list[tuple[str, str, str, str]]
     mtimes: list[int] | None = None
+    script_code: list[str] | None = None
 
     def source(self, stored: StoredFile) -> Path:
         """The store path of one file."""
@@ -54,7 +56,11 @@ class StoreEntry:
         mtimes = data.get("mtime_ns")
         if mtimes is not None and len(mtimes) != len(files):
             raise ValueError("manifest lists mtimes for another number of files")
-        return cls(root, data["root_scheme"], data["dist_info"], files, [tuple(s) for s in data["scripts"]], mtimes)
+        scripts = [tuple(s) for s in data["scripts"]]
+        code = data.get("script_code")
+        if code is not None and (len(code) != len(scripts) or not all(isinstance(text, str) for text in code)):
+            code = None  # not what this pypm writes: scripts are generated afresh
+        return cls(root, data["root_scheme"], data["dist_info"], files, scripts, mtimes, code)
 
     def with_current_mtimes(self) -> StoreEntry:
         """The same entry with the mtimes its files have now."""
@@ -69,6 +75,7 @@ class StoreEntry:
             "files": [list(f) for f in self.files],
             "scripts": [list(s) for s in self.scripts],
             "mtime_ns": self.mtimes,
+            "script_code": self.script_code,
         }
         atomic_write_text(self.root / MANIFEST, json.dumps(data))
 
