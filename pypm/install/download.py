@@ -59,7 +59,7 @@ class FileToFetch:
 
 def cache_path(cache_dir: Path, item: FileToFetch) -> Path:
     """Where a file with this sha256 lives in the cache."""
-    return cache_dir / WHEELS / item.sha256[:2] / item.sha256 / item.filename
+    return cache_dir.joinpath(WHEELS, item.sha256[:2], item.sha256, item.filename)  # one join, not four
 
 
 #: ``on_ready(item, path, downloaded)``: ``downloaded`` when this process fetched it (and

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import functools
 import io
 import json
 import os
@@ -104,10 +105,12 @@ def link_entry(
     for index, data in rewritten.items():
         rows[index] = _row(targets[index][0], data)
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
-    rows += [_row(_relative(final_dist_info / name, root_dir), data) for name, data in per_environment.items()]
+    # the dist-info is a plain directory name in root_dir (installer checked it against the
+    # wheel's name), so its files' RECORD paths need no relpath
+    rows += [_row(f"{entry.dist_info}/{name}", data) for name, data in per_environment.items()]
     staging.mkdir(parents=True)
     placer.made.update((str(root_dir), str(staging)))
-    record_rows = _write_record(staging, final_dist_info, root_dir, rows)
+    record_rows = _write_record(staging, f"{entry.dist_info}/RECORD", rows)
     for index, (_, source, target) in enumerate(targets):
         placer.place(source, target, rewritten.get(index))
     for filename, data in scripts:
@@ -208,7 +211,7 @@ def _targets(entry: StoreEntry, files: list[StoredFile], dirs: dict[str, Path], 
     unpacking checked; a RECORD path has ``/`` only, as installer writes it on Windows)."""
     sep = os.sep
     base = f"{entry.root}{sep}{FILES}{sep}"
-    prefixes = {scheme: _relative(path, root_dir) + "/" for scheme, path in dirs.items()}
+    prefixes = {scheme: _relative_text(str(path), str(root_dir)) + "/" for scheme, path in dirs.items()}
     places = {scheme: f"{path}{sep}" for scheme, path in dirs.items()}
     info_prefix, root_scheme = entry.dist_info + "/", entry.root_scheme
     cut, staged, root_place = len(info_prefix), f"{staging}{sep}", places[root_scheme]
@@ -359,14 +362,21 @@ def _csv_text(rows: list[tuple[str, str, str]]) -> str:
     return out.getvalue()
 
 
-def _write_record(staging: Path, final: Path, root_dir: Path, rows: list[tuple[str, str, str]]) -> list[
-        tuple[str, str, str]]:
-    """Write the staging RECORD (``\\n`` line ends on every system, as installer writes them)."""
+def _write_record(staging: Path, record_path: str, rows: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Write the staging RECORD (``\\n`` line ends on every system, as installer writes
+    them); ``record_path``: the RECORD's own row, as the final dist-info has it."""
     lines = list(rows)
-    lines.append((_relative(final / "RECORD", root_dir), "", ""))
+    lines.append((record_path, "", ""))
     (staging / "RECORD").write_bytes(_csv_text(lines).encode("utf-8"))
     return lines
 
 
 def _relative(path: Path, root_dir: Path) -> str:
+    return _relative_text(str(path), str(root_dir))
+
+
+@functools.lru_cache(maxsize=256)
+def _relative_text(path: str, root_dir: str) -> str:
+    """``path`` relative to ``root_dir``, POSIX (remembered: every entry a sync links asks
+    for the same few scheme directories)."""
     return Path(os.path.relpath(path, root_dir)).as_posix()
