@@ -156,3 +156,29 @@ def test_a_python_shebang_is_rewritten_as_installer_rewrites_it(tmp_path_factory
     with script.open("rb") as stream, fix_shebang(stream, executable) as fixed:
         expected = fixed.read()
     assert _with_shebang(str(script), executable) == expected
+
+
+def test_leaves_made_while_linking_give_the_root_the_records_give(tmp_path: Path) -> None:
+    """The stamp's root from leaves a sync made in its link threads is the root of the
+    RECORDs on disk; leaves made for another environment root are not used (they would
+    give other relative paths), nor those of a dist-info that is gone."""
+    from pypm.install.record_check import record_leaves, recorded_root
+
+    env = tmp_path / "env"
+    site = env / "lib" / "site-packages"
+    written: dict[str, list[tuple[str, str, str]]] = {}
+    for name, files in (("a-1.0", ["a/__init__.py", "shared.py"]), ("b-2.0", ["b.py", "shared.py", "../../../bin/b"])):
+        dist_info = site / f"{name}.dist-info"
+        dist_info.mkdir(parents=True)
+        rows = [(path, "sha256=" + hashlib.sha256(f"{name}:{path}".encode()).hexdigest()[:43], "1") for path in files]
+        rows.append((f"{name}.dist-info/RECORD", "", ""))
+        (dist_info / "RECORD").write_text(_writer_text(rows))
+        written[str(dist_info)] = rows
+    scheme = {"purelib": str(site), "platlib": str(site), "data": str(env)}
+    expected = recorded_root(scheme)
+    made = {path: record_leaves(path, rows, str(env)) for path, rows in written.items()}
+    assert recorded_root(scheme, written, made) == expected
+    assert recorded_root(scheme, None, made) == expected  # leaves alone suffice
+    elsewhere = {path: record_leaves(path, rows, str(tmp_path)) for path, rows in written.items()}
+    assert recorded_root(scheme, None, elsewhere) == expected
+    assert recorded_root(scheme, written, {**made, str(site / "gone-1.0.dist-info"): made[next(iter(made))]}) == expected

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pypm.install.merkle import merkle_root
 
@@ -182,16 +183,36 @@ def _relative(path: str, env_root: str) -> str:
     return path.replace(os.sep, "/")
 
 
-def recorded_root(scheme: dict[str, str], written: Mapping[str, Sequence[Sequence[str]]] | None = None) -> str:
+class RecordLeaves(NamedTuple):
+    """(relative path, leaf digest) of each leaf of one RECORD, relative to ``env_root``."""
+
+    env_root: str
+    leaves: list[tuple[str, str]]
+
+
+def record_leaves(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) -> RecordLeaves:
+    """The Merkle leaves of one RECORD's ``rows``, for :func:`recorded_root` (a sync makes
+    them in its link threads, where the work fills the other thread's filesystem waits)."""
+    return RecordLeaves(env_root, list(_leaves(dist_info, rows, env_root)))
+
+
+def recorded_root(scheme: dict[str, str], written: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                  leaves_of: Mapping[str, RecordLeaves] | None = None) -> str:
     """The Merkle root of an environment as its RECORD files describe it (no file is read
     but the RECORDs: what a sync records in its stamp). ``written``: the rows of RECORDs
-    this process just wrote, by dist-info path, read from memory instead."""
+    this process just wrote, by dist-info path, read from memory instead; ``leaves_of``:
+    their leaves already made (:func:`record_leaves`; used when made for this root)."""
     env_root = scheme["data"]
     known = {os.path.normpath(path): rows for path, rows in (written or {}).items()}
+    made = {os.path.normpath(path): found for path, found in (leaves_of or {}).items()
+            if os.path.normpath(found.env_root) == os.path.normpath(env_root)}
     leaves: dict[str, str] = {}
     for dist_info in dist_info_dirs(site_dirs(scheme)):
-        rows = known.get(os.path.normpath(dist_info))
-        if rows is None:
+        key = os.path.normpath(dist_info)
+        rows = known.get(key)
+        if key in made:
+            leaves.update(made[key].leaves)
+        elif rows is None:
             leaves.update((row.relative, row.leaf_digest) for row in read_record(dist_info, env_root) if row.checked)
         else:
             leaves.update(_leaves(dist_info, rows, env_root))

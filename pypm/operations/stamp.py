@@ -72,10 +72,12 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
 
 
 def stamp_content(venv: Path, inputs: dict[str, Any],
-                  written: Mapping[str, Sequence[Sequence[str]]] | None = None) -> dict[str, Any]:
+                  written: Mapping[str, Sequence[Sequence[str]]] | None = None,
+                  leaves_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The stamp a sync writes once ``.venv`` is complete (``inputs``: :func:`sync_inputs`
     as they were before the sync read anything, so an edit made while it ran is seen as
-    one by the next; ``written``: RECORD rows the sync just wrote, by dist-info)."""
+    one by the next; ``written``: RECORD rows the sync just wrote, by dist-info;
+    ``leaves_of``: their Merkle leaves, made as they were written)."""
     from pypm.install.record_check import recorded_root
 
     info = read_interpreter_info(venv) or {}
@@ -83,7 +85,7 @@ def stamp_content(venv: Path, inputs: dict[str, Any],
         "inputs": inputs,
         "interpreter": interpreter_state(info) if info else None,
         "environment": environment_state(info) if info else {},
-        "merkle-root": recorded_root(info["scheme"], written) if info else None,
+        "merkle-root": recorded_root(info["scheme"], written, leaves_of) if info else None,
     }
 
 

@@ -55,6 +55,8 @@ class SyncOutcome:
     #: the RECORD rows this sync wrote, by dist-info path (the stamp's Merkle root reads
     #: them from here instead of from disk)
     written: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
+    #: the Merkle leaves of those rows (:func:`pypm.install.record_check.record_leaves`)
+    leaves_of: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Reinstall = Reinstall()) -> SyncOutcome:
@@ -83,7 +85,7 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
         verify = previous is None or not environment_unchanged(previous.get("environment"))
         plan = _Plan(prepared, verify, inputs["members"], reinstall)
         outcome = _apply(workspace, lock, selection, interpreter, plan)
-        content = stamp_content(venv, inputs, outcome.written)
+        content = stamp_content(venv, inputs, outcome.written, outcome.leaves_of)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome, workspace.raw.label or ".venv"))
     return outcome
@@ -252,7 +254,7 @@ def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interp
                 if dist.name not in wanted:
                     outcome.removed.append(dist.name)
             try:
-                _install(workspace, to_install, paths, interpreter, outcome.written, early.entries)
+                _install(workspace, to_install, paths, interpreter, outcome, early.entries)
             except BaseException:
                 with contextlib.suppress(OSError):  # the first error is the one to report
                     finish_pending(site, env_root)  # undo a half-placed package now (e.g. the disk filled up)
@@ -559,17 +561,18 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
 
 
 def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, Path], interpreter: Any,
-             written: dict[str, list[tuple[str, str, str]]], unpacking: dict[str, Any]) -> None:
+             outcome: SyncOutcome, unpacking: dict[str, Any]) -> None:
     """Link the wheels (unpacked into the store first, with the wheels built from path
     dependencies' trees) and the members' editable wheels, recording the link mode asked
-    for in each dist-info (``written``: the RECORD rows of the wheels, by dist-info;
-    ``unpacking``: store entries already being unpacked, by sha256)."""
+    for in each dist-info (into ``outcome``: the RECORD rows of the wheels and their Merkle
+    leaves, by dist-info; ``unpacking``: store entries already being unpacked, by sha256)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
 
     from pypm.fsutil import file_sha256
     from pypm.install.editable import link_editable
+    from pypm.install.record_check import record_leaves
     from pypm.store.entry import StoreEntry, is_unpacked
     from pypm.store.layout import store_entry
     from pypm.store.link import independent_groups, link_entry
@@ -607,6 +610,7 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
     entries = [entry for entry, _ in found]
     requested = _requested_names(workspace)
     made_dirs: set[str] = set()  # shared by the link threads (a set's add is atomic)
+    env_root = interpreter.scheme["data"]
 
     def link_group(group: list[int]) -> None:
         for index in group:
@@ -618,8 +622,14 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
                     entry = ensure_unpacked(paths[planned.name], planned.source.hashes["sha256"], cache_dir)
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
+            written: dict[str, list[tuple[str, str, str]]] = {}
             link_entry(entry, interpreter, link_mode, cache_dir, extra, requested=planned.name in requested,
                        written=written, install_info=info, made_dirs=made_dirs)
+            # The stamp's Merkle leaves are made here, not after the last link: this thread's
+            # Python work then runs while the other one waits on the filesystem.
+            for dist_info, rows in written.items():
+                outcome.leaves_of[dist_info] = record_leaves(dist_info, rows, env_root)
+            outcome.written.update(written)
 
     # Creating a directory or a file costs a filesystem far more than a hard link, and
     # waits on it (0.05-0.8 ms each, measured here): entries that share no top-level
