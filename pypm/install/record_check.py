@@ -196,26 +196,21 @@ def record_leaves(dist_info: str, rows: Iterable[Sequence[str]], env_root: str) 
     return RecordLeaves(env_root, list(_leaves(dist_info, rows, env_root)))
 
 
-def recorded_root(scheme: dict[str, str], written: Mapping[str, Sequence[Sequence[str]]] | None = None,
-                  leaves_of: Mapping[str, RecordLeaves] | None = None) -> str:
+def recorded_root(scheme: dict[str, str], leaves_of: Mapping[str, RecordLeaves] | None = None) -> str:
     """The Merkle root of an environment as its RECORD files describe it (no file is read
-    but the RECORDs: what a sync records in its stamp). ``written``: the rows of RECORDs
-    this process just wrote, by dist-info path, read from memory instead; ``leaves_of``:
-    their leaves already made (:func:`record_leaves`; used when made for this root)."""
+    but the RECORDs: what a sync records in its stamp). ``leaves_of``: the leaves of RECORDs
+    this process just wrote, by dist-info path (:func:`record_leaves`), used instead of
+    reading those RECORDs when made for this environment's root."""
     env_root = scheme["data"]
-    known = {os.path.normpath(path): rows for path, rows in (written or {}).items()}
     made = {os.path.normpath(path): found for path, found in (leaves_of or {}).items()
             if os.path.normpath(found.env_root) == os.path.normpath(env_root)}
     leaves: dict[str, str] = {}
     for dist_info in dist_info_dirs(site_dirs(scheme)):
-        key = os.path.normpath(dist_info)
-        rows = known.get(key)
-        if key in made:
-            leaves.update(made[key].leaves)
-        elif rows is None:
+        found = made.get(os.path.normpath(dist_info))
+        if found is None:
             leaves.update((row.relative, row.leaf_digest) for row in read_record(dist_info, env_root) if row.checked)
         else:
-            leaves.update(_leaves(dist_info, rows, env_root))
+            leaves.update(found.leaves)
     return merkle_root(leaves.items())
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +71,11 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
     }
 
 
-def stamp_content(venv: Path, inputs: dict[str, Any],
-                  written: Mapping[str, Sequence[Sequence[str]]] | None = None,
-                  leaves_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def stamp_content(venv: Path, inputs: dict[str, Any], leaves_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The stamp a sync writes once ``.venv`` is complete (``inputs``: :func:`sync_inputs`
     as they were before the sync read anything, so an edit made while it ran is seen as
-    one by the next; ``written``: RECORD rows the sync just wrote, by dist-info;
-    ``leaves_of``: their Merkle leaves, made as they were written)."""
+    one by the next; ``leaves_of``: the Merkle leaves of the RECORDs the sync just wrote,
+    by dist-info)."""
     from pypm.install.record_check import recorded_root
 
     info = read_interpreter_info(venv) or {}
@@ -85,7 +83,7 @@ def stamp_content(venv: Path, inputs: dict[str, Any],
         "inputs": inputs,
         "interpreter": interpreter_state(info) if info else None,
         "environment": environment_state(info) if info else {},
-        "merkle-root": recorded_root(info["scheme"], written, leaves_of) if info else None,
+        "merkle-root": recorded_root(info["scheme"], leaves_of) if info else None,
     }
 
 

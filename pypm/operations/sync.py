@@ -52,10 +52,9 @@ class SyncOutcome:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     skipped: bool = False
-    #: the RECORD rows this sync wrote, by dist-info path (the stamp's Merkle root reads
-    #: them from here instead of from disk)
-    written: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict, repr=False)
-    #: the Merkle leaves of those rows (:func:`pypm.install.record_check.record_leaves`)
+    #: the Merkle leaves of the RECORDs this sync wrote, by dist-info path (the stamp's root
+    #: takes them from here instead of reading the RECORDs back;
+    #: :func:`pypm.install.record_check.record_leaves`)
     leaves_of: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -85,7 +84,7 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
         verify = previous is None or not environment_unchanged(previous.get("environment"))
         plan = _Plan(prepared, verify, inputs["members"], reinstall)
         outcome = _apply(workspace, lock, selection, interpreter, plan)
-        content = stamp_content(venv, inputs, outcome.written, outcome.leaves_of)
+        content = stamp_content(venv, inputs, outcome.leaves_of)
         atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome, workspace.raw.label or ".venv"))
     return outcome
@@ -564,8 +563,8 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
              outcome: SyncOutcome, unpacking: dict[str, Any]) -> None:
     """Link the wheels (unpacked into the store first, with the wheels built from path
     dependencies' trees) and the members' editable wheels, recording the link mode asked
-    for in each dist-info (into ``outcome``: the RECORD rows of the wheels and their Merkle
-    leaves, by dist-info; ``unpacking``: store entries already being unpacked, by sha256)."""
+    for in each dist-info (into ``outcome``: the Merkle leaves of the wheels' RECORDs, by
+    dist-info; ``unpacking``: store entries already being unpacked, by sha256)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.pylock import PackageWheel
@@ -629,7 +628,6 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
             # Python work then runs while the other one waits on the filesystem.
             for dist_info, rows in written.items():
                 outcome.leaves_of[dist_info] = record_leaves(dist_info, rows, env_root)
-            outcome.written.update(written)
 
     # Creating a directory or a file costs a filesystem far more than a hard link, and
     # waits on it (0.05-0.8 ms each, measured here): entries that share no top-level
