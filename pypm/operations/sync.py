@@ -450,25 +450,34 @@ class _EarlyUnpack:
     the others still download (store entries only: nothing in ``.venv`` changes)."""
 
     def __init__(self, cache_dir: Path) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        from pypm.install.largest_first import LargestFirstPool
 
         self.cache_dir = cache_dir
-        self.pool = ThreadPoolExecutor(UNPACK_THREADS, thread_name_prefix="pypm-unpack")
+        self.pool = LargestFirstPool(UNPACK_THREADS, thread_name_prefix="pypm-unpack")
         self.entries: dict[str, Any] = {}  # sha256 -> future of the store entry
 
     def ready(self, item: Any, path: Path, downloaded: bool) -> None:
         """A downloaded (or already cached) wheel: unpack it unless it is in the store (a
-        wheel just downloaded was hashed as it streamed: not hashed again)."""
+        wheel just downloaded was hashed as it streamed: not hashed again). Of the wheels
+        waiting, the largest is unpacked first (:mod:`pypm.install.largest_first`)."""
         from pypm.store.entry import is_unpacked
         from pypm.store.unpack import ensure_unpacked
 
         if not is_unpacked(self.cache_dir, item.sha256):
-            self.entries[item.sha256] = self.pool.submit(ensure_unpacked, path, item.sha256, self.cache_dir,
+            size = item.size if item.size is not None else _file_size(path)
+            self.entries[item.sha256] = self.pool.submit(size, ensure_unpacked, path, item.sha256, self.cache_dir,
                                                          downloaded)
 
     def close(self) -> None:
         """Wait for the unpacks under way (no thread writes into the store after sync)."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown()
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone meanwhile: unpacking it reports that
+        return 0
 
 
 def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders,
