@@ -83,3 +83,35 @@ def test_shutdown_lets_running_jobs_finish_and_cancels_the_waiting_ones() -> Non
         assert future.cancelled()
         with pytest.raises(CancelledError):
             future.result(0)
+
+
+def test_a_sync_unpacks_the_largest_waiting_wheel_first(tmp_path, monkeypatch) -> None:
+    """Real wheels through sync's early unpacking, its one thread held until all three wait:
+    they are unpacked largest first (size from the lock, else from the file), not in the
+    order they arrived."""
+    from pypm.fsutil import file_sha256
+    from pypm.install.download import FileToFetch
+    from pypm.operations import sync as sync_module
+    from pypm.testing.builders import DistSpec, build_wheel
+
+    monkeypatch.setattr(sync_module, "UNPACK_THREADS", 1)
+    early = sync_module._EarlyUnpack(tmp_path / "cache")
+    release, started = threading.Event(), threading.Event()
+    early.pool.submit(10**9, lambda: (started.set(), release.wait(10)))
+    assert started.wait(10)
+    finished: list[str] = []
+    try:
+        for name, pad, size_known in [("small", 100, True), ("big", 300_000, False), ("middle", 30_000, True)]:
+            wheel = build_wheel(DistSpec(name, "1.0", pad_bytes=pad), tmp_path / "wheels")
+            size = wheel.stat().st_size if size_known else None
+            item = FileToFetch(wheel.name, wheel.as_uri(), file_sha256(wheel), size)
+            early.ready(item, wheel, False)
+            early.entries[item.sha256].add_done_callback(lambda _, name=name: finished.append(name))
+        release.set()
+        entries = [future.result(30) for future in early.entries.values()]
+    finally:
+        release.set()
+        early.close()
+    assert finished == ["big", "middle", "small"]
+    assert sorted(entry.dist_info for entry in entries) == ["big-1.0.dist-info", "middle-1.0.dist-info",
+                                                            "small-1.0.dist-info"]
