@@ -115,3 +115,11 @@ def test_a_sync_unpacks_the_largest_waiting_wheel_first(tmp_path, monkeypatch) -
     assert finished == ["big", "middle", "small"]
     assert sorted(entry.dist_info for entry in entries) == ["big-1.0.dist-info", "middle-1.0.dist-info",
                                                             "small-1.0.dist-info"]
+
+
+def test_a_job_submitted_after_shutdown_is_refused_and_not_kept() -> None:
+    pool = LargestFirstPool(1)
+    pool.shutdown()
+    with pytest.raises(RuntimeError):
+        pool.submit(1, lambda: "never")
+    assert pool._waiting == []  # noqa: SLF001 - nothing left for a turn that will not come

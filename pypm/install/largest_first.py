@@ -31,10 +31,16 @@ class LargestFirstPool:
     def submit(self, weight: int, work: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``work(*args)`` when a thread is free and no heavier job waits; its future."""
         future: Future[Any] = Future()
+        job = (-weight, next(self._order), future, work, args)
         with self._guard:
-            heapq.heappush(self._waiting, (-weight, next(self._order), future, work, args))
-        # One turn per job: each turn runs whichever job is heaviest when it starts.
-        self._executor.submit(self._take_turn)
+            heapq.heappush(self._waiting, job)
+            try:
+                # One turn per job: each turn runs whichever job is heaviest when it starts.
+                self._executor.submit(self._take_turn)
+            except BaseException:  # shut down already: the job is not kept waiting either
+                self._waiting.remove(job)
+                heapq.heapify(self._waiting)
+                raise
         return future
 
     def _take_turn(self) -> None:
