@@ -113,6 +113,14 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_size(path: Path) -> int:
+    """The size of a file in bytes; 0 when it cannot be read (gone, not there yet)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Text version of :func:`atomic_write_bytes` (UTF-8, ``\\n`` line ends)."""
     atomic_write_bytes(path, text.encode("utf-8"))

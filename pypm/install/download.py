@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pypm import ui
 from pypm.errors import HashMismatchError, InstallError
+from pypm.fsutil import file_size
 from pypm.install.progress import DownloadProgress
 from pypm.store.layout import WHEELS, partial_download
 
@@ -122,12 +123,12 @@ def _fetch_one(client: httpx.Client, item: FileToFetch, cache_dir: Path, cancel:
     downloaded = False
     with FileLock(str(part) + ".lock"):
         if not target.is_file():  # else another pypm fetched it while this one waited for the lock
-            _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: _size(part),
+            _retrying(lambda: _fetch_resumable(client, item, part, cancel, progress), lambda: file_size(part),
                       item.filename, item.url, cancel)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(part, target)
             _meta(part).unlink(missing_ok=True)
-            progress.finished(item, _size(target))
+            progress.finished(item, file_size(target))
             downloaded = True
     if on_ready is not None and not cancel.is_set():
         on_ready(item, target, downloaded)
@@ -170,13 +171,6 @@ def _sleep(seconds: float, cancel: threading.Event) -> None:
 
 def _meta(part: Path) -> Path:
     return part.with_suffix(".json")
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _fetch_resumable(client: httpx.Client, item: FileToFetch, part: Path, cancel: threading.Event,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pypm import ui
 from pypm.errors import InstallError, UsageError
-from pypm.fsutil import atomic_write_text
+from pypm.fsutil import atomic_write_text, file_size
 from pypm.operations.selection import Reinstall, Selection, only_groups_closure
 from pypm.operations.stamp import (
     STAMP_FILE,
@@ -464,20 +464,13 @@ class _EarlyUnpack:
         from pypm.store.unpack import ensure_unpacked
 
         if not is_unpacked(self.cache_dir, item.sha256):
-            size = item.size if item.size is not None else _file_size(path)
+            size = item.size if item.size is not None else file_size(path)  # gone: unpacking says so
             self.entries[item.sha256] = self.pool.submit(size, ensure_unpacked, path, item.sha256, self.cache_dir,
                                                          downloaded)
 
     def close(self) -> None:
         """Wait for the unpacks under way (no thread writes into the store after sync)."""
         self.pool.shutdown()
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:  # gone meanwhile: unpacking it reports that
-        return 0
 
 
 def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders,
