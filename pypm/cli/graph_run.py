@@ -40,6 +40,7 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     ctx.frozen = lock_mode(options) is not None
     ctx.reinstall = reinstall_from(options)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
+    ctx.plain_run = getattr(options, "plain_run", False)
     ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
     return ctx
 

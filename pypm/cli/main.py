@@ -122,6 +122,7 @@ def _dispatch(args: list[str]) -> int:
 
     from pypm import ui
     from pypm.cli.parser import build_parser
+    from pypm.graph.fastpath import plain_operations
 
     bare = _bare_task_position(args)
     named = _named_command(args)
@@ -145,6 +146,7 @@ def _dispatch(args: list[str]) -> int:
     else:
         options = parser.parse_args(args)
     ui.configure(options.verbose - options.quiet, not options.no_color)
+    options.plain_run = plain_operations(args) is not None  # (what the fast path takes: pypm.graph.lock_recall)
     if options.no_plugins:
         _disable_plugins()
     if options.command is None:

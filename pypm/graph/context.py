@@ -18,6 +18,7 @@ _PLUGINS_LOADING = threading.Lock()
 
 if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
+    from pypm.operations.lock import LockOutcome
     from pypm.operations.tasks import TaskCall
     from pypm.plugins.loader import PluginSet
     from pypm.plugins.presence import NoPlugins
@@ -59,6 +60,10 @@ class GraphContext:
         self.run_options = RunOptions()
         #: command names a task may not take (set by the command line)
         self.reserved_names: tuple[str, ...] = ()
+        #: the command line asked for graph operations only, with no option but ``-q``
+        self.plain_run = False
+        #: what this run's ``lock`` did (None before it runs)
+        self.lock_outcome: LockOutcome | None = None
         self._workspace: Workspace | None = None
         self._tasks: dict[str, TaskDef] | None = None
         self._freshness: dict[str, TaskFreshness] = {}

@@ -8,21 +8,28 @@ freshness check (the same one doit's ``uptodate`` calls) says it is stale, under
 graph lock. Freshness never came from doit's database (:mod:`pypm.graph.freshness`); the
 operations run here are listed in ``.pypm/direct-runs``, and the next run or ``pypm
 status`` that loads doit first records those still fresh as done in its database
-(:func:`pypm.graph.runner.catch_up`), so doit's view agrees with pypm's.
+(:func:`pypm.graph.runner.catch_up`), so doit's view agrees with pypm's. A plain
+``pypm lock`` that wrote a missing lock records what it was written from, for the next
+one to write it again without parsing the workspace (:mod:`pypm.graph.lock_recall`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from pypm.graph import lock_recall
 from pypm.graph.context import GraphContext
 from pypm.graph.freshness import CHECKS
-from pypm.graph.session import check_kinds, first_error, prepare_state_dir, project_lock, remove_left_temps
+from pypm.graph.session import (
+    check_kinds,
+    first_error,
+    note_direct_run,
+    prepare_state_dir,
+    project_lock,
+    remove_left_temps,
+)
 from pypm.graph.tasks import guarded
 
 #: The chain, in the order doit runs it (``sync`` needs the lock, ``bundle`` the sync).
 CHAIN = ("lock", "sync", "bundle")
-DIRECT_RUNS = "direct-runs"  # in .pypm/: operations run here, not yet recorded by doit
 
 
 def needed_chain(ctx: GraphContext, operations: list[str]) -> list[str]:
@@ -40,33 +47,14 @@ def run_direct(ctx: GraphContext, operations: list[str]) -> None:
     prepare_state_dir(ctx)
     with project_lock(ctx):
         remove_left_temps(ctx)
-        for name in needed_chain(ctx, operations):
+        chain = needed_chain(ctx, operations)
+        before_lock = lock_recall.watch(ctx, chain)
+        for name in chain:
             if not ctx.forces(name) and CHECKS[name](ctx):
                 continue
             if not guarded(ctx, name):
                 break
-            _note_direct_run(ctx, name)
+            note_direct_run(ctx.state_dir, name)
+        lock_recall.record(ctx, before_lock)
     if ctx.errors:
         raise first_error(ctx)
-
-
-def direct_runs_path(ctx: GraphContext) -> Path:
-    """The list of operations run without doit since doit last recorded them."""
-    return ctx.state_dir / DIRECT_RUNS
-
-
-def read_direct_runs(ctx: GraphContext) -> list[str]:
-    """The operations listed in :func:`direct_runs_path` (none when it is absent)."""
-    try:
-        text = direct_runs_path(ctx).read_text("utf-8")
-    except OSError:
-        return []
-    return [name for name in CHAIN if name in text.split()]
-
-
-def _note_direct_run(ctx: GraphContext, name: str) -> None:
-    from pypm.fsutil import atomic_write_text
-
-    done = read_direct_runs(ctx)
-    if name not in done:
-        atomic_write_text(direct_runs_path(ctx), "".join(f"{entry}\n" for entry in [*done, name]))

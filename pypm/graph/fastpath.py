@@ -1,7 +1,9 @@
 """The no-op answer: "all up to date" without argparse, doit, httpx, resolvelib or rich.
 
 Only plain invocations (graph operations, optionally ``-q``) take this path; anything
-else, or any error, falls through to the full command line, which reports it. A verdict
+else, or any error, falls through to the full command line, which reports it. A plain
+``pypm lock`` whose lock is missing may also be answered here, from a remembered
+resolution (:mod:`pypm.graph.lock_recall`). A verdict
 recorded by the last full check answers a repeated no-op without reading TOML
 (:mod:`pypm.graph.noop_verdict`); otherwise the full check runs and records one.
 """
@@ -15,20 +17,34 @@ from pypm.graph import GRAPH_OPERATIONS
 _QUIET = ("-q", "--quiet")
 
 
-def try_fast_path(args: list[str]) -> bool:
-    """Return True when ``args`` asked only for operations that are all up to date."""
+def plain_operations(args: list[str]) -> list[str] | None:
+    """The operations ``args`` ask for when they name graph operations only (optionally
+    with ``-q``); None for anything else."""
     if not args or args[0] not in GRAPH_OPERATIONS:
-        return False
+        return None
     if any(arg not in GRAPH_OPERATIONS and arg not in _QUIET for arg in args):
+        return None
+    return [op for op in GRAPH_OPERATIONS if op in args]
+
+
+def try_fast_path(args: list[str]) -> bool:
+    """Return True when ``args`` asked only for operations that are all up to date, or
+    only for ``lock`` that a remembered resolution wrote (:mod:`pypm.graph.lock_recall`)."""
+    operations = plain_operations(args)
+    if operations is None or "bundle" in operations:  # its freshness reads the members' trees and the archive
         return False
-    if "bundle" in args:  # its freshness reads the members' trees and the archive: the full path
-        return False
+    quiet = any(arg in _QUIET for arg in args)
     from pypm.graph.noop_verdict import verdict_holds
 
-    operations = [op for op in GRAPH_OPERATIONS if op in args]
-    if not verdict_holds(operations) and not _full_check(operations):
-        return False
-    if not any(arg in _QUIET for arg in args):
+    if not verdict_holds(operations):
+        if operations == ["lock"]:
+            from pypm.graph.lock_recall import write_recalled_lock
+
+            if write_recalled_lock(quiet):
+                return True
+        if not _full_check(operations):
+            return False
+    if not quiet:
         print(f"All up to date ({', '.join(operations)})", file=sys.stderr)
     return True
 

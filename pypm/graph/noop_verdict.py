@@ -63,13 +63,20 @@ ENV_NAMES = ("HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA", "USERPROFILE"
 def verdict_holds(operations: list[str]) -> bool:
     """True when the verdict recorded in the working directory covers ``operations`` and
     every observation it was computed from is unchanged (see the module docstring)."""
+    return holding_record(VERDICT_FILE, operations) is not None
+
+
+def holding_record(file_name: str, operations: list[str]) -> dict[str, Any] | None:
+    """The record ``.pypm/<file_name>`` of the working directory when it covers
+    ``operations`` and every observation it was computed from is unchanged; else None
+    (also used by :mod:`pypm.graph.lock_recall`, whose records observe the same inputs)."""
     cwd = os.getcwd()
     try:
-        with open(os.path.join(cwd, STATE_DIR, VERDICT_FILE), "rb") as file:
+        with open(os.path.join(cwd, STATE_DIR, file_name), "rb") as file:
             record = marshal.loads(file.read())
-        return _holds(record, cwd, operations)
+        return record if _holds(record, cwd, operations) else None
     except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
-        return False
+        return None
 
 
 def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
@@ -239,10 +246,16 @@ def _pypm_module_files() -> list[str]:
     return sorted(files)
 
 
-def record_verdict(ctx: GraphContext, operations: list[str], before: dict[str, Any] | None) -> None:
+def record_verdict(ctx: GraphContext, operations: list[str], before: dict[str, Any] | None,
+                   file_name: str = VERDICT_FILE, extra: dict[str, Any] | None = None,
+                   written: tuple[Path, ...] = ()) -> None:
     """Write the verdict that ``operations`` are up to date, observed as ``before`` (taken
     before the full check), when a second look finds the workspace and every observation
-    unchanged. Best effort: a record that cannot be written only costs the next no-op time."""
+    unchanged. Best effort: a record that cannot be written only costs the next no-op time.
+
+    ``file_name``, ``extra`` and ``written`` serve other records of the same observations
+    (:mod:`pypm.graph.lock_recall`): the file in ``.pypm/``, what the record adds, and the
+    files the run itself wrote, whose observation is kept as ``before`` saw it."""
     from pypm.fsutil import atomic_write_bytes
     from pypm.graph.context import GraphContext
 
@@ -250,12 +263,21 @@ def record_verdict(ctx: GraphContext, operations: list[str], before: dict[str, A
         return
     again = GraphContext.load(ctx.raw.root)
     after = observe(again, operations)
-    if after is None or _parsed(again) != _parsed(ctx) or _without_code(after) != _without_code(before):
+    ours = {str(path) for path in written}
+    if after is None or _parsed(again) != _parsed(ctx) or _compared(after, ours) != _compared(before, ours):
         return
-    try:  # "code" is taken after the check, which loaded the modules that reached the verdict
-        atomic_write_bytes(ctx.state_dir / VERDICT_FILE, marshal.dumps(after))
+    # "code" is taken after the check, which loaded the modules that reached the verdict
+    record = {**before, "code": after["code"], **(extra or {})}
+    try:
+        atomic_write_bytes(ctx.state_dir / file_name, marshal.dumps(record))
     except (OSError, ValueError):  # ValueError: a value marshal cannot write
         return
+
+
+def _compared(record: dict[str, Any], written: set[str]) -> dict[str, Any]:
+    """What must be the same before and after: all but pypm's code and the files written."""
+    files = {path: digest for path, digest in record["files"].items() if path not in written}
+    return {**_without_code(record), "files": files}
 
 
 def _without_code(record: dict[str, Any]) -> dict[str, Any]:

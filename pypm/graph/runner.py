@@ -198,10 +198,10 @@ def catch_up(ctx: GraphContext, tasks: dict[str, Any] | None = None) -> None:
     ran without doit (:mod:`pypm.graph.direct`) that their own checks still find fresh;
     then forget the list (those found stale are left for doit to run). ``tasks``: the
     graph's doit tasks by name, when already made (else made here, only when needed)."""
-    from pypm.graph.direct import direct_runs_path, read_direct_runs
     from pypm.graph.freshness import CHECKS
+    from pypm.graph.session import DIRECT_RUNS, read_direct_runs
 
-    names = read_direct_runs(ctx)
+    names = read_direct_runs(ctx.state_dir)
     if not names:
         return
     if tasks is None:
@@ -216,7 +216,7 @@ def catch_up(ctx: GraphContext, tasks: dict[str, Any] | None = None) -> None:
                 manager.save_success(task)
     finally:
         manager.close()
-    direct_runs_path(ctx).unlink(missing_ok=True)
+    (ctx.state_dir / DIRECT_RUNS).unlink(missing_ok=True)
 
 
 def graph_status(ctx: GraphContext) -> list[tuple[str, str, dict[str, Any]]]:

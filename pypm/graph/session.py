@@ -13,9 +13,14 @@ from pathlib import Path
 from pypm import ui
 from pypm.errors import FileSystemError, os_error
 from pypm.fsutil import atomic_write_text, exclusive_flock, remove_stale_temps
-from pypm.graph.context import GraphContext
+from pypm.graph import GRAPH_OPERATIONS
+
+TYPE_CHECKING = False  # the context (and the TOML reader it imports) is not needed to hold the lock
+if TYPE_CHECKING:
+    from pypm.graph.context import GraphContext
 
 DB_NAME = "doit.sqlite3"
+DIRECT_RUNS = "direct-runs"  # operations run without doit, not yet recorded by doit
 LOCK_NAME = "graph.lock"
 PID_NAME = "graph.lock.pid"
 WAIT_NOTICE_AFTER = 1.0  # seconds before saying that another pypm holds the project
@@ -51,17 +56,25 @@ def prepare_state_dir(ctx: GraphContext) -> None:
 
 @contextmanager
 def project_lock(ctx: GraphContext) -> Iterator[None]:
-    """Hold the project's graph lock; after a second of waiting, say who holds it.
+    """Hold the project's graph lock (:func:`state_lock` on its ``.pypm/``)."""
+    with state_lock(ctx.state_dir):
+        yield
+
+
+@contextmanager
+def state_lock(state_dir: Path) -> Iterator[None]:
+    """Hold the graph lock of the project whose ``.pypm/`` is ``state_dir``; after a
+    second of waiting, say who holds it.
 
     The holder's pid is kept in a side file next to the lock, written once the lock is
     held. On POSIX the lock is ``flock`` on the lock file, called directly (filelock's
     ``UnixFileLock`` takes the same lock on the same file, so both interoperate; importing
     filelock costs ~12 ms, on every run); elsewhere filelock's ``FileLock``.
     """
-    waiting = partial(_say_waiting, ctx)
+    waiting = partial(_say_waiting, state_dir)
     posix = os.name == "posix"
-    with exclusive_flock(ctx.state_dir / LOCK_NAME, waiting, WAIT_NOTICE_AFTER) if posix else _file_lock(ctx):
-        _record_holder(ctx)
+    with exclusive_flock(state_dir / LOCK_NAME, waiting, WAIT_NOTICE_AFTER) if posix else _file_lock(state_dir):
+        _record_holder(state_dir)
         yield
 
 
@@ -76,20 +89,20 @@ def editing_project(ctx: GraphContext) -> Iterator[None]:
         yield
 
 
-def _say_waiting(ctx: GraphContext) -> None:
-    holder = _holder_pid(ctx)
+def _say_waiting(state_dir: Path) -> None:
+    holder = _holder_pid(state_dir)
     ui.info(f"waiting for another pypm in this project{f' (pid {holder})' if holder else ''}…")
 
 
 @contextmanager
-def _file_lock(ctx: GraphContext) -> Iterator[None]:
+def _file_lock(state_dir: Path) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(ctx.state_dir / LOCK_NAME))
+    lock = FileLock(str(state_dir / LOCK_NAME))
     try:
         lock.acquire(timeout=WAIT_NOTICE_AFTER)
     except Timeout:
-        _say_waiting(ctx)
+        _say_waiting(state_dir)
         lock.acquire()
     try:
         yield
@@ -97,18 +110,37 @@ def _file_lock(ctx: GraphContext) -> Iterator[None]:
         lock.release()
 
 
-def _holder_pid(ctx: GraphContext) -> int | None:
+def _holder_pid(state_dir: Path) -> int | None:
     try:
-        return int((ctx.state_dir / PID_NAME).read_text("utf-8").strip())
+        return int((state_dir / PID_NAME).read_text("utf-8").strip())
     except (OSError, ValueError):
         return None
 
 
-def _record_holder(ctx: GraphContext) -> None:
+def _record_holder(state_dir: Path) -> None:
     try:
-        atomic_write_text(ctx.state_dir / PID_NAME, f"{os.getpid()}\n")
+        atomic_write_text(state_dir / PID_NAME, f"{os.getpid()}\n")
     except OSError:  # only used to tell a waiting pypm who it waits for
         pass
+
+
+def read_direct_runs(state_dir: Path) -> list[str]:
+    """The operations run without doit since doit last recorded them (listed in
+    ``.pypm/direct-runs``; none when it is absent)."""
+    try:
+        text = (state_dir / DIRECT_RUNS).read_text("utf-8")
+    except OSError:
+        return []
+    listed = text.split()
+    return [name for name in GRAPH_OPERATIONS if name in listed]
+
+
+def note_direct_run(state_dir: Path, name: str) -> None:
+    """Add ``name`` to the operations run without doit (read by
+    :func:`pypm.graph.runner.catch_up`)."""
+    done = read_direct_runs(state_dir)
+    if name not in done:
+        atomic_write_text(state_dir / DIRECT_RUNS, "".join(f"{entry}\n" for entry in [*done, name]))
 
 
 def remove_left_temps(ctx: GraphContext) -> None:

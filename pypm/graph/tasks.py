@@ -23,7 +23,7 @@ def _run_lock(ctx: GraphContext) -> None:
     previous = read_optional(ctx.lock_path) if ctx.plugins else None
 
     def work() -> dict[str, Any]:
-        lock(ctx.workspace, ctx.lock_request)
+        ctx.lock_outcome = lock(ctx.workspace, ctx.lock_request)
         return {"locked": locked_packages(ctx.lock_path) if ctx.plugins else ()}
 
     with_hooks(ctx, "lock", work, lambda: restore_file(ctx.lock_path, previous),

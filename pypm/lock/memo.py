@@ -50,7 +50,7 @@ def memo_key(input_digest: str, preferences: Mapping[str, Any], fork_markers: li
     with their markers), the recorded forks, the resolver options and pypm's code."""
     parts = {
         "format": FORMAT,
-        "code": _code_fingerprint(),
+        "code": code_fingerprint(),
         "inputs": input_digest,
         "preferences": {str(name): _preference_text(value) for name, value in sorted(preferences.items())},
         "forks": list(fork_markers),
@@ -68,7 +68,8 @@ def _preference_text(value: Any) -> Any:
     return str(value)
 
 
-def _code_fingerprint() -> str:
+def code_fingerprint() -> str:
+    """A digest of pypm's version and the sizes and times of the modules that decide a lock."""
     import pypm
 
     root = Path(pypm.__file__).parent
@@ -129,13 +130,14 @@ def still_holds(recalled: Recalled, fresh_digest: Callable[[str], str | None],
 
 
 def remember(cache_dir: Path, key: str, lock_path: Path, packages: int, warning: str | None,
-             pages: Mapping[str, str]) -> None:
-    """Keep the lock just written at ``lock_path`` under ``key`` (a failure to write the
-    record only costs the next lock its shortcut)."""
+             pages: Mapping[str, str]) -> bool:
+    """Keep the lock just written at ``lock_path`` under ``key``; False when the record
+    could not be written (which only costs the next lock its shortcut)."""
     try:
         record = {"format": FORMAT, "lock": lock_path.read_text("utf-8"), "packages": packages,
                   "warning": warning, "pages": dict(sorted(pages.items()))}
         atomic_write_bytes(_record_path(cache_dir, key), json.dumps(record).encode())
         keep_most_recent(cache_dir / RESOLUTIONS, KEPT_RECORDS, is_digest_record)
     except OSError:
-        return
+        return False
+    return True

@@ -25,11 +25,15 @@ WARNED_PACKAGES = 5
 
 @dataclass
 class LockOutcome:
-    """What ``lock`` did: ``written`` is False when the lock was already up to date."""
+    """What ``lock`` did: ``written`` is False when the lock was already up to date;
+    ``memo_key``: the key of the remembered resolution the lock is (None: none is kept);
+    ``summary``: the "Locked N packages" line."""
 
     written: bool
     packages: int
     path: Path
+    memo_key: str | None = None
+    summary: str = ""
 
 
 class PreviousLock(NamedTuple):
@@ -137,20 +141,24 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
                 ui.info(line)
         if made.warning:
             ui.warning(made.warning)
-        where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
-        ui.info(f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}")
-    return LockOutcome(made.written, made.packages, workspace.lock_path)
+    where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
+    summary = f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}"
+    if report:
+        ui.info(summary)
+    return LockOutcome(made.written, made.packages, workspace.lock_path, made.memo_key, summary)
 
 
 @dataclass
 class _MadeLock:
     """A lock just written (or found already there): whether the file changed, how many
-    packages it holds, its warning line; ``document`` reads it back for the change list."""
+    packages it holds, its warning line, the key of the remembered resolution it is
+    (None: none is kept); ``document`` reads it back for the change list."""
 
     written: bool
     packages: int
     warning: str | None
     path: Path
+    memo_key: str | None = None
 
     def document(self) -> dict[str, Any]:
         """The lock's data."""
@@ -202,7 +210,7 @@ def _recalled_lock(workspace: Workspace, key: str) -> _MadeLock | None:
     if written:
         atomic_write_text(path, recalled.lock_text)
     ui.detail("lock: the same inputs and index pages as a lock made before; written from its record")
-    return _MadeLock(written, recalled.packages, recalled.warning, path)
+    return _MadeLock(written, recalled.packages, recalled.warning, path, key)
 
 
 def _current_digests(workspace: Workspace, urls: list[str]) -> dict[str, str]:
@@ -245,9 +253,9 @@ def _resolve_and_write(workspace: Workspace, request: LockRequest, digest: str, 
     written = write_lock(workspace.lock_path, document)
     warning = uncovered_warning(resolution.uncovered) if resolution.uncovered else None
     count = len(resolution.entries)
-    if key is not None and cache_dir is not None and client.memoizable:
-        remember(cache_dir, key, workspace.lock_path, count, warning, client.consulted)
-    return _MadeLock(written, count, warning, workspace.lock_path)
+    kept = (key is not None and cache_dir is not None and client.memoizable
+            and remember(cache_dir, key, workspace.lock_path, count, warning, client.consulted))
+    return _MadeLock(written, count, warning, workspace.lock_path, key if kept else None)
 
 
 def uncovered_warning(uncovered: list[Uncovered]) -> str:
