@@ -82,6 +82,14 @@ def test_a_changed_settings_variable_locks_afresh(locked_once) -> None:
     assert "packaging.requirements" in line, said
 
 
+def test_a_moved_cache_locks_afresh(locked_once, tmp_path) -> None:
+    """``XDG_CACHE_HOME`` places the default cache, where the remembered resolution is."""
+    root, _index, env, _first = locked_once
+    (root / "pylock.toml").unlink()
+    line, said = probe_lock(root, {**env, "XDG_CACHE_HOME": str(tmp_path / "elsewhere")})
+    assert "packaging.requirements" in line, said
+
+
 def test_a_page_past_its_freshness_is_left_to_the_full_lock(tmp_path, make_index, run_pypm, pypm_env) -> None:
     index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
     root = project_with(tmp_path / "p", ["alpha"])

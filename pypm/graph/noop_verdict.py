@@ -12,7 +12,7 @@ operations up to date, it records what that verdict was computed from, in
 - the listing (names, kinds, link targets) of every directory the workspace's ``members``
   and ``exclude`` globs look into, so a member that appears or goes is seen;
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
-  user settings file), the working directory, the interpreter pypm runs on, and the files
+  user settings file and the cache), the working directory, the interpreter pypm runs on, and the files
   of pypm's own modules the check ran (a reinstalled or edited pypm re-checks).
 
 The next plain ``pypm lock`` / ``sync`` in that directory compares all of it and, for
@@ -56,8 +56,9 @@ STATE_DIR = ".pypm"
 VERDICT_FILE = "noop-verdict.marshal"
 #: Variables that set a setting (``PYPM_*``, and the workspace root's old ``PYP_*`` name).
 ENV_PREFIXES = ("PYPM_", "PYP_")
-#: Variables that place the user settings file (platformdirs' inputs on each platform).
-ENV_NAMES = ("HOME", "XDG_CONFIG_HOME", "APPDATA", "LOCALAPPDATA", "USERPROFILE")
+#: Variables that place the user settings file and the cache (platformdirs' inputs on each
+#: platform; the cache's place matters to :mod:`pypm.graph.lock_recall`, which reads it).
+ENV_NAMES = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "APPDATA", "LOCALAPPDATA", "USERPROFILE")
 
 
 def verdict_holds(operations: list[str]) -> bool:
