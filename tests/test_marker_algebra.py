@@ -377,3 +377,34 @@ def test_marker_text_is_formatted_once_per_marker(space: EnvironmentSpace) -> No
         marker = Marker(text)
         assert space.text(marker) == str(marker)
         del marker
+
+
+def test_merge_renders_each_distinct_set_of_conditions_once(space: EnvironmentSpace, monkeypatch) -> None:
+    """Forked resolutions give most packages the same conditions: ``_merge`` decides each
+    distinct set (and each condition's possibility) once, with the markers it gave before."""
+    from packaging.version import Version
+
+    from pypm.resolver import resolve
+
+    forks = [frozenset({"sys_platform == 'win32'"}), frozenset({"sys_platform != 'win32'"})]
+    names = [f"pkg{index}" for index in range(6)]
+    solved = []
+    for atoms in forks:
+        packages = {name: resolve.LockedPackage(name, Version("1.0")) for name in names}
+        conditions = {name: {Condition()} for name in names[:4]}  # everywhere in this fork
+        conditions.update({name: {Condition(atoms=frozenset({"python_version < '3.12'"}))} for name in names[4:]})
+        solved.append((resolve._Solved(packages, conditions), atoms))
+    rendered: list[frozenset[Condition]] = []
+    checked: list[Condition] = []
+    real_render, real_hold = resolve.render_marker, resolve.can_hold
+    monkeypatch.setattr(resolve, "render_marker", lambda found, space: rendered.append(frozenset(found))
+                        or real_render(found, space))
+    monkeypatch.setattr(resolve, "can_hold", lambda condition, space: checked.append(condition)
+                        or real_hold(condition, space))
+    entries, _ = resolve._merge(solved, space)
+    assert len(rendered) == len(set(rendered)) == 2
+    assert len(checked) == len(set(checked)) == 4
+    markers = {entry.name: entry.marker for entry in entries}
+    assert markers["pkg0"] is None and markers["pkg3"] is None
+    assert markers["pkg4"] == markers["pkg5"] == real_render(
+        {Condition(atoms=frozenset({"python_version < '3.12'"}) | fork) for fork in forks}, space)

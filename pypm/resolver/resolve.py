@@ -418,6 +418,17 @@ def _merge(
     entries: dict[tuple[NormalizedName, Version], LockedPackage] = {}
     conditions: dict[tuple[NormalizedName, Version], set[Condition]] = {}
     impossible: set[tuple[NormalizedName, Version]] = set()  # had a path that cannot hold
+    # Most entries share their conditions (r150: 26 distinct sets among 222 entries, 62
+    # distinct conditions among 973 checks): each is decided once.
+    holds: dict[Condition, bool] = {}
+    rendered: dict[frozenset[Condition], str | None] = {}
+
+    def render(found: set[Condition]) -> str | None:
+        key = frozenset(found)
+        if key not in rendered:
+            rendered[key] = render_marker(found, space)
+        return rendered[key]
+
     for result, fork_atoms in solved:
         for name, package in result.packages.items():
             key = (name, package.version)
@@ -431,7 +442,9 @@ def _merge(
             target = conditions.setdefault(key, set())
             for condition in result.conditions.get(name, set()):
                 merged = Condition(condition.features, condition.atoms | fork_atoms)
-                if can_hold(merged, space):  # a path the fork's own markers contradict needs nothing
+                if merged not in holds:
+                    holds[merged] = can_hold(merged, space)
+                if holds[merged]:  # a path the fork's own markers contradict needs nothing
                     add_condition(target, merged)
                 else:
                     impossible.add(key)
@@ -439,9 +452,9 @@ def _merge(
     uncovered = []
     for key, entry in entries.items():
         if entry.is_member and entry.name in path_dependencies:
-            entry.marker = render_marker(conditions[key], space)
+            entry.marker = render(conditions[key])
         elif not entry.is_member:
-            entry.marker = render_marker(conditions[key], space)
+            entry.marker = render(conditions[key])
             missing = _uncovered_environments(entry, conditions[key], space)
             if missing:
                 uncovered.append(Uncovered(entry.name, entry.version, entry.marker, missing))
