@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pypm.index.http import make_http_client, redact, strip_credentials
+from pypm.index.http import make_http_client
 from pypm.index.retry import MAX_RETRY_AFTER, RetryPolicy, parse_retry_after
+from pypm.index.urls import redact, strip_credentials
 from pypm.testing import DistSpec, build_wheel
 from pypm.testing.index_server import Fault, IndexServer
 from tests.test_installer import project

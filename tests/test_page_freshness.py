@@ -82,3 +82,22 @@ def test_refresh_asks_for_every_page_again(tmp_path, make_index, run_pypm) -> No
     index.clear_requests()
     lock(run_pypm, root, index, "--refresh")
     assert page_requests(index) == {"/simple/alpha/": [304], "/simple/beta/": [304]}
+
+
+def test_a_relock_from_fresh_pages_makes_no_http_client(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """A re-lock that finds every page fresh and every metadata cached asks nothing of the
+    index and does not even load the HTTP stack (httpx and its client cost ~0.1 s)."""
+    import subprocess
+    import sys
+
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    lock(run_pypm, root, index)
+    project_with(root, ["alpha", "beta"])  # a changed input: resolved again, not recalled
+    index.clear_requests()
+    code = "import sys; from pypm.cli.main import main; code = main(['lock']); print(code, 'httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env={**pypm_env, "PYPM_INDEX_URL": index.url},
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "0 False", out.stdout + out.stderr
+    assert index.requests == []
+    assert set(packages(root)) >= {"alpha", "beta"}

@@ -9,37 +9,42 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pypm.config import Settings
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
-from pypm.index.auth import remember_url_credentials
+from pypm.index.credentials import remember_url_credentials
 from pypm.index.file_facts import FileFacts, FileFactsCache, local_facts, local_path
-from pypm.index.http import (
-    IDENTITY,
-    Reply,
-    Unreachable,
-    fetch,
-    make_http_client,
-    redact,
-    strip_credentials,
-    uses_tls,
-    with_credentials,
-)
-from pypm.index.lazy_wheel import fetch_wheel_metadata
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, parse_metadata
 from pypm.index.page_cache import CachedPage, PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
-from pypm.index.retry import DEFAULT_POLICY, is_transient_status
 from pypm.index.transport_policy import check_transport
+from pypm.index.urls import redact, strip_credentials, uses_tls, with_credentials
 from pypm.store.layout import METADATA, METADATA_BY_URL
 
-# strip_credentials and redact live in pypm.index.http; other modules import them from here.
-__all__ = ["IndexClient", "make_http_client", "redact", "strip_credentials"]
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    import httpx
+
+    from pypm.index.http import Reply
+
+#: One thread at a time imports the HTTP stack (the first request may come from any of the
+#: resolver's threads): two threads importing httpx's modules at once can make CPython's
+#: import locks report a deadlock.
+_HTTP_IMPORT = threading.Lock()
+
+
+def _http_stack() -> ModuleType:
+    """:mod:`pypm.index.http` (with httpx), imported on the first request."""
+    with _HTTP_IMPORT:
+        from pypm.index import http, lazy_wheel  # noqa: F401 - lazy_wheel: imported here, once
+
+        return http
 
 
 def _offline_hint(settings: Settings) -> str:
@@ -70,7 +75,8 @@ class IndexClient:
         self.offline_hint = _offline_hint(settings)
         self.pages = PageCache(cache_dir, settings["index-page-ttl"])
         self.facts = FileFactsCache(cache_dir)
-        self.http = make_http_client(expect_tls=uses_tls([*self.index_urls, *self.find_links]))
+        self._http: httpx.Client | None = None  # made on the first request (see :attr:`http`)
+        self._http_guard = threading.Lock()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
         self._page_locks: dict[NormalizedName, threading.Lock] = {}
         self._metadata: dict[str, DistMetadata] = {}
@@ -94,9 +100,20 @@ class IndexClient:
                   "offline": offline}
         return cls(Settings(values), cache_dir)
 
+    @property
+    def http(self) -> httpx.Client:
+        """The HTTP client, made (and httpx imported: ~0.1 s) on the first request: a lock
+        answered from fresh cached pages and metadata never needs one."""
+        with self._http_guard:
+            if self._http is None:
+                self._http = _http_stack().make_http_client(expect_tls=uses_tls([*self.index_urls, *self.find_links]))
+            return self._http
+
     def close(self) -> None:
-        """Close the HTTP connections."""
-        self.http.close()
+        """Close the HTTP connections (if any were made)."""
+        with self._http_guard:
+            if self._http is not None:
+                self._http.close()
 
     def forget(self) -> None:
         """Drop the pages and metadata read so far (a resolution that is over needs them no
@@ -160,10 +177,11 @@ class IndexClient:
 
     def _get_page(self, page_url: str, index_url: str, cached: CachedPage | None) -> Reply:
         """GET a project page, conditional on the stored copy's validators."""
+        http = _http_stack()
         headers = {"Accept": ACCEPT, **(cached.validators() if cached is not None else {})}
         try:
-            response = fetch(self.http, page_url, headers=headers)
-        except Unreachable as exc:
+            response = http.fetch(self.http, page_url, headers=headers)
+        except http.Unreachable as exc:
             raise IndexClientError(
                 f"cannot reach the index {redact(index_url)}: {exc}",
                 hint="check index-url and your network",
@@ -236,9 +254,10 @@ class IndexClient:
                 raise IndexClientError(f"offline, and the find-links page {redact(location)} is not in the cache",
                                        hint=self.offline_hint)
             return parse_html_page(cached.body.decode("utf-8", "replace"), location, location)
+        http = _http_stack()
         try:
-            response = fetch(self.http, location)
-        except Unreachable as exc:
+            response = http.fetch(self.http, location)
+        except http.Unreachable as exc:
             raise IndexClientError(f"cannot read find-links page {redact(location)}: {exc}") from None
         check_transport(response.url, self.allowed_insecure, f"find-links page (redirected from {redact(location)})")
         if response.status_code >= 400:
@@ -288,13 +307,14 @@ class IndexClient:
         if self.offline:
             raise IndexClientError(f"offline, and the size of {link.filename} is not in the cache",
                                    hint=self.offline_hint)
+        http = _http_stack()
         try:
             if link.sha256:
-                response = fetch(self.http, link.url, method="HEAD", headers=IDENTITY)
+                response = http.fetch(self.http, link.url, method="HEAD", headers=http.IDENTITY)
                 _raise_for_status(response, f"cannot read size of {link.filename}")
                 return FileFacts(int(response.headers["Content-Length"]), link.sha256)
-            response = fetch(self.http, link.url, headers=IDENTITY, raw=True)
-        except (Unreachable, KeyError, ValueError) as exc:
+            response = http.fetch(self.http, link.url, headers=http.IDENTITY, raw=True)
+        except (http.Unreachable, KeyError, ValueError) as exc:
             raise IndexClientError(f"cannot read size of {link.filename}: {exc}") from None
         _raise_for_status(response, f"cannot download {link.filename}")
         return FileFacts(len(response.content), hashlib.sha256(response.content).hexdigest())
@@ -344,6 +364,9 @@ class IndexClient:
         return self.cache_dir / METADATA_BY_URL / key[:2] / f"{key}.METADATA"
 
     def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
+        http = _http_stack()
+        from pypm.index.lazy_wheel import fetch_wheel_metadata
+
         try:
             if link.url.startswith("file:"):
                 from pypm.index.metadata import metadata_from_wheel
@@ -351,12 +374,12 @@ class IndexClient:
                 with open(local_path(link.url), "rb") as handle:
                     return metadata_from_wheel(handle, link.filename)
             if link.metadata is not None:
-                response = fetch(self.http, link.url + ".metadata", headers=IDENTITY, raw=True)
+                response = http.fetch(self.http, link.url + ".metadata", headers=http.IDENTITY, raw=True)
                 if response.status_code == 200:
                     _check_hash(response.content, link.metadata, link.filename + ".metadata")
                     return response.content
             return fetch_wheel_metadata(self.http, link.url, link.filename)
-        except Unreachable as exc:
+        except http.Unreachable as exc:
             raise IndexClientError(f"cannot fetch metadata of {link.filename}: {exc}",
                                    hint="the index did not answer; run the command again") from None
 
@@ -404,6 +427,8 @@ def _raise_for_status(response: Reply, what: str) -> None:
 
 def _status_hint(response: Reply) -> str | None:
     """What to do about an error status (a transient one was already retried)."""
+    from pypm.index.retry import DEFAULT_POLICY, is_transient_status
+
     if is_transient_status(response.status_code):
         return f"still failing after {DEFAULT_POLICY.attempts} tries; the index may be down or throttling, try later"
     if response.status_code in (401, 403):

@@ -14,7 +14,7 @@ from urllib.request import url2pathname
 
 from pypm.errors import IndexClientError
 from pypm.fsutil import atomic_write_bytes, file_sha256
-from pypm.index.http import strip_credentials
+from pypm.index.urls import strip_credentials
 from pypm.store.layout import FILE_FACTS
 
 

@@ -1,16 +1,14 @@
 """pypm's HTTP client and its retrying request: one place for the user agent, timeouts,
-connection limits, HTTP/2, credentials in URLs and the retry loop (see
-:mod:`pypm.index.retry` for the policy)."""
+connection limits, HTTP/2, index credentials and the retry loop (see
+:mod:`pypm.index.retry` for the policy; credentials in URLs: :mod:`pypm.index.urls`)."""
 
 from __future__ import annotations
 
 import math
 import os
-import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -18,6 +16,7 @@ from pypm import __version__, ui
 from pypm.errors import ConfigError
 from pypm.index.auth import IndexAuth
 from pypm.index.retry import DEFAULT_POLICY, RetryPolicy, is_transient_status
+from pypm.index.urls import redact, redact_text, uses_tls
 
 #: Seconds without a byte before a request is given up (and retried): a stalled
 #: connection is detected by this read timeout. Like uv's ``UV_HTTP_TIMEOUT``.
@@ -30,7 +29,6 @@ LIMITS = httpx.Limits(max_connections=16, max_keepalive_connections=16)
 #: about the file, not a compressed rendering of it (pip does the same).
 IDENTITY = {"Accept-Encoding": "identity"}
 
-_URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 def http_timeout() -> float:
@@ -70,12 +68,6 @@ def make_http_client(http2: bool = True, expect_tls: bool = True) -> httpx.Clien
         auth=IndexAuth(),
         headers={"User-Agent": f"pypm/{__version__}"},
     )
-
-
-def uses_tls(urls: Iterable[str]) -> bool:
-    """True when any of ``urls`` is ``https://`` (what :func:`make_http_client`'s
-    ``expect_tls`` asks)."""
-    return any(url.startswith("https:") for url in urls)
 
 
 def _http2_available() -> bool:
@@ -172,40 +164,3 @@ def describe_error(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else ""
     name = type(exc).__name__
     return redact_text(f"{name}: {text}" if text else name)
-
-
-def _without_userinfo(url: str, username: str | None) -> str:
-    """``url`` with its ``user:password@`` replaced by ``username@`` (or removed)."""
-    if "@" not in urlsplit(url).netloc:
-        return url
-    try:
-        return str(httpx.URL(url).copy_with(username=username, password=None))
-    except (httpx.InvalidURL, ValueError):  # what httpx refuses to parse, urllib still can
-        parts = urlsplit(url)
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit(parts._replace(netloc=f"{username}@{host}" if username else host))
-
-
-def strip_credentials(url: str) -> str:
-    """The URL without any user:password part (for what is written to disk)."""
-    return _without_userinfo(url, None)
-
-
-def with_credentials(url: str, index_urls: list[str]) -> str:
-    """``url`` (written to disk without credentials) with those of the index it is under
-    put back, so that requests and cache keys are the ones the index client uses."""
-    for index_url in index_urls:
-        bare = strip_credentials(index_url)
-        if bare != index_url and url.startswith(bare):
-            return index_url + url[len(bare):]
-    return url
-
-
-def redact(url: str) -> str:
-    """The URL with any user:password part shown as ``***``, for messages."""
-    return _without_userinfo(url, "***")
-
-
-def redact_text(text: str) -> str:
-    """``text`` with every URL in it redacted."""
-    return _URL.sub(lambda match: redact(match.group(0)), text)

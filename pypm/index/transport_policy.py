@@ -55,7 +55,7 @@ def check_transport(url: str, allowed: list[str], what: str) -> None:
     """Raise :class:`IndexClientError` for a plain-http ``url`` pypm may not read ``what`` from."""
     if urlsplit(url).scheme.lower() != "http" or insecure_host_allowed(url, allowed):
         return
-    from pypm.index.http import redact
+    from pypm.index.urls import redact
 
     host = urlsplit(url).hostname or url
     raise IndexClientError(

@@ -100,7 +100,7 @@ def _dependency_tables(package: LockedPackage, forked: frozenset[str]) -> list[d
 
 def _index_of(package: LockedPackage) -> str | None:
     """The index a package came from (credentials stripped); None for find-links files."""
-    from pypm.index.client import strip_credentials
+    from pypm.index.urls import strip_credentials
 
     url = package.files[0].index_url if package.files else None
     return strip_credentials(url) if url and url.startswith(("http://", "https://")) else None
@@ -128,7 +128,7 @@ def _file_entry(link: Any) -> dict[str, Any]:
             f"{link.filename}: the index gives no sha256 or size for this file",
             hint="use an index that publishes hashes (PEP 503 #sha256= fragments / PEP 691 hashes)",
         )
-    from pypm.index.client import strip_credentials
+    from pypm.index.urls import strip_credentials
 
     url = strip_credentials(link.url)
     return {"name": link.filename, "url": url, "size": link.size, "hashes": {"sha256": link.sha256}}

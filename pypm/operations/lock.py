@@ -198,7 +198,7 @@ def _recalled_lock(workspace: Workspace, key: str) -> _MadeLock | None:
     fresh_digest = pages.fresh_digest
     index_urls = workspace.settings.index_base_urls
     if any("@" in index_url for index_url in index_urls):  # the record holds URLs without credentials
-        from pypm.index.http import with_credentials
+        from pypm.index.urls import with_credentials
 
         def fresh_digest(url: str) -> str | None:
             return pages.fresh_digest(with_credentials(url, index_urls))
