@@ -109,3 +109,39 @@ def test_a_fork_of_older_pythons_warms_the_release_it_can_use(make_index) -> Non
     paths = [r.path for r in index.requests]
     assert any("/beta/" in p for p in paths), f"alpha 1.0's dependency was not warmed: {paths}"
     assert not any("gamma" in p for p in paths), f"alpha 2.0 (not usable here) was warmed: {paths}"
+
+
+def test_what_the_cache_holds_is_warmed_without_a_prefetch_thread(tmp_path, make_index, monkeypatch) -> None:
+    """With every page fresh in the cache and every metadata stored, nothing is handed to
+    the prefetch threads (which would only take the GIL from the resolver); a page the
+    cache lacks still is."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pypm.resolver import resolve as resolve_module
+
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0", requires=["gamma"]),
+                        DistSpec("gamma", "1.0"), DistSpec("delta", "1.0")])
+    cache = tmp_path / "cache"
+    environments = [dict(default_environment())]
+    first = IndexClient.for_urls([index.url], cache_dir=cache)
+    try:
+        expected = resolve_requirements(["alpha"], first, environments).entries
+    finally:
+        first.close()
+    handed: list[str] = []
+
+    class CountingPool(ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+            handed.extend(str(arg) for arg in args)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(resolve_module, "ThreadPoolExecutor", CountingPool)
+    index.clear_requests()
+    again = IndexClient.for_urls([index.url], cache_dir=cache)
+    try:
+        assert resolve_requirements(["alpha"], again, environments).entries == expected
+        assert handed == [] and index.requests == []
+        resolve_requirements(["alpha", "delta"], again, environments)  # delta's page is not cached
+    finally:
+        again.close()
+    assert handed == ["delta"]

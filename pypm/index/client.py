@@ -221,6 +221,17 @@ class IndexClient:
             found = dict(pool.map(current, real))
         return {real[url]: digest for url, digest in found.items() if digest is not None}
 
+    def answers_locally(self, name: NormalizedName) -> bool:
+        """True when :meth:`project_files` answers ``name`` without a request: read
+        already, offline, or the first index's stored page fresh (with no find-links
+        locations to read and no refresh asked for it)."""
+        if name in self._pages or self.offline:
+            return True
+        if self.find_links or not self.index_urls or self._must_revalidate(name):
+            return False
+        page_url = f"{self.index_urls[0]}{name}/"
+        return page_url.startswith("file:") or self.pages.fresh_digest(page_url) is not None
+
     def _must_revalidate(self, name: NormalizedName) -> bool:
         return self.refresh or name in self.refresh_packages
 
