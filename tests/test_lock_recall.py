@@ -161,3 +161,18 @@ def test_a_resolution_gone_from_the_cache_locks_afresh(locked_once) -> None:
     assert "packaging.requirements" in line, said
     assert (root / "pylock.toml").read_bytes() == first
     assert lock_recall.RECALL_FILE in os.listdir(root / STATE_DIR)
+
+
+def test_a_workspace_whose_members_are_globbed_is_recalled(tmp_path, workspace_env, pypm_env, run_pypm) -> None:
+    """The lock is written into the directory the members' glob looks into: its listing
+    is compared before and after without the lock, which is absent when recalled."""
+    from tests.workspaces import make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    run_pypm("lock", cwd=root, env_extra=workspace_env)
+    assert recorded(root).is_file()
+    first = (root / "pylock.toml").read_bytes()
+    (root / "pylock.toml").unlink()
+    line, said = probe_lock(root, {**pypm_env, **workspace_env})
+    assert line == "0 []", said
+    assert (root / "pylock.toml").read_bytes() == first

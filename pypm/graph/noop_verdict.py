@@ -118,11 +118,12 @@ def _file_digest(path: str) -> str | None:
         return f"error {exc.errno}"
 
 
-def _listing_digest(path: str) -> str | None:
-    """sha256 of the directory's entries: name, kind and, for a link, its target."""
+def _listing_digest(path: str, leaving_out: frozenset[str] = frozenset()) -> str | None:
+    """sha256 of the directory's entries: name, kind and, for a link, its target (but
+    not the entries whose paths are ``leaving_out``)."""
     try:
         with os.scandir(path) as entries:
-            rows = sorted(_entry_row(entry) for entry in entries)
+            rows = sorted(_entry_row(entry) for entry in entries if entry.path not in leaving_out)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -150,9 +151,10 @@ def _stat_signal(path: str) -> list[int] | None:
 # -- recording (after a full check; may import what it needs) ------------------------------
 
 
-def observe(ctx: GraphContext, operations: list[str]) -> dict[str, Any] | None:
+def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     """What a verdict on ``operations`` for ``ctx`` depends on, as :func:`verdict_holds`
-    compares it; None when this workspace or invocation is not recorded."""
+    compares it; None when this workspace or invocation is not recorded (``written``:
+    paths of files the run made, left out of their directories' listings)."""
     from pypm.workspace.discovery import root_override
     from pypm.workspace.member_sources import dynamic_fields
 
@@ -174,7 +176,7 @@ def observe(ctx: GraphContext, operations: list[str]) -> dict[str, Any] | None:
         "operations": sorted(operations),
         "env": _settings_environment(),
         "code": {path: _stat_signal(path) for path in _pypm_module_files()},
-        "listings": {str(path): _listing_digest(str(path)) for path in listings},
+        "listings": {str(path): _listing_digest(str(path), written) for path in listings},
         "files": {str(path): _file_digest(str(path)) for path in files},
     }
     if "sync" in operations:
@@ -262,9 +264,9 @@ def record_verdict(ctx: GraphContext, operations: list[str], before: dict[str, A
 
     if before is None or not (ctx.state_dir).is_dir():
         return
+    ours = frozenset(str(path) for path in written)
     again = GraphContext.load(ctx.raw.root)
-    after = observe(again, operations)
-    ours = {str(path) for path in written}
+    after = observe(again, operations, ours)
     if after is None or _parsed(again) != _parsed(ctx) or _compared(after, ours) != _compared(before, ours):
         return
     # "code" is taken after the check, which loaded the modules that reached the verdict
@@ -275,7 +277,7 @@ def record_verdict(ctx: GraphContext, operations: list[str], before: dict[str, A
         return
 
 
-def _compared(record: dict[str, Any], written: set[str]) -> dict[str, Any]:
+def _compared(record: dict[str, Any], written: frozenset[str]) -> dict[str, Any]:
     """What must be the same before and after: all but pypm's code and the files written."""
     files = {path: digest for path, digest in record["files"].items() if path not in written}
     return {**_without_code(record), "files": files}
