@@ -176,3 +176,24 @@ def test_a_workspace_whose_members_are_globbed_is_recalled(tmp_path, workspace_e
     line, said = probe_lock(root, {**pypm_env, **workspace_env})
     assert line == "0 []", said
     assert (root / "pylock.toml").read_bytes() == first
+
+
+def test_a_plugin_installed_since_the_record_sees_the_lock(locked_once, tmp_path) -> None:
+    """An entry-point plugin that appears in pypm's environment (here: on PYTHONPATH)
+    changes no file of the workspace; its post-lock hook must still run."""
+    root, _index, env, first = locked_once
+    site = tmp_path / "site"
+    dist_info = site / "recallplug-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: recallplug\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[pypm.plugins]\nrecallplug = recallplug:plugin\n")
+    log = tmp_path / "hooks.log"
+    (site / "recallplug.py").write_text(
+        f"import pathlib\nLOG = pathlib.Path({str(log)!r})\n"
+        "def plugin(pypm):\n"
+        "    pypm.hook('post-lock', lambda context: LOG.open('a').write(context.stage + '\\n') and None)\n")
+    (root / "pylock.toml").unlink()
+    line, said = probe_lock(root, {**env, "PYTHONPATH": os.pathsep.join([str(site), env["PYTHONPATH"]])})
+    assert line.startswith("0 "), said
+    assert log.read_text().splitlines() == ["post-lock"]
+    assert (root / "pylock.toml").read_bytes() == first

@@ -18,9 +18,10 @@ gone from the cache, any change) runs the full lock, which revalidates and resol
 usual and records again.
 
 Not recorded: what the no-op verdict does not record (dynamic metadata, path dependencies
-that are not editable, ``**`` globs, another working directory), a run with plugins (their
-hooks run around a lock), a workspace without ``requires-python`` (its lock follows the
-Python of ``.venv``), and index URLs with credentials.
+that are not editable, ``**`` globs, another working directory), a run that may have
+plugins (their hooks run around a lock; a plugin installed into pypm's environment since
+the record sends the lock to the full path too), a workspace without ``requires-python``
+(its lock follows the Python of ``.venv``), and index URLs with credentials.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _write(recall: dict[str, Any], quiet: bool) -> bool:
     from pypm.lock.memo import code_fingerprint, still_holds
     from pypm.lock.memo import recall as recorded_resolution
 
-    if recall["code-fingerprint"] != code_fingerprint():
+    if recall["code-fingerprint"] != code_fingerprint() or _plugins_installed():
         return False
     cache_dir = Path(recall["cache"])
     recalled = recorded_resolution(cache_dir, recall["key"])
@@ -84,6 +85,14 @@ def _write(recall: dict[str, Any], quiet: bool) -> bool:
         ui.warning(recalled.warning)
     ui.info(recall["summary"])
     return True
+
+
+def _plugins_installed() -> bool:
+    """A plugin installed into pypm's environment since the record (the workspace named
+    none then, and its files are unchanged): its hooks run around a lock, on the full path."""
+    from pypm.plugins.presence import group_may_be_declared, plugins_disabled
+
+    return not plugins_disabled() and group_may_be_declared()
 
 
 def _ask_nobody(urls: list[str]) -> dict[str, str]:
@@ -112,7 +121,11 @@ def record(ctx: GraphContext, before: dict[str, Any] | None) -> None:
         return
     settings = ctx.settings
     cache_dir = settings.cache_dir
-    if cache_dir is None or ctx.plugins or ctx.workspace.default_requires_python is not None:
+    if cache_dir is None or ctx.workspace.default_requires_python is not None:
+        return
+    from pypm.plugins.presence import plugins_may_exist
+
+    if plugins_may_exist(ctx.raw.tool_table):  # a plugin (even one that loads nothing) may hook a lock
         return
     if any("@" in url for url in settings.index_base_urls):
         return
