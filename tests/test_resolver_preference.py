@@ -34,8 +34,9 @@ def _provider():  # type: ignore[no-untyped-def]
 
 
 class _Info:
-    def __init__(self, name: str, specifier: str) -> None:
-        self.requirement = Req(name, SpecifierSet(specifier))  # type: ignore[arg-type]
+    def __init__(self, identifier: str, specifier: str) -> None:
+        name, _, extras = identifier.rstrip("]").partition("[")
+        self.requirement = Req(name, SpecifierSet(specifier), frozenset(filter(None, [extras])))  # type: ignore[arg-type]
 
 
 _NAMES = ["<python>", "member", "member[x]", "cause", "pinned", "pinned[a]", "plain", "zeta", "alpha"]
@@ -48,8 +49,9 @@ def test_narrowing_picks_what_the_preference_ranks_first(size: int) -> None:
     import itertools
 
     provider = _provider()
-    information = {name: [_Info(name.split("[")[0], "==1.0" if name.startswith("pinned") else ">=1")]
-                   for name in _NAMES}
+    information = {name: [_Info(name, "==1.0" if name.startswith("pinned") else ">=1")] for name in _NAMES}
+    for identifier, infos in information.items():  # resolvelib identifies each requirement it adds
+        assert all(provider.identify(info.requirement) == identifier for info in infos)
     causes = [_Info("cause", ">=1")]
     for chosen in itertools.combinations(_NAMES, size):
         identifiers = list(reversed(chosen))

@@ -139,13 +139,18 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
         self._warming: set[NormalizedName] = set()
         self._warm_guard = threading.Lock()
+        #: identifiers some requirement with an ``==`` clause was about (see :meth:`_preference`)
+        self._exactly_required: set[str] = set()
         #: id(specifier) -> (the specifier, kept so its id is not reused; version -> whether
         #: it admits the version): resolvelib asks again for every pin on every round
         self._admits: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
 
     # -- resolvelib contract -------------------------------------------------
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
-        return requirement_or_candidate.key
+        key = requirement_or_candidate.key
+        if isinstance(requirement_or_candidate, Req) and requirement_or_candidate.exact:
+            self._exactly_required.add(key)
+        return key
 
     def narrow_requirement_selection(
         self,
@@ -175,7 +180,9 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                     causes: set[str]) -> tuple[bool, bool, bool, bool, str]:
         """Python first, then workspace members, names in the last conflict, names some
         requirement pins exactly, then by name (the identifier keeps the order total)."""
-        pinned = any(info.requirement.exact for info in information[identifier])
+        # resolvelib identifies every requirement before it enters a criterion's information
+        pinned = identifier in self._exactly_required and any(
+            info.requirement.exact for info in information[identifier])
         name = identifier.split("[")[0]
         return (name != PYTHON, name not in self.members, name not in causes, not pinned, identifier)
 
