@@ -1,11 +1,11 @@
 """The no-op answer: "all up to date" without argparse, doit, httpx, resolvelib or rich.
 
 Only plain invocations (graph operations, optionally ``-q``) take this path; anything
-else, or any error, falls through to the full command line, which reports it. A plain
-``pypm lock`` whose lock is missing may also be answered here, from a remembered
-resolution (:mod:`pypm.graph.lock_recall`). A verdict
+else, or any error, falls through to the full command line, which reports it. A verdict
 recorded by the last full check answers a repeated no-op without reading TOML
-(:mod:`pypm.graph.noop_verdict`); otherwise the full check runs and records one.
+(:mod:`pypm.graph.noop_verdict`); otherwise the full check runs and records one. A plain
+``pypm lock`` whose lock is missing may also be answered here, from a remembered
+resolution (:mod:`pypm.graph.lock_recall`).
 """
 
 from __future__ import annotations
