@@ -12,8 +12,9 @@ operations up to date, it records what that verdict was computed from, in
 - the listing (names, kinds, link targets) of every directory the workspace's ``members``
   and ``exclude`` globs look into, so a member that appears or goes is seen;
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
-  user settings file and the cache), the working directory, the interpreter pypm runs on, and the files
-  of pypm's own modules the check ran (a reinstalled or edited pypm re-checks).
+  user settings file and the cache), the working directory, the interpreter pypm runs on,
+  and the files of pypm's own modules the check ran (a reinstalled or edited pypm
+  re-checks).
 
 The next plain ``pypm lock`` / ``sync`` in that directory compares all of it and, for
 ``sync``, re-checks ``.venv``'s own signals the stamp recorded (its interpreter and

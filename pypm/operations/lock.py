@@ -135,15 +135,14 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
     made = _recalled_lock(workspace, key) if key is not None else None
     if made is None:
         made = _resolve_and_write(workspace, request, digest, previous, options, key)
+    where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
+    summary = f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}"
     if report:
         if old is not None:
             for line in changes(package_versions(old), package_versions(made.document())):
                 ui.info(line)
         if made.warning:
             ui.warning(made.warning)
-    where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
-    summary = f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}"
-    if report:
         ui.info(summary)
     return LockOutcome(made.written, made.packages, workspace.lock_path, made.memo_key, summary)
 
