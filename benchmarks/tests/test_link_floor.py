@@ -1,0 +1,48 @@
+"""The link floor: the plan of an environment and the minimal program that recreates it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.link_floor import MINIMAL_LINKER, plan_for, time_cp
+
+
+def _fake_venv(root: Path) -> Path:
+    site = root / ".venv" / "lib" / "python3.11" / "site-packages"
+    for relative, text in {"pkg/__init__.py": "", "pkg/sub/a.py": "A = 1\n", "top.py": "T = 2\n",
+                           "pkg/__pycache__/x.cpython-311.pyc": "x"}.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    return root / ".venv"
+
+
+def test_plan_lists_directories_parents_first_and_files_without_caches(tmp_path: Path) -> None:
+    plan = plan_for(_fake_venv(tmp_path))
+    assert plan.site == "lib/python3.11/site-packages"
+    assert plan.dirs == ["pkg", os.path.join("pkg", "sub")]
+    assert sorted(relative for _, relative in plan.files) == sorted(
+        ["top.py", os.path.join("pkg", "__init__.py"), os.path.join("pkg", "sub", "a.py")])
+
+
+def test_minimal_program_links_the_same_inodes(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path)
+    plan = plan_for(venv)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.to_json())
+    target = tmp_path / "copy"
+    subprocess.run([sys.executable, "-c", MINIMAL_LINKER, str(plan_file), str(target)], check=True)
+    assert (target / "pyvenv.cfg").is_file()
+    for source, relative in plan.files:
+        assert os.path.samefile(source, target / plan.site / relative)
+
+
+def test_cp_floor_cleans_up(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    elapsed = time_cp(venv / plan_for(venv).site, scratch)
+    assert elapsed is None or elapsed > 0
+    assert list(scratch.iterdir()) == []
