@@ -8,9 +8,9 @@ from the same inodes (hard links, as pypm links from its store and uv from its c
   filesystem charges for them, with no interpreter and no bookkeeping at all;
 - a minimal Python program: the interpreter started, ``venv`` made in-process as pypm
   makes it, then every directory made and every file linked from a list read from JSON,
-  in one thread (two threads were no faster here: the GIL and the directories' locks).
-  Nothing else: no lock file read, no RECORD, no check. No Python tool can sync a new
-  copy faster than this on the same machine.
+  in one thread and in two (each top-level name of ``site-packages`` goes to one thread,
+  as uv and pypm split their work). Nothing else: no lock file read, no RECORD, no check.
+  No Python tool can sync a new copy faster than this on the same machine.
 
 Run ``python -m benchmarks.link_floor PATH/TO/.venv`` (``--runs N``, ``--python PY``: the
 interpreter of the minimal program, default the one running this). The outputs are made
@@ -31,19 +31,28 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FloorPlan", "MINIMAL_LINKER", "main", "plan_for", "time_cp", "time_minimal"]
+__all__ = ["FloorPlan", "MINIMAL_LINKER", "THREADS", "main", "plan_for", "time_cp", "time_minimal"]
+
+#: The minimal program's thread counts.
+THREADS = (1, 2)
 
 #: The minimal Python program (run with ``-c``; argv: plan JSON, target directory).
 MINIMAL_LINKER = """
-import json, os, sys, venv
+import json, os, sys, threading, venv
 plan = json.load(open(sys.argv[1]))
-target = sys.argv[2]
+target, threads = sys.argv[2], int(sys.argv[3])
 venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(target)
 site = os.path.join(target, plan["site"])
-for directory in plan["dirs"]:
-    os.mkdir(os.path.join(site, directory))
-for source, relative in plan["files"]:
-    os.link(source, os.path.join(site, relative))
+def work(share):
+    for directory in share["dirs"]:
+        os.mkdir(os.path.join(site, directory))
+    for source, relative in share["files"]:
+        os.link(source, os.path.join(site, relative))
+workers = [threading.Thread(target=work, args=(share,)) for share in plan["shares"][:threads]]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
 """
 
 
@@ -56,9 +65,28 @@ class FloorPlan:
     dirs: list[str]
     files: list[tuple[str, str]]
 
-    def to_json(self) -> str:
-        """The plan as the minimal program reads it."""
-        return json.dumps({"site": self.site, "dirs": self.dirs, "files": self.files})
+    def shares(self, threads: int) -> list[dict[str, list]]:
+        """The work split among ``threads``: whole top-level names, the largest first to
+        the thread with the fewest files so far."""
+        by_top: dict[str, dict[str, list]] = {}
+        for directory in self.dirs:
+            by_top.setdefault(_top(directory), {"dirs": [], "files": []})["dirs"].append(directory)
+        for source, relative in self.files:
+            by_top.setdefault(_top(relative), {"dirs": [], "files": []})["files"].append((source, relative))
+        shares: list[dict[str, list]] = [{"dirs": [], "files": []} for _ in range(threads)]
+        for group in sorted(by_top.values(), key=lambda g: -len(g["files"]) - len(g["dirs"])):
+            share = min(shares, key=lambda s: len(s["files"]) + len(s["dirs"]))
+            share["dirs"] += group["dirs"]
+            share["files"] += group["files"]
+        return shares
+
+    def to_json(self, threads: int) -> str:
+        """The plan as the minimal program reads it, split for ``threads``."""
+        return json.dumps({"site": self.site, "shares": self.shares(threads)})
+
+
+def _top(relative: str) -> str:
+    return relative.replace(os.sep, "/").split("/", 1)[0]
 
 
 def plan_for(venv: Path) -> FloorPlan:
@@ -98,11 +126,12 @@ def time_cp(site: Path, scratch: Path) -> float | None:
     return elapsed if result.returncode == 0 else None
 
 
-def time_minimal(plan_file: Path, python: str, scratch: Path) -> float:
-    """Seconds for the minimal Python program, from its start to its exit."""
+def time_minimal(plan_file: Path, python: str, scratch: Path, threads: int) -> float:
+    """Seconds for the minimal Python program with ``threads`` threads (``plan_file``
+    split for as many), from its start to its exit."""
     target = _fresh(scratch, "minimal")
     start = time.perf_counter()
-    subprocess.run([python, "-c", MINIMAL_LINKER, str(plan_file), str(target)], check=True)
+    subprocess.run([python, "-c", MINIMAL_LINKER, str(plan_file), str(target), str(threads)], check=True)
     elapsed = time.perf_counter() - start
     shutil.rmtree(target, ignore_errors=True)
     return elapsed
@@ -118,18 +147,24 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_for(args.venv)
     with tempfile.TemporaryDirectory(prefix=".link-floor-", dir=args.venv.parent) as scratch_dir:
         scratch = Path(scratch_dir)
-        plan_file = scratch / "plan.json"
-        plan_file.write_text(plan.to_json())
         copies = [time_cp(args.venv / plan.site, scratch) for _ in range(args.runs)]
-        minimal = [time_minimal(plan_file, args.python, scratch) for _ in range(args.runs)]
+        minimal = {}
+        for threads in THREADS:
+            plan_file = scratch / f"plan-{threads}.json"
+            plan_file.write_text(plan.to_json(threads))
+            minimal[threads] = [time_minimal(plan_file, args.python, scratch, threads) for _ in range(args.runs)]
     print(f"{args.venv}: {len(plan.dirs)} directories, {len(plan.files)} files in {plan.site}")
     if None in copies:
         print("cp -al: not available here")
     else:
-        print(f"cp -al: median {statistics.median(copies) * 1000:.0f} ms {[round(t * 1000) for t in copies]}")
-    print(f"minimal Python (start, venv, mkdir, link): median {statistics.median(minimal) * 1000:.0f} ms "
-          f"{[round(t * 1000) for t in minimal]}")
+        print(f"cp -al: median {_ms(copies)}")
+    for threads, times in minimal.items():
+        print(f"minimal Python (start, venv, mkdir, link), {threads} thread(s): median {_ms(times)}")
     return 0
+
+
+def _ms(times: list[float]) -> str:
+    return f"{statistics.median(times) * 1000:.0f} ms {[round(t * 1000) for t in times]}"
 
 
 if __name__ == "__main__":

@@ -31,12 +31,22 @@ def test_minimal_program_links_the_same_inodes(tmp_path: Path) -> None:
     venv = _fake_venv(tmp_path)
     plan = plan_for(venv)
     plan_file = tmp_path / "plan.json"
-    plan_file.write_text(plan.to_json())
-    target = tmp_path / "copy"
-    subprocess.run([sys.executable, "-c", MINIMAL_LINKER, str(plan_file), str(target)], check=True)
-    assert (target / "pyvenv.cfg").is_file()
-    for source, relative in plan.files:
-        assert os.path.samefile(source, target / plan.site / relative)
+    for threads in (1, 2):
+        plan_file.write_text(plan.to_json(threads))
+        target = tmp_path / f"copy-{threads}"
+        subprocess.run([sys.executable, "-c", MINIMAL_LINKER, str(plan_file), str(target), str(threads)], check=True)
+        assert (target / "pyvenv.cfg").is_file()
+        for source, relative in plan.files:
+            assert os.path.samefile(source, target / plan.site / relative)
+
+
+def test_shares_keep_each_top_level_name_in_one_thread(tmp_path: Path) -> None:
+    plan = plan_for(_fake_venv(tmp_path))
+    first, second = plan.shares(2)
+    names = [{relative.split(os.sep)[0] for relative in share["dirs"]}
+             | {relative.split(os.sep)[0] for _, relative in share["files"]} for share in (first, second)]
+    assert names == [{"pkg"}, {"top.py"}]
+    assert first["dirs"] == ["pkg", os.path.join("pkg", "sub")]
 
 
 def test_cp_floor_cleans_up(tmp_path: Path) -> None:
