@@ -731,3 +731,43 @@ def test_linking_stored_entries_imports_installer_only_for_scripts(tmp_path, mak
     assert script.exists() == scripts
     if scripts:
         assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout == "hi\n"
+
+
+def test_stored_entries_are_linked_without_their_wheels_and_a_repair_fetches_its_own(
+        tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """A sync links entries already in the store without their wheels in the cache (no
+    download, online or offline, as uv links from its cache); the wheel is fetched only to
+    repair its entry, and offline that fails in one line naming it."""
+    pristine = "VALUE = 'pristine'\n"
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": pristine}), DistSpec("beta", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    one, two, three = (project(tmp_path / name, ["alpha", "beta"]) for name in ("one", "two", "three"))
+    run_pypm("sync", cwd=one, env_extra=env)
+    shutil.rmtree(cache / "wheels-v1")
+
+    index.clear_requests()
+    run_pypm("sync", cwd=two, env_extra=env)
+    run_pypm("sync", "--offline", cwd=three, env_extra=env)
+    assert not [r.path for r in index.requests if r.path.startswith("/files/")], "nothing was downloaded"
+    assert not (cache / "wheels-v1").exists() or not list((cache / "wheels-v1").rglob("*.whl"))
+    for root in (two, three):
+        assert installed(root / ".venv") == {"alpha": "1.0", "beta": "1.0", root.name: "1.0"}
+
+    edited = site_packages(one / ".venv")[0] / "alpha/__init__.py"
+    with edited.open("r+") as handle:  # in place, through the hardlink: the store entry is damaged
+        handle.write("VALUE = 'EDITED!!!'\n")
+    shutil.rmtree(three / ".venv")
+    offline = run_pypm("sync", "--offline", cwd=three, env_extra=env, check=False)
+    assert offline.returncode != 0 and "Traceback" not in offline.stderr
+    assert offline.stderr.strip().splitlines()[-1].startswith(
+        "error: offline, and not in the cache: alpha-1.0-py3-none-any.whl (run it once online first")
+
+    index.clear_requests()
+    synced = run_pypm("sync", cwd=three, env_extra=env)
+    assert "Repaired alpha-1.0-py3-none-any.whl in the store" in synced.stderr
+    fetched = [r.path for r in index.requests if r.path.startswith("/files/")]
+    assert fetched and all("alpha-1.0" in path for path in fetched), fetched
+    for root in (one, two, three):
+        assert _value(root) == pristine, root.name
+    store_is_sound(cache)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -443,6 +444,8 @@ def _usable_cores() -> int:
 UNPACK_THREADS = max(2, min(4, _usable_cores()))
 #: Threads that link store entries into the environment (see :func:`_install`).
 LINK_THREADS = UNPACK_THREADS
+#: Held by a link thread fetching the wheel of an entry it repairs (:func:`_wheel_of`).
+_FETCHING_ALONE = threading.Lock()
 
 
 class _EarlyUnpack:
@@ -476,21 +479,50 @@ class _EarlyUnpack:
 def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders,
                  early: _EarlyUnpack | None = None) -> dict[str, Path]:
     """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist
-    (``early``: unpacks each wheel as it arrives)."""
+    (``early``: unpacks each wheel as it arrives). A locked wheel whose entry is in the store
+    is not fetched: its path is where the cache keeps it, there or not (only a repair of
+    the entry reads it: :func:`_wheel_of`), as uv links from its cache without the wheel."""
     from packaging.pylock import PackageWheel
 
-    from pypm.install.download import FileToFetch, fetch_all
+    from pypm.install.download import cache_path, fetch_all
+    from pypm.store.entry import is_unpacked
 
     settings = workspace.settings
     wheels = [p for p in planned if isinstance(p.source, PackageWheel)]
-    items = [FileToFetch(p.source.filename, p.source.url, p.source.hashes["sha256"], p.source.size) for p in wheels]
+    stored = {p.name for p in wheels if is_unpacked(settings.cache_dir, p.source.hashes["sha256"])}
+    items = [_file_to_fetch(p) for p in wheels if p.name not in stored]
     fetched = fetch_all(items, settings.cache_dir, offline=settings["offline"],
                         on_ready=early.ready if early is not None else None)
-    paths = {p.name: fetched[p.source.filename] for p in wheels}
+    paths = {p.name: cache_path(settings.cache_dir, _file_to_fetch(p)) if p.name in stored
+             else fetched[p.source.filename] for p in wheels}
     sdists = [p for p in planned if not isinstance(p.source, PackageWheel)]
     if sdists:
         paths.update(_build_sdists(workspace, sdists, builders))
     return paths
+
+
+def _file_to_fetch(planned: Planned) -> Any:
+    """The download of a locked wheel."""
+    from pypm.install.download import FileToFetch
+
+    source = planned.source
+    return FileToFetch(source.filename, source.url, source.hashes["sha256"], source.size)
+
+
+def _wheel_of(workspace: Workspace, planned: Planned, paths: dict[str, Path]) -> Path:
+    """The wheel of ``planned``, fetched now when it is a locked wheel the cache lacks (one
+    whose entry was in the store, so it was not fetched before: see :func:`_wheel_files`)."""
+    from packaging.pylock import PackageWheel
+
+    from pypm.install.download import fetch_all
+
+    path = paths[planned.name]
+    if not isinstance(planned.source, PackageWheel) or path.is_file():
+        return path
+    settings = workspace.settings
+    with _FETCHING_ALONE:  # link threads fetch one at a time: one progress display at once
+        fetched = fetch_all([_file_to_fetch(planned)], settings.cache_dir, offline=settings["offline"])
+    return fetched[planned.source.filename]
 
 
 def _member_wheels(
@@ -588,7 +620,9 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         locked = isinstance(planned.source, PackageWheel)
         sha256 = planned.source.hashes["sha256"] if locked else file_sha256(paths[planned.name])
         started = unpacking.get(sha256)
-        return started.result() if started is not None else ensure_unpacked(paths[planned.name], sha256, cache_dir)
+        if started is not None:
+            return started.result()
+        return ensure_unpacked(_wheel_of(workspace, planned, paths), sha256, cache_dir)
 
     def stored(planned: Planned) -> tuple[Any, bool]:
         """(the entry of a locked wheel already in the store, True: still to be checked);
@@ -617,10 +651,11 @@ def _install(workspace: Workspace, to_install: list[Planned], paths: dict[str, P
         for index in group:
             planned, (entry, to_check) = wheels[index], found[index]
             if to_check:
+                sha256 = planned.source.hashes["sha256"]
                 try:
-                    entry = checked(entry, paths[planned.name], planned.source.hashes["sha256"])
+                    entry = checked(entry, partial(_wheel_of, workspace, planned, paths), sha256)
                 except (ValueError, KeyError, TypeError):  # its manifest was damaged meanwhile
-                    entry = ensure_unpacked(paths[planned.name], planned.source.hashes["sha256"], cache_dir)
+                    entry = ensure_unpacked(_wheel_of(workspace, planned, paths), sha256, cache_dir)
             extra, info = (None, {"link-mode": link_mode}) if planned.member_key is None else (
                 _tree_install_info(workspace, planned, link_mode))
             written: dict[str, list[tuple[str, str, str]]] = {}

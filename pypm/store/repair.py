@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from pypm.errors import InstallError
@@ -21,16 +22,18 @@ from pypm.store.registry import live_links
 from pypm.store.unpack import unpack_to_temp, verify_wheel
 
 
-def checked(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
+def checked(entry: StoreEntry, wheel: Callable[[], Path], sha256: str) -> StoreEntry:
     """``entry`` when its files are as unpacked (stat only), else the repaired entry. A
-    manifest written before pypm recorded mtimes gets them recorded now (once)."""
+    manifest written before pypm recorded mtimes gets them recorded now (once). ``wheel``
+    gives the path of the entry's wheel, asked only for a repair (a sync linking stored
+    entries needs no wheel in the cache, and fetches one only to repair its entry)."""
     changed = changed_files(entry)
     if not changed:
         if entry.mtimes is None:
             entry = entry.with_current_mtimes()
             entry.save()
         return entry
-    return repair(entry, wheel, sha256)
+    return repair(entry, wheel(), sha256)
 
 
 def repair(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:

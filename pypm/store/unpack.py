@@ -86,7 +86,7 @@ def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path, verified: bool = 
     with shared_store_lock(cache_dir):
         if (final / MANIFEST).is_file():
             try:
-                return checked(StoreEntry.load(final), wheel, sha256)
+                return checked(StoreEntry.load(final), lambda: wheel, sha256)
             except (ValueError, KeyError, TypeError):
                 discard(final)  # a manifest that cannot be read: unpack afresh
         if not verified:
