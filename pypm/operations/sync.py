@@ -480,8 +480,9 @@ def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builde
                  early: _EarlyUnpack | None = None) -> dict[str, Path]:
     """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist
     (``early``: unpacks each wheel as it arrives). A locked wheel whose entry is in the store
-    is not fetched: its path is where the cache keeps it, there or not (only a repair of
-    the entry reads it: :func:`_wheel_of`), as uv links from its cache without the wheel."""
+    is not fetched: its path is where the cache keeps it, there or not (read only to repair
+    the entry or unpack it again: :func:`_wheel_of`), as uv links from its cache without
+    the wheel."""
     from packaging.pylock import PackageWheel
 
     from pypm.install.download import cache_path, fetch_all
