@@ -9,8 +9,8 @@ from the same inodes (hard links, as pypm links from its store and uv from its c
 - a minimal Python program: the interpreter started, ``venv`` made in-process as pypm
   makes it, then every directory made and every file linked from a list read from JSON,
   in one thread and in two (each top-level name of ``site-packages`` goes to one thread,
-  as uv and pypm split their work). Nothing else: no lock file read, no RECORD, no check.
-  No Python tool can sync a new copy faster than this on the same machine.
+  as uv and pypm split their work). Nothing else: no lock file read, no RECORD, no check:
+  the least a Python tool that links file by file does for a new copy on this machine.
 
 Run ``python -m benchmarks.link_floor PATH/TO/.venv`` (``--runs N``, ``--python PY``: the
 interpreter of the minimal program, default the one running this). The outputs are made
@@ -36,7 +36,7 @@ __all__ = ["FloorPlan", "MINIMAL_LINKER", "THREADS", "main", "plan_for", "time_c
 #: The minimal program's thread counts.
 THREADS = (1, 2)
 
-#: The minimal Python program (run with ``-c``; argv: plan JSON, target directory).
+#: The minimal Python program (run with ``-c``; argv: plan JSON, target directory, threads).
 MINIMAL_LINKER = """
 import json, os, sys, threading, venv
 plan = json.load(open(sys.argv[1]))
