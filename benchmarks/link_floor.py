@@ -117,10 +117,15 @@ def _fresh(parent: Path, name: str) -> Path:
 
 
 def time_cp(site: Path, scratch: Path) -> float | None:
-    """Seconds for ``cp -al`` of ``site`` into ``scratch`` (None where ``cp`` has no ``-l``)."""
+    """Seconds for ``cp -al`` of ``site`` into ``scratch`` (None where there is no ``cp``
+    or it has no ``-l``). It links ``__pycache__`` directories too, where the environment
+    has any (the minimal program leaves them out)."""
     target = _fresh(scratch, "cp-al")
     start = time.perf_counter()
-    result = subprocess.run(["cp", "-al", str(site), str(target)], capture_output=True)
+    try:
+        result = subprocess.run(["cp", "-al", str(site), str(target)], capture_output=True)
+    except OSError:  # no cp (Windows)
+        return None
     elapsed = time.perf_counter() - start
     shutil.rmtree(target, ignore_errors=True)
     return elapsed if result.returncode == 0 else None
