@@ -78,3 +78,19 @@ def test_file_index_without_the_project_says_so(tmp_path, run_pypm) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no usable version of 'alpha'" in lines[0], result.stderr
+
+
+def test_file_index_lock_loads_no_http_stack(tmp_path, pypm_env) -> None:
+    """Pages, sizes, hashes and metadata of a ``file://`` index are read from disk: the lock
+    never imports httpx (the HTTP client is made on the first request)."""
+    import sys
+
+    simple = simple_tree(tmp_path / "index", [DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")],
+                         hashes=True)
+    root = project(tmp_path / "p", simple.as_uri() + "/")
+    code = ("import sys; from pypm.cli.main import main; code = main(['lock', '-q']); "
+            "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'httpx', 'httpcore'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=pypm_env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "0 []", out.stderr
+    assert "beta" in (root / "pylock.toml").read_text()

@@ -375,15 +375,15 @@ class IndexClient:
         return self.cache_dir / METADATA_BY_URL / key[:2] / f"{key}.METADATA"
 
     def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
+        if link.url.startswith("file:"):  # a local wheel: read here, without the HTTP stack
+            from pypm.index.metadata import metadata_from_wheel
+
+            with open(local_path(link.url), "rb") as handle:
+                return metadata_from_wheel(handle, link.filename)
         http = _http_stack()
         from pypm.index.lazy_wheel import fetch_wheel_metadata
 
         try:
-            if link.url.startswith("file:"):
-                from pypm.index.metadata import metadata_from_wheel
-
-                with open(local_path(link.url), "rb") as handle:
-                    return metadata_from_wheel(handle, link.filename)
             if link.metadata is not None:
                 response = http.fetch(self.http, link.url + ".metadata", headers=http.IDENTITY, raw=True)
                 if response.status_code == 200:
