@@ -771,3 +771,36 @@ def test_stored_entries_are_linked_without_their_wheels_and_a_repair_fetches_its
     for root in (one, two, three):
         assert _value(root) == pristine, root.name
     store_is_sound(cache)
+
+
+def test_a_repair_that_cannot_get_its_wheel_fails_before_the_sync_removes_anything(
+        tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """The wheel a damaged store entry needs for its repair is fetched before the sync's
+    first change to a .venv that has packages: offline, without the wheel, the sync fails
+    in one line and the package it was to reinstall is still installed."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "VALUE = 'pristine'\n"}),
+                        DistSpec("beta", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    one = project(tmp_path / "one", ["alpha", "beta"])
+    run_pypm("sync", cwd=one, env_extra=env)
+    shutil.rmtree(cache / "wheels-v1")
+    edited = site_packages(one / ".venv")[0] / "alpha/__init__.py"
+    with edited.open("r+") as handle:  # in place, through the hardlink: the store entry is damaged
+        handle.write("VALUE = 'EDITED!!!'\n")
+    before = installed(one / ".venv")
+
+    failed = run_pypm("sync", "--offline", "--reinstall-package", "alpha", cwd=one, env_extra=env, check=False)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith(
+        "error: offline, and not in the cache: alpha-1.0-py3-none-any.whl (run it once online first")
+    assert installed(one / ".venv") == before == {"alpha": "1.0", "beta": "1.0", "one": "1.0"}
+    assert _value(one) == "VALUE = 'EDITED!!!'\n"  # the user's edit, untouched
+
+    index.clear_requests()
+    synced = run_pypm("sync", "--reinstall-package", "alpha", cwd=one, env_extra=env)
+    assert "Repaired alpha-1.0-py3-none-any.whl in the store" in synced.stderr
+    fetched = [r.path for r in index.requests if r.path.startswith("/files/")]
+    assert fetched and all("alpha-1.0" in path for path in fetched), fetched
+    assert installed(one / ".venv") == before and _value(one) == "VALUE = 'pristine'\n"
+    store_is_sound(cache)

@@ -243,7 +243,10 @@ def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interp
     # and `cache clean` from deleting a file or entry this sync is about to use.
     try:
         with shared_store_lock(workspace.settings.cache_dir):
-            paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders, early)
+            # With packages installed, every wheel a repair may need is fetched before the
+            # first change, as the others are: a fetch that fails then leaves .venv as it was.
+            paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders, early,
+                                 check_stored=bool(present))
             # Members' wheels are built before the first removal: a failing build leaves
             # the member's previous install (and everything else) as it was.
             members = [p for p in to_install if p.member_key is not None]
@@ -477,12 +480,14 @@ class _EarlyUnpack:
 
 
 def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builders,
-                 early: _EarlyUnpack | None = None) -> dict[str, Path]:
+                 early: _EarlyUnpack | None = None, check_stored: bool = False) -> dict[str, Path]:
     """name -> wheel file in the cache: downloaded (sha256-verified) or built from the sdist
     (``early``: unpacks each wheel as it arrives). A locked wheel whose entry is in the store
     is not fetched: its path is where the cache keeps it, there or not (read only to repair
     the entry or unpack it again: :func:`_wheel_of`), as uv links from its cache without
-    the wheel."""
+    the wheel. With ``check_stored``, an entry whose files changed (a stat per file, as
+    linking checks it again) does not count as stored: its wheel is fetched now, for the
+    repair, before the sync changes anything."""
     from packaging.pylock import PackageWheel
 
     from pypm.install.download import cache_path, fetch_all
@@ -490,7 +495,8 @@ def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builde
 
     settings = workspace.settings
     wheels = [p for p in planned if isinstance(p.source, PackageWheel)]
-    stored = {p.name for p in wheels if is_unpacked(settings.cache_dir, p.source.hashes["sha256"])}
+    stored = {p.name for p in wheels if is_unpacked(settings.cache_dir, p.source.hashes["sha256"])
+              and (not check_stored or _entry_intact(settings.cache_dir, p.source.hashes["sha256"]))}
     items = [_file_to_fetch(p) for p in wheels if p.name not in stored]
     fetched = fetch_all(items, settings.cache_dir, offline=settings["offline"],
                         on_ready=early.ready if early is not None else None)
@@ -500,6 +506,19 @@ def _wheel_files(workspace: Workspace, planned: list[Planned], builders: _Builde
     if sdists:
         paths.update(_build_sdists(workspace, sdists, builders))
     return paths
+
+
+def _entry_intact(cache_dir: Path, sha256: str) -> bool:
+    """Are the files of the store entry of wheel ``sha256`` as unpacked (stat only)? False
+    also for a manifest that cannot be read (the entry is then unpacked again)."""
+    from pypm.store.entry import StoreEntry
+    from pypm.store.integrity import changed_files
+    from pypm.store.layout import store_entry
+
+    try:
+        return not changed_files(StoreEntry.load(store_entry(cache_dir, sha256)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _file_to_fetch(planned: Planned) -> Any:
