@@ -212,3 +212,55 @@ def test_record_holds_every_input_the_full_check_reads(
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(name, os.environ.get(name, "") + "-changed")
             assert not verdict_holds(["lock", "sync"]), f"the full check reads ${name}, the record does not"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need a privilege on Windows")
+@pytest.mark.parametrize(("members", "link", "target"), [
+    (["lib"], "lib", "vendor/current/a"),  # a member named by its path
+    (["packages/*"], "packages/a", "../vendor/current/a"),  # a member a glob finds
+])
+def test_a_symlink_on_the_way_to_a_member_pointed_elsewhere_is_seen(
+        tmp_path, make_index, run_pypm, members, link, target) -> None:
+    """A member reached through symlinks resolves anew on every run: pointing a link on
+    the way (not in a directory the globs list) elsewhere changes the member, for the
+    no-op verdict and for the lock written again from a remembered resolution."""
+    from pypm.testing import DistSpec
+
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("gamma", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = tmp_path / "ws"
+    quoted = ", ".join(f'"{m}"' for m in members)
+    write(root / "pyproject.toml", f"[tool.pypm.workspace]\nmembers = [{quoted}]\n")
+    for version, dependency in (("v1", "alpha"), ("v2", "gamma")):
+        write(root / f"vendor/{version}/a/pyproject.toml", f"""
+            [project]
+            name = "a"
+            version = "1.0"
+            requires-python = ">=3.11"
+            dependencies = ["{dependency}"]
+        """)
+    current = root / "vendor/current"
+    current.symlink_to("v1")
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    (root / link).symlink_to(target)
+
+    def point_current_at(version: str) -> None:
+        current.unlink()
+        current.symlink_to(version)
+
+    def locked() -> str:
+        return (root / "pylock.toml").read_text()
+
+    run_pypm("lock", cwd=root, env_extra=env)  # no lock there: also remembered for writing it again
+    assert UP_TO_DATE in run_pypm("lock", cwd=root, env_extra=env).stderr  # the verdict is recorded
+    point_current_at("v2")
+    assert UP_TO_DATE not in run_pypm("lock", cwd=root, env_extra=env).stderr
+    assert 'name = "gamma"' in locked() and 'name = "alpha"' not in locked()
+
+    run_pypm("lock", cwd=root, env_extra=env)
+    (root / "pylock.toml").unlink()
+    run_pypm("lock", cwd=root, env_extra=env)  # written from the remembered resolution (gamma)
+    (root / "pylock.toml").unlink()
+    point_current_at("v1")
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert 'name = "alpha"' in locked() and 'name = "gamma"' not in locked()

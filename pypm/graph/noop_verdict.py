@@ -10,7 +10,9 @@ operations up to date, it records what that verdict was computed from, in
   ``setup.cfg``, ``.python-version``, the user settings file, ``pylock.toml`` and, for
   ``sync``, ``.venv``'s stamp and interpreter description;
 - the listing (names, kinds, link targets) of every directory the workspace's ``members``
-  and ``exclude`` globs look into, so a member that appears or goes is seen;
+  and ``exclude`` globs look into, so a member that appears or goes is seen, and where
+  each of their matches and each path source leads (its real path), so a symlink on the
+  way that is pointed elsewhere is seen too;
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
   user settings file and the cache), the working directory, the interpreter pypm runs on,
   and the files of pypm's own modules the check ran (a reinstalled or edited pypm
@@ -91,6 +93,8 @@ def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
     if any(_stat_signal(path) != signal for path, signal in record["code"].items()):
         return False
     if any(_listing_digest(path) != digest for path, digest in record["listings"].items()):
+        return False
+    if any(os.path.realpath(path) != real for path, real in record["leads-to"].items()):
         return False
     if any(_file_digest(path) != digest for path, digest in record["files"].items()):
         return False
@@ -178,6 +182,7 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
         "env": _settings_environment(),
         "code": {path: _stat_signal(path) for path in _pypm_module_files()},
         "listings": {str(path): _listing_digest(str(path), written) for path in listings},
+        "leads-to": {str(path): os.path.realpath(path) for path in raw.resolved_paths},
         "files": {str(path): _file_digest(str(path)) for path in files},
     }
     if "sync" in operations:

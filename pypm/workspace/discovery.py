@@ -61,6 +61,10 @@ class RawWorkspace:
         self.root_data = root_data
         self.tool_table = tool_table
         self.members: list[RawMember] = []
+        #: the paths, as matched or written, that finding the members resolved (member and
+        #: exclude glob matches, path sources): where each leads decides the members, so a
+        #: symlink on the way retargeted is a change (:mod:`pypm.graph.noop_verdict`)
+        self.resolved_paths: list[Path] = []
         #: what messages call this workspace when it is pypm's own project for something
         #: else (``the environment of tool.py``, ``environment demo``); None for a project
         self.label: str | None = None
@@ -109,7 +113,7 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
     if config_file.name == PYPROJECT and "project" in root_data:
         workspace.members.append(RawMember(root, config_file, root_data))
     if workspace_table is not None:
-        for member_dir in _member_dirs(root, config_file, workspace_table):
+        for member_dir in _member_dirs(root, config_file, workspace_table, workspace.resolved_paths):
             if member_dir != root:
                 pyproject = member_dir / PYPROJECT
                 workspace.members.append(
@@ -132,7 +136,8 @@ def add_path_sources(workspace: RawWorkspace) -> None:
               *((m.pyproject, m.tool_table) for m in workspace.members if m.pyproject != workspace.config_file)]
     known = {m.path.resolve(): m for m in workspace.members}
     for origin, tool in tables:
-        for name, directory, editable in _path_sources(origin, tool.get("sources")):
+        for name, written, directory, editable in _path_sources(origin, tool.get("sources")):
+            workspace.resolved_paths.append(written)
             if directory in known:
                 _check_same_kind(known[directory], origin, name, editable)
                 continue
@@ -158,9 +163,9 @@ def _check_same_kind(member: RawMember, origin: Path, name: str, editable: bool 
                          hint="give every source of that directory the same editable value")
 
 
-def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path, bool | None]]:
-    """(canonical name, directory, editable) of each path source in a ``sources`` table
-    (editable None: the key is not there)."""
+def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path, Path, bool | None]]:
+    """(canonical name, path as written, directory, editable) of each path source in a
+    ``sources`` table (the directory resolved; editable None: the key is not there)."""
     if table is None:
         return []
     if not isinstance(table, dict):
@@ -174,10 +179,11 @@ def _path_sources(origin: Path, table: Any) -> list[tuple[str, Path, bool | None
         editable = entry.get("editable")
         if editable is not None and not isinstance(editable, bool):
             raise WorkspaceError(f"{origin}: source {name!r}: editable must be true or false")
-        directory = (origin.parent / entry["path"]).resolve()
+        written = origin.parent / entry["path"]
+        directory = written.resolve()
         if not directory.is_dir():
             raise WorkspaceError(f"{origin}: source {name!r}: {entry['path']} is not a directory")
-        found.append((canonical_name(name), directory, editable))
+        found.append((canonical_name(name), written, directory, editable))
     return found
 
 
@@ -244,7 +250,9 @@ def _root_config(root: Path) -> Path | None:
     return None
 
 
-def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
+def _member_dirs(root: Path, config_file: Path, table: Any, resolved: list[Path]) -> list[Path]:
+    """The member directories the ``members`` globs find, less the ``exclude`` ones
+    (every match resolved is added to ``resolved``)."""
     members = table.get("members") if isinstance(table, dict) else None
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise WorkspaceError(
@@ -253,12 +261,15 @@ def _member_dirs(root: Path, config_file: Path, table: Any) -> list[Path]:
         )
     excluded = set()
     for pattern in table.get("exclude", []) or []:
-        excluded.update(p.resolve() for p in root.glob(pattern))
+        matches = list(root.glob(pattern))
+        resolved += matches
+        excluded.update(p.resolve() for p in matches)
     found: list[Path] = []
     for pattern in members:
         matches = sorted(root.glob(pattern)) if is_glob(pattern) else [root / pattern]
         if not matches:
             raise WorkspaceError(f"{config_file}: workspace member {pattern!r} matches nothing")
+        resolved += matches
         for match in matches:
             if match.resolve() in excluded:
                 continue
