@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,23 @@ def test_a_plugin_installed_since_the_record_sees_the_lock(locked_once, tmp_path
     assert line.startswith("0 "), said
     assert log.read_text().splitlines() == ["post-lock"]
     assert (root / "pylock.toml").read_bytes() == first
+
+
+def test_the_count_said_is_that_of_the_lock_written(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """Another copy of the project, locked once its pages were stale, replaced the
+    remembered resolution both share (alpha 2.0, which needs beta): the lock written again
+    is that one, and so is the count the line gives."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    env = {"PYPM_INDEX_PAGE_TTL": "4"}
+    first, second = (project_with(tmp_path / name, ["alpha"]) for name in ("first", "second"))
+    lock(run_pypm, first, index, env=env)
+    assert recorded(first).is_file()
+    build_wheel(DistSpec("alpha", "2.0", requires=["beta"]), index.files_dir)
+    build_wheel(DistSpec("beta", "1.0"), index.files_dir)
+    time.sleep(4.1)  # the pages the first lock stored are stale now
+    assert "Locked 3 packages" in lock(run_pypm, second, index, env=env).stderr
+    (first / "pylock.toml").unlink()
+    line, said = probe_lock(first, {**pypm_env, "PYPM_INDEX_URL": index.url, **env})
+    assert line == "0 []", said  # written again from the record, within the pages' 4 seconds
+    assert said.strip() == "Locked 3 packages in pylock.toml"
+    assert (first / "pylock.toml").read_bytes() == (second / "pylock.toml").read_bytes()

@@ -56,7 +56,7 @@ def write_recalled_lock(quiet: bool) -> bool:
 def _write(recall: dict[str, Any], quiet: bool) -> bool:
     from pathlib import Path
 
-    from pypm.lock.memo import code_fingerprint, still_holds
+    from pypm.lock.memo import code_fingerprint, locked_line, still_holds
     from pypm.lock.memo import recall as recorded_resolution
 
     if recall["code-fingerprint"] != code_fingerprint() or _plugins_installed():
@@ -83,7 +83,7 @@ def _write(recall: dict[str, Any], quiet: bool) -> bool:
     ui.configure(-1 if quiet else 0, True)
     if recalled.warning:
         ui.warning(recalled.warning)
-    ui.info(recall["summary"])
+    ui.info(locked_line(recalled.packages, recall["where"]))  # the remembered resolution's count
     return True
 
 
@@ -139,6 +139,6 @@ def record(ctx: GraphContext, before: dict[str, Any] | None) -> None:
         "ttl": int(settings["index-page-ttl"]),
         "lock": str(ctx.lock_path),
         "state": str(ctx.state_dir),
-        "summary": outcome.summary,
+        "where": outcome.where,
     }
     record_verdict(ctx, OPERATIONS, before, RECALL_FILE, {"recall": recall}, written=(ctx.lock_path,))

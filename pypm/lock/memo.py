@@ -45,6 +45,12 @@ class Recalled:
     pages: dict[str, str]
 
 
+def locked_line(packages: int, where: str) -> str:
+    """The line a lock ends with: ``Locked 3 packages in pylock.toml`` (``where``: what
+    follows the count)."""
+    return f"Locked {packages} package{'' if packages == 1 else 's'} {where}"
+
+
 def memo_key(input_digest: str, preferences: Mapping[str, Any], fork_markers: list[str], options: str) -> str:
     """The key of a resolution: inputs, preferences (name -> version or forked versions
     with their markers), the recorded forks, the resolver options and pypm's code."""

@@ -27,13 +27,13 @@ WARNED_PACKAGES = 5
 class LockOutcome:
     """What ``lock`` did: ``written`` is False when the lock was already up to date;
     ``memo_key``: the key of the remembered resolution the lock is (None: none is kept);
-    ``summary``: the "Locked N packages" line."""
+    ``where``: what the "Locked N packages" line says after the count."""
 
     written: bool
     packages: int
     path: Path
     memo_key: str | None = None
-    summary: str = ""
+    where: str = ""
 
 
 class PreviousLock(NamedTuple):
@@ -136,15 +136,16 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
     if made is None:
         made = _resolve_and_write(workspace, request, digest, previous, options, key)
     where = f"for {workspace.raw.label}" if workspace.raw.label else f"in {workspace.lock_path.name}"
-    summary = f"Locked {made.packages} package{'' if made.packages == 1 else 's'} {where}"
     if report:
         if old is not None:
             for line in changes(package_versions(old), package_versions(made.document())):
                 ui.info(line)
         if made.warning:
             ui.warning(made.warning)
-        ui.info(summary)
-    return LockOutcome(made.written, made.packages, workspace.lock_path, made.memo_key, summary)
+        from pypm.lock.memo import locked_line
+
+        ui.info(locked_line(made.packages, where))
+    return LockOutcome(made.written, made.packages, workspace.lock_path, made.memo_key, where)
 
 
 @dataclass
