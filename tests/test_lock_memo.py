@@ -6,7 +6,11 @@ real ``pypm`` processes."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
+
+import tomli_w
 
 from pypm.testing import DistSpec, build_wheel
 from tests.test_lock_behaviour import lock, packages, project_with
@@ -250,3 +254,18 @@ def test_a_lock_read_with_a_cache_dir_is_parsed_once_for_every_checkout(tmp_path
     assert load_lock_data(second, cache)["packages"][0]["name"] == "beta"
     assert len(list((cache / "lock-parses-v1").glob("*.json"))) == 2
     assert not (tmp_path / "one" / ".pypm").exists()
+
+
+def test_a_changed_deciding_library_resolves_again(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """The libraries whose code decides a lock are part of the key like pypm's own code:
+    with another copy of one (an upgrade, here tomli_w, which writes the lock's text) found
+    first, the remembered lock is not written again."""
+    index, root = alpha_needing_beta(tmp_path, make_index)
+    lock(run_pypm, root, index)
+    assert RECALLED in relock(run_pypm, root, index).stderr
+    shadow = tmp_path / "shadow"
+    shutil.copytree(Path(tomli_w.__file__).parent, shadow / "tomli_w")
+    upgraded = {"PYTHONPATH": os.pathsep.join([str(shadow), pypm_env["PYTHONPATH"]])}
+    said = relock(run_pypm, root, index, env=upgraded).stderr
+    assert RECALLED not in said and "Locked 3 packages" in said
+    assert RECALLED in relock(run_pypm, root, index, env=upgraded).stderr  # remembered under the new key

@@ -32,6 +32,10 @@ FORMAT = 1
 #: pypm's modules whose code decides a lock; their sizes and times enter the key, so a
 #: changed resolver (an upgrade, a working tree) never reuses an older answer.
 _DECIDING_PACKAGES = ("resolver", "lock", "index", "workspace", "operations")
+#: The libraries whose code decides a lock as well (what versions, specifiers and markers
+#: mean; the order of resolution; marker algebra; the lock's text): their modules' sizes
+#: and times enter the key too, so an upgraded library resolves afresh.
+_DECIDING_LIBRARIES = ("packaging", "resolvelib", "dep_logic", "tomli_w")
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ def _preference_text(value: Any) -> Any:
 
 
 def code_fingerprint() -> str:
-    """A digest of pypm's version and the sizes and times of the modules that decide a lock."""
+    """A digest of pypm's version and the sizes and times of the modules that decide a lock
+    (pypm's and its deciding libraries')."""
     import pypm
 
     root = Path(pypm.__file__).parent
@@ -89,7 +94,36 @@ def code_fingerprint() -> str:
                         stamps.append(f"{package}/{entry.name}:{info.st_size}:{info.st_mtime_ns}")
         except OSError:
             stamps.append(f"{package}:?")
+    for library in _DECIDING_LIBRARIES:
+        stamps += _library_stamps(library)
     return hashlib.sha256("\n".join(sorted(stamps)).encode()).hexdigest()
+
+
+def _library_stamps(name: str) -> list[str]:
+    """The size and time of each module of library ``name``, found where importing it
+    finds it (without importing it)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        return [f"{name}:absent"]
+    files = [spec.origin] if spec.origin and not spec.submodule_search_locations else []
+    for location in spec.submodule_search_locations or ():
+        for directory, subdirectories, names in os.walk(location):
+            subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+            files += [os.path.join(directory, file) for file in names if file.endswith(".py")]
+    stamps = []
+    for file in files:
+        try:
+            info = os.stat(file)
+        except OSError:
+            stamps.append(f"{name}:{file}:?")
+            continue
+        stamps.append(f"{name}:{file}:{info.st_size}:{info.st_mtime_ns}")
+    return stamps
 
 
 #: Records kept; past this many, the least recently used are removed when one is added.
