@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from pypm.testing import DistSpec
 from pypm.testing._archive import render_record
@@ -804,3 +805,59 @@ def test_a_repair_that_cannot_get_its_wheel_fails_before_the_sync_removes_anythi
     assert fetched and all("alpha-1.0" in path for path in fetched), fetched
     assert installed(one / ".venv") == before and _value(one) == "VALUE = 'pristine'\n"
     store_is_sound(cache)
+
+
+def _forge(lock_path: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in the lock and give it a content hash that holds again,
+    as anyone who edits a lock in a repository can."""
+    import re
+
+    from pypm.lock.reader import CONTENT_HASH_PLACEHOLDER, content_hash
+
+    text = lock_path.read_text().replace(old, new)
+    zeroed = re.sub(r'content-hash = "[0-9a-f]{64}"', f'content-hash = "{CONTENT_HASH_PLACEHOLDER}"', text)
+    digest = content_hash(zeroed.encode())
+    lock_path.write_text(zeroed.replace(f'content-hash = "{CONTENT_HASH_PLACEHOLDER}"', f'content-hash = "{digest}"'))
+
+
+@pytest.mark.parametrize("forged", ["../../victim/config", "absolute"])
+def test_a_lock_whose_hash_or_file_name_is_a_path_is_refused_before_anything_is_touched(
+        tmp_path, make_index, run_pypm, pypm_env, forged) -> None:
+    """A lock's sha256 becomes paths in the cache: one that is a path (``../..``,
+    absolute) is refused in one line, and the files it points at (the download's ``.part``
+    and ``.json``, a wheel) are left as they were."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    victim = cache.parent / "victim"
+    victim.mkdir()
+    names = ("config.json", "config.part", "config", "alpha-1.0-py3-none-any.whl")
+    mine = {name: f"{name} is mine\n" for name in names}
+    for name, text in mine.items():
+        (victim / name).write_text(text)
+    lock_path = root / "pylock.toml"
+    digest = tomllib.loads(lock_path.read_text())["packages"][0]["wheels"][0]["hashes"]["sha256"]
+    _forge(lock_path, digest, forged if forged != "absolute" else str(victim / "config"))
+    shutil.rmtree(cache / "wheels-v1")
+    shutil.rmtree(root / ".venv")
+
+    failed = run_pypm("sync", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), failed.stderr
+    assert {path.name: path.read_text() for path in victim.iterdir()} == mine
+
+
+@pytest.mark.parametrize("name", ["../alpha-1.0-py3-none-any.whl", "a/alpha-1.0-py3-none-any.whl",
+                                  "..", "", "C:alpha-1.0-py3-none-any.whl", "a\\alpha-1.0-py3-none-any.whl"])
+def test_a_file_name_with_a_directory_part_gets_no_cache_path(tmp_path, name) -> None:
+    """packaging refuses such wheel names in a lock; the cache refuses them from anywhere."""
+    from pypm.errors import LockError
+    from pypm.install.download import FileToFetch, cache_path
+
+    with pytest.raises(LockError, match="not a plain file name"):
+        cache_path(tmp_path, FileToFetch(name, "http://example.invalid/x", "0" * 64))
+    assert cache_path(tmp_path, FileToFetch("alpha-1.0-py3-none-any.whl", "http://x", "0" * 64)).name == (
+        "alpha-1.0-py3-none-any.whl")

@@ -26,7 +26,7 @@ from pypm import ui
 from pypm.errors import HashMismatchError, InstallError
 from pypm.fsutil import file_size
 from pypm.install.progress import DownloadProgress
-from pypm.store.layout import WHEELS, partial_download
+from pypm.store.layout import WHEELS, checked_file_name, checked_sha256, partial_download
 
 if TYPE_CHECKING:
     import httpx
@@ -60,7 +60,8 @@ class FileToFetch:
 
 def cache_path(cache_dir: Path, item: FileToFetch) -> Path:
     """Where a file with this sha256 lives in the cache."""
-    return cache_dir.joinpath(WHEELS, item.sha256[:2], item.sha256, item.filename)  # one join, not four
+    sha256 = checked_sha256(item.sha256)
+    return cache_dir.joinpath(WHEELS, sha256[:2], sha256, checked_file_name(item.filename))  # one join, not four
 
 
 #: ``on_ready(item, path, downloaded)``: ``downloaded`` when this process fetched it (and

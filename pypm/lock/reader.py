@@ -171,6 +171,23 @@ def read_lock(path: Path, cache_dir: Path | None = None) -> Any:
 
     data = load_lock_data(path, cache_dir)
     try:
-        return Pylock.from_dict(data)
+        lock = Pylock.from_dict(data)
     except PylockValidationError as exc:
         raise LockError(f"{path}: not a valid PEP 751 lock: {exc}", hint="run `pypm lock` to rewrite it") from None
+    _check_files(lock, path)
+    return lock
+
+
+def _check_files(lock: Any, path: Path) -> None:
+    """Every file's sha256 is a hex digest and its name a plain file name: both become
+    paths in the cache (packaging checks neither)."""
+    from pypm.store.layout import checked_file_name, checked_sha256
+
+    for package in lock.packages:
+        for file in [*(package.wheels or ()), *([package.sdist] if package.sdist is not None else [])]:
+            try:
+                checked_file_name(file.filename)
+                if "sha256" in file.hashes:
+                    checked_sha256(file.hashes["sha256"])
+            except LockError as exc:
+                raise LockError(f"{path}: package {package.name}: {exc.message}", hint=exc.hint) from None

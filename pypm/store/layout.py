@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pypm.errors import LockError
+
 WHEELS = "wheels-v1"
 STORE = "store-v1"
 BUILT = "built-wheels-v1"
@@ -31,9 +33,30 @@ LINKS_SUFFIX = ".links"  # beside an entry: one record per environment that link
 TEMP_SUFFIX = ".tmp"  # pypm.fsutil's atomic writes: ``.<name>.<random>.tmp`` beside the file
 
 
+_HEX_DIGITS = frozenset("0123456789abcdef")
+_DAMAGED_LOCK = "a lock names its files and hashes: run `pypm lock` to rewrite it"
+
+
+def checked_sha256(sha256: str) -> str:
+    """``sha256`` when it is a sha256 digest in hex (64 lowercase hex digits), as every
+    cache path made from one needs; else a one-line error. A hash comes from a lock, which
+    a cloned repository brings: ``../../x`` must never become a path to write or delete."""
+    if len(sha256) != 64 or not _HEX_DIGITS.issuperset(sha256):
+        raise LockError(f"not a sha256 digest in hex: {sha256[:80]!r}", hint=_DAMAGED_LOCK)
+    return sha256
+
+
+def checked_file_name(name: str) -> str:
+    """``name`` when it is a plain file name (no directory part, not ``.`` or ``..``), as
+    the cache keeps a file under; else a one-line error (the name comes from a lock)."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or ":" in name:
+        raise LockError(f"not a plain file name: {name[:80]!r}", hint=_DAMAGED_LOCK)
+    return name
+
+
 def store_entry(cache_dir: Path, sha256: str) -> Path:
     """The unpacked store entry of the wheel with this sha256."""
-    return cache_dir.joinpath(STORE, sha256[:2], sha256)  # one join, not three (called per entry, often)
+    return cache_dir.joinpath(STORE, checked_sha256(sha256)[:2], sha256)  # one join, not three (called often)
 
 
 def entry_links(entry_root: Path) -> Path:
@@ -48,7 +71,7 @@ def entry_repair_lock(entry_root: Path) -> Path:
 
 def partial_download(cache_dir: Path, sha256: str) -> Path:
     """Where a download in progress keeps its bytes (resumable)."""
-    return cache_dir / PARTIAL / f"{sha256}.part"
+    return cache_dir / PARTIAL / f"{checked_sha256(sha256)}.part"
 
 
 def partial_download_lock(part: Path) -> Path:
