@@ -34,7 +34,7 @@ def remove_file(path: str, trash: Path) -> None:
 def empty_trash(env_root: Path) -> None:
     """Delete what earlier syncs moved aside (files still in use stay for the next time)."""
     trash = trash_dir(env_root)
-    if not trash.is_dir():
+    if not trash.is_dir() or trash.is_symlink():  # a link put there: what it points at is not ours
         return
     for item in trash.iterdir():
         try:

@@ -861,3 +861,61 @@ def test_a_file_name_with_a_directory_part_gets_no_cache_path(tmp_path, name) ->
         cache_path(tmp_path, FileToFetch(name, "http://example.invalid/x", "0" * 64))
     assert cache_path(tmp_path, FileToFetch("alpha-1.0-py3-none-any.whl", "http://x", "0" * 64)).name == (
         "alpha-1.0-py3-none-any.whl")
+
+
+def _old(path: Path) -> Path:
+    """``path`` untouched for three days (past any staleness threshold of prune)."""
+    three_days_ago = time.time() - 3 * 86400
+    os.utime(path, (three_days_ago, three_days_ago), follow_symlinks=False)
+    return path
+
+
+def test_prune_deletes_nothing_of_the_users_in_a_cache_dir_they_share(tmp_path, make_index, run_pypm,
+                                                                       pypm_env) -> None:
+    """The cache directory may be one the user keeps files in (``cache-dir`` can name any
+    directory): prune looks for stale temp files only in pypm's own directories."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    shared = tmp_path / "shared"
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": str(shared)}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    (shared / "docs/pypm-wheel-notes").mkdir(parents=True)
+    mine = [_old(shared / "docs/pypm-wheel-notes"), _old(_write(shared / "docs/.thesis.docx.tmp")),
+            _old(_write(shared / "work/.download-list.txt")), _old(_write(shared / "report.tmp"))]
+    ours = _old(_write(shared / "metadata-v1/ab/.x.METADATA.aa11.tmp"))
+
+    result = run_pypm("cache", "prune", cwd=root, env_extra=env)
+    assert "1 stale temp files" in result.stderr
+    assert all(path.exists() for path in mine) and not ours.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need a privilege on Windows")
+def test_no_sweep_follows_a_symlink_out_of_the_cache_or_the_environment(tmp_path, make_index, run_pypm,
+                                                                         pypm_env) -> None:
+    """A link put into pypm's directories (the shared dist-info copies, the store, the
+    partial downloads, an environment's trash) deletes nothing where it points."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    user = tmp_path / "user"
+    files = [_write(user / "photos/img1.jpg"), _write(user / "proj/build.lock"),
+             _write(user / "proj/.unpack-cfg/settings"), _write(user / "proj/sub/.notes.abc.tmp"),
+             _write(user / "downloads/" / ("f" * 64 + ".part")), _write(user / "report/report.pdf")]
+    (cache / "dist-info-files-v1/yy").symlink_to(user / "photos")
+    (cache / "store-v1/zy").symlink_to(user / "proj")
+    shutil.rmtree(cache / "partial-v1", ignore_errors=True)
+    (cache / "partial-v1").symlink_to(user / "downloads")
+    (root / ".venv/.pypm-trash").symlink_to(user / "report")
+
+    run_pypm("cache", "prune", cwd=root, env_extra=env)
+    run_pypm("sync", "--reinstall", cwd=root, env_extra=env)
+    assert [path for path in files if not path.exists()] == []
+    assert installed(root / ".venv")["alpha"] == "1.0"
+
+
+def _write(path: Path, text: str = "mine\n") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

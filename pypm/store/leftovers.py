@@ -14,7 +14,10 @@
   unhashed downloads, ``pypm-wheel-*`` build staging) have no lock to ask: they are
   deleted when untouched for :data:`STALE_AFTER` (a live writer keeps its file or
   directory fresh far more often; a build longer than that is not expected)
-  (:func:`remove_stale_temps`).
+  (:func:`remove_stale_temps`). Only pypm's own directories of the cache are looked into:
+  the cache directory may be one the user keeps other files in.
+
+No sweep follows a symbolic link: one put into the cache deletes nothing where it points.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 from pypm.store.layout import (
     BUILD_ENVS,
+    CACHE_DIRS,
     PARTIAL,
     STORE,
     TEMP_SUFFIX,
@@ -42,11 +46,13 @@ def remove_store_leftovers(cache_dir: Path) -> int:
     """Delete unpack directories, temp files and repair locks in the store; the caller
     holds the store's exclusive lock. Returns how many were deleted."""
     removed = 0
-    for bucket in _children(cache_dir / STORE):
+    if not _is_real_directory(cache_dir / STORE):
+        return 0
+    for bucket in _real_subdirectories(cache_dir / STORE):
         for path in _children(bucket):
             if path.name.startswith(UNPACK_PREFIX) or path.name.endswith(".lock"):
                 removed += _remove(path)
-            elif path.is_dir():  # an entry (its manifest's temps) or its link records (theirs)
+            elif _is_real_directory(path):  # an entry (its manifest's temps) or its link records (theirs)
                 removed += sum(_remove(p) for p in _children(path) if _is_temp(p.name))
     return removed
 
@@ -56,6 +62,8 @@ def remove_partial_downloads(cache_dir: Path) -> int:
     from filelock import FileLock, Timeout
 
     removed = 0
+    if not _is_real_directory(cache_dir / PARTIAL):
+        return 0
     for path in _children(cache_dir / PARTIAL):
         if path.suffix not in (".part", ".json"):
             continue
@@ -76,15 +84,22 @@ def remove_stale_temps(cache_dir: Path, now: float | None = None) -> int:
     :data:`STALE_AFTER` seconds; returns how many."""
     cutoff = (time.time() if now is None else now) - STALE_AFTER
     removed = 0
-    for directory, subdirs, files in os.walk(cache_dir):
-        if Path(directory) == cache_dir:
-            subdirs[:] = [d for d in subdirs if d not in (STORE, BUILD_ENVS, PARTIAL)]
+    for top in (cache_dir / name for name in CACHE_DIRS if name not in (STORE, BUILD_ENVS, PARTIAL)):
+        if _is_real_directory(top):
+            removed += _remove_stale_under(top, cutoff)
+    return removed
+
+
+def _remove_stale_under(top: Path, cutoff: float) -> int:
+    """:func:`remove_stale_temps` in one of pypm's directories (links are not followed)."""
+    removed = 0
+    for directory, subdirs, files in os.walk(top):
         stale_dirs = [d for d in subdirs if d.startswith(_TEMP_DIR_PREFIXES) and _older(Path(directory, d), cutoff)]
         for name in stale_dirs:
             removed += _remove(Path(directory, name))
         subdirs[:] = [d for d in subdirs if d not in stale_dirs]
         for name in files:
-            if (name.endswith(TEMP_SUFFIX) or name.startswith(_TEMP_FILE_PREFIXES)) and _older(
+            if (_is_temp(name) or name.startswith(_TEMP_FILE_PREFIXES)) and _older(
                     Path(directory, name), cutoff):
                 removed += _remove(Path(directory, name))
     return removed
@@ -99,6 +114,15 @@ def _older(path: Path, cutoff: float) -> bool:
         return path.lstat().st_mtime < cutoff
     except OSError:
         return False
+
+
+def _is_real_directory(path: Path) -> bool:
+    """A directory, not a link to one."""
+    return path.is_dir() and not path.is_symlink()
+
+
+def _real_subdirectories(directory: Path) -> list[Path]:
+    return [path for path in _children(directory) if _is_real_directory(path)]
 
 
 def _children(directory: Path) -> list[Path]:

@@ -85,16 +85,16 @@ def prune_shared(cache_dir: Path) -> int:
     The caller holds the store's exclusive lock (no sync is about to link one)."""
     removed = 0
     root = cache_dir / SHARED_FILES
-    if not root.is_dir():
+    if not root.is_dir() or root.is_symlink():
         return 0
     for bucket in root.iterdir():
-        if not bucket.is_dir():
+        if not bucket.is_dir() or bucket.is_symlink():  # a link put here: what it points at is not ours
             continue
         for copy in bucket.iterdir():
             if copy.name.startswith("."):
                 continue  # a temp file (a crash's leftover: `cache prune` removes it when stale)
             try:
-                if copy.stat().st_nlink == 1:
+                if copy.lstat().st_nlink == 1 and not copy.is_symlink():
                     copy.unlink()
                     removed += 1
             except OSError:
