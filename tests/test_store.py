@@ -919,3 +919,38 @@ def _write(path: Path, text: str = "mine\n") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need a privilege on Windows")
+@pytest.mark.parametrize("link_mode", ["copy", "hardlink"])
+def test_installing_never_writes_through_a_link_the_user_made(tmp_path, make_index, run_pypm, link_mode) -> None:
+    """Files the user linked where a package's files go (a symlink, a second hard link)
+    are replaced, not written through, in copy mode too; a directory that is a symlink is
+    refused in one line. What the links pointed at stays as it was."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "A = 1\n", "alpha/data.txt": "data\n"})])
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_LINK_MODE": link_mode}
+    root = project(tmp_path / "p", [])
+    run_pypm("sync", cwd=root, env_extra=env)
+    site = site_packages(root / ".venv")[0]
+    user = tmp_path / "user"
+    mine, hard = _write(user / "mine.py", "MY CODE\n"), _write(user / "hard.txt", "MY DATA\n")
+    (site / "alpha").mkdir()
+    (site / "alpha/__init__.py").symlink_to(mine)
+    os.link(hard, site / "alpha/data.txt")
+    project(root, ["alpha"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert (mine.read_text(), hard.read_text()) == ("MY CODE\n", "MY DATA\n")
+    assert (site / "alpha/__init__.py").read_text() == "A = 1\n" and not (site / "alpha/__init__.py").is_symlink()
+
+    shutil.rmtree(site / "alpha")
+    for dist_info in site.glob("alpha-*.dist-info"):
+        shutil.rmtree(dist_info)
+    developed = _write(user / "dev/alpha/__init__.py", "MY DEV CODE\n").parent
+    (site / "alpha").symlink_to(developed)
+    failed = run_pypm("sync", "--reinstall-package", "alpha", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "is a symbolic link: pypm does not install through one" in failed.stderr
+    assert sorted(p.name for p in developed.iterdir()) == ["__init__.py"]
+    assert (developed / "__init__.py").read_text() == "MY DEV CODE\n"

@@ -17,6 +17,7 @@ from dataclasses import replace
 from hashlib import sha256
 from pathlib import Path
 
+from pypm.errors import InstallError
 from pypm.interpreter import Interpreter
 from pypm.store.entry import FILES, StoredFile, StoreEntry
 from pypm.store.layout import LINK_MODES
@@ -109,7 +110,8 @@ def link_entry(
     # wheel's name), so its files' RECORD paths need no relpath
     rows += [_row(f"{entry.dist_info}/{name}", data) for name, data in per_environment.items()]
     staging.mkdir(parents=True)
-    placer.made.update((str(root_dir), str(staging)))
+    # the directories below the environment's root are made (and checked) one by one
+    placer.made.update((str(root_dir), str(staging), str(dirs["data"])))
     record_rows = _write_record(staging, f"{entry.dist_info}/RECORD", rows)
     for index, (_, source, target) in enumerate(targets):
         placer.place(source, target, rewritten.get(index))
@@ -284,6 +286,10 @@ class _Placer:
             try:
                 os.mkdir(directory)
             except FileExistsError:
+                if os.path.islink(directory):  # its files would land where it points, outside the environment
+                    raise InstallError(f"{directory} is a symbolic link: pypm does not install through one",
+                                       hint="remove the link (what it points at stays), then run the command again"
+                                       ) from None
                 if not os.path.isdir(directory):
                     raise
             self.made.add(directory)
@@ -301,6 +307,9 @@ class _Placer:
         if self.mode == "symlink":
             os.symlink(source, target)
         else:
+            # A new file only, as os.link and os.symlink make: copy2 alone would write
+            # through a link at ``target``, or into the inode another name shares.
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666))
             shutil.copy2(source, target)
 
 
