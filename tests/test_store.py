@@ -954,3 +954,37 @@ def test_installing_never_writes_through_a_link_the_user_made(tmp_path, make_ind
     assert "is a symbolic link: pypm does not install through one" in failed.stderr
     assert sorted(p.name for p in developed.iterdir()) == ["__init__.py"]
     assert (developed / "__init__.py").read_text() == "MY DEV CODE\n"
+
+
+@pytest.mark.parametrize("foreign", ["a second version beside", "the same version, another installer's"])
+def test_a_package_another_installer_put_into_the_environment_is_installed_again(
+        tmp_path, make_index, run_pypm, foreign) -> None:
+    """pip run inside .venv: a dist-info of another version beside pypm's, or pypm's copy
+    replaced by one of the same version from another wheel. The sync is not up to date:
+    the locked wheel is installed again, from its store entry, alone under its name."""
+    index = make_index([DistSpec("alpha", "2.0", files={"alpha/__init__.py": "V = 2\n"})])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    site = site_packages(root / ".venv")[0]
+    ours = site / "alpha-2.0.dist-info"
+    (site / "alpha/__init__.py").unlink()
+    _write(site / "alpha/__init__.py", "V = 'pip'\n")
+    if foreign == "a second version beside":
+        other = site / "alpha-1.0.dist-info"
+        other.mkdir()
+        (other / "METADATA").write_text("Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n")
+        (other / "RECORD").write_text("alpha/__init__.py,,\nalpha-1.0.dist-info/METADATA,,\n"
+                                      "alpha-1.0.dist-info/RECORD,,\n")
+    else:  # what pip leaves: its own INSTALLER, no store pointer, a RECORD of what it wrote
+        (ours / "pypm-store.json").unlink()
+        (ours / "INSTALLER").unlink()
+        (ours / "INSTALLER").write_text("pip\n")
+        rows = (ours / "RECORD").read_text().splitlines()
+        (ours / "RECORD").write_text("".join(f"{row}\n" for row in rows if "pypm-store.json" not in row))
+
+    synced = run_pypm("sync", cwd=root, env_extra=env)
+    assert "1 installed" in synced.stderr, synced.stderr
+    assert (site / "alpha/__init__.py").read_text() == "V = 2\n"
+    assert sorted(p.name for p in site.glob("alpha-*.dist-info")) == ["alpha-2.0.dist-info"]
+    assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pypm.store.registry import STORE_POINTER
@@ -22,7 +22,9 @@ INSTALL_INFO = "pypm-install.json"
 @dataclass(frozen=True)
 class InstalledDist:
     """A ``.dist-info`` directory found in site-packages (``install_info``: its
-    :data:`INSTALL_INFO`, empty when pypm did not write one)."""
+    :data:`INSTALL_INFO`, empty when pypm did not write one; ``shadowed``: the other
+    dist-info directories of the same name, which another installer put beside it and
+    which are removed with it)."""
 
     name: str
     version: str
@@ -30,6 +32,7 @@ class InstalledDist:
     editable: bool
     store: str | None = None
     install_info: dict[str, str] = field(default_factory=dict, compare=False)
+    shadowed: tuple[Path, ...] = field(default=(), compare=False)
 
 
 def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDist]:
@@ -40,7 +43,7 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
     for directory in dict.fromkeys(site_packages):
         if not directory.is_dir():
             continue
-        for dist_info in directory.glob("*.dist-info"):
+        for dist_info in sorted(directory.glob("*.dist-info")):
             metadata = dist_info / "METADATA"
             if not metadata.is_file() or not (dist_info / "RECORD").is_file():
                 continue
@@ -48,6 +51,10 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
             pointer = _json_object(dist_info / STORE_POINTER)
             store = pointer.pop("store", None)
+            if name in found:  # one name, two dist-infos (pip installed a second version beside)
+                first = found[name]
+                found[name] = replace(first, shadowed=(*first.shadowed, dist_info))
+                continue
             found[name] = InstalledDist(
                 name, headers["Version"] or "", dist_info, _is_editable(dist_info), store,
                 pointer or _json_object(dist_info / INSTALL_INFO),
@@ -93,12 +100,12 @@ def uninstall(dist: InstalledDist, env_root: Path) -> None:
     the journal: a crash leaves at worst a ``.pypm-removing`` directory that the next sync
     finishes with :func:`finish_pending`, never a dist that looks installed), then every
     file its RECORD lists inside ``env_root``, then the emptied directories."""
-    site = dist.dist_info.parent
-    trash = site / f".{dist.dist_info.name}{REMOVING}"
-    if trash.exists():
+    for dist_info in (dist.dist_info, *dist.shadowed):
+        trash = dist_info.parent / f".{dist_info.name}{REMOVING}"
+        if trash.exists():
+            _finish_one(trash, env_root, owned=set())
+        os.rename(dist_info, trash)
         _finish_one(trash, env_root, owned=set())
-    os.rename(dist.dist_info, trash)
-    _finish_one(trash, env_root, owned=set())
 
 
 def pending_operations(site_packages: list[Path]) -> list[Path]:
@@ -127,7 +134,8 @@ def finish_pending(site_packages: list[Path], env_root: Path) -> list[str]:
 def _owned_paths(site_packages: list[Path]) -> set[str]:
     owned: set[str] = set()
     for dist in installed_distributions(site_packages).values():
-        owned.update(_record_paths(dist.dist_info / "RECORD", dist.dist_info.parent))
+        for dist_info in (dist.dist_info, *dist.shadowed):
+            owned.update(_record_paths(dist_info / "RECORD", dist_info.parent))
     return owned
 
 

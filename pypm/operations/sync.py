@@ -292,22 +292,24 @@ def _check_nothing_pending(site: list[Path]) -> None:
 
 
 def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) -> bool:
-    """Same version and kind, installed with this link mode, from the same wheel (locked
-    wheels, when known) or the same member inputs (members, path dependencies); with
-    ``verify``, every file its RECORD lists still there."""
+    """Same version and kind, installed with this link mode, from the store entry of the
+    same wheel (locked wheels) or the same member inputs (members, path dependencies), with
+    no second dist-info of its name beside it; with ``verify``, every file its RECORD
+    lists still there."""
     from packaging.pylock import PackageWheel
 
     from pypm.install.installed import missing_files
 
-    if current.version != planned.version or current.editable != planned.editable:
+    if current.version != planned.version or current.editable != planned.editable or current.shadowed:
         return False
     if current.install_info.get("link-mode", "hardlink") != link_mode:
         return False
     if planned.member_key is not None and current.install_info.get("member-key") != planned.member_key:
         return False
-    if isinstance(planned.source, PackageWheel) and current.store is not None:
-        if current.store != planned.source.hashes["sha256"]:
-            return False
+    # A locked wheel counts as installed only from its own store entry: another installer's
+    # copy of the same version (pip's, with no store pointer) may hold other files.
+    if isinstance(planned.source, PackageWheel) and current.store != planned.source.hashes["sha256"]:
+        return False
     return not (verify and missing_files(current))
 
 
