@@ -16,8 +16,10 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
   scripts directory and each directory directly in site-packages (packages, dist-info):
   inode, mtime and a digest of the names inside (``__pycache__`` left out). A changed mtime
   costs one listing; only a changed listing or inode makes ``.venv`` stale. So a deleted or
-  added package, dist-info, script or top-level module file is seen; an edit deeper inside
-  a package is not (``pypm sync`` repairs it when it runs for any other reason).
+  added package, dist-info, script or top-level module file is seen; an edit or a deletion
+  deeper inside a package is not, and a sync that runs for another reason keeps that
+  package as it is (it checks kept packages' files only when these signals changed):
+  ``pypm verify`` finds such a change, ``pypm sync --reinstall-package NAME`` repairs it.
 
 The stamp is removed before a sync's first change and written last, so a crashed sync
 never looks up to date. Import-light: the fast freshness check reads it.
