@@ -988,3 +988,18 @@ def test_a_package_another_installer_put_into_the_environment_is_installed_again
     assert (site / "alpha/__init__.py").read_text() == "V = 2\n"
     assert sorted(p.name for p in site.glob("alpha-*.dist-info")) == ["alpha-2.0.dist-info"]
     assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr
+
+
+def test_clean_leaves_no_symlinked_environment_up_to_date(tmp_path, make_index, run_pypm) -> None:
+    """In symlink mode an environment's files point into the store: after `cache clean`
+    its next sync installs them again instead of saying it is up to date."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "V = 1\n"})])
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_LINK_MODE": "symlink"}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr
+    cleaned = run_pypm("cache", "clean", cwd=root, env_extra=env)
+    assert "1 environment linked files in symlink mode" in cleaned.stderr
+    synced = run_pypm("sync", cwd=root, env_extra=env)
+    assert "All up to date" not in synced.stderr and "Synced .venv: 2 installed" in synced.stderr  # alpha, p
+    assert run_pypm("run", "python", "-c", "import alpha; print(alpha.V)", cwd=root, env_extra=env).stdout == "1\n"

@@ -116,6 +116,7 @@ def clean(cache_dir: Path) -> str:
     if not _existing_cache(cache_dir):
         return f"Nothing to remove: {cache_dir} does not exist"
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
+        forgotten = _forget_symlinked_environments(cache_dir)
         size = 0
         for name in CACHE_DIRS:
             path = cache_dir / name
@@ -124,7 +125,38 @@ def clean(cache_dir: Path) -> str:
                 shutil.rmtree(path, ignore_errors=True)
         kept = [p.name for p in cache_dir.iterdir() if not is_lock_file(p.name)]
     note = f"; left {len(kept)} entries pypm did not make: {', '.join(sorted(kept)[:3])}" if kept else ""
+    if forgotten:
+        note += (f"; {forgotten} environment{'s' if forgotten != 1 else ''} linked files in symlink mode: "
+                 "the next sync there installs them again")
     return f"Removed {_human(size)} from {cache_dir}{note}"
+
+
+def _forget_symlinked_environments(cache_dir: Path) -> int:
+    """Remove the sync stamp of each environment whose files are symbolic links into the
+    store (the links break with it): its next sync then checks every file and installs
+    the broken packages again, where it would have said "up to date". Returns how many.
+    A stamp is pypm's own file in a ``.venv`` that has ``pyvenv.cfg``."""
+    import json
+
+    from pypm.operations.stamp import stamp_path
+    from pypm.store.registry import live_links, store_entries
+
+    environments = set()
+    for entry in store_entries(cache_dir):
+        for pointer in live_links(entry):
+            try:
+                mode = json.loads(pointer.read_text("utf-8")).get("link-mode")
+            except (OSError, ValueError, AttributeError):
+                continue
+            venv = next((d for d in pointer.parents if (d / "pyvenv.cfg").is_file()), None)
+            if mode == "symlink" and venv is not None:
+                environments.add(venv)
+    for venv in environments:
+        try:
+            stamp_path(venv).unlink(missing_ok=True)
+        except OSError:
+            continue
+    return len(environments)
 
 
 def verify(cache_dir: Path) -> tuple[int, list[str]]:
