@@ -149,6 +149,15 @@ class _RecordingEnviron(MutableMapping):
         return len(self.real)
 
 
+def _link_chain(path: str) -> list[str]:
+    """The links ``os.path.realpath(path)`` passes through (each looked at with lstat)."""
+    chain = []
+    while os.path.islink(path) and len(chain) < 40:
+        chain.append(path)
+        path = os.path.join(os.path.dirname(path), os.readlink(path))
+    return chain
+
+
 @pytest.mark.parametrize("settings_file", ["named-by-variable", "default-place"])
 def test_record_holds_every_input_the_full_check_reads(
     synced_workspace: Path, pypm_env, workspace_env, monkeypatch, tmp_path: Path, settings_file: str
@@ -191,7 +200,7 @@ def test_record_holds_every_input_the_full_check_reads(
     stamp_dirs = set(record["venv-stamp"]["environment"])
     interpreter = record["venv-info"]
     base = os.path.realpath(interpreter.get("base") or interpreter["executable"])
-    interpreter_files = {interpreter["executable"], base}
+    interpreter_files = {interpreter["executable"], base, *_link_chain(interpreter["executable"])}
     # the replay resolves the interpreter's links again (pypm.operations.venv_state.interpreter_state)
     venv_files = interpreter_files | {str(parent) for path in interpreter_files for parent in Path(path).parents}
     ancestors = {str(synced_workspace), *map(str, synced_workspace.parents)}

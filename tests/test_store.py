@@ -1003,3 +1003,22 @@ def test_clean_leaves_no_symlinked_environment_up_to_date(tmp_path, make_index, 
     synced = run_pypm("sync", cwd=root, env_extra=env)
     assert "All up to date" not in synced.stderr and "Synced .venv: 2 installed" in synced.stderr  # alpha, p
     assert run_pypm("run", "python", "-c", "import alpha; print(alpha.V)", cwd=root, env_extra=env).stdout == "1\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX venv's interpreter is a symlink")
+def test_an_interpreter_link_pointed_at_another_program_is_not_up_to_date(tmp_path, make_index, run_pypm) -> None:
+    """`.venv/bin/python` pointed at another program: the sync does not say up to date,
+    and it makes the environment again around its own Python."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "V = 1\n"})])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    python = root / ".venv/bin/python"
+    other = shutil.which("true")
+    assert other is not None
+    python.unlink()
+    python.symlink_to(other)
+    synced = run_pypm("sync", cwd=root, env_extra=env)
+    assert "All up to date" not in synced.stderr
+    checked = subprocess.run([str(python), "-c", "import alpha; print(alpha.V)"], capture_output=True, text=True)
+    assert checked.stdout == "1\n", checked.stderr

@@ -238,11 +238,16 @@ def complete_venv(venv: Path) -> Interpreter | None:
 
 def _complete_venv_data(venv: Path) -> dict[str, Any] | None:
     info_file = venv / INFO_FILE
-    if not ((venv / "pyvenv.cfg").is_file() and info_file.is_file() and venv_python(venv).exists()):
+    python = venv_python(venv)
+    if not ((venv / "pyvenv.cfg").is_file() and info_file.is_file() and python.exists()):
         return None
     try:
         data = json.loads(info_file.read_text("utf-8"))
         Interpreter.from_json(data)
+        # a linked interpreter must still lead to the base it was made from (one pointed
+        # at another program is no longer this venv's Python); a copied one (Windows) is itself
+        if python.is_symlink() and os.path.realpath(python) != os.path.realpath(data["base"]):
+            return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return data if isinstance(data, dict) and describes_this_venv(data, venv) else None

@@ -52,15 +52,18 @@ def read_interpreter_info(venv: str | os.PathLike[str]) -> dict[str, Any] | None
 
 
 def interpreter_state(info: dict[str, Any]) -> dict[str, Any] | None:
-    """``.venv``'s interpreter and the base Python it was made from; None when either no
-    longer exists (a dangling link to an uninstalled Python)."""
+    """``.venv``'s interpreter (where its link leads now: one pointed elsewhere is a
+    change) and the base Python it was made from; None when either no longer exists (a
+    dangling link to an uninstalled Python)."""
     try:
         os.stat(info["executable"])  # follows the link to the base interpreter
+        runs = os.path.realpath(info["executable"])
         base = os.path.realpath(info.get("base") or info["executable"])
         stat = os.stat(base)
     except (OSError, KeyError, TypeError, ValueError):
         return None
-    return {"base": base, "base-file": [stat.st_ino, stat.st_size, stat.st_mtime_ns], "version": info.get("version")}
+    return {"base": base, "base-file": [stat.st_ino, stat.st_size, stat.st_mtime_ns], "version": info.get("version"),
+            "runs": runs}
 
 
 def _watched_dirs(info: dict[str, Any]) -> list[str]:
