@@ -244,9 +244,10 @@ def _complete_venv_data(venv: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(info_file.read_text("utf-8"))
         Interpreter.from_json(data)
-        # a linked interpreter must still lead to the base it was made from (one pointed
-        # at another program is no longer this venv's Python); a copied one (Windows) is itself
-        if python.is_symlink() and os.path.realpath(python) != os.path.realpath(data["base"]):
+        # its interpreter must still lead where it led when the venv was made (one pointed
+        # at another program is no longer this venv's Python; venvs made before this was
+        # recorded are not checked)
+        if data.get("runs") is not None and os.path.realpath(python) != data["runs"]:
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -343,6 +344,7 @@ def _create_venv(venv: Path, base: Path) -> Interpreter:
         data = describe_interpreter(venv_python(venv))
     (venv / ".gitignore").write_text("*\n")
     data["base"] = str(base)
+    data["runs"] = os.path.realpath(venv_python(venv))  # where its interpreter leads (a link, or itself)
     atomic_write_text(venv / INFO_FILE, json.dumps(data, indent=1))
     return Interpreter.from_json(data)
 
