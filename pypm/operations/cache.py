@@ -148,7 +148,8 @@ def _forget_symlinked_environments(cache_dir: Path) -> int:
                 mode = json.loads(pointer.read_text("utf-8")).get("link-mode")
             except (OSError, ValueError, AttributeError):
                 continue
-            venv = next((d for d in pointer.parents if (d / "pyvenv.cfg").is_file()), None)
+            # <venv>/lib/pythonX.Y/site-packages/<dist-info>/<pointer> (Windows: <venv>/Lib/...)
+            venv = next((d for d in list(pointer.parents)[1:5] if (d / "pyvenv.cfg").is_file()), None)
             if mode == "symlink" and venv is not None:
                 environments.add(venv)
     for venv in environments:
