@@ -11,6 +11,7 @@ import os
 import string
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,12 +120,13 @@ _EXECUTABLES = st.sampled_from([
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.text(alphabet=string.ascii_letters + "-_.", min_size=1, max_size=10), _MODULES, _ATTRS,
-       st.sampled_from(["console", "gui"]), _EXECUTABLES)
+@given(st.text(alphabet=string.ascii_letters + "-_.", min_size=1, max_size=10).filter(lambda n: n not in (".", "..")),
+       _MODULES, _ATTRS, st.sampled_from(["console", "gui"]), _EXECUTABLES)
 def test_entry_point_scripts_are_what_installer_writes(tmp_path_factory, name: str, module: str, attr: str,
                                                         section: str, executable: str) -> None:
     """A script put together from the manifest's stored code (or, where the shebang is not
-    plain, by installer) is byte for byte installer's, on this platform."""
+    plain, by installer) is byte for byte installer's, on this platform (for every name the
+    store takes: ``.`` and ``..`` are refused at unpack, as a script outside its directory)."""
     from installer.scripts import Script
     from installer.utils import get_launcher_kind
 
@@ -181,3 +183,14 @@ def test_leaves_made_while_linking_give_the_root_the_records_give(tmp_path: Path
     elsewhere = {path: record_leaves(path, rows, str(tmp_path)) for path, rows in written.items()}
     assert recorded_root(scheme, elsewhere) == expected
     assert recorded_root(scheme, {**made, str(site / "gone-1.0.dist-info"): made[next(iter(made))]}) == expected
+
+
+@pytest.mark.parametrize("name", [".", "..", "./", "../x"])
+def test_an_entry_point_named_for_the_scripts_directory_or_outside_it_is_refused(tmp_path, name: str) -> None:
+    from pypm.store.destination import StoreDestination
+    from pypm.store.unpack import UnsafeWheelError
+
+    destination = StoreDestination(tmp_path, "w-1.0-py3-none-any.whl")
+    with pytest.raises(UnsafeWheelError, match="entry-point script"):
+        destination.write_script(name, "alpha", "main", "console")
+    assert destination.scripts == []

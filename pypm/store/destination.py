@@ -56,8 +56,12 @@ class StoreDestination(SchemeDictionaryDestination):
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
         """Record an entry-point script (written per environment); its name must stay
-        inside the scripts directory (installer's check, as for files)."""
+        inside the scripts directory (installer's check, as for files) and name a file in it
+        (``.`` would be the directory itself)."""
         self._contained(Scheme("scripts"), name, "entry-point script")
+        if posixpath.normpath(name.replace("\\", "/")) == ".":
+            raise UnsafeWheelError(f"refused to install {self.wheel_name}: entry-point script {name!r} names its"
+                                   " scripts directory, not a file in it", hint=UNSAFE_HINT)
         self.scripts.append((name, module, attr, section))
         # linking puts the environment's shebang line before it without importing installer
         self.script_code.append(script_code(name, module, attr, str(section)))
