@@ -55,13 +55,9 @@ class StoreDestination(SchemeDictionaryDestination):
         self._made: set[str] = set()  # parent directories that exist
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
-        """Record an entry-point script (written per environment); its name must stay
-        inside the scripts directory (installer's check, as for files) and name a file in it
-        (``.`` would be the directory itself)."""
-        self._contained(Scheme("scripts"), name, "entry-point script")
-        if posixpath.normpath(name.replace("\\", "/")) == ".":
-            raise UnsafeWheelError(f"refused to install {self.wheel_name}: entry-point script {name!r} names its"
-                                   " scripts directory, not a file in it", hint=UNSAFE_HINT)
+        """Record an entry-point script (written per environment); its name must name a file
+        inside the scripts directory (the check members get, :meth:`_inside`)."""
+        self._inside(Scheme("scripts"), name, "entry-point script")
         self.scripts.append((name, module, attr, section))
         # linking puts the environment's shebang line before it without importing installer
         self.script_code.append(script_code(name, module, attr, str(section)))
@@ -89,10 +85,7 @@ class StoreDestination(SchemeDictionaryDestination):
         installer's helper, which reads the umask by setting it to 0 and back: with unpack
         threads running, a file or directory another thread created meanwhile got mode
         777/666."""
-        base = os.path.abspath(self.scheme_dict[scheme])
-        target = os.path.abspath(os.path.join(base, path))
-        if not target.startswith(base + os.sep):  # stricter than installer: the directory itself is refused too
-            raise self._outside(scheme, path, "member")
+        target = self._inside(scheme, path, "member")
         parent = os.path.dirname(target)
         if parent not in self._made:
             os.makedirs(parent, exist_ok=True)
@@ -120,17 +113,17 @@ class StoreDestination(SchemeDictionaryDestination):
         encoded = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
         return RecordEntry(path, Hash("sha256", encoded), size)
 
-    def _contained(self, scheme: Scheme, path: str, what: str) -> None:
-        """installer's own containment check (its ``write_to_fs`` makes it), worded for pypm."""
-        try:
-            self._path_with_destdir(scheme, path)
-        except ValueError:
-            raise self._outside(scheme, path, what) from None
-
-    def _outside(self, scheme: Scheme, path: str, what: str) -> UnsafeWheelError:
-        """The refusal of a ``what`` (member, entry-point script) whose ``path`` escapes."""
-        return UnsafeWheelError(f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
-                                f" its {scheme} directory", hint=UNSAFE_HINT)
+    def _inside(self, scheme: Scheme, path: str, what: str) -> str:
+        """The absolute path of ``path`` in ``scheme``'s directory, which it must be strictly
+        inside: installer's containment check on strings (``abspath``, then the directory as
+        prefix), stricter in refusing the directory itself; else a one-line refusal of the
+        ``what`` (member, entry-point script)."""
+        base = os.path.abspath(self.scheme_dict[scheme])
+        target = os.path.abspath(os.path.join(base, path))
+        if not target.startswith(base + os.sep):
+            raise UnsafeWheelError(f"refused to install {self.wheel_name}: {what} {path!r} would be written outside"
+                                   f" its {scheme} directory", hint=UNSAFE_HINT)
+        return target
 
     def finalize_installation(self, scheme: Scheme, record_file_path: str, records: Any) -> None:
         """Remember the root scheme and the dist-info directory (no RECORD in the store)."""
