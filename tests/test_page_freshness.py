@@ -58,6 +58,15 @@ def test_index_page_ttl_zero_revalidates_every_page(tmp_path, make_index, run_py
     assert relock_with_beta(run_pypm, root, index, env=env) == {"/simple/alpha/": [304], "/simple/beta/": [200]}
 
 
+def test_a_shorter_ttl_later_makes_pages_stored_under_a_longer_one_stale(tmp_path, make_index, run_pypm) -> None:
+    """The setting is that of the run reading a page, not of the run that stored it."""
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("beta", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    lock(run_pypm, root, index, env={"PYPM_INDEX_PAGE_TTL": "600"})
+    requests = relock_with_beta(run_pypm, root, index, env={"PYPM_INDEX_PAGE_TTL": "0"})
+    assert requests == {"/simple/alpha/": [304], "/simple/beta/": [200]}
+
+
 @pytest.mark.parametrize(("cache_control", "ttl", "alpha_asked"), [
     ("no-cache", "600", True),
     ("max-age=0", "600", True),

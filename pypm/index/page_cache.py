@@ -1,7 +1,9 @@
 """HTTP cache for index pages in the cache dir: fresh by Cache-Control max-age (``no-cache``:
 never), a page sent without max-age for ``index-page-ttl`` seconds (RFC 9111's heuristic
 freshness; the default is PyPI's own max-age), then revalidated with ETag / Last-Modified
-(a 304 reuses the stored body). A 404 is recorded
+(a 304 reuses the stored body). A page's lifetime is worked out when it is read: the
+max-age its server sent, or the ``index-page-ttl`` of the run reading it (so a later run
+that sets a shorter one sees pages stored under a longer one as stale). A 404 is recorded
 too, so an offline run knows which index did not have a project; online, such a record
 is never trusted (the project may have appeared since)."""
 
@@ -18,6 +20,14 @@ from pypm.fsutil import atomic_write_bytes
 from pypm.store.layout import PAGES
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def _max_age(control: str) -> int | None:
+    """The lifetime Cache-Control gives (0 for ``no-cache``), None when it gives none."""
+    if "no-cache" in control.lower() or "no-store" in control.lower():
+        return 0
+    match = _MAX_AGE.search(control)
+    return int(match.group(1)) if match else None
 
 
 @dataclass
@@ -75,10 +85,20 @@ class PageCache:
         try:
             meta = json.loads(paths[0].read_text("utf-8"))
             return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
-                              meta.get("last_modified"), float(meta.get("fresh_until", 0)),
+                              meta.get("last_modified"), self._fresh_until(meta),
                               bool(meta.get("missing", False)), meta.get("sha256"))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
+
+    def _fresh_until(self, meta: dict[str, object]) -> float:
+        """When the page recorded by ``meta`` stops being fresh: stored at + the server's
+        max-age, or + this run's default for a page sent without one. A record without a
+        time of storage (written by an older pypm) is stale."""
+        stored_at = meta.get("stored_at")
+        if not isinstance(stored_at, (int, float)):
+            return 0.0
+        max_age = meta.get("max_age")
+        return float(stored_at) + (max_age if isinstance(max_age, int) else self.default_ttl)
 
     def fresh_digest(self, url: str) -> str | None:
         """The recorded body digest of the page stored for ``url`` while it is fresh
@@ -88,7 +108,7 @@ class PageCache:
             return None
         try:
             meta = json.loads(paths[0].read_bytes())
-            fresh = time.time() < float(meta.get("fresh_until", 0)) and not meta.get("missing")
+            fresh = time.time() < self._fresh_until(meta) and not meta.get("missing")
             digest = meta.get("sha256")
         except (OSError, ValueError, TypeError, AttributeError):
             return None
@@ -110,13 +130,6 @@ class PageCache:
             atomic_write_bytes(paths[1], b"")
             atomic_write_bytes(paths[0], json.dumps({"content_type": "", "missing": True}).encode())
 
-    def lifetime(self, control: str) -> int:
-        """Seconds a page stays fresh: its max-age, 0 for ``no-cache``, else the default."""
-        if "no-cache" in control.lower() or "no-store" in control.lower():
-            return 0
-        match = _MAX_AGE.search(control)
-        return int(match.group(1)) if match else self.default_ttl
-
     def refresh(self, page: CachedPage, headers: dict[str, str]) -> None:
         """Record a 304: new freshness (and validators, if sent)."""
         paths = self._paths(page.url)
@@ -130,7 +143,8 @@ class PageCache:
             "content_type": headers.get("content-type", "text/html"),
             "etag": headers.get("etag") or None,
             "last_modified": headers.get("last-modified") or None,
-            "fresh_until": time.time() + self.lifetime(control),
+            "stored_at": time.time(),
+            "max_age": _max_age(control),
             "sha256": digest,
         }
         atomic_write_bytes(path, json.dumps(meta).encode())
