@@ -502,6 +502,30 @@ def test_edited_file_is_found_by_verify_and_repaired_by_the_next_sync(tmp_path, 
     store_is_sound(cache)
 
 
+def test_a_repair_relinks_only_files_inside_the_environment(tmp_path, make_index, run_pypm) -> None:
+    """A RECORD row leading out of ``.venv`` to a hardlink of the damaged store file (the
+    user's own) is not replaced by the repair; the environment's own file is."""
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": "VALUE = 'pristine'\n"})])
+    env = {"PYPM_INDEX_URL": index.url}
+    one, two = project(tmp_path / "one", ["alpha"]), project(tmp_path / "two", ["alpha"])
+    run_pypm("sync", cwd=one, env_extra=env)
+    linked = site_packages(one / ".venv")[0] / "alpha/__init__.py"
+    outside = tmp_path / "keep" / "mine.py"
+    outside.parent.mkdir()
+    os.link(linked, outside)
+    record = next(site_packages(one / ".venv")[0].glob("alpha-1.0.dist-info")) / "RECORD"
+    row = os.path.relpath(outside, record.parent.parent).replace(os.sep, "/")
+    record.write_text(record.read_text() + f"{row},,\n")
+    with linked.open("r+") as handle:
+        handle.write("VALUE = 'EDITED!!!'\n")
+    kept = outside.stat().st_ino
+
+    synced = run_pypm("sync", cwd=two, env_extra=env)
+    assert "1 file(s) relinked in 1 environment(s)" in synced.stderr, synced.stderr
+    assert _value(one) == "VALUE = 'pristine'\n"
+    assert outside.stat().st_ino == kept and outside.read_text() == "VALUE = 'EDITED!!!'\n", "the user's file"
+
+
 def test_alike_dist_info_files_are_linked_from_one_copy_and_an_edit_is_not_spread(
         tmp_path, make_index, run_pypm, pypm_env) -> None:
     """INSTALLER and REQUESTED are the same in every environment: hardlinked from one copy

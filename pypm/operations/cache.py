@@ -139,7 +139,7 @@ def _forget_symlinked_environments(cache_dir: Path) -> int:
     import json
 
     from pypm.operations.stamp import stamp_path
-    from pypm.store.registry import live_links, store_entries
+    from pypm.store.registry import environment_of, live_links, store_entries
 
     environments = set()
     for entry in store_entries(cache_dir):
@@ -148,8 +148,7 @@ def _forget_symlinked_environments(cache_dir: Path) -> int:
                 mode = json.loads(pointer.read_text("utf-8")).get("link-mode")
             except (OSError, ValueError, AttributeError):
                 continue
-            # <venv>/lib/pythonX.Y/site-packages/<dist-info>/<pointer> (Windows: <venv>/Lib/...)
-            venv = next((d for d in list(pointer.parents)[1:5] if (d / "pyvenv.cfg").is_file()), None)
+            venv = environment_of(pointer)
             if mode == "symlink" and venv is not None:
                 environments.add(venv)
     for venv in environments:

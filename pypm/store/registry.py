@@ -75,6 +75,13 @@ def live_links(entry_root: Path) -> list[Path]:
     return alive
 
 
+def environment_of(pointer: Path) -> Path | None:
+    """The virtual environment (a directory with ``pyvenv.cfg``) whose site-packages holds
+    the dist-info of ``pointer``: ``<venv>/lib/pythonX.Y/site-packages/<dist-info>/<pointer>``
+    (Windows: ``<venv>/Lib/site-packages/...``); None when there is none that close."""
+    return next((d for d in list(pointer.parents)[1:5] if (d / "pyvenv.cfg").is_file()), None)
+
+
 def _points_here(pointer: Path, name: str) -> bool:
     try:
         return json.loads(pointer.read_text("utf-8")).get("store") == name

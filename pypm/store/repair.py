@@ -18,7 +18,7 @@ from pypm.errors import InstallError
 from pypm.store.entry import StoredFile, StoreEntry
 from pypm.store.integrity import changed_files
 from pypm.store.layout import entry_repair_lock
-from pypm.store.registry import live_links
+from pypm.store.registry import environment_of, live_links
 from pypm.store.unpack import unpack_to_temp, verify_wheel
 
 
@@ -83,11 +83,17 @@ def _move_fresh(entry: StoreEntry, fresh: StoreEntry, changed: list[StoredFile])
 def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> tuple[int, int]:
     """In every environment that links ``entry``, replace each file that is one of the
     ``damaged`` inodes with the fresh store file; returns (files replaced, environments).
-    Best effort: a file that cannot be replaced (in use on Windows, gone) is skipped."""
+    Only files inside the environment (a ``.venv`` with ``pyvenv.cfg``) are replaced: a
+    RECORD row leading outside it, or through a link out of it, names a file that is not
+    the environment's, even when the user hardlinked it to the store. Best effort: a file
+    that cannot be replaced (in use on Windows, gone) is skipped."""
     files = environments = 0
     if not damaged:
         return files, environments
     for pointer in live_links(entry.root):
+        venv = environment_of(pointer)
+        if venv is None:
+            continue
         replaced = 0
         for path in _record_paths(pointer.parent / "RECORD", pointer.parent.parent):
             try:
@@ -95,11 +101,19 @@ def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> tu
             except OSError:
                 continue
             fresh = damaged.get((found.st_dev, found.st_ino))
-            if fresh is not None and _replace_with_link(fresh, path):
+            if fresh is not None and _within(path, venv) and _replace_with_link(fresh, path):
                 replaced += 1
         files += replaced
         environments += replaced > 0
     return files, environments
+
+
+def _within(path: str, venv: Path) -> bool:
+    """True when ``path``'s directory, with every link on the way resolved, is ``venv`` or
+    inside it."""
+    root = os.path.realpath(venv)
+    directory = os.path.realpath(os.path.dirname(path))
+    return directory == root or directory.startswith(root + os.sep)
 
 
 def _record_paths(record: Path, root_dir: Path) -> list[str]:
