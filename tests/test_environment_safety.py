@@ -87,6 +87,11 @@ def test_a_venv_that_is_a_file_or_a_link_is_refused(tmp_path, small_index, run_p
     (root / ".venv").write_text("mine")
     assert_one_error(run_pypm("sync", cwd=root, env_extra=env, check=False), ".venv is a")
     assert (root / ".venv").read_text() == "mine"
+    (root / "pylock.toml").unlink()  # a lock alone does not touch .venv (as uv lock): remembered or resolved
+    run_pypm("lock", cwd=root, env_extra=env)
+    replace_in(root / "pyproject.toml", '"alpha"', '"alpha", "many"')
+    assert "Locked 3 packages" in run_pypm("lock", cwd=root, env_extra=env).stderr
+    assert (root / ".venv").read_text() == "mine"
     (root / ".venv").unlink()
     target = tmp_path / "elsewhere"
     target.mkdir()

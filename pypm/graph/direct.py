@@ -43,7 +43,7 @@ def needed_chain(ctx: GraphContext, operations: list[str]) -> list[str]:
 def run_direct(ctx: GraphContext, operations: list[str]) -> None:
     """Run the stale ones of ``operations`` (and what they need) in chain order; raise the
     first failure, as :func:`pypm.graph.runner.run_graph` does."""
-    check_kinds(ctx)
+    check_kinds(ctx, operations)
     prepare_state_dir(ctx)
     with project_lock(ctx):
         remove_left_temps(ctx)

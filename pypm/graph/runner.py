@@ -100,7 +100,7 @@ class _Loader(TaskLoader2):  # type: ignore[misc]
 
 def run_graph(ctx: GraphContext, operations: list[str]) -> None:
     """Run ``operations`` (and what they depend on) through doit; raise the first error."""
-    check_kinds(ctx)
+    check_kinds(ctx, operations)
     prepare_state_dir(ctx)
     with project_lock(ctx):
         remove_left_temps(ctx)

@@ -31,14 +31,17 @@ def db_path(ctx: GraphContext) -> Path:
     return ctx.state_dir / DB_NAME
 
 
-def check_kinds(ctx: GraphContext) -> None:
-    """Fail early, naming the path, when a path pypm writes is of the wrong kind."""
+def check_kinds(ctx: GraphContext, operations: list[str] | None = None) -> None:
+    """Fail early, naming the path, when a path pypm writes is of the wrong kind. When the
+    run asks for nothing but ``lock`` (``operations``), ``.venv`` is not looked at: locking
+    does not touch it (as ``uv lock``), and the remembered lock is written the same way."""
     expected = [
         (ctx.state_dir, True, "pypm keeps its state there"),
         (db_path(ctx), False, "pypm keeps its state there"),
-        (ctx.venv_path, True, "pypm makes the environment there"),
         (ctx.lock_path, False, "pypm writes the lock there"),
     ]
+    if operations is None or not set(operations) <= {"lock"}:
+        expected.append((ctx.venv_path, True, "pypm makes the environment there"))
     for path, is_dir, why in expected:
         if path.exists() and path.is_dir() != is_dir:
             kind, wanted = ("file", "directory") if is_dir else ("directory", "file")
