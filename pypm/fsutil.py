@@ -126,10 +126,20 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def write_user_file(path: Path, data: bytes) -> None:
+    """Replace the user's file ``path`` (a ``pyproject.toml``, a script) atomically. When
+    ``path`` is a symbolic link, the file it leads to is replaced and the link kept, as
+    uv's edits write through it; pypm's own files are written with
+    :func:`atomic_write_bytes`, which replaces a link."""
+    atomic_write_bytes(Path(os.path.realpath(path)) if path.is_symlink() else path, data)
+
+
 @contextmanager
 def restored_on_failure(path: Path) -> Iterator[None]:
     """Run the block; when it raises, put ``path`` back as it was before it (removed
-    when it did not exist), so a failed operation leaves the user's file untouched."""
+    when it did not exist; a symbolic link made again, and the file it leads to given
+    back its bytes), so a failed operation leaves the user's file untouched."""
+    link = os.readlink(path) if path.is_symlink() else None
     try:
         before: bytes | None = path.read_bytes()
     except FileNotFoundError:
@@ -137,6 +147,8 @@ def restored_on_failure(path: Path) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        if link is not None and not (path.is_symlink() and os.readlink(path) == link):
+            _put_link_back(path, link)
         try:
             now: bytes | None = path.read_bytes()
         except FileNotFoundError:
@@ -145,8 +157,15 @@ def restored_on_failure(path: Path) -> Iterator[None]:
             if before is None:
                 path.unlink(missing_ok=True)
             else:
-                atomic_write_bytes(path, before)
+                write_user_file(path, before)
         raise
+
+
+def _put_link_back(path: Path, link: str) -> None:
+    """Make ``path`` the symbolic link to ``link`` again (atomically, over what is there)."""
+    temp = path.with_name(temp_name(path))
+    os.symlink(link, temp)
+    os.replace(temp, path)
 
 
 @contextmanager

@@ -195,3 +195,20 @@ def test_a_new_table_is_set_apart_from_the_next_one(tmp_path, index, run_pypm) -
     run_pypm("add", "--optional", "fancy", "alpha", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
     assert (root / "pyproject.toml").read_text() == (
         head + '[project.optional-dependencies]\nfancy = ["alpha>=2.0"]\n\n' + tail)
+
+
+def test_a_linked_pyproject_is_edited_through_its_link(tmp_path, index, run_pypm) -> None:
+    """``pyproject.toml -> ../shared/pyproject.toml``: add changes the file the link leads
+    to and keeps the link (as uv); a failing add changes neither."""
+    root = project(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (root / "pyproject.toml").rename(shared / "pyproject.toml")
+    (root / "pyproject.toml").symlink_to(Path("..") / "shared" / "pyproject.toml")
+    before = (shared / "pyproject.toml").read_text()
+    env = {"PYPM_INDEX_URL": index.url}
+    failed = run_pypm("add", "gamma>=99", "--no-sync", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1 and (root / "pyproject.toml").is_symlink()
+    assert (shared / "pyproject.toml").read_text() == before
+    run_pypm("add", "gamma", "--no-sync", cwd=root, env_extra=env)
+    assert (root / "pyproject.toml").is_symlink() and '"gamma>=' in (shared / "pyproject.toml").read_text()

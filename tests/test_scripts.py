@@ -132,3 +132,29 @@ def test_a_bad_script_block_is_one_line_naming_the_script(tmp_path, index, run_p
     line = assert_one_error_line(run_pypm("run", "bad.py", cwd=tmp_path, env_extra=script_env(tmp_path, index),
                                           check=False), 1)
     assert line.startswith(f"error: {script}: {says}") or line.startswith(f"error: bad.py: {says}"), line
+
+
+def test_a_link_planted_at_a_temp_name_does_not_redirect_the_script_lock(tmp_path, index, run_pypm) -> None:
+    """``tool.py.lock`` is written through a fresh temp name: a cloned repository's
+    ``tool.py.lock.tmp -> ~/.bashrc`` is not written through."""
+    script = write_script(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (script.parent / "tool.py.lock.tmp").symlink_to(victim)
+    run_pypm("lock", "--script", "tool.py", cwd=script.parent, env_extra=script_env(tmp_path, index))
+    assert victim.read_text() == "precious\n"
+    lock = script.with_name("tool.py.lock")
+    assert not lock.is_symlink() and 'name = "alpha"' in lock.read_text()
+
+
+def test_a_linked_script_is_edited_through_its_link_and_kept_on_failure(tmp_path, index, run_pypm) -> None:
+    """As uv's edits: the file a linked script leads to is changed and the link kept; a
+    failing edit leaves both as they were."""
+    real = write_script(tmp_path)
+    link = real.with_name("link.py")
+    link.symlink_to("tool.py")
+    env = script_env(tmp_path, index)
+    failed = run_pypm("add", "--script", "link.py", "beta>=5", cwd=real.parent, env_extra=env, check=False)
+    assert failed.returncode == 1 and link.is_symlink() and real.read_text() == SCRIPT
+    run_pypm("add", "--script", "link.py", "beta", cwd=real.parent, env_extra=env)
+    assert link.is_symlink() and '#     "beta",\n' in real.read_text()

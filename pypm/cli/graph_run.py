@@ -230,7 +230,7 @@ def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) ->
     put back when that fails), and keep ``FILE.lock`` current when there is one."""
     from pypm import ui
     from pypm.errors import UsageError
-    from pypm.fsutil import atomic_write_text, restored_on_failure
+    from pypm.fsutil import restored_on_failure, write_user_file
     from pypm.operations.script import edit_script_dependencies, keep_script_lock
 
     place = [flag for flag, given in (("--group", options.place_group), ("--dev", options.place_dev),
@@ -242,7 +242,7 @@ def _edit_script(options: argparse.Namespace, items: list[str], remove: bool) ->
     script = start_dir(options) / options.script
     new = edit_script_dependencies(script, items, remove)
     with restored_on_failure(script):
-        atomic_write_text(script, new)
+        write_user_file(script, new.encode("utf-8"))
         ctx = run_operations(options, ["lock"] if options.no_sync else ["lock", "sync"],
                              script_context(options, script))
     keep_script_lock(script, ctx.raw.root)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +92,7 @@ def keep_script_lock(script: Path, directory: Path, always: bool = False) -> boo
         if not always:
             return False
         raise UsageError(f"{sidecar} exists and is not a lock pypm wrote", hint="move it away to let pypm keep one")
-    shutil.copyfile(source, sidecar.with_name(sidecar.name + ".tmp"))
-    sidecar.with_name(sidecar.name + ".tmp").replace(sidecar)
+    atomic_write_bytes(sidecar, source.read_bytes())  # a temp name no planted link can take
     return True
 
 

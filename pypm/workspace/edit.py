@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pypm.errors import UsageError, WorkspaceError
-from pypm.fsutil import atomic_write_text
+from pypm.fsutil import write_user_file
 
 if TYPE_CHECKING:
     from pypm.workspace.discovery import RawWorkspace
@@ -142,7 +142,7 @@ class PyprojectEdit:
     def save(self) -> None:
         """Write the edited text (atomically) when it changed."""
         if self.changed:
-            atomic_write_text(self.path, self.text())
+            write_user_file(self.path, self.text().encode("utf-8"))
 
     def array(self, place: Place, create: bool) -> Any:
         """The list at ``place`` (created, with its tables, when ``create``; else None
