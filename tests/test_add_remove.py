@@ -71,10 +71,34 @@ def test_add_to_groups_and_extras_and_replace_in_place(tmp_path, index, run_pypm
     assert not (root / ".venv").exists(), "--no-sync installs nothing"
 
 
+def test_an_extra_or_group_spelled_otherwise_is_the_same_list(tmp_path, index, run_pypm) -> None:
+    """Extras and groups compare by their normalized names (PEP 685, 735): ``My_Extra`` and
+    ``--optional my-extra`` are one list, kept as the file spells it."""
+    root = project(tmp_path)
+    text = (root / "pyproject.toml").read_text().replace(
+        "[tool.other]", '[project.optional-dependencies]\nMy_Extra = ["beta"]\n\n'
+        '[dependency-groups]\nTest_Deps = ["beta"]\n\n[tool.other]')
+    (root / "pyproject.toml").write_text(text)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("add", "--optional", "My_Extra", "gamma", "--no-sync", cwd=root, env_extra=env)
+    run_pypm("add", "--group", "test.deps", "tool", "--no-sync", cwd=root, env_extra=env)
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert data["project"]["optional-dependencies"] == {"My_Extra": ["beta", "gamma>=3.1"]}
+    assert data["dependency-groups"] == {"Test_Deps": ["beta", "tool>=0.5"]}
+    run_pypm("remove", "--optional", "my-extra", "beta", "--no-sync", cwd=root, env_extra=env)
+    run_pypm("remove", "--group", "TEST_DEPS", "beta", "--no-sync", cwd=root, env_extra=env)
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    assert data["project"]["optional-dependencies"] == {"My_Extra": ["gamma>=3.1"]}
+    assert data["dependency-groups"] == {"Test_Deps": ["tool>=0.5"]}
+    assert {"beta", "gamma", "tool"} <= set(locked(root))
+
+
 @pytest.mark.parametrize(("args", "code", "fragment"), [
     (["alpha>=9"], 1, "alpha"),
     (["not a requirement!"], 2, "is not a valid requirement"),
     (["alpha", "--package", "nope"], 2, "no such workspace member"),
+    (["alpha", "--group", "Bad Name"], 2, "--group 'Bad Name' is not a valid dependency group name"),
+    (["alpha", "--optional", "A_"], 2, "--optional 'A_' is not a valid extra name"),
 ])
 def test_a_failed_add_leaves_both_files_as_they_were(tmp_path, index, run_pypm, args, code, fragment) -> None:
     root = project(tmp_path)

@@ -220,6 +220,10 @@ def test_group_option_puts_requirements_in_a_group(tmp_path: Path, index, run_py
     data = pyproject(tmp_path)
     assert data["project"]["dependencies"] == [] and data["dependency-groups"] == {"dev": ["delta"]}
     assert locked(tmp_path)["delta"][0] == "0.2.3"
+    refused = run_pypm("import", "dev-requirements.in", "--group", "not valid", cwd=tmp_path, check=False,
+                       env_extra={"PYPM_INDEX_URL": index.url})
+    assert refused.returncode == 2 and "--group 'not valid' is not a valid dependency group name" in refused.stderr
+    assert pyproject(tmp_path) == data
 
 
 # --------------------------------------------------------------------------- projects of other tools

@@ -298,16 +298,28 @@ def add_place_options(parser: argparse.ArgumentParser, verb: str) -> None:
 
 def place_from(options: argparse.Namespace) -> object:
     """The :class:`pypm.workspace.edit.Place` the options name."""
-    from pypm.workspace.discovery import canonical_name
     from pypm.workspace.edit import Place
 
     if options.place_dev:
         return Place("group", "dev")
     if options.place_group:
-        return Place("group", canonical_name(options.place_group))
+        return Place("group", valid_name(options.place_group, "--group", "dependency group"))
     if options.place_optional:
-        return Place("optional", canonical_name(options.place_optional))
+        return Place("optional", valid_name(options.place_optional, "--optional", "extra"))
     return Place("project")
+
+
+def valid_name(name: str, flag: str, what: str) -> str:
+    """``name`` normalized, when it is a valid name for an extra (PEP 685) or a dependency
+    group (PEP 735): the rules of project names; else exit 2."""
+    import re
+
+    from pypm.workspace.discovery import canonical_name
+
+    if not re.fullmatch(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", name, re.IGNORECASE):
+        raise UsageError(f"{flag} {name!r} is not a valid {what} name",
+                         hint="use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
+    return canonical_name(name)
 
 
 def refuse_selection(options: argparse.Namespace, what: str) -> None:

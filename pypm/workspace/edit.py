@@ -158,7 +158,7 @@ class PyprojectEdit:
             parent = project if place.kind == "project" else self._table(project, "optional-dependencies", create)
         if parent is None:
             return None
-        key = "dependencies" if place.kind == "project" else place.name
+        key = "dependencies" if place.kind == "project" else _spelled(parent, place.name)
         if key not in parent:
             if not create:
                 return None
@@ -182,6 +182,15 @@ class PyprojectEdit:
         if not isinstance(table, dict):
             raise WorkspaceError(f"{self.path}: [{key}] is not a table")
         return table
+
+
+def _spelled(table: Any, name: str) -> str:
+    """The key of ``table`` that names the extra or group ``name`` (they compare by their
+    normalized names, PEP 685 and 735), else ``name`` normalized, for a new one."""
+    from pypm.workspace.discovery import canonical_name
+
+    wanted = canonical_name(name)
+    return next((key for key in table if canonical_name(key) == wanted), wanted)
 
 
 def _name(requirement: str) -> str:

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: argparse.Namespace) -> int:
     """Read FILE (a path relative to ``--project``, as if started there), import it into the
     target pyproject (locking first), say what was imported."""
-    from pypm.cli.graph_options import setting_overrides
+    from pypm.cli.graph_options import setting_overrides, valid_name
     from pypm.cli.parser import start_dir
     from pypm.errors import UsageError
     from pypm.operations.importers import ImportContext, detect_kind, read_import
@@ -47,10 +47,11 @@ def run(options: argparse.Namespace) -> int:
     if options.group and kind != "requirements":
         raise UsageError(f"--group applies to requirements files, not to a {kind} project",
                          hint="a project's own groups are imported as they are")
-    target = find_target(start, options.package, options.group)
+    group = valid_name(options.group, "--group", "dependency group") if options.group else None
+    target = find_target(start, options.package, group)
     imported = read_import(file, ImportContext(target.pyproject.parent, target.project_dirs))
     with project_lock(target):
-        outcome = import_into(target, imported, options.group, setting_overrides(options))
+        outcome = import_into(target, imported, group, setting_overrides(options))
     report(outcome, file)
     return 0
 

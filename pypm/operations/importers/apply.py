@@ -137,11 +137,11 @@ def edit_target(target: ImportTarget, imported: Imported, group: str | None) -> 
         _create_project(document, imported, target.pyproject.parent)
     elif not virtual_root and imported.requires_python and "requires-python" not in document["project"]:
         document["project"]["requires-python"] = imported.requires_python
-    _add_entries(edit, _place(document, main), imported.requirements)
+    _add_entries(edit, main, imported.requirements)
     for extra, entries in imported.optional.items():
-        _add_entries(edit, _place(document, Place("optional", extra)), entries)
+        _add_entries(edit, Place("optional", extra), entries)
     for name, entries in imported.groups.items():
-        _add_entries(edit, _place(document, Place("group", name)), entries)
+        _add_entries(edit, Place("group", name), entries)
     _write_indexes(document, imported)
     _drop_refusing_backend(document, imported)
     counts = {
@@ -180,19 +180,6 @@ def _create_project(document: Any, imported: Imported, directory: Path) -> None:
     project["requires-python"] = imported.requires_python or python
     project["dependencies"] = tomlkit.array()
     document["project"] = project
-
-
-def _place(document: Any, place: Place) -> Place:
-    """``place`` named as the document already spells it (extras and groups compare by
-    their normalized names)."""
-    if place.kind == "project":
-        return place
-    table = document.get("dependency-groups") if place.kind == "group" else \
-        (document.get("project") or {}).get("optional-dependencies")
-    for key in table or {}:
-        if canonicalize_name(key) == canonicalize_name(place.name):
-            return Place(place.kind, key)
-    return place
 
 
 def _add_entries(edit: PyprojectEdit, place: Place, entries: list[Any]) -> None:
