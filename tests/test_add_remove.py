@@ -206,6 +206,11 @@ def test_a_crlf_pyproject_keeps_its_line_ends(tmp_path, index, run_pypm) -> None
     run_pypm("add", "alpha", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
     data = (root / "pyproject.toml").read_bytes()
     assert b'    "alpha>=2.0",\r\n' in data and b"\n" not in data.replace(b"\r\n", b"")
+    run_pypm("add", "--optional", "cli", "gamma", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    run_pypm("add", "--dev", "tool", "--no-sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    data = (root / "pyproject.toml").read_bytes()
+    assert b"[dependency-groups]\r\n" in data and b"[project.optional-dependencies]\r\n" in data
+    assert b"\n" not in data.replace(b"\r\n", b""), "the tables added end their lines as the file does"
 
 
 def test_a_new_table_is_set_apart_from_the_next_one(tmp_path, index, run_pypm) -> None:

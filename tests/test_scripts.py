@@ -158,3 +158,27 @@ def test_a_linked_script_is_edited_through_its_link_and_kept_on_failure(tmp_path
     assert failed.returncode == 1 and link.is_symlink() and real.read_text() == SCRIPT
     run_pypm("add", "--script", "link.py", "beta", cwd=real.parent, env_extra=env)
     assert link.is_symlink() and '#     "beta",\n' in real.read_text()
+
+
+def test_a_script_with_a_byte_order_mark_is_read_and_edited(tmp_path, index, run_pypm) -> None:
+    """Python reads a source file that starts with a UTF-8 byte order mark; so does pypm,
+    and an edit keeps the mark first (a block put before it would be a syntax error)."""
+    script = write_script(tmp_path)
+    script.write_bytes(b"\xef\xbb\xbf" + SCRIPT.split("\n", 2)[2].encode())  # the block on the first line
+    env = script_env(tmp_path, index)
+    assert run_pypm("run", "tool.py", cwd=script.parent, env_extra=env).stdout.strip() == "alpha 1.0"
+    run_pypm("add", "--script", "tool.py", "beta", cwd=script.parent, env_extra=env)
+    data = script.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# /// script\n") and data.count(b"# /// script") == 1 and b'"beta",' in data
+    assert run_pypm("run", "tool.py", cwd=script.parent, env_extra=env).stdout.strip() == "alpha 1.0"
+
+
+def test_an_edit_changes_only_the_block_lines_of_a_script_with_mixed_line_ends(tmp_path, index, run_pypm) -> None:
+    script = write_script(tmp_path)
+    head, rest = SCRIPT.split("# ///\n", 1)
+    mixed = head.replace("\n", "\r\n") + "# ///\r\n" + rest  # a CRLF header, LF code
+    script.write_bytes(mixed.encode())
+    run_pypm("add", "--script", "tool.py", "beta", cwd=script.parent, env_extra=script_env(tmp_path, index))
+    expected = mixed.replace('#     "alpha",  # the one it needs\r\n',
+                             '#     "alpha",  # the one it needs\r\n#     "beta",\r\n')
+    assert script.read_bytes() == expected.encode()

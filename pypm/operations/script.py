@@ -108,9 +108,7 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
 
     script_metadata(script)  # a malformed block is refused before any edit
     old = read_text(script)
-    crlf = "\r\n" in old
-    unix = old.replace("\r\n", "\n")
-    document = tomlkit.parse(block_content(unix))
+    document = tomlkit.parse(block_content(old))
     entries = document.setdefault("dependencies", tomlkit.array())
 
     for text in requirements:
@@ -127,5 +125,4 @@ def edit_script_dependencies(script: Path, requirements: list[str], remove: bool
                 entries[found[0]] = str(Requirement(text))
             else:
                 entries.append(str(Requirement(text)))
-    new = with_block(unix, tomlkit.dumps(document))
-    return new.replace("\n", "\r\n") if crlf else new
+    return with_block(old, tomlkit.dumps(document))

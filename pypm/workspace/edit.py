@@ -9,6 +9,7 @@ where it stands; a new one is appended.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -129,6 +130,8 @@ class PyprojectEdit:
         import tomlkit
 
         text = tomlkit.dumps(self.document)
+        if "\r\n" in self.original and "\n" not in self.original.replace("\r\n", ""):
+            text = re.sub(r"(?<!\r)\n", "\r\n", text)  # a CRLF file: the lines tomlkit adds too
         ending = "\r\n" if self.original.endswith("\r\n") else "\n"
         if self.original.endswith(ending) and not self.original.endswith(ending * 2):
             text = text.rstrip("\r\n") + ending

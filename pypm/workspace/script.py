@@ -15,6 +15,8 @@ from pypm.errors import UsageError, WorkspaceError
 
 #: The reference regex of PEP 723 (https://peps.python.org/pep-0723/#reference-implementation).
 BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
+_BOM = "\ufeff"
+_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
 def _script_blocks(text: str) -> list[re.Match[str]]:
@@ -34,10 +36,16 @@ def read_text(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {exc}", hint="give a Python script") from None
 
 
+def _normalized(text: str) -> str:
+    """``text`` as the block's regular expression reads it: without a leading UTF-8 byte
+    order mark (Python reads source files with one), with ``\n`` line ends."""
+    return text.removeprefix(_BOM).replace("\r\n", "\n")
+
+
 def has_metadata(path: Path) -> bool:
     """Does the file hold a ``# /// script`` block?"""
     try:
-        return bool(_script_blocks(path.read_text("utf-8")))
+        return bool(_script_blocks(_normalized(path.read_bytes().decode("utf-8"))))
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -46,7 +54,7 @@ def script_metadata(path: Path) -> dict[str, Any]:
     """The script's metadata table (empty when it has no block)."""
     from pypm.tomlfile import tomllib
 
-    blocks = _script_blocks(read_text(path).replace("\r\n", "\n"))
+    blocks = _script_blocks(_normalized(read_text(path)))
     if len(blocks) > 1:
         raise WorkspaceError(f"{path}: more than one `# /// script` block", hint="PEP 723 allows one; merge them")
     if not blocks:
@@ -85,20 +93,44 @@ def _check(path: Path, data: dict[str, Any]) -> None:
 
 def with_block(text: str, content: str) -> str:
     """``text`` with its script block's content replaced by ``content`` (TOML), or a new
-    block at the top (after a ``#!`` line) when it has none."""
-    commented = "".join(f"# {line}" if line.strip() else "#\n" for line in content.splitlines(keepends=True))
-    block = f"# /// script\n{commented}# ///\n"
-    blocks = _script_blocks(text)
+    block at the top (after a ``#!`` line) when it has none. Only the block's lines
+    change: the others keep their bytes and line ends, a byte order mark stays first, and
+    the block's lines end as its first line did (a new block's as the file's first line)."""
+    bom = _BOM if text.startswith(_BOM) else ""
+    lines = _LINES.findall(text[len(bom):])
+    unix = "".join(line[:-2] + "\n" if line.endswith("\r\n") else line for line in lines)
+    blocks = _script_blocks(unix)
     if blocks:
-        match = blocks[0]
-        return text[: match.start()] + block.rstrip("\n") + text[match.end():]
-    if text.startswith("#!"):
-        first, _, rest = text.partition("\n")
-        return f"{first}\n{block}{rest}"
-    return block + text
+        first = unix.count("\n", 0, blocks[0].start())
+        last = unix.count("\n", 0, blocks[0].end())
+        block = _block_lines(content, _ending(lines[first]))
+        return bom + "".join(lines[:first]) + block + _terminator(lines[last]) + "".join(lines[last + 1:])
+    ending = _ending(lines[0]) if lines else "\n"
+    block = _block_lines(content, ending) + ending
+    if lines and lines[0].startswith("#!"):
+        shebang = lines[0] if _terminator(lines[0]) else lines[0] + ending
+        return bom + shebang + block + "".join(lines[1:])
+    return bom + block + "".join(lines)
+
+
+def _block_lines(content: str, ending: str) -> str:
+    """The ``# /// script`` block holding ``content``, its lines ending in ``ending``,
+    the last one without."""
+    commented = [f"# {line}" if line.strip() else "#" for line in content.splitlines()]
+    return ending.join(["# /// script", *commented, "# ///"])
+
+
+def _terminator(line: str) -> str:
+    """The line end ``line`` has ('' for a last line without one)."""
+    return "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
+
+
+def _ending(line: str) -> str:
+    """The line end to write beside ``line``: its own, ``\n`` when it has none."""
+    return _terminator(line) or "\n"
 
 
 def block_content(text: str) -> str:
     """The TOML inside the script block ('' when there is none)."""
-    blocks = _script_blocks(text)
+    blocks = _script_blocks(_normalized(text))
     return _content(blocks[0]) if blocks else ""
