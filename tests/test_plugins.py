@@ -379,3 +379,97 @@ def test_bundle_hooks_and_a_refused_archive_is_removed(tmp_path, make_index, run
     run_pypm("bundle", cwd=root, env_extra=env)
     assert archive.is_file()
     assert "All up to date (bundle)" in run_pypm("bundle", cwd=root, env_extra=env).stderr
+
+
+def plugin_rows(run_pypm, root: Path, env: dict[str, str]) -> list[tuple[str, str]]:
+    """(status, message) of each plugins row of ``pypm doctor --json``."""
+    done = run_pypm("doctor", "--json", cwd=root, env_extra=env, check=False)
+    return [(c["status"], c["message"]) for c in json.loads(done.stdout)["checks"] if c["check"] == "plugins"]
+
+
+@pytest.mark.parametrize(("source", "says"), [
+    ("import sys\ndef plugin(pypm):\n    sys.exit(9)\n", "plugin boom failed to register: it called exit(9)"),
+    ("import sys\nsys.exit('bye')\ndef plugin(pypm):\n    pass\n", "plugin boom does not load: it called exit('bye')"),
+])
+def test_a_plugin_calling_exit_as_it_loads_is_reported_by_help_and_doctor(project, tmp_path, run_pypm, source,
+                                                                          says) -> None:
+    root, env = project
+    plug = tmp_path / "plug"
+    plug.mkdir()
+    (plug / "boom.py").write_text(source)
+    with_plugins(root, f'[{{ path = "{plug.as_posix()}", object = "boom:plugin" }}]')
+    helped = run_pypm("--help", cwd=root, env_extra=env, check=False)
+    assert helped.returncode == 0 and "usage: pypm" in helped.stdout
+    assert f"(plugins not loaded: {says} (fix what it reports" in helped.stdout
+    assert plugin_rows(run_pypm, root, env) == [("fail", f"{says} (fix what it reports, or run with --no-plugins)")]
+    locked = run_pypm("lock", cwd=root, env_extra=env, check=False)
+    assert locked.returncode == 3 and locked.stderr.strip() == (
+        f"error: {says} (fix what it reports, or run with --no-plugins)")
+
+
+def test_a_plugin_command_whose_arguments_break_is_the_plugins_failure(project, tmp_path, run_pypm) -> None:
+    root, env = project
+    plug = tmp_path / "plug"
+    plug.mkdir()
+    (plug / "myplug.py").write_text(
+        "def plugin(pypm):\n"
+        "    pypm.command('hello', lambda o: print('hi'), add_arguments=lambda p: p.add_argument('-h'))\n")
+    with_plugins(root, f'[{{ path = "{plug.as_posix()}", object = "myplug:plugin" }}]')
+    failed = run_pypm("hello", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 3, failed.stderr
+    assert failed.stderr.strip() == ("error: pypm hello (plugin myplug) failed: argument -h: conflicting option "
+                                     "string: -h (run with --no-plugins to do without it)")
+
+
+def test_bad_plugin_entries_are_config_mistakes_and_doctor_checks_each_entry(project, tmp_path, run_pypm) -> None:
+    root, env = project
+    plug = tmp_path / "plug"
+    plug.mkdir()
+    (plug / "myplug.py").write_text("def plugin(pypm):\n    pypm.command('hello', lambda o: print('hi'))\n")
+    good = f'{{ path = "{plug.as_posix()}", object = "myplug:plugin" }}'
+    with_plugins(root, f'["bad name!", {good}, 42]')
+    config = root / "pyproject.toml"
+    failed = run_pypm("hello", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1, "a mistake in the config file, not on the command line"
+    assert failed.stderr.startswith(f"error: {config}: plugin entry 'bad name!' is not a plugin name")
+    assert len(failed.stderr.strip().splitlines()) == 1
+    rows = plugin_rows(run_pypm, root, env)
+    assert [status for status, _ in rows] == ["fail", "ok", "fail"], rows
+    assert rows[0][1].startswith(f"{config}: plugin entry 'bad name!' is not a plugin name")
+    assert rows[1][1] == f"myplug:plugin (from {plug.as_posix()}) loads"
+    assert rows[2][1].startswith(f"{config}: plugin entry 42 is not understood")
+    write_project(root, ["alpha"])
+    with_plugins(root, f'[42, {good}]')
+    failed = run_pypm("hello", cwd=root, env_extra=env, check=False)
+    assert failed.returncode == 1 and failed.stderr.startswith(f"error: {config}: plugin entry 42 is not understood")
+
+
+def test_a_name_with_a_final_newline_is_no_plugin_name(tmp_path, plugin_env, run_pypm) -> None:
+    library = compile_library(ROOT / "plugins" / "hello" / "hello.c", tmp_path)
+    refused = run_pypm("plugin", "add", "evil\n", str(library), cwd=tmp_path, env_extra=plugin_env, check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("error: 'evil\\n' is not a plugin name "
+                                      "(use letters, digits, - and _ (e.g. hello))")
+    plugins = Path(plugin_env["PYPM_PLUGIN_DIR"])
+    assert not plugins.exists() or not any(plugins.iterdir()), "nothing installed"
+
+
+@pytest.mark.parametrize("file", ["../precious.txt", "{precious}", "notes.txt"])
+def test_a_record_naming_another_file_is_neither_removed_nor_run(tmp_path, plugin_env, run_pypm, file) -> None:
+    library = compile_library(ROOT / "plugins" / "hello" / "hello.c", tmp_path)
+    run_pypm("plugin", "add", "x", str(library), cwd=tmp_path, env_extra=plugin_env)
+    plugins = Path(plugin_env["PYPM_PLUGIN_DIR"])
+    record = plugins / "plugins.json"
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n")
+    (plugins / "notes.txt").write_text("mine\n")
+    data = json.loads(record.read_text())
+    data["plugins"]["x"]["file"] = file.format(precious=precious)  # outside the directory, or not pypm's file
+    record.write_text(json.dumps(data))
+    said = (f"error: {record}: the entry 'x' names the file {data['plugins']['x']['file']!r}, which is not the library "
+            "pypm installs for it; pypm leaves it alone (fix or delete that entry)")
+    for action in ("remove", "run"):
+        refused = run_pypm("plugin", action, "x", cwd=tmp_path, env_extra=plugin_env, check=False)
+        assert refused.returncode == 3 and refused.stderr.strip() == said, refused.stderr
+    assert precious.read_text() == "keep me\n" and (plugins / "notes.txt").read_text() == "mine\n"
+    assert (plugins / f"pypm_x{SUFFIX}").is_file() and json.loads(record.read_text()) == data, "nothing changed"

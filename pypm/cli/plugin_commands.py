@@ -8,11 +8,14 @@ never pay for them.
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pypm.errors import PluginError, PypmError, WorkspaceError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pypm.plugins.api import PluginCommand
     from pypm.plugins.loader import PluginSet
 
 
@@ -31,18 +34,24 @@ def run_plugin_command(global_options: argparse.Namespace, name: str, argv: list
 
         parser = _Parser(prog=f"pypm {name}", description=command.help or None)
         if command.add_arguments is not None:
-            command.add_arguments(parser)
-        options = parser.parse_args(argv)
-        try:
-            return int(command.run(options) or 0)
-        except PypmError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a plugin's failure is its one line
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise PluginError(f"pypm {name} (plugin {command.plugin}) failed: {reason}",
-                              hint="run with --no-plugins to do without it") from None
+            _as_plugin_failure(name, command, command.add_arguments, parser)
+        options = parser.parse_args(argv)  # a mistake in argv is the user's: exit 2
+        return int(_as_plugin_failure(name, command, command.run, options) or 0)
     finally:
         plugins.close()
+
+
+def _as_plugin_failure(name: str, command: PluginCommand, function: Callable[[Any], Any], argument: Any) -> Any:
+    """``function(argument)``, a part of the plugin command ``name``; any exception it
+    raises (but a PypmError) is the plugin's one line (exit code 3)."""
+    try:
+        return function(argument)
+    except PypmError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin's failure is its one line
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise PluginError(f"pypm {name} (plugin {command.plugin}) failed: {reason}",
+                          hint="run with --no-plugins to do without it") from None
 
 
 def _is_task(global_options: argparse.Namespace, name: str) -> bool:

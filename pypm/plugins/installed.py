@@ -24,8 +24,8 @@ from pypm.plugins.native import NativePlugin, library_suffix
 
 PLUGIN_DIR_VAR = "PYPM_PLUGIN_DIR"
 RECORD = "plugins.json"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # whole names only (fullmatch): `$` takes a final "\n"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 #: A plugin larger than this is refused while it downloads.
 MAX_DOWNLOAD = 256 * 1024 * 1024
 
@@ -52,9 +52,14 @@ def library_file(name: str) -> str:
     return f"pypm_{name}{library_suffix()}"
 
 
+def is_plugin_name(name: str) -> bool:
+    """Can ``name`` name a plugin (letters, digits, ``-`` and ``_``, nothing else)?"""
+    return _NAME.fullmatch(name) is not None
+
+
 def check_name(name: str) -> str:
     """``name`` when it can name a plugin (letters, digits, ``-`` and ``_``), else a usage error."""
-    if not _NAME.match(name):
+    if not is_plugin_name(name):
         raise UsageError(f"{name!r} is not a plugin name", hint="use letters, digits, - and _ (e.g. hello)")
     return name
 
@@ -70,11 +75,12 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
 def installed_path(name: str, missing: type[PypmError] = PluginError) -> Path:
     """The library of the installed plugin ``name`` (``missing``: the error when there is
     none: a plugin the project names that cannot load, or a usage error)."""
-    found = installed_plugins().get(name)
-    if found is None:
+    directory = plugin_dir()
+    row = _read_record(directory).get(name)
+    if row is None:
         raise missing(f"no native plugin named {name!r}",
-                          hint=f"`pypm plugin add {name} PATH-OR-URL` installs one; `pypm plugin list` lists them")
-    return found.path
+                      hint=f"`pypm plugin add {name} PATH-OR-URL` installs one; `pypm plugin list` lists them")
+    return _recorded_path(directory, name, row)
 
 
 def add_plugin(name: str, source: str, sha256: str | None = None) -> InstalledPlugin:
@@ -82,12 +88,12 @@ def add_plugin(name: str, source: str, sha256: str | None = None) -> InstalledPl
     loads and speaks pypm's ABI, then install it as ``name`` (replacing the plugin of
     that name, never a file pypm did not record)."""
     check_name(name)
-    if sha256 is not None and not _SHA256.match(sha256.lower()):
+    if sha256 is not None and not _SHA256.fullmatch(sha256.lower()):
         raise UsageError(f"--sha256 {sha256}: not a sha256 (64 hex digits)")
     directory = plugin_dir()
     target = directory / library_file(name)
     record = _read_record(directory)
-    if target.exists() and name not in record:
+    if target.exists() and record.get(name, {}).get("file") != target.name:
         raise PypmError(f"{target} is there and pypm did not install it", hint="move it away, or pick another name")
     data = _fetch(source)
     digest = _sha256(data)
@@ -114,10 +120,20 @@ def remove_plugin(name: str) -> Path:
     record = _read_record(directory)
     if name not in record:
         raise UsageError(f"no native plugin named {name!r}", hint="`pypm plugin list` lists them")
-    path = directory / record.pop(name)["file"]
+    path = _recorded_path(directory, name, record.pop(name))
     path.unlink(missing_ok=True)
     _write_record(directory, record)
     return path
+
+
+def _recorded_path(directory: Path, name: str, row: dict[str, str]) -> Path:
+    """The library ``row`` of the record gives for ``name``: only the file pypm makes for
+    that name, in ``directory`` (a record naming any other file, in there or elsewhere, is
+    refused: pypm runs or deletes nothing it did not install)."""
+    if not is_plugin_name(name) or row["file"] != library_file(name):
+        raise PluginError(f"{directory / RECORD}: the entry {name!r} names the file {row['file']!r}, which is not "
+                          "the library pypm installs for it; pypm leaves it alone", hint="fix or delete that entry")
+    return directory / row["file"]
 
 
 def _fetch(source: str) -> bytes:

@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pypm.errors import ConfigError, PluginError
+from pypm.errors import ConfigError, PluginError, PypmError
 from pypm.plugins.api import HookContext, PluginCommand, Registry
 from pypm.plugins.presence import DISABLE_VAR, ENTRY_POINT_GROUP, group_may_be_declared, plugins_disabled
 
@@ -95,6 +95,8 @@ class PluginSet:
 
 
 _HINT = "fix what it reports, or run with --no-plugins"
+_ENTRY_HINT = ('use "module:object", { path = "dir", object = "module:object" }, a native plugin\'s name '
+               "(letters, digits, - and _) or a library path")
 _ONE_AT_A_TIME = threading.RLock()
 
 
@@ -135,13 +137,13 @@ def plugin_problems(config_file: Path | None, tool_table: dict[str, Any], venv: 
     ``pypm doctor`` reports)."""
     try:
         loaders = _loaders(config_file, tool_table, venv)
-    except PluginError as exc:
+    except PypmError as exc:
         return [("plugins", exc.one_line())]
     rows: list[tuple[str, str | None]] = []
     for name, load in loaders:
         try:
             PluginSet([load()]).close()
-        except PluginError as exc:
+        except PypmError as exc:  # a bad entry of the list, too: its own row, the others still checked
             rows.append((name, exc.one_line()))
         else:
             rows.append((name, None))
@@ -188,9 +190,7 @@ def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -
         directory = (base / spec["path"]).resolve()
         return _python_plugin(_module_of(spec["object"]), lambda: _import_object(spec["object"], [], directory))
     if not isinstance(spec, str) or not spec:
-        raise ConfigError(f"{config_file}: plugin entry {spec!r} is not understood",
-                          hint='use "module:object", { path = "dir", object = "module:object" }, a native '
-                               "plugin's name or a library path")
+        raise ConfigError(f"{config_file}: plugin entry {spec!r} is not understood", hint=_ENTRY_HINT)
     from pypm.plugins.native import NativePlugin  # ctypes: only when a native plugin is named
 
     if spec.endswith(NATIVE_SUFFIXES):
@@ -198,9 +198,11 @@ def _configured_plugin(spec: Any, config_file: Path | None, venv: Path | None) -
         return LoadedPlugin(name, native=NativePlugin(name, (base / spec).resolve(), spec))
     if ":" in spec:
         return _python_plugin(_module_of(spec), lambda: _import_object(spec, _site_packages(venv)))
-    from pypm.plugins.installed import check_name, installed_path
+    from pypm.plugins.installed import installed_path, is_plugin_name
 
-    check_name(spec)
+    if not is_plugin_name(spec):
+        raise ConfigError(f"{config_file}: plugin entry {spec!r} is not a plugin name, module:object or a library path",
+                          hint=_ENTRY_HINT)
     return LoadedPlugin(spec, native=NativePlugin(spec, installed_path(spec)))
 
 
@@ -215,9 +217,8 @@ def _python_plugin(name: str, load: Any) -> LoadedPlugin:
         target = load()
     except PluginError:
         raise
-    except Exception as exc:  # noqa: BLE001 - importing someone's code can fail any way
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise PluginError(f"plugin {name} does not load: {reason}", hint=_HINT) from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - importing someone's code can fail any way
+        raise PluginError(f"plugin {name} does not load: {_reason(exc)}", hint=_HINT) from None
     registry = Registry(name)
     register = getattr(target, "register", target)
     if not callable(register):
@@ -227,10 +228,18 @@ def _python_plugin(name: str, load: Any) -> LoadedPlugin:
         register(registry)
     except PluginError:
         raise
-    except Exception as exc:  # noqa: BLE001
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise PluginError(f"plugin {name} failed to register: {reason}", hint=_HINT) from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - and exit(): a plugin never ends pypm's run
+        raise PluginError(f"plugin {name} failed to register: {_reason(exc)}", hint=_HINT) from None
     return LoadedPlugin(name, registry=registry)
+
+
+def _reason(exc: BaseException) -> str:
+    """Why loading or registering a plugin failed, on one line (``it called exit(2)`` for
+    ``sys.exit(2)``, which must not end pypm's run: ``pypm --help`` and ``pypm doctor``
+    still report)."""
+    if isinstance(exc, SystemExit):
+        return f"it called exit({exc.code!r})"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _import_object(spec: str, paths: list[Path], directory: Path | None = None) -> Any:
