@@ -328,3 +328,21 @@ def test_doctor_fails_a_plain_http_index_pypm_refuses_without_contacting_it(sync
     assert found["tls"][0]["status"] == "fail" and "plain http, which pypm refuses" in found["tls"][0]["message"]
     assert found["index"][0]["message"].endswith("not contacted: plain http, which pypm refuses")
     assert code >= 1 and "pw@" not in json.dumps(document)
+
+
+def test_the_hardlink_check_tells_a_cache_dir_that_is_a_file_from_a_missing_one(synced, run_pypm: RunPypm,
+                                                                                 tmp_path: Path) -> None:
+    root, env, _ = synced
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("not a cache\n")
+    for cache in (blocker, blocker / "below"):
+        document, _ = doctor_json(run_pypm, root, "--cache-dir", str(cache), env=env)
+        assert by_check(document)["cache"][0]["status"] == "fail"
+        hardlink = by_check(document)["hardlink"][0]
+        assert (hardlink["status"], hardlink["message"]) == (
+            "info", f"not checked: {blocker} exists but is not a directory (see the cache check)")
+    missing = tmp_path / "no-cache-yet"
+    document, _ = doctor_json(run_pypm, root, "--cache-dir", str(missing), env=env)
+    assert by_check(document)["hardlink"][0]["message"] == (
+        f"{missing} does not exist yet; it would be on the project's filesystem")
+    assert blocker.read_text() == "not a cache\n" and not missing.exists()

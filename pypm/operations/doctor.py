@@ -278,6 +278,10 @@ def check_hardlink(target: Target) -> list[CheckResult]:
     into = next(folder for folder in (root / ".venv", root / ".pypm", root) if folder.is_dir())
     copying = (f"pypm will copy instead of hardlinking from {cache} to {into}",
                "put the cache on the project's filesystem (PYPM_CACHE_DIR)")
+    blocker = _existing_parent(cache)  # the cache, or where it would be made
+    if not blocker.is_dir():
+        return [CheckResult("hardlink", "info", f"not checked: {blocker} exists but is not a directory (see the "
+                            "cache check)")]
     if not cache.is_dir():
         if _device(cache) != _device(into):
             return [CheckResult("hardlink", "warn", f"{copying[0]}: the cache would be on another filesystem",
