@@ -241,3 +241,18 @@ def test_a_linked_pyproject_is_edited_through_its_link(tmp_path, index, run_pypm
     assert (shared / "pyproject.toml").read_text() == before
     run_pypm("add", "gamma", "--no-sync", cwd=root, env_extra=env)
     assert (root / "pyproject.toml").is_symlink() and '"gamma>=' in (shared / "pyproject.toml").read_text()
+
+
+def test_requirements_of_one_name_for_other_markers_are_kept_side_by_side(tmp_path, index, run_pypm) -> None:
+    """As uv: an added requirement replaces the entry of the same name and marker; one for
+    another marker goes beside it, and a later one in the same command wins."""
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("add", "alpha; sys_platform == 'linux'", "alpha==1.0; sys_platform == 'win32'", "--no-sync",
+             cwd=root, env_extra=env)
+    run_pypm("add", "gamma", "gamma==3.1", "--no-sync", cwd=root, env_extra=env)
+    dependencies = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies == ["beta>=1.0", 'alpha>=1.0; sys_platform == "linux"', 'alpha==1.0; sys_platform == "win32"',
+                            "gamma==3.1"]
+    run_pypm("remove", "alpha", "--no-sync", cwd=root, env_extra=env)
+    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"] == ["beta>=1.0", "gamma==3.1"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pypm import ui
 from pypm.errors import UsageError
 from pypm.workspace.discovery import relative_posix
-from pypm.workspace.edit import Place, PyprojectEdit, edited_workspace, requirement_name
+from pypm.workspace.edit import Place, PyprojectEdit, edited_workspace, requirement_identity, requirement_name
 
 if TYPE_CHECKING:
     from pypm.config import Settings
@@ -94,8 +94,10 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     for requirement in parsed:
         replaced = edit.add(str(requirement), place)
         outcome.added.append(str(requirement) + (f" (was {replaced})" if replaced else ""))
+    last = list({requirement_identity(str(r)): r for r in parsed}.values())  # a later one of a name and marker wins
+
     def bound() -> bool:
-        bounded = _with_lower_bounds(raw, edit, place, [r for r in parsed if not r.specifier and not r.url])
+        bounded = _with_lower_bounds(raw, edit, place, [r for r in last if not r.specifier and not r.url])
         outcome.added = bounded + [row for row in outcome.added if not _same_name(row, bounded)]
         return bool(bounded)
 
@@ -244,10 +246,10 @@ def _with_lower_bounds(raw: RawWorkspace, edit: PyprojectEdit, place: Place, bar
 
 
 def _same_name(row: str, bounded: list[str]) -> bool:
-    name = requirement_name(row.split(" (was ")[0])
-    return any(requirement_name(b) == name for b in bounded)
-
-
+    """Does the message ``row`` name a requirement one of ``bounded`` replaced (same name
+    and marker)?"""
+    identity = requirement_identity(row.split(" (was ")[0])
+    return any(requirement_identity(b) == identity for b in bounded)
 
 
 def _refuse_self(parsed: list[Any], path: Path, raw: RawWorkspace) -> None:

@@ -60,11 +60,13 @@ class PyprojectEdit:
         return edit
 
     def add(self, requirement: str, place: Place) -> str | None:
-        """Put ``requirement`` in the list; return the entry it replaced (None: appended)."""
+        """Put ``requirement`` in the list; return the entry it replaced (None: appended).
+        It replaces the entry of the same name and the same marker; one for another marker
+        is kept beside it (as uv since astral-sh/uv#6010)."""
         entries = self.array(place, create=True)
-        name = _name(requirement)
+        wanted = (_name(requirement), requirement_identity(requirement)[1])
         for index, entry in enumerate(entries):
-            if requirement_name(str(entry)) == name:
+            if requirement_identity(str(entry)) == wanted:
                 old = str(entry)
                 entries[index] = requirement
                 return old
@@ -214,6 +216,19 @@ def requirement_name(requirement: str) -> str | None:
         return canonicalize_name(Requirement(requirement).name)
     except InvalidRequirement:
         return None
+
+
+def requirement_identity(requirement: str) -> tuple[str | None, str]:
+    """What makes two entries of a list the same requirement: the canonical name and the
+    normalized marker ('' for none) of a PEP 508 string ((None, '') when it is not one)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return None, ""
+    return canonicalize_name(parsed.name), str(parsed.marker or "")
 
 
 def edited_workspace(raw: RawWorkspace | None, edit: PyprojectEdit) -> RawWorkspace:
