@@ -255,4 +255,5 @@ def test_requirements_of_one_name_for_other_markers_are_kept_side_by_side(tmp_pa
     assert dependencies == ["beta>=1.0", 'alpha>=1.0; sys_platform == "linux"', 'alpha==1.0; sys_platform == "win32"',
                             "gamma==3.1"]
     run_pypm("remove", "alpha", "--no-sync", cwd=root, env_extra=env)
-    assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"] == ["beta>=1.0", "gamma==3.1"]
+    dependencies = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies == ["beta>=1.0", "gamma==3.1"]
