@@ -226,6 +226,30 @@ def test_group_option_puts_requirements_in_a_group(tmp_path: Path, index, run_py
     assert pyproject(tmp_path) == data
 
 
+def test_pins_forked_by_marker_are_kept_for_each_marker(tmp_path: Path, index, run_pypm: RunPypm) -> None:
+    """A universal requirements file pins one package to a version per marker: each pin is
+    kept (one preferred version could not say it), and every pin is checked against the lock."""
+    (tmp_path / "requirements.txt").write_text('alpha==1.0 ; python_version < "3.12"\n'
+                                               'alpha==2.0 ; python_version >= "3.12"\nbeta==1.0\n')
+    result = run_pypm("import", "requirements.txt", cwd=tmp_path, env_extra={"PYPM_INDEX_URL": index.url})
+    assert "could not be kept" not in result.stderr + result.stdout
+    assert pyproject(tmp_path)["project"]["dependencies"] == [
+        'alpha==1.0; python_version < "3.12"', 'alpha==2.0; python_version >= "3.12"', "beta"]
+    versions = [p["version"] for p in tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"]
+                if p["name"] == "alpha"]
+    assert sorted(versions) == ["1.0", "2.0"]
+
+
+def test_every_pin_not_locked_is_reported() -> None:
+    from packaging.version import Version
+
+    from pypm.operations.importers.apply import not_kept
+    from pypm.operations.importers.common import Preference
+
+    pins = [Preference("alpha", "1.0", origin="a.txt:1"), Preference("alpha", "1.5", origin="b.txt:1")]
+    assert not_kept({"alpha": {Version("1.5"): set()}}, pins) == ["alpha 1.0 (a.txt:1) could not be kept: locked 1.5"]
+
+
 # --------------------------------------------------------------------------- projects of other tools
 
 

@@ -348,11 +348,11 @@ def check_hashes(locked: dict[str, dict[Version, set[str]]], preferences: list[P
 def not_kept(locked: dict[str, dict[Version, set[str]]], preferences: list[Preference]) -> list[str]:
     """``alpha 1.0 (requirements.txt:3) -> 2.0``: imported versions the lock could not keep
     (the version is gone from the index, or the requirements exclude it)."""
-    latest: dict[str, Preference] = {}
+    latest: dict[tuple[str, str], Preference] = {}
     for pin in preferences:
-        latest[canonicalize_name(pin.name)] = pin
+        latest[(canonicalize_name(pin.name), pin.version)] = pin
     lines = []
-    for name, pin in latest.items():
+    for (name, _), pin in latest.items():
         versions = locked.get(name)
         wanted = _version(pin.version)
         if versions and wanted is not None and wanted not in versions:

@@ -87,6 +87,8 @@ class _State:
     index_url: str | None = None
     extra_index_urls: list[str] = field(default_factory=list)
     find_links: list[str] = field(default_factory=list)
+    #: canonical name -> (entry as imported, the same entry pinned, marker, version) of each pin
+    pinned: dict[str, list[tuple[str, str, str, str]]] = field(default_factory=dict)
 
 
 def read_requirements(path: Path, context: ImportContext) -> Imported:
@@ -94,6 +96,7 @@ def read_requirements(path: Path, context: ImportContext) -> Imported:
     imported = Imported("requirements", path)
     state = _State(context, imported)
     _read_file(path, state, constraint=False)
+    _keep_forked_pins(state)
     if state.index_url is not None:
         imported.indexes.index_url = without_credentials(state.index_url, imported.notes)
     imported.indexes.extra_index_urls = [without_credentials(url, imported.notes) for url in state.extra_index_urls]
@@ -255,6 +258,7 @@ def _local_project(path: Path, where: str, value: str, state: _State) -> None:
 
 def _requirement(path: Path, where: str, text: str, hashes: list[str], state: _State, constraint: bool) -> None:
     from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
 
     if _is_location(text):
         _local_project(path, where, text, state)
@@ -280,10 +284,30 @@ def _requirement(path: Path, where: str, text: str, hashes: list[str], state: _S
             state.imported.notes.append(f"{where}: constraint {text!r} is not imported (only pins of constraints "
                                         "are kept, as the locked versions)")
         return
-    entry = text if pin is None else requirement_text(
-        requirement.name, sorted(requirement.extras), "", str(requirement.marker) if requirement.marker else None)
+    marker = str(requirement.marker) if requirement.marker else None
+    entry = text if pin is None else requirement_text(requirement.name, sorted(requirement.extras), "", marker)
+    if pin is not None:
+        pinned = requirement_text(requirement.name, sorted(requirement.extras), str(requirement.specifier), marker)
+        state.pinned.setdefault(canonicalize_name(requirement.name), []).append((entry, pinned, marker or "", pin))
     if entry not in state.imported.requirements:
         state.imported.requirements.append(entry)
+
+
+def _keep_forked_pins(state: _State) -> None:
+    """A package pinned to different versions for different markers (``alpha==1.0;
+    python_version < "3.12"`` and ``alpha==2.0; python_version >= "3.12"``, as a universal
+    ``pip-compile`` or ``uv pip compile`` writes) keeps its pins as requirements: one
+    preferred version per package cannot say that. A package pinned once stays a bare
+    requirement with the pin as the lock's preference."""
+    requirements = state.imported.requirements
+    for pins in state.pinned.values():
+        versions = {version for *_, version in pins}
+        markers = {marker for _, _, marker, _ in pins}
+        if len(versions) < 2 or len(markers) != len(pins):
+            continue
+        for entry, pinned, _, _ in pins:
+            if entry in requirements:
+                requirements[requirements.index(entry)] = pinned
 
 
 def _is_location(text: str) -> bool:
