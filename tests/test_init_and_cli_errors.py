@@ -192,6 +192,19 @@ def test_init_keeps_existing_gitignore_lines(run_pypm: RunPypm, tmp_path: Path) 
     assert lines.count(".venv/") == 1
 
 
+def test_init_keeps_a_gitignores_bytes_and_line_ends(run_pypm: RunPypm, tmp_path: Path) -> None:
+    """Not UTF-8, CRLF, no final line end: kept byte for byte, pypm's lines added in kind."""
+    (tmp_path / ".gitignore").write_bytes(b"build/\r\n\xff-latin1\r\n.venv/")
+    run_pypm("init", cwd=tmp_path)
+    assert (tmp_path / ".gitignore").read_bytes() == b"build/\r\n\xff-latin1\r\n.venv/\r\n.pypm/\r\n"
+
+
+def test_init_with_a_gitignore_that_is_not_a_file_writes_nothing(run_pypm: RunPypm, tmp_path: Path) -> None:
+    (tmp_path / "p" / ".gitignore").mkdir(parents=True)
+    assert "cannot read" in assert_one_error_line(run_pypm("init", cwd=tmp_path / "p", check=False), 1)
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [".gitignore"]
+
+
 @pytest.mark.parametrize("target", [".", "sub"])
 def test_init_refuses_to_overwrite_pyproject(target: str, run_pypm: RunPypm, tmp_path: Path) -> None:
     project_dir = tmp_path / target

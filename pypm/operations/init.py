@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from pypm.errors import PypmError, UsageError
-from pypm.fsutil import atomic_write_text
+from pypm.errors import FileSystemError, PypmError, UsageError
+from pypm.fsutil import atomic_write_bytes, atomic_write_text
 
 GITIGNORE_LINES = (".venv/", ".pypm/")
 BUILD_SYSTEM = {"requires": ["flit_core>=3.9,<5"], "build-backend": "flit_core.buildapi"}
@@ -88,18 +88,52 @@ def init_project(directory: Path, name: str | None = None, python: str | None = 
         "build-system": BUILD_SYSTEM,
         "tool": {"flit": {"module": {"name": module}}, "pypm": {}},
     }
-    directory.mkdir(parents=True, exist_ok=True)
-    package = directory / "src" / module / "__init__.py"
-    if not package.exists():
-        package.parent.mkdir(parents=True, exist_ok=True)
-        package.write_text(f'"""{name}."""\n\n__version__ = "0.1.0"\n')
-    _update_gitignore(directory / ".gitignore")
-    atomic_write_text(pyproject, tomli_w.dumps(document))
+    gitignore = directory / ".gitignore"
+    ignore_text = _with_ignored(gitignore)  # checked before anything is written
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        made = _write_package(directory / "src" / module / "__init__.py", name)
+    except OSError as exc:
+        raise FileSystemError(f"cannot create the package of {name} in {directory}: {exc.strerror or exc}",
+                              hint="check that src/ is a directory you can write to") from None
+    try:
+        if ignore_text is not None:
+            atomic_write_bytes(gitignore, ignore_text)
+        atomic_write_text(pyproject, tomli_w.dumps(document))
+    except OSError:
+        for path in reversed(made):  # what this run made, newest first
+            path.unlink() if path.is_file() else path.rmdir()
+        raise
     return pyproject
 
 
-def _update_gitignore(path: Path) -> None:
-    lines = path.read_text().splitlines() if path.exists() else []
-    missing = [line for line in GITIGNORE_LINES if line not in lines]
-    if missing:
-        atomic_write_text(path, "\n".join([*lines, *missing]) + "\n")
+def _write_package(init_file: Path, name: str) -> list[Path]:
+    """Create ``src/<module>/__init__.py`` unless it exists; return the paths made (the
+    directories and the file), oldest first."""
+    if init_file.exists():
+        return []
+    made = [parent for parent in reversed(init_file.parents[:2]) if not parent.exists()]
+    init_file.parent.mkdir(parents=True, exist_ok=True)
+    with init_file.open("x", encoding="utf-8") as handle:
+        handle.write(f'"""{name}."""\n\n__version__ = "0.1.0"\n')
+    return [*made, init_file]
+
+
+def _with_ignored(path: Path) -> bytes | None:
+    """``.gitignore``'s bytes with the lines pypm's directories need added (its encoding and
+    line ends kept), or None when it has them; a ``.gitignore`` that is not a file is refused."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    except OSError as exc:
+        raise FileSystemError(f"cannot read {path}: {exc.strerror or exc}",
+                              hint="make .gitignore a file you can read, or move it away") from None
+    lines = {line.strip() for line in data.splitlines()}
+    missing = [line.encode() for line in GITIGNORE_LINES if line.encode() not in lines]
+    if not missing:
+        return None
+    ending = b"\r\n" if b"\r\n" in data else b"\n"
+    if data and not data.endswith(b"\n"):
+        data += ending
+    return data + ending.join(missing) + ending
