@@ -99,6 +99,8 @@ def test_an_extra_or_group_spelled_otherwise_is_the_same_list(tmp_path, index, r
     (["alpha", "--package", "nope"], 2, "no such workspace member"),
     (["alpha", "--group", "Bad Name"], 2, "--group 'Bad Name' is not a valid dependency group name"),
     (["alpha", "--optional", "A_"], 2, "--optional 'A_' is not a valid extra name"),
+    (["alpha", "--no-sync", "--link-mode", "copy"], 2, "--link-mode applies to the sync, which --no-sync skips"),
+    (["alpha", "--no-sync", "--python", "3.12"], 2, "--python applies to the sync, which --no-sync skips"),
 ])
 def test_a_failed_add_leaves_both_files_as_they_were(tmp_path, index, run_pypm, args, code, fragment) -> None:
     root = project(tmp_path)

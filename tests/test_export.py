@@ -155,6 +155,11 @@ def test_selection_and_no_hashes(locked, run_pypm: RunPypm) -> None:
     assert "--hash" not in text
     lines = requirement_lines(text)
     assert lines[:2] == ["-e ../packages/app", "-e ../packages/lib"] and FORKED <= set(lines)
+    elsewhere = root.parent / "elsewhere"
+    elsewhere.mkdir()
+    run_pypm("--project", str(root), "export", "--no-hashes", "--no-dev", "-o", "out/req2.txt", cwd=elsewhere,
+             env_extra=env)  # -o is relative to --project, as if started there
+    assert (root / "out/req2.txt").read_text() == text and not (elsewhere / "out").exists()
     no_members = run_pypm("export", "--no-hashes", "--no-members", cwd=root, env_extra=env).stdout
     assert "-e " not in no_members and "# member app: not exported" in no_members
 

@@ -145,6 +145,9 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     from pypm.errors import UsageError
     from pypm.graph.hooks import lock_hooks
 
+    for_sync = [flag for flag, value in (("--python", options.python), ("--link-mode", options.link_mode)) if value]
+    if options.no_sync and for_sync:
+        raise UsageError(f"{for_sync[0]} applies to the sync, which --no-sync skips", hint="drop one of them")
     if options.script is not None:
         if options.env or options.global_env:
             raise UsageError("--script edits a script, so it cannot go with --env or --global",

@@ -58,6 +58,7 @@ def run(options: argparse.Namespace) -> int:
     from pypm import ui
     from pypm.cli.graph_options import check_combination, lock_mode, selection_from
     from pypm.cli.graph_run import load_context
+    from pypm.cli.parser import start_dir
     from pypm.operations.export import (
         ExportRequest,
         check_output,
@@ -67,6 +68,9 @@ def run(options: argparse.Namespace) -> int:
         write_output,
     )
 
+    typed = options.output
+    if options.output is not None:  # as every path pypm takes: relative to --project, as if started there
+        options.output = start_dir(options) / options.output
     request = ExportRequest(export_format(options.format, options.output), not options.no_hashes, options.output)
     check_request(request)
     check_combination(options, [])
@@ -82,7 +86,7 @@ def run(options: argparse.Namespace) -> int:
         print(exported.text, end="")
         return 0
     write_output(options.output, exported.text)
-    ui.info(f"Exported {exported.packages} package{'' if exported.packages == 1 else 's'} to {options.output}")
+    ui.info(f"Exported {exported.packages} package{'' if exported.packages == 1 else 's'} to {typed}")
     return 0
 
 
