@@ -546,3 +546,60 @@ def test_the_installer_imports_only_the_standard_library() -> None:
             imported.add(node.module.split(".")[0])
     assert imported and "tarfile" in imported
     assert imported - set(sys.stdlib_module_names) == set()
+
+
+# ---------------------------------------------------------------------------- a packed interpreter's prefix
+
+
+def fake_prefix_tree(root: Path) -> Path:
+    """A bundle tree with a stand-in interpreter under ``d1/d2/d3`` and one wheel."""
+    (root / "d1" / "d2" / "d3" / "bin").mkdir(parents=True)
+    (root / "d1" / "d2" / "d3" / "bin" / "python3").write_bytes(b"\x7fELF stand-in")
+    (root / "wheels").mkdir()
+    return root
+
+
+@pytest.mark.parametrize(("prefix", "problem"), [
+    ("p", "python prefix p must be a directory of the bundle, but p is a link"),
+    ("p/d2/d3", "python prefix p/d2/d3 must be a directory of the bundle, but p is a link"),
+    ("d1/d2/d3", "d1/d2/d3/l is a symbolic link to ../../.., which leads out of the python prefix d1/d2/d3"),
+])
+def test_a_prefix_behind_a_link_or_with_a_link_out_of_it_is_refused(tmp_path: Path, prefix: str,
+                                                                    problem: str) -> None:
+    """Each link stays inside the bundle, but install() copies the prefix alone into DEST."""
+    root = fake_prefix_tree(tmp_path / "b")
+    (root / "p").symlink_to("d1/d2/d3" if prefix == "p" else "d1")
+    (root / "d1" / "d2" / "d3" / "l").symlink_to("../../..")  # the bundle's root
+    python = {"prefix": prefix, "executable": f"{prefix}/bin/python3"}
+    with pytest.raises(BundleError, match=f"^manifest.json: {problem}"):
+        write_manifest(root, python=python)
+    files, links = describe_tree(root)
+    manifest = {"format": install_script.FORMAT, "name": "x", "version": "1", "created-by": "test",
+                "source-date-epoch": 0, "target": current_target(), "python": python, "install": [],
+                "files": files, "links": links, "merkle-root": merkle_root(files, links)}
+    (root / "manifest.json").write_text(render_manifest(manifest))
+    with pytest.raises(BundleError, match=f"^manifest.json: {problem}"):
+        read_manifest(root)
+    with pytest.raises(BundleError, match=f"^manifest.json: {problem}"):
+        verify_archive(make_archive(root, tmp_path / "b.tar.gz"))
+
+
+def test_a_prefix_without_its_executable_is_refused(tmp_path: Path) -> None:
+    root = fake_prefix_tree(tmp_path / "b")
+    with pytest.raises(BundleError, match="python executable d1/bin/python3 is not a file of the bundle"):
+        write_manifest(root, python={"prefix": "d1", "executable": "d1/bin/python3"})
+
+
+@pytest.mark.parametrize("member", ["out/ESCAPED.txt", "out/sub/ESCAPED.txt"])
+def test_a_wheel_file_is_never_written_through_a_link_out_of_dest(tmp_path: Path, member: str) -> None:
+    """The last line of defence: whatever DEST holds, a member's real directory must lie inside DEST."""
+    dest = tmp_path / "env"
+    subprocess.run([sys.executable, "-I", "-m", "venv", "--without-pip", str(dest)], check=True, timeout=120)
+    (tmp_path / "outside").mkdir()
+    (dest / "out").symlink_to(Path("..") / "outside")
+    payload = {f"bad-1.0.data/data/{member}": b"escaped\n"}
+    wheel = make_bad_wheel(tmp_path, "bad-1.0-py3-none-any.whl", payload, payload)
+    installer = install_script._WheelInstaller(wheel, install_script._Venv(dest), set())
+    with pytest.raises(BundleError, match=r"^bad-1\.0-py3-none-any\.whl: .*ESCAPED\.txt would be written outside"):
+        installer.run()
+    assert list((tmp_path / "outside").iterdir()) == []

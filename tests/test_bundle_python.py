@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from pypm.bundle import install_script
+from pypm.bundle.archive import write_archive
+from pypm.bundle.install_script import current_target, describe_tree, merkle_root, render_manifest
 from pypm.bundle.python_prefix import PythonPackError, describe_base, pack_interpreter
 from tests.test_bundle import example, no_network  # noqa: F401 - the fixture
+from tests.test_bundle_installer import make_bad_wheel
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="install.sh and ELF relocation are POSIX paths")
 
@@ -62,3 +66,37 @@ def test_a_system_interpreter_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PythonPackError, match="system interpreter"):
         pack_interpreter(base, tmp_path / "packed")
     assert not (tmp_path / "packed").exists()
+
+
+# ---------------------------------------------------------------------------- a crafted or unusual prefix
+
+
+def test_a_prefix_that_is_a_link_cannot_write_outside_dest(tmp_path: Path, run_pypm) -> None:
+    """The reviewer's bundle: prefix ``p`` links to ``d1/d2/d3``, which holds ``l -> ../../..`` (the
+    bundle's root, seen from where it lies). Copied to DEST/p, ``l`` would point two levels above
+    DEST, and the data-scheme member ``p/l/ESCAPED.txt`` would be written through it."""
+    stage = tmp_path / "stage"
+    (stage / "d1" / "d2").mkdir(parents=True)
+    executable = pack_interpreter(describe_base(Path(sys.executable)), stage / "d1" / "d2" / "d3")
+    (stage / "p").symlink_to("d1/d2/d3")
+    (stage / "d1" / "d2" / "d3" / "l").symlink_to("../../..")
+    shutil.copy(install_script.__file__, stage / "install.py")
+    (stage / "wheels").mkdir()
+    payload = {"bad-1.0.data/data/p/l/ESCAPED.txt": b"written outside DEST\n"}
+    make_bad_wheel(stage / "wheels", "bad-1.0-py3-none-any.whl", payload, payload)
+    files, links = describe_tree(stage)  # by hand: build_manifest itself refuses such a prefix now
+    manifest = {"format": install_script.FORMAT, "name": "evil", "version": "1", "created-by": "test",
+                "source-date-epoch": 0, "target": current_target(),
+                "python": {"prefix": "p", "executable": f"p/{executable}"},
+                "install": ["wheels/bad-1.0-py3-none-any.whl"], "files": files, "links": links,
+                "merkle-root": merkle_root(files, links)}
+    (stage / "manifest.json").write_text(render_manifest(manifest))
+    archive = tmp_path / "evil.tar.gz"
+    write_archive(stage, archive, 0)
+    dest = tmp_path / "a" / "b" / "dest"
+    dest.parent.mkdir(parents=True)
+    result = run_pypm("unbundle", str(archive), str(dest), cwd=tmp_path, check=False)
+    assert not (tmp_path / "a" / "ESCAPED.txt").exists(), "written two levels above DEST"
+    assert result.returncode == 1, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "python prefix p must be a directory" in result.stderr
+    assert not dest.exists() and list(dest.parent.iterdir()) == []

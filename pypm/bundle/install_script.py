@@ -130,16 +130,27 @@ def _resolve_inside(path: str, links: dict[str, str]) -> str | None:
     return "/".join(stack)
 
 
-def _check_links_stay_inside(links: dict[str, str]) -> None:
-    """Refuse any link of ``links`` (path -> target) that resolves, through the others, out of the tree."""
+def escaping_link(links: dict[str, str]) -> tuple[str, str] | None:
+    """The first link of ``links`` (path -> target, relative to a tree's root), in order of path, whose
+    target is unacceptable or resolves, through the others, out of the tree; None when all stay inside."""
     for path in sorted(links):
         target = links[path]
-        reason = _link_target_reason(target)
-        if reason:
-            raise BundleError(f"{path}: {reason}; refusing the bundle")
         parent = posixpath.dirname(path)
-        if _resolve_inside(f"{parent}/{target}" if parent else target, links) is None:
-            raise BundleError(f"{path}: symbolic link to {target} points outside the bundle; refusing the bundle")
+        if _link_target_reason(target) or _resolve_inside(f"{parent}/{target}" if parent else target, links) is None:
+            return path, target
+    return None
+
+
+def _check_links_stay_inside(links: dict[str, str]) -> None:
+    """Refuse any link of ``links`` (path -> target) that resolves, through the others, out of the tree."""
+    found = escaping_link(links)
+    if found is None:
+        return
+    path, target = found
+    reason = _link_target_reason(target)
+    if reason:
+        raise BundleError(f"{path}: {reason}; refusing the bundle")
+    raise BundleError(f"{path}: symbolic link to {target} points outside the bundle; refusing the bundle")
 
 
 def _hash_stream(stream: io.BufferedIOBase) -> tuple[int, str]:
@@ -323,6 +334,7 @@ def _check_manifest(manifest: object) -> None:
     _check_target_shape(manifest["target"])
     _check_python_shape(manifest["python"])
     paths = _check_entries(manifest["files"], manifest["links"])
+    _check_python_prefix(manifest["python"], paths, {entry["path"]: entry["target"] for entry in manifest["links"]})
     install = manifest["install"]
     if not isinstance(install, list):
         _bad_manifest("install is not a list")
@@ -358,6 +370,27 @@ def _check_python_shape(python: object) -> None:
     prefix, executable = python["prefix"], python["executable"]
     if unsafe_path_reason(prefix) or unsafe_path_reason(executable) or not executable.startswith(prefix + "/"):
         _bad_manifest(f"python executable {executable!r} is not a safe path inside the prefix {prefix!r}")
+
+
+def _check_python_prefix(python: dict | None, kinds: dict[str, str], links: dict[str, str]) -> None:
+    """Refuse a packed interpreter whose prefix is not a real directory of the bundle (a link, or under
+    one) or holds a symbolic link that resolves out of the prefix: :func:`install` copies the prefix
+    alone into DEST, where such a link would point outside DEST."""
+    if python is None:
+        return
+    prefix, executable = python["prefix"], python["executable"]
+    parts = prefix.split("/")
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        if path in kinds:
+            _bad_manifest(f"python prefix {prefix} must be a directory of the bundle, but {path} is a {kinds[path]}")
+    if executable not in kinds:
+        _bad_manifest(f"python executable {executable} is not a file of the bundle")
+    start = len(prefix) + 1
+    found = escaping_link({path[start:]: target for path, target in links.items() if path.startswith(prefix + "/")})
+    if found:
+        _bad_manifest(f"{prefix}/{found[0]} is a symbolic link to {found[1]}, which leads out of the python "
+                      f"prefix {prefix}")
 
 
 def _check_entries(files: object, links: object) -> dict[str, str]:
@@ -989,6 +1022,9 @@ class _WheelInstaller:
     def _write(self, target: Path, chunks: Iterator[bytes] | list[bytes], mode: int) -> int:
         """Write ``chunks`` to ``target`` (inside the venv) and record it; return the size."""
         key = str(target)
+        if not _is_inside(target.parent, self.venv.dest):
+            raise BundleError(f"{self.label}: {target} would be written outside {self.venv.dest} through a "
+                              "symbolic link; refusing the wheel")
         if os.path.lexists(target):
             if key not in self.written:  # a later wheel may replace an earlier one's file, as pip and uv do
                 raise BundleError(f"{self.label}: would overwrite {target}, which belongs to the venv itself")
