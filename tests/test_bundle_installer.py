@@ -603,3 +603,19 @@ def test_a_wheel_file_is_never_written_through_a_link_out_of_dest(tmp_path: Path
     with pytest.raises(BundleError, match=r"^bad-1\.0-py3-none-any\.whl: .*ESCAPED\.txt would be written outside"):
         installer.run()
     assert list((tmp_path / "outside").iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- the processes the installer starts
+
+
+def test_a_venv_module_in_the_current_directory_is_not_run(tmp_path: Path, bundle: Path) -> None:
+    """Every interpreter the installer starts is isolated (-I): the current directory is not on its path."""
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "venv.py").write_text("open('RAN', 'w').close()\nraise SystemExit(0)\n")
+    dest = tmp_path / "env"
+    result = subprocess.run([sys.executable, "-I", "-S", str(bundle / "install.py"), str(dest)], cwd=here,
+                            capture_output=True, text=True, timeout=120)
+    assert not (here / "RAN").exists(), "the venv.py of the current directory ran"
+    assert result.returncode == 0, result.stderr
+    assert run_app(dest) == "hello-app says hello from greet-lib []\n"

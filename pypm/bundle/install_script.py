@@ -1148,7 +1148,8 @@ def install(root: Path, dest: Path) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     try:
         base = _base_python(root, dest, manifest)
-        _run_python([base, "-m", "venv", "--without-pip", str(dest)], f"create a virtual environment at {dest}")
+        # -I: a venv.py (or any module) in the current directory must not run instead of the stdlib's
+        _run_python([base, "-I", "-m", "venv", "--without-pip", str(dest)], f"create a virtual environment at {dest}")
         venv = _Venv(dest)
         written: set[str] = set()
         for rel in manifest["install"]:
