@@ -16,8 +16,10 @@ from pypm.bundle import install_script
 from pypm.bundle.archive import write_archive
 from pypm.bundle.install_script import current_target, describe_tree, merkle_root, render_manifest
 from pypm.bundle.python_prefix import PythonPackError, describe_base, pack_interpreter
-from tests.test_bundle import example, no_network  # noqa: F401 - the fixture
+from pypm.testing import DistSpec
+from tests.test_bundle import EPOCH, example, no_network  # noqa: F401 - the fixture
 from tests.test_bundle_installer import make_bad_wheel
+from tests.workspaces import lone_flit_project
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="install.sh and ELF relocation are POSIX paths")
 
@@ -71,6 +73,17 @@ def test_a_system_interpreter_is_refused(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- a crafted or unusual prefix
 
 
+def packed_copy(directory: Path) -> Path:
+    """A relocatable copy of this interpreter, as --with-python packs it; returns its executable."""
+    return directory / pack_interpreter(describe_base(Path(sys.executable)), directory)
+
+
+def lone_project(tmp_path: Path, make_index) -> tuple[Path, dict[str, str]]:
+    """The lone flit project (requires alpha) and the environment that bundles it."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    return lone_flit_project(tmp_path / "lone", index), {"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": EPOCH}
+
+
 def test_a_prefix_that_is_a_link_cannot_write_outside_dest(tmp_path: Path, run_pypm) -> None:
     """The reviewer's bundle: prefix ``p`` links to ``d1/d2/d3``, which holds ``l -> ../../..`` (the
     bundle's root, seen from where it lies). Copied to DEST/p, ``l`` would point two levels above
@@ -100,3 +113,20 @@ def test_a_prefix_that_is_a_link_cannot_write_outside_dest(tmp_path: Path, run_p
     assert result.returncode == 1, result.stderr
     assert len(result.stderr.splitlines()) == 1 and "python prefix p must be a directory" in result.stderr
     assert not dest.exists() and list(dest.parent.iterdir()) == []
+
+
+def test_with_python_is_made_again_when_the_interpreter_changes(tmp_path: Path, make_index, run_pypm) -> None:
+    root, env = lone_project(tmp_path, make_index)
+    copy = tmp_path / "python-copy"
+    args = ("bundle", "--with-python", "--python", str(packed_copy(copy)), "-o", "wp.tar.gz")
+    assert "Packing the interpreter" in run_pypm(*args, cwd=root, env_extra=env).stderr
+    assert "All up to date (bundle)" in run_pypm(*args, cwd=root, env_extra=env).stderr
+    [stdlib] = (copy / "lib").glob("python3.*")
+    changed = stdlib / "string.py"
+    changed.write_text(changed.read_text() + "\nPYPM_CHANGED = True\n")
+    again = run_pypm(*args, cwd=root, env_extra=env)
+    assert "Packing the interpreter" in again.stderr and "All up to date" not in again.stderr
+    with tarfile.open(root / "wp.tar.gz") as tar:
+        packed = tar.extractfile(f"python/lib/{stdlib.name}/string.py").read()
+    assert packed.endswith(b"PYPM_CHANGED = True\n")
+    assert "All up to date (bundle)" in run_pypm(*args, cwd=root, env_extra=env).stderr

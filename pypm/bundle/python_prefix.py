@@ -12,9 +12,11 @@ old one. A system interpreter (prefix ``/usr``) is refused: its prefix is the wh
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -107,6 +109,27 @@ def _relink_absolute_links(prefix: Path, destination: Path) -> None:
                 os.symlink(os.path.relpath(inside, path.parent), path)
             else:
                 shutil.copy2(real, path)
+
+
+def prefix_digest(base: dict[str, Any]) -> str:
+    """A digest of what :func:`pack_interpreter` copies from the prefix of ``base`` (see
+    :func:`describe_base`): each path's relative name, mode, link target and (files) size and
+    mtime, from a walk of ``lstat`` calls (no file is read), so changed files make a new one."""
+    prefix = Path(base["prefix"]).resolve()
+    ignore = _ignored(prefix, Path(base["stdlib"]).resolve() / "site-packages")
+    digest = hashlib.sha256()
+    for directory, dirs, files in os.walk(prefix):
+        skipped = ignore(directory, [*dirs, *files])
+        dirs[:] = sorted(name for name in dirs if name not in skipped)
+        for name in sorted({*dirs, *files} - skipped):
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            link = os.readlink(path) if stat.S_ISLNK(info.st_mode) else ""
+            # a directory's own size and mtime change when byte-code caches appear in it: not content
+            changing = [0, 0] if stat.S_ISDIR(info.st_mode) else [info.st_size, info.st_mtime_ns]
+            entry = [os.path.relpath(path, prefix), info.st_mode, *changing, link]
+            digest.update(json.dumps(entry).encode("utf-8", "surrogateescape") + b"\n")
+    return digest.hexdigest()
 
 
 def _relocate_elf_files(prefix: Path, destination: Path) -> None:

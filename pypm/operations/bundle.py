@@ -134,7 +134,7 @@ def bundle_key(workspace: Workspace, selection: Selection, request: BundleReques
     from pypm.operations.stamp import stamp_path
 
     stamp = stamp_path(workspace.venv_path)
-    return {
+    key = {
         "pypm": __version__,
         "installer": file_sha256(Path(install_script.__file__)),
         "lock": file_sha256(workspace.lock_path),
@@ -144,6 +144,18 @@ def bundle_key(workspace: Workspace, selection: Selection, request: BundleReques
         "members": {name: member_digest(workspace, name, output) for name in sorted(workspace.members)},
         "epoch": source_date_epoch(workspace.root, workspace.lock_path),
     }
+    if request.with_python:  # the packed interpreter is made from the base prefix's files
+        key["python"] = _python_digest(workspace)
+    return key
+
+
+def _python_digest(workspace: Workspace) -> str | None:
+    """:func:`~pypm.bundle.python_prefix.prefix_digest` of ``.venv``'s base interpreter."""
+    from pypm.bundle.python_prefix import describe_base, prefix_digest
+    from pypm.install.venv import complete_venv
+
+    interpreter = complete_venv(workspace.venv_path)
+    return None if interpreter is None else prefix_digest(describe_base(interpreter.executable))
 
 
 def _key_hash(key: dict[str, Any]) -> str:
