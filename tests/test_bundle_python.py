@@ -130,3 +130,20 @@ def test_with_python_is_made_again_when_the_interpreter_changes(tmp_path: Path, 
         packed = tar.extractfile(f"python/lib/{stdlib.name}/string.py").read()
     assert packed.endswith(b"PYPM_CHANGED = True\n")
     assert "All up to date (bundle)" in run_pypm(*args, cwd=root, env_extra=env).stderr
+
+
+def test_a_link_out_of_the_interpreter_prefix_is_one_error_line(tmp_path: Path, make_index, run_pypm) -> None:
+    root, env = lone_project(tmp_path, make_index)
+    copy = tmp_path / "python-copy"
+    executable = packed_copy(copy)
+    (tmp_path / "shared").mkdir()
+    (copy / "lib" / "escape").symlink_to("../../shared")
+    result = run_pypm("bundle", "--with-python", "--python", str(executable), "-o", "wp.tar.gz", cwd=root,
+                      env_extra=env, check=False)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    line = errors[0]
+    assert f"{copy / 'lib' / 'escape'} is a symbolic link to ../../shared, outside the interpreter's prefix" in line
+    assert "remove that link" in line and "internal error" not in line
+    assert not (root / "wp.tar.gz").exists() and not list(root.glob(".pypm-bundle-*"))

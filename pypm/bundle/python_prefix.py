@@ -72,6 +72,7 @@ def pack_interpreter(base: dict[str, Any], destination: Path) -> str:
         shutil.copytree(prefix, destination, symlinks=True, ignore=_ignored(prefix, site_packages))
         (destination / site_packages.relative_to(prefix)).mkdir(parents=True, exist_ok=True)
         _relink_absolute_links(prefix, destination)
+        _check_relative_links(prefix, destination)
         if sys.platform.startswith("linux"):
             _relocate_elf_files(prefix, destination)
     except (OSError, shutil.Error, struct.error, ValueError) as exc:
@@ -109,6 +110,25 @@ def _relink_absolute_links(prefix: Path, destination: Path) -> None:
                 os.symlink(os.path.relpath(inside, path.parent), path)
             else:
                 shutil.copy2(real, path)
+
+
+def _check_relative_links(prefix: Path, destination: Path) -> None:
+    """Refuse a relative symlink of the copy that leads out of the prefix (a bundle cannot hold it)."""
+    from pypm.bundle.install_script import escaping_link
+
+    links = {}
+    for directory, dirs, files in os.walk(destination):
+        for name in [*dirs, *files]:
+            path = Path(directory) / name
+            if path.is_symlink():
+                links[path.relative_to(destination).as_posix()] = os.readlink(path).replace(os.sep, "/")
+    found = escaping_link(links)
+    if found is not None:
+        raise PythonPackError(
+            f"--with-python: {prefix / found[0]} is a symbolic link to {found[1]}, outside the interpreter's "
+            f"prefix {prefix}",
+            hint="remove that link or make it point inside the prefix, or make .venv from a standalone Python "
+                 "(e.g. `uv python install`)")
 
 
 def prefix_digest(base: dict[str, Any]) -> str:

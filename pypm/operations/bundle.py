@@ -75,7 +75,7 @@ def output_path(root: Path, project: dict[str, Any], request: BundleRequest) -> 
 def bundle(workspace: Workspace, selection: Selection, request: BundleRequest) -> BundleOutcome:
     """Write the bundle unless its record says the archive is already what these inputs
     make; the synced ``.venv`` gives the interpreter (``pypm sync`` first)."""
-    from pypm.bundle.install_script import build_manifest, render_manifest
+    from pypm.bundle.install_script import render_manifest
 
     interpreter = synced_interpreter(workspace, selection)
     target = bundle_target(interpreter, request)
@@ -89,8 +89,7 @@ def bundle(workspace: Workspace, selection: Selection, request: BundleRequest) -
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pypm-bundle-", dir=output.parent))
     try:
-        manifest = _stage(workspace, selection, request, target, interpreter, staging, key)
-        manifest = build_manifest(staging, **manifest)
+        manifest = _described(staging, _stage(workspace, selection, request, target, interpreter, staging, key))
         (staging / "manifest.json").write_bytes(render_manifest(manifest).encode("utf-8"))  # "\n" on every OS
         _pack(staging, output, key["epoch"])
     finally:
@@ -100,6 +99,19 @@ def bundle(workspace: Workspace, selection: Selection, request: BundleRequest) -
     ui.info(f"Bundled {count} package{'' if count == 1 else 's'} for {target.describe()} into {_shown(output)}"
             f" (Merkle root {manifest['merkle-root']})")
     return BundleOutcome(output, manifest["merkle-root"], True)
+
+
+def _described(staging: Path, fields: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of ``staging``; what a bundle cannot hold (only a packed interpreter's
+    prefix can bring it: a link out of it, a fifo) is a one-line :class:`BundleError`."""
+    from pypm.bundle.install_script import BundleError as Unholdable
+    from pypm.bundle.install_script import build_manifest
+
+    try:
+        return build_manifest(staging, **fields)
+    except Unholdable as exc:
+        raise BundleError(f"cannot bundle {exc}", hint="remove or fix that file of the interpreter's prefix, or "
+                          "make .venv from a standalone Python (e.g. `uv python install`)") from None
 
 
 def synced_interpreter(workspace: Workspace, selection: Selection) -> Interpreter:
