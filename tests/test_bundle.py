@@ -256,3 +256,24 @@ def test_a_bundle_written_inside_a_lone_project_stays_up_to_date(tmp_path: Path,
     assert "All up to date (bundle)" in again.stderr
     default = run_pypm("bundle", cwd=root, env_extra=env)
     assert (root / "dist" / "lone-2.0-bundle.tar.gz").is_file(), default.stderr
+
+
+def test_a_file_named_like_the_temporary_archive_is_left_alone(tmp_path: Path, make_index, pypm_env) -> None:
+    """The archive is packed into a new file of its own: a user's file with the name an
+    older pypm chose (``.NAME.PID.part``) is neither an obstacle nor removed."""
+    from pypm.testing import DistSpec
+    from tests.workspaces import lone_flit_project
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = lone_flit_project(tmp_path / "lone", index)
+    (root / "dist").mkdir()
+    # the pid is known inside the process only: it makes the file, then becomes pypm (same pid)
+    code = ("import os, sys\nopen(f'dist/.lone-2.0-bundle.tar.gz.{os.getpid()}.part', 'w').write('mine')\n"
+            "os.execv(sys.executable, [sys.executable, '-m', 'pypm', 'bundle'])\n")
+    env = {**pypm_env, "PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": EPOCH}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    [mine] = (root / "dist").glob(".*.part")
+    assert mine.read_text() == "mine"
+    assert sorted(path.name for path in (root / "dist").iterdir()) == [mine.name, "lone-2.0-bundle.tar.gz"]

@@ -13,7 +13,7 @@ import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pypm import ui
 
@@ -25,9 +25,15 @@ _PROGRESS_FROM = 64 * 1024 * 1024  # bytes: smaller bundles pack too fast to nee
 
 def write_archive(staging: Path, destination: Path, epoch: int) -> None:
     """Pack every entry under ``staging`` into ``destination`` (which must not exist yet)."""
+    with open(destination, "xb") as raw:
+        write_archive_to(staging, raw, epoch)
+
+
+def write_archive_to(staging: Path, raw: BinaryIO, epoch: int) -> None:
+    """Pack every entry under ``staging`` into the open binary file ``raw`` (left open)."""
     entries = sorted(_entries(staging))
     total = sum(size for _, _, size in entries)
-    with open(destination, "xb") as raw, gzip.GzipFile(
+    with gzip.GzipFile(
         filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=COMPRESSION
     ) as zipped, tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar, _Progress(total) as bar:
         for relative, path, _size in entries:

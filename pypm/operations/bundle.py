@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -476,19 +477,25 @@ def install_sh(executable: str, environment: dict[str, str]) -> str:
 
 
 def _pack(staging: Path, output: Path, epoch: int) -> None:
-    """Write the archive beside ``output`` and rename it over ``output`` at the end."""
-    from pypm.bundle.archive import write_archive
+    """Write the archive to a new file beside ``output`` (a random name, created
+    exclusively) and rename it over ``output`` at the end; on failure only that file,
+    which this run created, is removed."""
+    from pypm.bundle.archive import write_archive_to
 
-    temp = output.with_name(f".{output.name}.{os.getpid()}.part")
+    temp = None
     try:
-        write_archive(staging, temp, epoch)
+        candidate = output.with_name(f".{output.name}.{secrets.token_hex(8)}.part")
+        with open(candidate, "xb") as raw:  # never an existing file, whoever made it
+            temp = candidate
+            write_archive_to(staging, raw, epoch)
         os.replace(temp, output)
+        temp = None
     except OSError as exc:
-        raise BundleError(f"cannot write {output}: {exc.strerror or exc}",
+        raise BundleError(f"cannot write {exc.filename or output}: {exc.strerror or exc}",
                           hint="check the directory's permissions and free space") from None
     finally:
-        if temp.exists():
-            temp.unlink()
+        if temp is not None:
+            temp.unlink(missing_ok=True)
 
 
 def _shown(path: Path) -> str:
