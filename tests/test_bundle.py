@@ -277,3 +277,39 @@ def test_a_file_named_like_the_temporary_archive_is_left_alone(tmp_path: Path, m
     [mine] = (root / "dist").glob(".*.part")
     assert mine.read_text() == "mine"
     assert sorted(path.name for path in (root / "dist").iterdir()) == [mine.name, "lone-2.0-bundle.tar.gz"]
+
+
+def test_an_epoch_beyond_2106_is_refused_before_anything_is_made(tmp_path: Path, make_index, run_pypm) -> None:
+    from pypm.testing import DistSpec
+    from tests.workspaces import lone_flit_project
+
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = lone_flit_project(tmp_path / "lone", index)
+    for epoch, problem in (("99999999999999999999", "is after 4294967295 (2106)"),
+                           ("4294967296", "is after 4294967295 (2106)"),
+                           ("12x", "is not a whole number of seconds")):
+        result = run_pypm("bundle", "-o", "b.tar.gz", cwd=root, check=False,
+                          env_extra={"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": epoch})
+        assert result.returncode == 1, result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert errors == [f"error: SOURCE_DATE_EPOCH={epoch!r} {problem} (unset it, or set it to e.g. "
+                          "$(git log -1 --format=%ct))"], result.stderr
+        assert not (root / "b.tar.gz").exists()
+    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    graph = run_pypm("sync", "bundle", cwd=root, check=False,  # the bundle operation checks it too
+                     env_extra={"PYPM_INDEX_URL": index.url, "SOURCE_DATE_EPOCH": "4294967296"})
+    assert graph.returncode == 1 and "error: SOURCE_DATE_EPOCH='4294967296' is after" in graph.stderr, graph.stderr
+    assert not (root / "dist").exists()
+
+
+def test_the_epoch_range(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pypm.errors import ConfigError
+    from pypm.operations.bundle import MAX_EPOCH, source_date_epoch
+
+    for accepted in ("0", " 1700000000 ", str(MAX_EPOCH)):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", accepted)
+        assert source_date_epoch(tmp_path, tmp_path / "pylock.toml") == int(accepted)
+    for refused in (str(MAX_EPOCH + 1), "-1", "1.5", "\N{SUPERSCRIPT TWO}"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", refused)
+        with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+            source_date_epoch(tmp_path, tmp_path / "pylock.toml")

@@ -619,3 +619,28 @@ def test_a_venv_module_in_the_current_directory_is_not_run(tmp_path: Path, bundl
     assert not (here / "RAN").exists(), "the venv.py of the current directory ran"
     assert result.returncode == 0, result.stderr
     assert run_app(dest) == "hello-app says hello from greet-lib []\n"
+
+
+# ---------------------------------------------------------------------------- times out of range
+
+
+def archive_dated(root: Path, archive: Path, mtime: int) -> Path:
+    """Pack ``root`` as :func:`make_archive` does, every member dated ``mtime`` (PAX holds any number)."""
+    with tarfile.open(archive, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(root.rglob("*")):
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+            info.mtime = mtime
+            with open(path, "rb") if info.isreg() else io.BytesIO() as data:
+                tar.addfile(info, data if info.isreg() else None)
+    return archive
+
+
+@pytest.mark.parametrize("use_data_filter", FILTER_MODES)
+def test_a_member_time_this_os_cannot_set_is_one_error(tmp_path: Path, bundle: Path, use_data_filter: bool) -> None:
+    archive = archive_dated(bundle, tmp_path / "late.tar.gz", 99999999999999999999)
+    assert verify_archive(archive) == read_manifest(bundle)  # times are not part of the manifest
+    with pytest.raises(BundleError, match=r"late\.tar\.gz: cannot be extracted \(.*\); the archive is damaged"):
+        safe_extract(archive, tmp_path / "out", use_data_filter=use_data_filter)
+    dest = tmp_path / "env"
+    assert_refused(run_installer(bundle / "install.py", "--archive", str(archive), str(dest)), "cannot be extracted")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["late.tar.gz", "out"]

@@ -615,12 +615,22 @@ def safe_extract(archive: Path, dest: Path, use_data_filter: bool | None = None)
         names = [check.add(member) for member in members]
         check.finish()
         dest.mkdir(parents=True, exist_ok=True)
-        if use_data_filter:
-            tar.extractall(str(dest), members=members, filter="data")
-        else:
-            for member, name in zip(members, names):  # noqa: B905 - Python 3.8 has no zip(strict=)
-                if name is not None:
-                    _extract_member(tar, member, name, dest)
+        try:
+            _extract_all(tar, members, names, dest, use_data_filter)
+        except (OverflowError, ValueError) as exc:  # e.g. a member time beyond what this OS can set
+            raise BundleError(f"{archive}: cannot be extracted ({_one_line(exc)}); the archive is damaged, "
+                              "make it again") from None
+
+
+def _extract_all(tar: tarfile.TarFile, members: list[tarfile.TarInfo], names: list[str | None], dest: Path,
+                 use_data_filter: bool) -> None:
+    """Write the checked ``members`` (normalised ``names``) into ``dest``."""
+    if use_data_filter:
+        tar.extractall(str(dest), members=members, filter="data")
+        return
+    for member, name in zip(members, names):  # noqa: B905 - Python 3.8 has no zip(strict=)
+        if name is not None:
+            _extract_member(tar, member, name, dest)
 
 
 def _pass_data_filter(members: list[tarfile.TarInfo], dest: Path) -> None:
@@ -1250,6 +1260,8 @@ def main(argv: list[str] | None = None) -> int:
         message = _one_line(exc)
     except OSError as exc:
         message = _one_line(exc)
+    except (OverflowError, ValueError) as exc:  # a damaged archive the checks above did not name
+        message = f"{_one_line(exc)}; the bundle may be damaged, make it again"
     except KeyboardInterrupt:
         message = "interrupted"
     print(f"error: {message}", file=sys.stderr)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypm import ui
-from pypm.errors import PypmError, UsageError
+from pypm.errors import ConfigError, PypmError, UsageError
 from pypm.fsutil import atomic_write_text, file_sha256
 from pypm.operations.bundle_request import BundleRequest
 from pypm.operations.selection import Selection
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 BUNDLE_RECORDS = "bundles"
 MEMBER_WHEELS = "bundle-wheels"
+#: The latest SOURCE_DATE_EPOCH taken (2106): wheels' zip times end in 2107, and every OS sets it.
+MAX_EPOCH = 2**32 - 1
 
 
 class BundleError(PypmError):
@@ -227,14 +229,24 @@ def _write_record(state_dir: Path, output: Path, key: dict[str, Any], root: str)
 def source_date_epoch(root: Path, lock_path: Path) -> int:
     """``SOURCE_DATE_EPOCH`` when set; else the time of the last commit of the lock (git);
     else the lock's mtime."""
-    given = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if given:
-        if not given.isdigit():
-            raise UsageError(f"SOURCE_DATE_EPOCH={given!r} is not a whole number of seconds",
-                             hint="unset it, or set it to e.g. $(git log -1 --format=%ct)")
-        return int(given)
+    given = environment_epoch()
+    if given is not None:
+        return given
     committed = _git_commit_time(root, lock_path)
     return committed if committed is not None else int(lock_path.stat().st_mtime)
+
+
+def environment_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (None when unset): a whole number of seconds from 0 to
+    :data:`MAX_EPOCH`, else :class:`ConfigError` (a setting's mistake, as for PYPM_*)."""
+    given = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not given:
+        return None
+    if not (given.isascii() and given.isdigit()) or int(given) > MAX_EPOCH:
+        what = "is not a whole number of seconds" if not given.isdigit() else f"is after {MAX_EPOCH} (2106)"
+        raise ConfigError(f"SOURCE_DATE_EPOCH={given!r} {what}",
+                          hint="unset it, or set it to e.g. $(git log -1 --format=%ct)")
+    return int(given)
 
 
 def _git_commit_time(root: Path, lock_path: Path) -> int | None:

@@ -50,6 +50,9 @@ def run(options: argparse.Namespace) -> int:
         from pypm.bundle.target import check_platform
 
         check_platform(options.platform, options.with_python)
+    from pypm.operations.bundle import environment_epoch
+
+    environment_epoch()  # a bad SOURCE_DATE_EPOCH too: lock and sync would build with it
     ctx = load_context(options)
     output = start_dir(options) / options.output if options.output else None  # as if started in --project
     ctx.bundle_request = BundleRequest(output, options.with_python, options.platform)
