@@ -313,3 +313,41 @@ def test_the_epoch_range(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         monkeypatch.setenv("SOURCE_DATE_EPOCH", refused)
         with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
             source_date_epoch(tmp_path, tmp_path / "pylock.toml")
+
+
+def bundle_options() -> list[tuple[str, list[str]]]:
+    """Every option of ``pypm bundle`` but --verify, with a value that differs from its default."""
+    import argparse
+
+    from pypm.cli.commands import bundle as command
+
+    parser = argparse.ArgumentParser(add_help=False)
+    command.add_arguments(parser)
+    options = []
+    for action in parser._actions:  # noqa: SLF001 - argparse lists its actions only here
+        if action.dest == "verify" or not action.option_strings:
+            continue
+        value = [] if action.nargs == 0 else [action.choices[-1] if action.choices else "2"]
+        flag = max(action.option_strings, key=len)
+        options.append((flag, [flag, *value]))
+    return options
+
+
+def test_verify_refuses_every_option_it_does_not_use(tmp_path: Path, run_pypm) -> None:
+    """The reviewer's command exits 2 on its first option; every other option of the command
+    is refused as well (checked in process, from the command's own parser)."""
+    from pypm.cli.commands.bundle import unused_by_verify
+    from pypm.cli.parser import build_parser
+
+    result = run_pypm("bundle", "--verify", "x.tar.gz", "--index-url", "http://bogus", "--cache-dir", "/nonexist",
+                      "--jobs", "3", "--keep-going", cwd=tmp_path, check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: --verify checks an archive and builds nothing, so it cannot go "
+                                          "with --index-url (drop --index-url or --verify)"]
+    parser = build_parser(["bundle"])
+    options = bundle_options()
+    assert {"--jobs", "--keep-going", "--index-url", "--cache-dir", "--offline", "--output"} <= {o for o, _ in options}
+    for flag, argv in options:
+        given = parser.parse_args(["bundle", "--verify", "x.tar.gz", *argv])
+        assert len(unused_by_verify(given)) == 1, flag
+    assert unused_by_verify(parser.parse_args(["bundle", "--verify", "x.tar.gz", "-v", "--project", "."])) == []

@@ -6,13 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pypm.cli.graph_options import (
-    SYNC_FLAGS,
-    add_graph_run_options,
-    add_sync_command_options,
-    forcing_flags,
-    given_flags,
-)
+from pypm.cli.graph_options import add_graph_run_options, add_sync_command_options
 
 HELP = "pack the locked environment into one reproducible, verifiable archive"
 ALIASES = ("pypylock",)
@@ -61,14 +55,12 @@ def run(options: argparse.Namespace) -> int:
 
 
 def _verify(options: argparse.Namespace) -> int:
-    """``--verify FILE``: it builds nothing, so it takes no build or sync option."""
+    """``--verify FILE``: it builds nothing, so it takes no other option of this command."""
     from pypm import ui
     from pypm.errors import UsageError
     from pypm.operations.bundle import verify_bundle
 
-    building = [flag for flag, given in (("--output", options.output), ("--with-python", options.with_python),
-                                         ("--platform", options.platform), ("--dry-run", options.dry_run)) if given]
-    refused = [*building, *forcing_flags(options), *given_flags(options, SYNC_FLAGS)]
+    refused = unused_by_verify(options)
     if refused:
         raise UsageError(f"--verify checks an archive and builds nothing, so it cannot go with {refused[0]}",
                          hint=f"drop {refused[0]} or --verify")
@@ -79,3 +71,19 @@ def _verify(options: argparse.Namespace) -> int:
     ui.info(f"{options.verify}: OK, {len(manifest['files'])} files ({count} wheels) match the manifest; "
             f"Merkle root {manifest['merkle-root']}")
     return 0
+
+
+def unused_by_verify(options: argparse.Namespace) -> list[str]:
+    """The options of this command given in ``options`` (a value other than the default)
+    other than ``--verify``: taken from the parser :func:`add_arguments` builds, so an
+    option added there is refused with ``--verify`` too. Global options are not in it."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return [_flag(action) for action in parser._actions  # noqa: SLF001 - argparse lists its actions only here
+            if action.dest != "verify" and action.option_strings
+            and getattr(options, action.dest, action.default) != action.default]
+
+
+def _flag(action: argparse.Action) -> str:
+    """The option as a user types it: its long form when it has one."""
+    return next((text for text in action.option_strings if text.startswith("--")), action.option_strings[0])
