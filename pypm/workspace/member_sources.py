@@ -10,8 +10,10 @@ and the files directly in the member's directory (``pylock.toml`` aside). That i
 default for what uv calls ``cache-keys`` (uv keys on ``pyproject.toml``, ``setup.py`` and
 ``setup.cfg`` by default and lets a project add files): the backend computes such fields
 from files that live there (``__version__`` in ``__init__.py``, a ``VERSION`` or
-``requirements.txt`` file, ...). Hidden files, ``__pycache__`` and ``*.egg-info`` or
-``*.dist-info`` directories (which backends and Python write themselves) do not count.
+``requirements.txt`` file, ...). Hidden directories (``.git``, ``.venv``, tool caches),
+hidden files at the member's top, ``__pycache__`` and ``*.egg-info`` or ``*.dist-info``
+directories (which backends and Python write themselves) do not count; a hidden file
+inside a package does (backends such as flit pack it).
 
 The metadata a backend prepared for a dynamic member is cached per signature in the
 workspace's ``.pypm/`` directory, so the lock's input hash can include it without running
@@ -104,8 +106,6 @@ def _source_files(member: RawMember) -> list[str]:
         for directory, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if not _skipped(d))
             for name in sorted(files):
-                if name.startswith("."):
-                    continue
                 path = os.path.join(directory, name)
                 try:
                     stat = os.stat(path)
@@ -130,6 +130,8 @@ def _top_level_files(directory: Path) -> list[str]:
 
 
 def _skipped(name: str) -> bool:
+    """Is the directory ``name`` left out of a digest: what Python and backends write, and
+    hidden ones (``.git``, ``.venv``, tool caches, wherever they are)?"""
     return name.startswith(".") or name in _SKIPPED_DIRS or name.endswith(_SKIPPED_SUFFIXES)
 
 
@@ -154,10 +156,11 @@ def other_trees(directory: Path, workspace: RawWorkspace) -> set[str]:
 
 def source_tree_digest(directory: Path, excluded: set[str] | frozenset[str] = frozenset()) -> str:
     """sha256 over the relative path, size and mtime of every file a wheel of the project
-    at ``directory`` is built from: all of it but hidden entries, byte-code, ``__pycache__``,
-    ``*.egg-info``, ``pylock.toml``, the ``dist``/``build``/``node_modules`` directories at
-    its top (not ``src/x/build/``) and the ``excluded`` absolute paths (other members, the
-    environment, an output file inside it)."""
+    at ``directory`` is built from: all of it but hidden directories, hidden files at its
+    top, byte-code, ``__pycache__``, ``*.egg-info``, ``pylock.toml``, the
+    ``dist``/``build``/``node_modules`` directories at its top (not ``src/x/build/``) and
+    the ``excluded`` absolute paths (other members, the environment, an output file inside
+    it)."""
     top = os.path.abspath(directory)
     digest = hashlib.sha256()
     for here, dirs, files in os.walk(top):
@@ -166,7 +169,7 @@ def source_tree_digest(directory: Path, excluded: set[str] | frozenset[str] = fr
                          and not (at_top and d in _TOP_OUTPUT_DIRS))
         for name in sorted(files):
             path = os.path.join(here, name)
-            if name.startswith(".") or name.endswith(".pyc") or name == LOCK_FILE or path in excluded:
+            if (at_top and name.startswith(".")) or name.endswith(".pyc") or name == LOCK_FILE or path in excluded:
                 continue
             try:
                 info = os.stat(path)
