@@ -451,6 +451,12 @@ BAD_INPUTS: list[BadInput] = [
         "ujson ;;",
     ),
     _with_bad_member(
+        "extras-one-name-normalized",
+        project_toml("bad", extra='[project.optional-dependencies]\nMy_Extra = []\nmy-extra = []\n'),
+        "[project.optional-dependencies]",
+        "'My_Extra' and 'my-extra' are one name",
+    ),
+    _with_bad_member(
         "invalid-pep508-dependency-group",
         project_toml("bad", extra='[dependency-groups]\ndev = ["pytest >>= 8"]\n'),
         "[dependency-groups]",

@@ -177,11 +177,16 @@ def _optional(where: _Where, table: Any) -> dict[NormalizedName, list[Requiremen
     if not isinstance(table, dict):
         raise where.error("[project.optional-dependencies]", "must be a table of lists")
     extras: dict[NormalizedName, list[Requirement]] = {}
+    spelled: dict[NormalizedName, str] = {}
     for extra, values in table.items():
         try:
             name = canonicalize_name(extra, validate=True)
         except InvalidName:
             raise where.error("[project.optional-dependencies]", f"bad extra name {extra!r}") from None
+        if name in spelled:  # PEP 685: two extras that normalize to one name are an error
+            raise where.error("[project.optional-dependencies]", f"extras {spelled[name]!r} and {extra!r} are one "
+                              f"name, {name!r} (PEP 685)", hint="merge them into one extra")
+        spelled[name] = extra
         extras[name] = where.requirements(values, f"[project.optional-dependencies.{extra}]")
     return extras
 
