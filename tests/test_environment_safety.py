@@ -261,3 +261,21 @@ def test_files_in_use_are_moved_aside_where_the_os_refuses_to_delete_them(tmp_pa
     monkeypatch.setattr(trash.os, "unlink", refuse)
     with pytest.raises(PermissionError):
         trash.remove_file(str(target), trash.trash_dir(env_root))
+
+
+def test_a_venv_of_the_requested_version_is_kept_when_path_finds_another(tmp_path, small_index, run_pypm) -> None:
+    """``--python 3.X`` keeps a complete .venv of 3.X whichever installation made it (as
+    uv), so a ``python3.X`` put first on PATH later neither replaces it nor disagrees with
+    the no-op check."""
+    root = project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": small_index.url}
+    run_pypm("sync", "--python", RUNNING, cwd=root, env_extra=env)
+    config = root / ".venv" / "pyvenv.cfg"
+    made = (config.stat().st_ino, config.read_text())
+    other = tmp_path / "other-bin"
+    other.mkdir()
+    (other / f"python{RUNNING}").symlink_to(os.path.realpath(sys.executable))
+    path = {**env, "PATH": f"{other}{os.pathsep}{os.environ['PATH']}"}
+    run_pypm("sync", "--python", RUNNING, "--reinstall-package", "alpha", cwd=root, env_extra=path)
+    assert (config.stat().st_ino, config.read_text()) == made
+    assert installed(root / ".venv") == {"alpha": "1.0", "p": "1.0"}

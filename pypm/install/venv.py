@@ -176,6 +176,11 @@ def project_venv(
             return
         base = _base_before_a_move(venv, requires_python) or _default_base(requires_python)
     else:
+        kept = _kept_for_version(venv, requested_python)
+        if kept is not None:
+            _check_requires_python(kept.version, requires_python, kept.executable, venv)
+            yield kept
+            return
         base = find_base_python(requested_python)
     current = _reusable(venv, base)
     if current is not None:
@@ -222,6 +227,18 @@ def recover_interrupted_swap(venv: Path, complete_marker: str) -> None:
 
 def _aside_path(venv: Path) -> Path:
     return venv.with_name(venv.name + ASIDE_SUFFIX)
+
+
+def _kept_for_version(venv: Path, requested: str) -> Interpreter | None:
+    """A complete venv whose Python is the version ``requested`` (``3.11``: any 3.11.x),
+    whichever installation made it: as uv keeps a venv that satisfies the request, a
+    different ``python3.11`` first on PATH later does not replace it (and the no-op check,
+    which records the request, agrees). None for a path or a command name."""
+    if not re.fullmatch(r"\d+(\.\d+)*", requested):
+        return None
+    kept = complete_venv(venv)
+    wanted = requested.split(".")
+    return kept if kept is not None and kept.version.split(".")[: len(wanted)] == wanted else None
 
 
 def _reusable(venv: Path, base: Path) -> Interpreter | None:
