@@ -54,6 +54,10 @@ class InstallError(PypmError):
     """Creating the environment or installing into it failed."""
 
 
+class BuildError(PypmError):
+    """A PEP 517 build failed, or built something other than what was asked for."""
+
+
 class HashMismatchError(InstallError):
     """A downloaded file's sha256 differs from the one recorded for it."""
 

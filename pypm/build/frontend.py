@@ -5,7 +5,9 @@ syncing; pypm's own when reading metadata for the lock).
 
 Built wheels are cached by the sdist's sha256 and the wheel's tags: a cached wheel is
 reused only for an interpreter that accepts its tags, and a freshly built wheel that the
-target does not accept is refused rather than installed.
+target does not accept is refused rather than installed. So is a wheel (or prepared
+metadata) of another name or version than the one asked for (:mod:`pypm.build.identity`).
+Every hook's output goes to a build log in the cache (:mod:`pypm.build.log`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pypm.build.environment import build_environment, tag_ranks, wheel_rank
-from pypm.build.source import fetch_sdist, remove_tree, static_metadata, unpack_sdist
-from pypm.errors import PypmError
+from pypm.build.identity import (
+    Expected,
+    check_metadata,
+    check_wheel,
+    expected_of_file,
+    expected_of_tree,
+    wheel_matches,
+)
+from pypm.build.log import BuildLog
+from pypm.build.source import fetch_sdist, read_pyproject, remove_tree, static_metadata, unpack_sdist
+from pypm.errors import BuildError
 from pypm.fsutil import atomic_write_bytes
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
@@ -31,10 +42,7 @@ from pypm.store.layout import BUILT, EDITABLES, SDIST_METADATA, TREE_WHEELS
 if TYPE_CHECKING:
     from pypm.interpreter import Interpreter
 
-
-
-class BuildError(PypmError):
-    """A PEP 517 hook failed."""
+__all__ = ["BuildError", "HookUnavailable", "SdistBuilder"]
 
 
 class HookUnavailable(BuildError):
@@ -75,41 +83,50 @@ class SdistBuilder:
         self._building: set[str] = set()
         self._guard = threading.Lock()
 
-    def metadata(self, link: FileLink) -> DistMetadata:
-        """Core metadata of an sdist: static PKG-INFO, the prepare hook, or a built wheel."""
+    def metadata(self, link: FileLink, name: str | None = None, version: str | None = None) -> DistMetadata:
+        """Core metadata of an sdist: static PKG-INFO, the prepare hook, or a built wheel;
+        refused unless it is of ``name`` and ``version`` (default: the sdist's file name's)."""
+        expected = expected_of_file(link.filename, name, version)
         archive, digest = fetch_sdist(link, self.cache_dir, self.offline)
         cached = self.cache_dir / SDIST_METADATA / digest[:2] / f"{digest}.METADATA"
-        if not cached.is_file():
-            atomic_write_bytes(cached, self._with_source(archive, digest, self._metadata_from_source))
-        return parse_metadata(cached.read_bytes(), link.filename)
+        fresh = not cached.is_file()
+        data = (self._with_source(archive, digest, lambda source: self._metadata_from_source(source, expected))
+                if fresh else cached.read_bytes())
+        check_metadata(data, expected, link.filename)  # before caching; and a cached one from before the check
+        if fresh:
+            atomic_write_bytes(cached, data)
+        return parse_metadata(data, link.filename)
 
-    def build_wheel(self, link: FileLink) -> Path:
+    def build_wheel(self, link: FileLink, name: str | None = None, version: str | None = None) -> Path:
         """A wheel built from the sdist for the target (cached by the sdist's hash and the
-        wheel's tags)."""
+        wheel's tags), refused unless it is of ``name`` and ``version`` (default: the sdist's
+        file name's)."""
+        expected = expected_of_file(link.filename, name, version)
         archive, digest = fetch_sdist(link, self.cache_dir, self.offline)
         out_dir = self.cache_dir / BUILT / digest[:2] / digest
-        cached = self._matching_wheel(out_dir)
+        cached = self._matching_wheel(out_dir, expected)
         if cached is not None:
             return cached
-        wheel = self._with_source(archive, digest, lambda source: self._build(source, out_dir, "wheel"))
+        wheel = self._with_source(archive, digest, lambda source: self._build(source, out_dir, "wheel", expected))
         return Path(wheel.decode())
 
     def build_editable(self, project: Path, key: str) -> Path | None:
         """A PEP 660 editable wheel of the project at ``project`` for the target (cached
         under ``key`` and the wheel's tags); None when its backend has no ``build_editable``."""
         out_dir = self.cache_dir / EDITABLES / key[:2] / key
-        cached = self._matching_wheel(out_dir)
+        expected = expected_of_tree(project)
+        cached = self._matching_wheel(out_dir, expected)
         if cached is not None:
             return cached
         try:
-            return Path(self._build(project, out_dir, "editable").decode())
+            return Path(self._build(project, out_dir, "editable", expected).decode())
         except HookUnavailable:
             return None
 
     def build_project_wheel(self, project: Path, out_dir: Path) -> Path:
         """A regular wheel of the source tree at ``project`` (a workspace member), built
         into ``out_dir``."""
-        return Path(self._build(project, out_dir, "wheel").decode())
+        return Path(self._build(project, out_dir, "wheel", expected_of_tree(project)).decode())
 
     def build_tree_wheel(self, project: Path, key: str) -> Path:
         """A regular wheel of the source tree at ``project`` (a path dependency that is not
@@ -118,10 +135,11 @@ class SdistBuilder:
         changed tree never needs them again."""
         builds = self.cache_dir / TREE_WHEELS / hashlib.sha256(str(project).encode()).hexdigest()[:24]
         out_dir = builds / key
-        cached = self._matching_wheel(out_dir)
+        expected = expected_of_tree(project)
+        cached = self._matching_wheel(out_dir, expected)
         if cached is not None:
             return cached
-        wheel = Path(self._build(project, out_dir, "wheel").decode())
+        wheel = Path(self._build(project, out_dir, "wheel", expected).decode())
         for old in builds.iterdir():
             if old != out_dir and old.is_dir() and not old.is_symlink():
                 remove_tree(old)
@@ -131,19 +149,32 @@ class SdistBuilder:
         """``METADATA`` and ``entry_points.txt`` (empty when absent) of the project at
         ``project`` as an editable install would have them: the PEP 660
         ``prepare_metadata_for_build_editable`` hook, else the wheel's metadata (the prepare
-        hook or a wheel build)."""
-        with self._project(project, "editable") as builder, tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
-            info = _call(project, lambda: builder.prepare("editable", out))
+        hook or a wheel build); refused unless of the name (and static version) its
+        ``pyproject.toml`` gives."""
+        expected = expected_of_tree(project)
+        log = self._log(expected, project, "editable-metadata")
+        with log.kept(), self._project(project, "editable", log) as builder, \
+                tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
+            info = _call(lambda: builder.prepare("editable", out), log)
             if info is None:
-                info = _call(project, lambda: builder.metadata_path(out))
-            points = Path(info) / "entry_points.txt"
-            return (Path(info) / "METADATA").read_bytes(), points.read_bytes() if points.is_file() else b""
+                info = _call(lambda: builder.metadata_path(out), log)
+            metadata, points = Path(info) / "METADATA", Path(info) / "entry_points.txt"
+            check_metadata(metadata.read_bytes(), expected, "its build backend")
+            return metadata.read_bytes(), points.read_bytes() if points.is_file() else b""
 
-    def _matching_wheel(self, out_dir: Path) -> Path | None:
-        """The cached wheel in ``out_dir`` the target accepts best, if any."""
+    def _log(self, expected: Expected | None, source: Path, kind: str) -> BuildLog:
+        """The log of one build of ``source`` (named after ``expected`` when known)."""
+        known = expected or Expected(source.name)
+        return BuildLog(self.cache_dir, known.file_stem, kind, known.label, source)
+
+    def _matching_wheel(self, out_dir: Path, expected: Expected | None) -> Path | None:
+        """The cached wheel in ``out_dir`` the target accepts best, if any (only wheels of
+        the ``expected`` name and version)."""
         ranks = tag_ranks(self.target)
         best: tuple[int, Path] | None = None
         for wheel in sorted(out_dir.glob("*.whl")) if out_dir.is_dir() else []:
+            if not wheel_matches(wheel.name, expected):
+                continue
             rank = wheel_rank(wheel.name, ranks)
             if rank is not None and (best is None or rank < best[0]):
                 best = (rank, wheel)
@@ -162,44 +193,50 @@ class SdistBuilder:
             with self._guard:
                 self._building.discard(digest)
 
-    def _metadata_from_source(self, source: Path) -> bytes:
+    def _metadata_from_source(self, source: Path, expected: Expected | None) -> bytes:
         static = static_metadata(source)
         if static is not None:
             return static
-        with self._project(source, "wheel") as builder, tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
-            info = _call(source, lambda: builder.metadata_path(out))
+        log = self._log(expected, source, "metadata")
+        with log.kept(), self._project(source, "wheel", log) as builder, \
+                tempfile.TemporaryDirectory(prefix="pypm-metadata-") as out:
+            info = _call(lambda: builder.metadata_path(out), log)
             return (Path(info) / "METADATA").read_bytes()
 
-    def _build(self, source: Path, out_dir: Path, kind: str = "wheel") -> bytes:
+    def _build(self, source: Path, out_dir: Path, kind: str, expected: Expected | None) -> bytes:
+        """Build a ``kind`` wheel of ``source`` into ``out_dir``, refusing one the target
+        cannot install or that is not of ``expected``; its output goes to a build log."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        with self._project(source, kind) as builder, tempfile.TemporaryDirectory(
+        log = self._log(expected, source, kind)
+        with log.kept(), self._project(source, kind, log) as builder, tempfile.TemporaryDirectory(
             prefix="pypm-wheel-", dir=out_dir.parent
         ) as staging:
-            built = Path(_call(source, lambda: builder.build(kind, staging)))
+            built = Path(_call(lambda: builder.build(kind, staging), log))
             with built.open("rb") as handle:
-                metadata_from_wheel(handle, built.name)  # refuse a broken wheel before caching it
+                metadata = metadata_from_wheel(handle, built.name)  # refuse a broken wheel before caching it
+            check_wheel(built, metadata, expected)
             if wheel_rank(built.name, tag_ranks(self.target)) is None:
-                raise BuildError(f"{source.name}: the backend built {built.name}, which the target interpreter"
+                raise BuildError(f"{log.label}: the backend built {built.name}, which the target interpreter"
                                  " cannot install")
             built.replace(out_dir / built.name)
         return str(out_dir / built.name).encode()
 
     @contextmanager
-    def _project(self, source: Path, kind: str) -> Iterator[Any]:
+    def _project(self, source: Path, kind: str, log: BuildLog) -> Iterator[Any]:
         """A ``ProjectBuilder`` whose backend runs in a build environment of the target with
-        the build requirements, and what ``get_requires_for_build_<kind>`` adds, installed."""
+        the build requirements, and what ``get_requires_for_build_<kind>`` adds, installed;
+        its hooks' output goes to ``log``."""
         from build import BuildException, ProjectBuilder
-        from pyproject_hooks import quiet_subprocess_runner
 
         try:
-            requires = sorted(ProjectBuilder(source, runner=quiet_subprocess_runner).build_system_requires)
+            requires = sorted(ProjectBuilder(source, runner=log.runner).build_system_requires)
         except BuildException as exc:
-            raise BuildError(f"{source.name}: {exc}") from None
-        builder = ProjectBuilder.from_isolated_env(self._environment(requires), source, runner=quiet_subprocess_runner)
-        extra = sorted(_call(source, lambda: builder.get_requires_for_build(kind)))
+            raise BuildError(f"{log.label}: {exc}", hint="fix the [build-system] table of its pyproject.toml") from None
+        builder = ProjectBuilder.from_isolated_env(self._environment(requires), source, runner=log.runner)
+        extra = sorted(_call(lambda: builder.get_requires_for_build(kind), log))
         if extra:
             builder = ProjectBuilder.from_isolated_env(self._environment([*requires, *extra]), source,
-                                                       runner=quiet_subprocess_runner)
+                                                       runner=log.runner)
         yield builder
 
     def _environment(self, requirements: list[str]) -> _BuildEnv:
@@ -208,8 +245,9 @@ class SdistBuilder:
         return _BuildEnv(interpreter, self.extra_environ)
 
 
-def _call(source: Path, hook: Callable[[], Any]) -> Any:
-    """Run a hook through pypa/build; its failures become one-line :class:`BuildError`s."""
+def _call(hook: Callable[[], Any], log: BuildLog) -> Any:
+    """Run a hook through pypa/build; its failures become one-line :class:`BuildError`s
+    naming the build log."""
     from build import BuildBackendException, BuildException
     from pyproject_hooks import BackendUnavailable, HookMissing
 
@@ -218,13 +256,30 @@ def _call(source: Path, hook: Callable[[], Any]) -> Any:
     except BuildBackendException as exc:
         cause = exc.exception
         if isinstance(cause, HookMissing):
-            raise HookUnavailable(f"{source.name}: build backend lacks the hook {cause.hook_name}") from None
+            raise HookUnavailable(f"{log.label}: build backend lacks the hook {cause.hook_name}") from None
         if isinstance(cause, BackendUnavailable):
-            raise BuildError(f"{source.name}: build backend unavailable: {cause.message or cause}") from None
-        output = getattr(cause, "output", None) or getattr(cause, "stderr", None) or b""
-        if isinstance(output, str):
-            output = output.encode()
-        last = output.decode(errors="replace").strip().splitlines()[-1:] if output else []
-        raise BuildError(f"{source.name}: build failed: {(last or [str(cause) or str(exc)])[0]}") from None
+            raise _backend_unavailable(cause, log) from None
+        last = log.last_line() or str(cause) or str(exc)
+        raise BuildError(f"{log.label}: build failed: {last}", hint=log.hint) from None
     except BuildException as exc:
-        raise BuildError(f"{source.name}: {exc}") from None
+        raise BuildError(f"{log.label}: {exc}", hint=log.hint) from None
+
+
+def _backend_unavailable(cause: Exception, log: BuildLog) -> BuildError:
+    """The error for a backend the hook process cannot import (its traceback into the log).
+    Read defensively: the attributes of pyproject-hooks' ``BackendUnavailable`` differ
+    between its versions (recent ones have ``backend_name`` and no ``message``)."""
+    traceback = str(getattr(cause, "traceback", "") or "")
+    log.add(f"## the build backend could not be imported\n{traceback or cause}\n")
+    name = getattr(cause, "backend_name", None) or _declared_backend(log.source)
+    lines = [line.strip() for line in traceback.splitlines() if line.strip()]
+    reason = lines[-1] if lines else (str(cause).strip().splitlines() or ["cannot import it"])[0]
+    return BuildError(f"cannot import build backend {name!r} for {log.label}: {reason}",
+                      hint=f"check build-backend and requires in its [build-system] table; {log.hint}")
+
+
+def _declared_backend(source: Path) -> str:
+    """The ``build-backend`` the tree's ``pyproject.toml`` names (PEP 517's default without one)."""
+    table = read_pyproject(source).get("build-system")
+    backend = table.get("build-backend") if isinstance(table, dict) else None
+    return backend if isinstance(backend, str) else "setuptools.build_meta:__legacy__"

@@ -90,3 +90,14 @@ def static_metadata(source: Path) -> bytes | None:
 def remove_tree(path: Path) -> None:
     """Delete a temporary tree, ignoring errors."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+def read_pyproject(project: Path) -> dict[str, object]:
+    """The parsed ``pyproject.toml`` of a source tree; empty when it is missing or unreadable
+    (the backend reports that better)."""
+    from pypm.tomlfile import read_toml
+
+    try:
+        return read_toml(project / "pyproject.toml")
+    except PypmError:
+        return {}

@@ -611,7 +611,7 @@ def _build_sdists(workspace: Workspace, sdists: list[Planned], builders: _Builde
         source = planned.source
         link = FileLink(source.filename, source.url, "", source.hashes["sha256"], size=source.size)
         ui.info(f"Building {planned.name} {planned.version} from its sdist")
-        paths[planned.name] = builders().build_wheel(link)
+        paths[planned.name] = builders().build_wheel(link, planned.name, planned.version or None)
     return paths
 
 

@@ -23,10 +23,11 @@ RESOLUTIONS = "resolutions-v1"  # locks by resolution inputs, with the pages the
 LOCK_PARSES = "lock-parses-v1"  # pylock.toml files parsed, as JSON by their sha256 (pypm.lock.reader)
 LOCK_SELECTIONS = "lock-selections-v1"  # what locks select per environment, by their sha256 (pypm.lock.selections)
 SHARED_FILES = "dist-info-files-v1"  # dist-info files every environment has alike (pypm.store.shared_files)
+BUILD_LOGS = "build-logs-v1"  # what build backends printed, one file per dist, version and kind (pypm.build.log)
 #: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
 CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, TREE_WHEELS, PARTIAL,
               LINK_MODES, METADATA_BY_URL, FILE_FACTS, RESOLUTIONS,
-              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES)
+              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS)
 
 UNPACK_PREFIX = ".unpack-"  # a wheel being unpacked (or an entry set aside), beside the entries
 LINKS_SUFFIX = ".links"  # beside an entry: one record per environment that links it
