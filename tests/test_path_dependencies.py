@@ -95,8 +95,10 @@ def test_a_failing_build_leaves_the_installed_path_dependency(setup, run_pypm) -
     (lib / "lib").rename(lib / "moved")  # flit finds no module lib: the build fails
     failed = run_pypm("sync", cwd=root, env_extra=env, check=False)
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
-    assert failed.returncode == 1 and errors == ["error: lib: build failed: ValueError: No file/folder found for "
-                                                 "module lib"], failed.stderr
+    assert failed.returncode == 1 and len(errors) == 1, failed.stderr
+    assert errors[0].startswith("error: lib 0.3: build failed: ValueError: No file/folder found for module lib")
+    log = errors[0].split("see the build log at ")[1].rstrip(")")
+    assert "No file/folder found for module lib" in Path(log).read_text()
     assert "Traceback" not in failed.stderr
     assert run_pypm("run", "--no-sync", "python", "-c", SHOW, cwd=root, env_extra=env).stdout.split()[0] == "1"
 
