@@ -162,10 +162,15 @@ def restored_on_failure(path: Path) -> Iterator[None]:
 
 
 def _put_link_back(path: Path, link: str) -> None:
-    """Make ``path`` the symbolic link to ``link`` again (atomically, over what is there)."""
+    """Make ``path`` the symbolic link to ``link`` again (atomically, over what is there);
+    where that cannot be done (Windows without the privilege) the bytes are put back alone,
+    and the failure being reported is not hidden by this one."""
     temp = path.with_name(temp_name(path))
-    os.symlink(link, temp)
-    os.replace(temp, path)
+    try:
+        os.symlink(link, temp)
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
 
 
 @contextmanager
