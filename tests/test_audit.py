@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pypm.advisories.matching import in_range, is_affected, nearest_fix
-from pypm.advisories.model import Advisory, Affected, Event, Release, parse_advisory
+from pypm.advisories.model import Advisory, AdvisoryError, Affected, Event, Release, parse_advisory
 from pypm.testing import DistSpec
 from tests.workspaces import write_project
 
@@ -378,6 +378,25 @@ def test_last_affected_limit_and_version_lists() -> None:
     assert in_range(Version("9.0"), (Event("introduced", "0"), Event("limit", "*")))
     listed = advisory(versions=("1.0", "1.2"))
     assert is_affected(listed, release("1.0.0")) and not is_affected(listed, release("1.1"))
+
+
+def test_a_version_that_is_not_pep_440_never_hides_an_advisory() -> None:
+    """``fixed: "abc"`` cannot close the range, and ``introduced: "abc"`` opens it from the
+    first release: the release is reported (with a warning), never silently passed."""
+    assert in_range(Version("2.19.0"), (Event("introduced", "0"), Event("fixed", "abc")), "X")
+    assert in_range(Version("0.1"), (Event("introduced", "abc"), Event("fixed", "3.0")), "X")
+    assert not in_range(Version("3.0"), (Event("introduced", "abc"), Event("fixed", "3.0")), "X")
+
+
+@pytest.mark.parametrize("affected", [
+    {"ranges": [{"type": "ECOSYSTEM", "events": "nope"}]},
+    {"ranges": [{"type": "ECOSYSTEM"}]},
+    {"ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}], "versions": "1.0"},
+])
+def test_malformed_events_or_versions_are_refused(affected: dict) -> None:
+    record = {"id": "X-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "pkg"}, **affected}]}
+    with pytest.raises(AdvisoryError, match="list of events|must be a list"):
+        parse_advisory(record, "fixture")
 
 
 def test_the_nearest_fix_is_above_the_release_and_outside_every_range() -> None:

@@ -54,11 +54,19 @@ def nearest_fix(advisory: Advisory, release: Release, fixed: Iterable[Version]) 
 
 
 def in_range(version: Version, events: tuple[Event, ...], advisory_id: str = "") -> bool:
-    """Does the range of ``events`` cover ``version`` (see the module's docstring)? A range
-    with a version that is not PEP 440 covers nothing (said with ``-v``)."""
-    parsed = [(event.kind, _event_version(event, advisory_id)) for event in events]
-    if any(at is None for _kind, at in parsed):
-        return False
+    """Does the range of ``events`` cover ``version`` (see the module's docstring)? An
+    event whose version is not PEP 440 is read so that it cannot hide the advisory (a
+    warning says so): an ``introduced`` one as ``"0"``, a closing one (``fixed``,
+    ``last_affected``, ``limit``) as not closing the range."""
+    parsed: list[tuple[str, Version | str]] = []
+    for event in events:
+        at = _event_version(event, advisory_id)
+        if at is None:
+            _warn_unreadable(advisory_id, event)
+            if event.kind == "introduced":
+                parsed.append(("introduced", FIRST))
+            continue
+        parsed.append((event.kind, at))
     limits = [at for kind, at in parsed if kind == "limit" and at != NO_LIMIT]
     if limits and not any(version < limit for limit in limits):
         return False
@@ -71,6 +79,19 @@ def in_range(version: Version, events: tuple[Event, ...], advisory_id: str = "")
         elif kind == "last_affected" and version > at:
             affected = False
     return affected
+
+
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _warn_unreadable(advisory_id: str, event: Event) -> None:
+    """Say once per advisory and version text how an unreadable event version is read."""
+    if (advisory_id, event.version) in _WARNED:
+        return
+    _WARNED.add((advisory_id, event.version))
+    how = "from the first release on" if event.kind == "introduced" else "as not closing its range"
+    ui.warning(f"{advisory_id}: {event.kind} version {event.version!r} is not a PEP 440 version; read {how}, "
+               "so the advisory is not missed")
 
 
 def _covers(entry: Affected, version: Version, advisory_id: str) -> bool:
@@ -99,5 +120,5 @@ def _version(text: str, advisory_id: str) -> Version | None:
     try:
         return Version(text)
     except InvalidVersion:
-        ui.detail(f"{advisory_id}: {text!r} is not a PEP 440 version; the range holding it is left out")
+        ui.detail(f"{advisory_id}: {text!r} is not a PEP 440 version")
         return None

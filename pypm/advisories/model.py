@@ -125,6 +125,9 @@ def _affected(item: Any, where: str) -> Affected | None:
     if package.get("ecosystem") != PYPI or not isinstance(package.get("name"), str):
         return None
     ranges = tuple(events for entry in _list(item.get("ranges")) if (events := _range(entry, where)) is not None)
+    if item.get("versions") is not None and not isinstance(item["versions"], list):
+        raise AdvisoryError(f"{where}: 'versions' of an affected entry must be a list, not {item['versions']!r}",
+                            hint="the file is not a valid OSV record")
     versions = tuple(version for version in _list(item.get("versions")) if isinstance(version, str))
     return Affected(canonicalize_name(package["name"]), ranges, versions)
 
@@ -133,8 +136,11 @@ def _range(entry: Any, where: str) -> tuple[Event, ...] | None:
     """An ``ECOSYSTEM`` range's events (None for ``GIT``, ``SEMVER`` and unknown types)."""
     if not isinstance(entry, dict) or entry.get("type") != "ECOSYSTEM":
         return None
+    if not isinstance(entry.get("events"), list) or not entry["events"]:
+        raise AdvisoryError(f"{where}: an ECOSYSTEM range must hold a list of events, not {entry.get('events')!r}",
+                            hint="the file is not a valid OSV record")
     events = []
-    for event in _list(entry.get("events")):
+    for event in entry["events"]:
         kinds = [kind for kind in EVENT_KINDS if isinstance(event, dict) and isinstance(event.get(kind), str)]
         if len(kinds) != 1:
             raise AdvisoryError(f"{where}: a range event must hold one of {', '.join(EVENT_KINDS)}, not {event!r}",
