@@ -251,3 +251,19 @@ acme-app 0.1.0
 """
     refused = run_pypm("tree", "--refresh", cwd=root, env_extra=env, check=False)
     assert refused.returncode == 2 and "--outdated" in refused.stderr
+
+
+def test_an_inverted_tree_over_a_cycle_starts_in_the_cycle(tmp_path: Path, make_index: MakeIndex,
+                                                          run_pypm: RunPypm) -> None:
+    """Nothing depends on nothing here (cyc1 and cyc2 need each other): the inverted tree
+    starts once, inside the cycle, and the chain above it stays whole."""
+    from tests.workspaces import write_project
+
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0", requires=["cyc1"]),
+                        DistSpec("cyc1", "1.0", requires=["cyc2"]), DistSpec("cyc2", "1.0", requires=["cyc1"])])
+    root = write_project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    out = run_pypm("tree", "--invert", cwd=root, env_extra=env).stdout
+    assert [line for line in out.splitlines() if not line.startswith((" ", "│", "├", "└"))] == ["cyc1 1.0"], out
+    assert "│   └── alpha 1.0 (beta)\n│       └── proj 1.0 (alpha)\n" in out

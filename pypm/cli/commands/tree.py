@@ -180,8 +180,32 @@ class _Drawer:
             return roots
         nodes = sorted(self.allowed, key=lambda key: (self.graph.nodes[key].name, self.graph.nodes[key].version or ""))
         leaves = [key for key in nodes if not any(e.target in self.allowed for e in self.graph.dependencies(key))]
-        above = self.graph_above(leaves)
-        return leaves + [key for key in nodes if key not in above]
+        starts, above = list(leaves), self.graph_above(leaves)
+        for key in nodes:  # what no leaf leads up to depends on a cycle: one start in each such cycle
+            if key not in above:
+                start = self.bottom_cycle_node(key)
+                starts.append(start)
+                above |= self.graph_above([start])
+        return starts
+
+    def bottom_cycle_node(self, key: str) -> str:
+        """A node under ``key`` in a cycle that leads to nothing outside it (where an
+        inverted tree of ``key``'s part starts): go down while something below does not
+        lead back up."""
+        from pypm.operations.lock_graph import reachable
+
+        def down(node: str) -> set[str]:
+            return reachable([node], lambda n: (e.target for e in self.graph.dependencies(n)
+                                                if e.target in self.allowed))
+
+        def order(node: str) -> tuple[str, str]:
+            return self.graph.nodes[node].name, self.graph.nodes[node].version or ""
+
+        while True:
+            lower = sorted((other for other in down(key) if key not in down(other)), key=order)
+            if not lower:
+                return key
+            key = lower[0]
 
     def graph_above(self, keys: list[str]) -> set[str]:
         """Every node some of ``keys`` leads up to (inverted reachability)."""
