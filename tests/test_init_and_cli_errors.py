@@ -201,7 +201,8 @@ def test_init_keeps_a_gitignores_bytes_and_line_ends(run_pypm: RunPypm, tmp_path
 
 def test_init_with_a_gitignore_that_is_not_a_file_writes_nothing(run_pypm: RunPypm, tmp_path: Path) -> None:
     (tmp_path / "p" / ".gitignore").mkdir(parents=True)
-    assert "cannot read" in assert_one_error_line(run_pypm("init", cwd=tmp_path / "p", check=False), 1)
+    assert "is a directory where a file is expected" in assert_one_error_line(
+        run_pypm("init", cwd=tmp_path / "p", check=False), 1)
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [".gitignore"]
 
 

@@ -90,12 +90,8 @@ def init_project(directory: Path, name: str | None = None, python: str | None = 
     }
     gitignore = directory / ".gitignore"
     ignore_text = _with_ignored(gitignore)  # checked before anything is written
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        made = _write_package(directory / "src" / module / "__init__.py", name)
-    except OSError as exc:
-        raise FileSystemError(f"cannot create the package of {name} in {directory}: {exc.strerror or exc}",
-                              hint="check that src/ is a directory you can write to") from None
+    directory.mkdir(parents=True, exist_ok=True)
+    made = _write_package(directory / "src" / module / "__init__.py", name)
     try:
         if ignore_text is not None:
             atomic_write_bytes(gitignore, ignore_text)
@@ -124,11 +120,11 @@ def _with_ignored(path: Path) -> bytes | None:
     line ends kept), or None when it has them; a ``.gitignore`` that is not a file is refused."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a missing directory is made, or refused, next
         data = b""
-    except OSError as exc:
-        raise FileSystemError(f"cannot read {path}: {exc.strerror or exc}",
-                              hint="make .gitignore a file you can read, or move it away") from None
+    except IsADirectoryError:
+        raise FileSystemError(f"{path} is a directory where a file is expected",
+                              hint="move it out of the way (pypm init adds .venv/ and .pypm/ to it)") from None
     lines = {line.strip() for line in data.splitlines()}
     missing = [line.encode() for line in GITIGNORE_LINES if line.encode() not in lines]
     if not missing:
