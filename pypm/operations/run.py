@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from pypm.errors import InstallError, PypmError, UsageError
@@ -56,9 +55,10 @@ def venv_command(venv: Path, command: list[str], example: str) -> tuple[list[str
 
 
 def run_in_venv(venv: Path, command: list[str], cwd: Path | None = None) -> int:
-    """Run ``command`` with the venv activated and return its exit code."""
+    """Run ``command`` with the venv activated and return its exit code as a shell reports
+    it: Ctrl-C is the command's to handle, SIGTERM to pypm is passed on and waited out
+    (:mod:`pypm.operations.supervise`), 128+N when signal N ended it."""
+    from pypm.operations.supervise import run_supervised
+
     argv, env = venv_command(venv, command, "e.g. `pypm run pytest`")
-    try:
-        return subprocess.run(argv, env=env, cwd=cwd).returncode
-    except KeyboardInterrupt:
-        return 130
+    return run_supervised(argv, cwd, env)

@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
-from types import FrameType
 
 from pypm import ui
 from pypm.errors import PypmError, UsageError
 from pypm.operations.run import venv_command
+from pypm.operations.supervise import Supervisor
 
 PREFIX = "pypm-sandbox-"
-#: Seconds the command has to end after pypm passed it SIGTERM or SIGHUP; then it is
-#: killed (an interactive shell ignores SIGTERM).
-GRACE_SECONDS = 5.0
 CLONE_NEWUSER = 0x10000000  # <linux/sched.h>
 CLONE_NEWNET = 0x40000000
 #: What the namespaces' setup failed at, as the child reports it (see _isolation).
@@ -74,12 +69,12 @@ def run_sandboxed(venv: Path, command: list[str], directory: Path | None = None,
     argv, env = venv_command(venv, command, "e.g. `pypm sandbox -- python`; without one your shell starts")
     if no_network:
         check_network_isolation()
-    supervisor = _Supervisor()
+    supervisor = Supervisor()
     with supervisor.handling_signals():  # until the sandbox is gone: a SIGTERM then still waits for it
         root, owned = _sandbox_directory(directory)
         try:
             ui.info(_start_line(root, owned, no_network, argv if shell else None, venv))
-            code = supervisor.run(argv, root, env, no_network)
+            code = supervisor.run(lambda: _start(argv, root, env, no_network))
         finally:
             if owned:
                 _clean_up(root)
@@ -102,89 +97,6 @@ def _start_line(root: Path, owned: bool, no_network: bool, shell: list[str] | No
     if shell:
         line += f"; starting {shell[0]} with {venv} activated, `exit` returns"
     return line
-
-
-class _Supervisor:
-    """Runs the command and waits for it, handling the signals pypm gets meanwhile."""
-
-    def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.fatal: int | None = None
-        self.timer: threading.Timer | None = None
-
-    def run(self, argv: list[str], cwd: Path, env: dict[str, str], no_network: bool) -> int:
-        """Start ``argv``, wait for it and return its exit code as a shell reports it (128+N
-        when signal N ended it); :attr:`fatal` then says whether pypm must end too."""
-        self.proc = _start(argv, cwd, env, no_network)
-        if self.fatal is not None:  # arrived while the command was being started
-            self._pass_on(self.fatal)
-        code = self.proc.wait()
-        if self.timer is not None:
-            self.timer.cancel()
-        return 128 - code if code < 0 else code
-
-    @contextmanager
-    def handling_signals(self) -> Iterator[None]:
-        """Handle pypm's signals meanwhile (in the main thread only: Python allows no other)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        handlers: dict[int, Callable[[int, FrameType | None], None]] = {signal.SIGINT: self._on_interrupt}
-        if os.name == "nt":
-            handlers[signal.SIGBREAK] = self._on_interrupt
-        else:
-            handlers.update({signal.SIGTERM: self._on_fatal, signal.SIGHUP: self._on_fatal})
-        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def _on_fatal(self, signum: int, _frame: FrameType | None) -> None:
-        """SIGTERM/SIGHUP: pass it on, kill the command if it outlives the grace period;
-        pypm then exits 128+N once it has cleaned up."""
-        if self.fatal is None:
-            self.fatal = signum
-        if self.proc is not None:
-            self._pass_on(signum)
-
-    def _pass_on(self, signum: int) -> None:
-        with suppress(OSError):
-            self.proc.send_signal(signum)
-        if self.timer is None:
-            self.timer = threading.Timer(GRACE_SECONDS, self._kill)
-            self.timer.daemon = True
-            self.timer.start()
-
-    def _kill(self) -> None:
-        with suppress(OSError):
-            self.proc.kill()
-
-    def _on_interrupt(self, signum: int, _frame: FrameType | None) -> None:
-        """Ctrl-C: pypm stays to clean up; the command decides. As uv's ``run`` does, the
-        signal is passed on only when the terminal did not deliver it to the command too."""
-        if self.proc is None:
-            raise KeyboardInterrupt
-        if not _terminal_delivers_to(self.proc.pid):
-            with suppress(OSError):
-                self.proc.send_signal(signum)
-
-
-def _terminal_delivers_to(pid: int) -> bool:
-    """Whether a Ctrl-C typed at pypm's terminal reaches process ``pid`` as well: it is in
-    pypm's process group, which is the terminal's foreground group (always on Windows:
-    the console sends Ctrl-C to every process attached to it)."""
-    if os.name == "nt":
-        return True
-    try:
-        group = os.getpgrp()
-        if os.getpgid(pid) != group:
-            return False
-        terminal = next((fd for fd in (0, 1, 2) if os.isatty(fd)), None)
-        return terminal is not None and os.tcgetpgrp(terminal) == group
-    except OSError:
-        return False
 
 
 def _start(argv: list[str], cwd: Path, env: dict[str, str], no_network: bool) -> subprocess.Popen[bytes]:

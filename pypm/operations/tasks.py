@@ -35,10 +35,20 @@ class TaskFailed(PypmError):
     """A task's command failed; pypm exits with the command's exit code."""
 
     def __init__(self, task: str, exit_code: int, reason: str = "") -> None:
-        detail = reason or f"exit code {exit_code}"
+        detail = reason or f"exit code {exit_code}" + _signal_name(exit_code)
         super().__init__(f"task {task} failed ({detail})")
         self.task = task
         self.exit_code = exit_code if 0 < exit_code < 256 else 1
+
+
+def _signal_name(exit_code: int) -> str:
+    """``: ended by SIGTERM`` for an exit code 128+N of a signal N ('' otherwise)."""
+    import signal
+
+    try:
+        return f": ended by {signal.Signals(exit_code - 128).name}" if exit_code > 128 else ""
+    except ValueError:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,9 @@ def _run_one(task: TaskDef, line: str | list[str], env: dict[str, str], prefix: 
         line = [executable, *line[1:]]
     shell = isinstance(line, str)
     if prefix is None:
-        return subprocess.run(line, cwd=task.workdir, env=env, shell=shell).returncode
+        from pypm.operations.supervise import run_supervised
+
+        return run_supervised(line, task.workdir, env, shell)
     with subprocess.Popen(line, cwd=task.workdir, env=env, shell=shell, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT) as process:
         assert process.stdout is not None
@@ -177,7 +189,8 @@ def _run_one(task: TaskDef, line: str | list[str], env: dict[str, str], prefix: 
             with _OUTPUT_LOCK:
                 sys.stdout.write(f"{prefix} | {text}\n")
                 sys.stdout.flush()
-        return process.wait()
+        code = process.wait()
+        return 128 - code if code < 0 else code  # as a shell reports a signal's end
 
 
 # -- freshness ---------------------------------------------------------------------------
