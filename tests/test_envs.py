@@ -90,3 +90,20 @@ def test_an_environment_never_touches_the_workspace_the_variables_name(tmp_path,
     assert (project / "pyproject.toml").read_bytes() == before
     assert not (project / "pylock.toml").exists() and not (project / ".venv").exists()
     assert (tmp_path / "envs" / "tools" / "pylock.toml").is_file()
+
+
+def test_env_names_are_checked_whole_and_run_no_sync_takes_no_sync_option(tmp_path, env, run_pypm) -> None:
+    envs = tmp_path / "envs"
+    refused = run_pypm("env", "create", "nl\n", cwd=tmp_path, env_extra=env, check=False)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert not envs.exists() or list(envs.iterdir()) == []
+    run_pypm("env", "create", "tools", cwd=tmp_path, env_extra=env)
+    (envs / "bad name").mkdir()
+    (envs / "bad name" / ".pypm-env").write_text("")  # not a name pypm gives: not listed, and no failure
+    assert run_pypm("env", "list", cwd=tmp_path, env_extra=env).stdout.splitlines() == [f"tools\t{envs / 'tools'}"]
+    marker = tmp_path / "ran"
+    for option in ("--dry-run", "--reinstall", "--upgrade"):
+        result = run_pypm("run", "--env", "tools", "--no-sync", option, "--", "python", "-c",
+                          f"open({str(marker)!r}, 'w')", cwd=tmp_path, env_extra=env, check=False)
+        assert result.returncode == 2 and f"cannot be combined with {option}" in result.stderr, result.stderr
+    assert not marker.exists(), "nothing ran"

@@ -23,7 +23,7 @@ from pypm.fsutil import atomic_write_text
 DEFAULT_ENV = "default"
 MARKER = ".pypm-env"
 ENVS_DIR_VAR = "PYPM_ENVS_DIR"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def envs_dir() -> Path:
@@ -35,7 +35,7 @@ def envs_dir() -> Path:
 
 def env_path(name: str) -> Path:
     """The directory of environment ``name`` (the name is checked)."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise UsageError(f"{name!r} is not an environment name",
                          hint="use letters, digits, '.', '_' and '-' (up to 64), e.g. data-tools")
     return envs_dir() / name
@@ -56,7 +56,7 @@ def list_envs() -> list[str]:
     root = envs_dir()
     if not root.is_dir():
         return []
-    return sorted(entry.name for entry in root.iterdir() if (entry / MARKER).is_file())
+    return sorted(entry.name for entry in root.iterdir() if _NAME.fullmatch(entry.name) and (entry / MARKER).is_file())
 
 
 def create_env_files(name: str, python: str | None = None) -> Path:

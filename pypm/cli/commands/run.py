@@ -147,6 +147,7 @@ def _run_in_env(options: argparse.Namespace, command: list[str]) -> int:
     _refuse_task_options(options, "--env runs a command; it")
     refuse_selection(options, "a named environment")
     if options.no_sync:
+        _refuse_with_no_sync(options)
         ctx = env_context(options, options.env)
     else:
         ctx = run_operations(options, sync_operations(options), env_context(options, options.env))
@@ -160,12 +161,18 @@ def _run_in_env(options: argparse.Namespace, command: list[str]) -> int:
 def _unsynced_context(options: argparse.Namespace) -> GraphContext:
     """The workspace for ``--no-sync``, which honours no lock or sync option: any given
     is refused rather than ignored."""
-    from pypm.cli.graph_options import LOCK_FLAGS, SYNC_FLAGS, given_flags
     from pypm.cli.graph_run import load_context
+
+    _refuse_with_no_sync(options)
+    return load_context(options)
+
+
+def _refuse_with_no_sync(options: argparse.Namespace) -> None:
+    """``--no-sync`` honours no lock or sync option, nor ``--dry-run``: refuse any given."""
+    from pypm.cli.graph_options import LOCK_FLAGS, SYNC_FLAGS, given_flags
     from pypm.errors import UsageError
 
     given = given_flags(options, {**LOCK_FLAGS, **SYNC_FLAGS, "dry_run": "--dry-run"})
     if given:
         raise UsageError(f"--no-sync neither locks nor syncs, so it cannot be combined with {given[0]}",
                          hint=f"drop {given[0]} or --no-sync")
-    return load_context(options)
