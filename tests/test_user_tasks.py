@@ -353,6 +353,16 @@ def test_keep_going_runs_what_does_not_depend_on_the_failure(ws: Workspace) -> N
 # --------------------------------------------------------------------------- 5: members
 
 
+def test_declared_deps_win_over_the_member_order(ws: Workspace) -> None:
+    """acme-app depends on acme-core, but acme-core's docs declares it needs acme-app's:
+    the run follows the declaration (the member order would close a cycle) and does not
+    fail as an internal error."""
+    replace_in(ws.member("core") / "pyproject.toml", 'docs = "python -m tasklog acme-core:docs"',
+               'docs = { cmd = "python -m tasklog acme-core:docs", deps = ["acme-app:docs"] }')
+    ws.pypm("run", "--all-members", "docs")
+    assert ws.ran_names() == ["acme-app:docs", "acme-core:docs"]
+
+
 def test_all_members_runs_each_member_task_in_its_directory_in_dependency_order(ws: Workspace) -> None:
     ws.pypm("run", "--all-members", "test")
     records = ws.ran()

@@ -73,7 +73,33 @@ def member_order(ctx: GraphContext, names: list[str]) -> dict[str, tuple[str, ..
                         *(r for reqs in member.dependency_groups.values() for r in reqs)]
         needed = {canonical_name(r.name) for r in requirements} - {member_name_}
         after[name] = tuple(by_member[other] for other in sorted(needed) if other in by_member)
-    return after
+    return _without_cycles(after, {name: tuple(task.deps) for name, task in ctx.tasks.items()})
+
+
+def _without_cycles(after: dict[str, tuple[str, ...]],
+                    declared: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """``after`` less each ordering that would close a cycle with the tasks' declared
+    ``deps`` (or the orderings kept before it): what a task says it needs wins over the
+    order of the members."""
+    graph = {name: list(deps) for name, deps in declared.items()}
+    kept: dict[str, tuple[str, ...]] = {}
+    for name in sorted(after):
+        kept[name] = tuple(other for other in after[name] if not _reaches(graph, other, name))
+        graph.setdefault(name, []).extend(kept[name])
+    return kept
+
+
+def _reaches(graph: dict[str, list[str]], start: str, goal: str) -> bool:
+    """Whether ``goal`` is ``start`` or depends-on-reachable from it in ``graph``."""
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return False
 
 
 def print_task_list(ctx: GraphContext) -> None:
