@@ -312,14 +312,13 @@ def place_from(options: argparse.Namespace) -> object:
 def valid_name(name: str, flag: str, what: str) -> str:
     """``name`` normalized, when it is a valid name for an extra (PEP 685) or a dependency
     group (PEP 735): the rules of project names; else exit 2."""
-    import re
+    from packaging.utils import InvalidName, canonicalize_name
 
-    from pypm.workspace.discovery import canonical_name
-
-    if not re.fullmatch(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", name, re.IGNORECASE):
-        raise UsageError(f"{flag} {name!r} is not a valid {what} name",
-                         hint="use letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
-    return canonical_name(name)
+    try:
+        return canonicalize_name(name, validate=True)
+    except InvalidName:
+        hint = "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
+        raise UsageError(f"{flag} {name!r} is not a valid {what} name", hint=hint) from None
 
 
 def refuse_selection(options: argparse.Namespace, what: str) -> None:

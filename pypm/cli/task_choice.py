@@ -81,25 +81,15 @@ def _without_cycles(after: dict[str, tuple[str, ...]],
     """``after`` less each ordering that would close a cycle with the tasks' declared
     ``deps`` (or the orderings kept before it): what a task says it needs wins over the
     order of the members."""
+    from pypm.operations.lock_graph import reachable
+
     graph = {name: list(deps) for name, deps in declared.items()}
     kept: dict[str, tuple[str, ...]] = {}
     for name in sorted(after):
-        kept[name] = tuple(other for other in after[name] if not _reaches(graph, other, name))
+        kept[name] = tuple(other for other in after[name]
+                           if name not in reachable([other], lambda node: graph.get(node, ())))
         graph.setdefault(name, []).extend(kept[name])
     return kept
-
-
-def _reaches(graph: dict[str, list[str]], start: str, goal: str) -> bool:
-    """Whether ``goal`` is ``start`` or depends-on-reachable from it in ``graph``."""
-    seen, todo = set(), [start]
-    while todo:
-        node = todo.pop()
-        if node == goal:
-            return True
-        if node not in seen:
-            seen.add(node)
-            todo.extend(graph.get(node, ()))
-    return False
 
 
 def print_task_list(ctx: GraphContext) -> None:

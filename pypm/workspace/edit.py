@@ -209,13 +209,7 @@ def _name(requirement: str) -> str:
 def requirement_name(requirement: str) -> str | None:
     """The canonical name of a PEP 508 requirement string (None when it is not one, such
     as a group include table)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    try:
-        return canonicalize_name(Requirement(requirement).name)
-    except InvalidRequirement:
-        return None
+    return requirement_identity(requirement)[0]
 
 
 def requirement_identity(requirement: str) -> tuple[str | None, str]:
