@@ -19,14 +19,14 @@ from pypm.testing import DistSpec, build_sdist
 from pypm.testing._archive import write_tar_gz
 from pypm.testing.builders import build_backend_wheel, render_pyproject, wheel_from_installed
 from tests.test_lock_sync import installed, site_packages
-from tests.workspaces import write
+from tests.workspaces import EDITABLE_WHEEL_SOURCE, write
 
 PROJECT = '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = ["swap"]\n'
 
 # An in-tree PEP 517/660 backend (stdlib only) whose output and result ``backend.json`` sets:
 # the name and version it builds, whether it prints a lot first, and whether it then fails.
 BACKEND = '''\
-import base64, hashlib, json, pathlib, sys, zipfile
+import json, pathlib, sys
 
 
 def _conf():
@@ -64,20 +64,8 @@ def prepare_metadata_for_build_editable(metadata_directory, config_settings=None
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     _speak()
     name, version, files = _dist_info()
-    info = f"{name}-{version}.dist-info"
-    members = {f"{name}.pth": str(pathlib.Path("src").resolve()) + "\\n",
-               **{f"{info}/{file}": text for file, text in files.items()}}
-    rows = []
-    for path, text in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        rows.append(f"{path},sha256={digest},{len(text.encode())}\\n")
-    members[f"{info}/RECORD"] = "".join(rows) + f"{info}/RECORD,,\\n"
-    wheel = f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(pathlib.Path(wheel_directory) / wheel, "w") as archive:
-        for path, text in members.items():
-            archive.writestr(path, text)
-    return wheel
-'''
+    return _editable_wheel(wheel_directory, name, version, files, pathlib.Path("src").resolve())
+''' + EDITABLE_WHEEL_SOURCE
 
 
 def backend_project(root: Path, conf: dict[str, object], dynamic_version: bool = False) -> Path:

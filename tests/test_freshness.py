@@ -20,7 +20,7 @@ import pytest
 
 from tests.test_installer import assert_matches
 from tests.test_lock_sync import installed, site_packages
-from tests.workspaces import write
+from tests.workspaces import EDITABLE_WHEEL_SOURCE, write
 
 UP_TO_DATE = "All up to date"
 EXPECTED = {"alpha": "2.0", "beta": "1.1", "gamma": "1.0", "devtool": "1.0", "lib": "0.1.0", "app": "0.2.0"}
@@ -284,7 +284,7 @@ BACKEND = '''
 """An in-tree PEP 517/660 backend for the tests: the version comes from
 src/<name>/__init__.py when it is dynamic, the dependencies from deps.txt; a file FAIL
 makes build_editable fail."""
-import base64, hashlib, pathlib, re, tomllib, zipfile
+import pathlib, re, tomllib
 
 ROOT = pathlib.Path.cwd()
 
@@ -328,19 +328,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
     if (ROOT / "FAIL").exists():
         raise RuntimeError("this backend was told to fail")
     name, version, files = _dist_info()
-    info = f"{name}-{version}.dist-info"
-    members = {f"{name}.pth": str(ROOT / "src") + "\\n", **{f"{info}/{k}": v for k, v in files.items()}}
-    rows = []
-    for path, text in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        rows.append(f"{path},sha256={digest},{len(text.encode())}\\n")
-    members[f"{info}/RECORD"] = "".join(rows) + f"{info}/RECORD,,\\n"
-    wheel = f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(pathlib.Path(wheel_directory) / wheel, "w") as archive:
-        for path, text in members.items():
-            archive.writestr(path, text)
-    return wheel
-'''
+    return _editable_wheel(wheel_directory, name, version, files, ROOT / "src")
+''' + EDITABLE_WHEEL_SOURCE
 
 
 def backend_project(root: Path, version: str | None = "1.0", dependencies: list[str] | None = None) -> Path:

@@ -107,3 +107,27 @@ def lone_flit_project(root: Path, index) -> Path:
         'dependencies = ["alpha"]\n\n[build-system]\nrequires = ["flit_core>=3.9,<5"]\n'
         'build-backend = "flit_core.buildapi"\n')
     return root
+
+
+#: Source of ``_editable_wheel`` for the in-tree PEP 660 test backends (stdlib only; they
+#: run in a build environment without pypm): append it to a backend's source.
+EDITABLE_WHEEL_SOURCE = '''
+
+def _editable_wheel(wheel_directory, name, version, files, source):
+    """Write an editable wheel of ``name``: a .pth naming ``source``, the dist-info
+    ``files`` and their RECORD; return its file name."""
+    import base64, hashlib, pathlib, zipfile
+
+    info = f"{name}-{version}.dist-info"
+    members = {f"{name}.pth": str(source) + "\\n", **{f"{info}/{k}": v for k, v in files.items()}}
+    rows = []
+    for path, text in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        rows.append(f"{path},sha256={digest},{len(text.encode())}\\n")
+    members[f"{info}/RECORD"] = "".join(rows) + f"{info}/RECORD,,\\n"
+    wheel = f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(pathlib.Path(wheel_directory) / wheel, "w") as archive:
+        for path, text in members.items():
+            archive.writestr(path, text)
+    return wheel
+'''
