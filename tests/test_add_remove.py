@@ -113,6 +113,26 @@ def test_a_failed_add_leaves_both_files_as_they_were(tmp_path, index, run_pypm, 
     assert {name: (root / name).read_bytes() for name in before} == before
 
 
+@pytest.mark.parametrize("command", [["add", "winonly"], ["remove", "beta"]])
+def test_a_sync_that_fails_after_the_lock_puts_both_files_back(tmp_path, make_index, run_pypm, command) -> None:
+    """The lock succeeds (a package with only a Windows wheel is locked with a warning) but
+    the sync after it fails here: ``pyproject.toml`` and ``pylock.toml`` are put back, as
+    uv's ``add`` reverts them when its sync fails."""
+    index = make_index([DistSpec("beta", "1.0"), DistSpec("winonly", "1.0", tag="py3-none-win_amd64"),
+                        DistSpec("keeper", "1.0", requires=["winonly"])])
+    root = project(tmp_path)
+    env = {"PYPM_INDEX_URL": index.url}
+    if command[0] == "remove":  # the lock holds winonly through keeper; removing beta re-syncs and fails
+        text = (root / "pyproject.toml").read_text().replace('"beta>=1.0",', '"beta>=1.0", "keeper",')
+        (root / "pyproject.toml").write_text(text)
+    run_pypm("lock", cwd=root, env_extra=env)
+    before = {name: (root / name).read_bytes() for name in ("pyproject.toml", "pylock.toml")}
+    result = run_pypm(*command, cwd=root, env_extra=env, check=False)
+    assert result.returncode == 1 and "winonly" in result.stderr.splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr
+    assert {name: (root / name).read_bytes() for name in before} == before
+
+
 def test_remove_drops_the_requirement_and_its_package(tmp_path, index, run_pypm) -> None:
     root = project(tmp_path)
     env = {"PYPM_INDEX_URL": index.url}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -159,12 +160,26 @@ def run_edit(options: argparse.Namespace, items: list[str], edit: Callable[..., 
     from pypm.graph.session import editing_project
 
     ctx = edit_context(options)
-    with editing_project(ctx):
-        edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options),
-             hooks=lock_hooks(ctx))
-    if not options.no_sync:
-        run_operations(options, ["sync"], edit_context(options))
+    with edited_files_restored_on_failure(ctx):  # as uv's add/remove revert when their sync fails
+        with editing_project(ctx):
+            edit(ctx.raw, ctx.settings, items, place_from(options), options.package, start_dir(options),
+                 hooks=lock_hooks(ctx))
+        if not options.no_sync:
+            run_operations(options, ["sync"], edit_context(options))
     return 0
+
+
+def edited_files_restored_on_failure(ctx: GraphContext) -> contextlib.ExitStack:
+    """A context that puts every file an edit may write (the members' and the root's
+    ``pyproject.toml``, ``pylock.toml``) back as it was when the block fails, the sync
+    after the lock included: uv's ``add``/``remove`` revert both files then too."""
+    from pypm.fsutil import restored_on_failure
+
+    stack = contextlib.ExitStack()
+    paths = dict.fromkeys([ctx.raw.config_file, *(member.pyproject for member in ctx.raw.members), ctx.lock_path])
+    for path in paths:
+        stack.enter_context(restored_on_failure(path))
+    return stack
 
 
 def _env_name(options: argparse.Namespace) -> str | None:
@@ -194,10 +209,11 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
         created = envs.create_env_files(name)
     try:
         ctx = env_context(options, name)
-        with editing_project(ctx):
-            edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root, hooks=lock_hooks(ctx))
-        if not options.no_sync:
-            run_operations(options, ["sync"], env_context(options, name))
+        with edited_files_restored_on_failure(ctx):
+            with editing_project(ctx):
+                edit(ctx.raw, ctx.settings, items, place_from(options), None, ctx.raw.root, hooks=lock_hooks(ctx))
+            if not options.no_sync:
+                run_operations(options, ["sync"], env_context(options, name))
     except BaseException:
         if created is not None:
             envs.discard_new_env(created)
