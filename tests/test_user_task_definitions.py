@@ -117,7 +117,9 @@ def test_a_members_bare_dependency_is_its_own_task_then_the_roots_then_a_builtin
     assert next(line for line in lines if line.startswith("acme-app:docs ")).endswith("python -m pydoc")
 
 
-@pytest.mark.parametrize("extra", [["test"], ["--all-members"], ["--package", "acme-core"], ["--dry-run"]])
+@pytest.mark.parametrize("extra", [["test"], ["--all-members"], ["--package", "acme-core"], ["--dry-run"],
+                                   ["--upgrade"], ["--env", "tools"], ["--no-sync"], ["--jobs", "3"],
+                                   ["--keep-going"], ["--python", "3.12"], ["--frozen"], ["--extra", "x"]])
 def test_run_list_refuses_what_it_would_ignore(extra: list[str], tmp_path: Path, run_pypm: RunPypm) -> None:
     root = make_workspace(tmp_path / "ws", 'test = "python -c pass"')
     line = assert_one_error_line(run_pypm("run", "--list", *extra, cwd=root, env_extra=OFFLINE, check=False),

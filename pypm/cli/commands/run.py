@@ -47,11 +47,7 @@ def run(options: argparse.Namespace) -> int:
     forced = command[:1] == ["--"]
     command = command[1:] if forced else command
     if options.list:
-        extra = [*command[:1], *(flag for flag, given in (("--all-members", options.all_members),
-                                                          ("--package", options.package),
-                                                          ("--dry-run", options.dry_run)) if given)]
-        if extra:
-            raise UsageError(f"--list only lists the tasks, so it cannot take {extra[0]}", hint=f"drop {extra[0]}")
+        _refuse_with_list(options, command)
         print_task_list(load_context(options))
         return 0
     if not command:
@@ -98,6 +94,20 @@ def _set_calls(ctx: GraphContext, names: list[str], argv: list[str]) -> None:
         ctx.run_options.calls[name] = split_call(ctx.tasks[name], argv)
     if len(names) > 1:
         ctx.run_options.after.update(member_order(ctx, names))
+
+
+def _refuse_with_list(options: argparse.Namespace, command: list[str]) -> None:
+    """``--list`` reads the tasks and runs nothing, so it honours no option of a run, a
+    lock or a sync: refuse any given (and a task or command) rather than ignore it."""
+    from pypm.cli.graph_options import LOCK_FLAGS, SYNC_FLAGS, given_flags
+    from pypm.errors import UsageError
+
+    run_flags = {"all_members": "--all-members", "package": "--package", "dry_run": "--dry-run",
+                 "keep_going": "--keep-going", "env": "--env", "no_sync": "--no-sync"}
+    extra = [*command[:1], *given_flags(options, {**run_flags, **LOCK_FLAGS, **SYNC_FLAGS}),
+             *(["--jobs"] if options.jobs != 1 else [])]
+    if extra:
+        raise UsageError(f"--list only lists the tasks, so it cannot take {extra[0]}", hint=f"drop {extra[0]}")
 
 
 def _refuse_task_options(options: argparse.Namespace, what: str) -> None:
