@@ -418,6 +418,8 @@ def test_extra_arguments_go_to_the_last_command_or_to_args(ws: Workspace) -> Non
             proc.stderr.splitlines()
     ws.pypm("run", "package", "--level", "7", "-x")  # a declared arg, then one for the command
     assert [(r["task"], r["args"]) for r in ws.ran()] == [("package", ["--level=7", "-x"])]
+    ws.pypm("run", "package", "--", "--level", "7", "--", "-x")  # after `--`, all is the command's, as it is
+    assert [(r["task"], r["args"]) for r in ws.ran()] == [("package", ["--level=1", "--level", "7", "--", "-x"])]
     ws.pypm("lint", "acme-core:docs")  # `pypm TASK TASK`
     assert ws.ran_names() == ["lint", "acme-core:docs"]
 

@@ -70,12 +70,16 @@ def uses_shell(command: str) -> bool:
 
 def split_call(task: TaskDef, argv: Sequence[str]) -> TaskCall:
     """``--NAME VALUE`` / ``--NAME=VALUE`` for the task's declared ``args`` (defaults for the
-    rest); every other argument is extra, for the command."""
+    rest); every other argument is extra, for the command. A first ``--`` ends the task's
+    own arguments: what follows goes to the command as it is (as ``npm run t -- ARGS``)."""
     values = dict(task.args)
     extra: list[str] = []
     items = list(argv)
     while items:
         item = items.pop(0)
+        if item == "--":
+            extra.extend(items)
+            break
         name, sep, value = item[2:].partition("=") if item.startswith("--") else ("", "", "")
         if name in task.args:
             if not sep:
