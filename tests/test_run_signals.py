@@ -5,8 +5,11 @@ real signals."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,39 @@ def test_the_exit_code_of_the_command_is_pypms(project, run_pypm: RunPypm) -> No
     root, env, _url = project
     assert run_pypm("run", "--", sys.executable, "-c", "raise SystemExit(7)", cwd=root, env_extra=env,
                     check=False).returncode == 7
+
+
+@POSIX_ONLY
+def test_tasks_side_by_side_pass_sigterm_on(project, tmp_path: Path, pypm_env) -> None:
+    """``-j 2``: the tasks' commands run from worker threads, which cannot handle signals;
+    SIGTERM to pypm still reaches every running command, the task waiting for a free slot
+    (started by ``--keep-going`` when the others fail) is not left running either, and pypm
+    exits 143 as a serial run does."""
+    root, env, _url = project
+    markers = {name: tmp_path / f"{name}.txt" for name in ("a", "b", "c")}
+    for name, marker in markers.items():
+        (root / f"sleeper_{name}.py").write_text(child_code(marker, "time.sleep(120)\n"))
+    replace_in(root / "pyproject.toml", "[project]", '[tool.pypm.tasks]\na = "python sleeper_a.py"\n'
+               'b = "python sleeper_b.py"\nc = "python sleeper_c.py"\n\n[project]')
+    log = tmp_path / "pypm.log"
+    proc = start_pypm(["a", "b", "c", "-j", "2", "--keep-going"], root, {**pypm_env, **env}, log)
+    try:
+        deadline = time.monotonic() + 120
+        while sum(marker.exists() for marker in markers.values()) < 2:  # two run, one waits for a slot
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        started = [name for name, marker in markers.items() if marker.exists()]
+        pids = [wait_for(markers[name], proc)[0] for name in started]
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        assert code == 143, log.read_text()
+        late = [int(marker.read_text().split()[0]) for name, marker in markers.items()
+                if name not in started and marker.exists()]
+        assert not any(alive(pid) for pid in [*pids, *late]), "a command was left running"
+    finally:
+        proc.kill()
+        proc.wait()
+        for marker in markers.values():
+            if marker.exists():
+                with suppress(ProcessLookupError):
+                    os.kill(int(marker.read_text().split()[0]), signal.SIGKILL)

@@ -19,6 +19,7 @@ _PLUGINS_LOADING = threading.Lock()
 if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
     from pypm.operations.lock import LockOutcome
+    from pypm.operations.supervise import SideBySide
     from pypm.operations.tasks import TaskCall
     from pypm.plugins.loader import PluginSet
     from pypm.plugins.presence import NoPlugins
@@ -36,6 +37,8 @@ class RunOptions:
     keep_going: bool = False
     after: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls: dict[str, TaskCall] = field(default_factory=dict)
+    #: watches the commands of tasks run side by side (``jobs`` > 1) for pypm's signals
+    side_by_side: SideBySide | None = None
 
 
 class GraphContext:

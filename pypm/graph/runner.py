@@ -172,7 +172,13 @@ def _run_doit(ctx: GraphContext, operations: list[str], reporter: _Reporter) -> 
     options = ctx.run_options
     doit_args = [*(["-n", str(options.jobs), "-P", "thread"] if options.jobs > 1 else []),
                  *(["--continue"] if options.keep_going else [])]
-    return int(command.parse_execute([*doit_args, *operations]))
+    if options.jobs == 1:  # each task's command is supervised as `pypm run`'s is
+        return int(command.parse_execute([*doit_args, *operations]))
+    from pypm.operations.supervise import SideBySide
+
+    options.side_by_side = SideBySide()
+    with options.side_by_side.handling_signals():
+        return int(command.parse_execute([*doit_args, *operations]))
 
 
 def _reset_state(ctx: GraphContext, exc: Exception) -> str:

@@ -84,7 +84,7 @@ def run_user_task(ctx: GraphContext, name: str) -> bool:
 
     def work() -> None:
         run_stage(ctx, "pre-task", task=name)
-        run_task(task, ctx.venv_path, ctx.call_of(name), prefix)
+        run_task(task, ctx.venv_path, ctx.call_of(name), prefix, ctx.run_options.side_by_side)
         run_stage(ctx, "post-task", task=name)
 
     return ctx.kept_failure(work)

@@ -19,10 +19,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypm.errors import PypmError, UsageError
 from pypm.fsutil import file_sha256
 from pypm.workspace.tasks import EXTRA_ARGS, TaskDef
+
+if TYPE_CHECKING:
+    from pypm.operations.supervise import SideBySide
 
 _SHELL_CHARS = frozenset("|&;<>()$`*?[]~!%\n")
 _QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
@@ -153,10 +157,12 @@ def _quote_all(values: Sequence[str]) -> str:
     return " ".join(_quote(value) for value in values)
 
 
-def run_task(task: TaskDef, venv: Path, call: TaskCall, prefix: str | None = None) -> None:
+def run_task(task: TaskDef, venv: Path, call: TaskCall, prefix: str | None = None,
+             side_by_side: SideBySide | None = None) -> None:
     """Run the task's commands in order with ``venv`` activated and the task's ``env``, in
     its working directory; the first failure raises :class:`TaskFailed`. With ``prefix``,
-    output is captured and each line printed after it (for tasks running side by side)."""
+    output is captured and each line printed after it (for tasks running side by side,
+    whose commands ``side_by_side`` watches for pypm's signals)."""
     from pypm import ui
     from pypm.operations.run import check_venv, venv_environment
 
@@ -167,12 +173,13 @@ def run_task(task: TaskDef, venv: Path, call: TaskCall, prefix: str | None = Non
         raise TaskFailed(task.name, 1, f"its directory {task.workdir} does not exist")
     for line in command_lines(task, call):
         ui.info(f"{task.name}: {line.text}")
-        code = _run_one(task, line.argv, env, prefix)
+        code = _run_one(task, line.argv, env, prefix, side_by_side)
         if code != 0:
             raise TaskFailed(task.name, code)
 
 
-def _run_one(task: TaskDef, line: str | list[str], env: dict[str, str], prefix: str | None) -> int:
+def _run_one(task: TaskDef, line: str | list[str], env: dict[str, str], prefix: str | None,
+             side_by_side: SideBySide | None) -> int:
     import shutil
 
     if isinstance(line, list):
@@ -185,16 +192,22 @@ def _run_one(task: TaskDef, line: str | list[str], env: dict[str, str], prefix: 
         from pypm.operations.supervise import run_supervised
 
         return run_supervised(line, task.workdir, env, shell)
-    with subprocess.Popen(line, cwd=task.workdir, env=env, shell=shell, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT) as process:
-        assert process.stdout is not None
-        for raw in process.stdout:
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            with _OUTPUT_LOCK:
-                sys.stdout.write(f"{prefix} | {text}\n")
-                sys.stdout.flush()
-        code = process.wait()
-        return 128 - code if code < 0 else code  # as a shell reports a signal's end
+    from pypm.operations.supervise import SideBySide
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(line, cwd=task.workdir, env=env, shell=shell, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+
+    def follow(process: subprocess.Popen[bytes]) -> None:
+        with process:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with _OUTPUT_LOCK:
+                    sys.stdout.write(f"{prefix} | {text}\n")
+                    sys.stdout.flush()
+
+    return (side_by_side or SideBySide()).run(start, follow)
 
 
 # -- freshness ---------------------------------------------------------------------------
