@@ -1,7 +1,8 @@
 """Credentials for indexes: from index URLs (user:password@), netrc, or keyring.
 
-Credentials are kept in memory per host and never written to the lock or shown in
-messages (see :func:`pypm.index.client.redact`).
+Credentials are kept in memory per origin and path prefix
+(:mod:`pypm.index.credentials`) and never written to the lock or shown in messages (see
+:func:`pypm.index.urls.redact`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from pathlib import Path
 
 import httpx
 
-from pypm.index.credentials import known_credentials, remember, remember_url_credentials
+from pypm.index.credentials import (
+    known_credentials,
+    netrc_allowed,
+    origin_credentials,
+    remember,
+    remember_url_credentials,
+)
 
 __all__ = ["IndexAuth", "remember_url_credentials"]
 
@@ -52,8 +59,10 @@ def _authorize(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
 
 
 class IndexAuth(httpx.Auth):
-    """Adds known (URL) or netrc credentials as HTTP Basic auth (httpx's ``BasicAuth`` and
-    ``NetRCAuth``); on 401 asks keyring once and retries."""
+    """Adds credentials as HTTP Basic auth (httpx's ``BasicAuth`` and ``NetRCAuth``): those
+    in the request's URL, else those known for its origin and longest path prefix, else
+    netrc's for its host (over https, or over http to a host configured with http); on a
+    401 tries the origin's only known credentials, then asks keyring once, and retries."""
 
     def __init__(self) -> None:
         self._netrc: httpx.Auth | None = None
@@ -67,17 +76,23 @@ class IndexAuth(httpx.Auth):
             return self._netrc
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        host = request.url.host
+        url = str(request.url)
         if "Authorization" not in request.headers:
-            known = known_credentials(host)
+            known = _url_credentials(request.url) or known_credentials(url)
             if known is not None:
                 request = _authorize(httpx.BasicAuth(*known), request)
-            elif (from_netrc := self._netrc_auth()) is not None:
+            elif netrc_allowed(url) and (from_netrc := self._netrc_auth()) is not None:
                 request = _authorize(from_netrc, request)
         response = yield request
         if response.status_code == 401 and "Authorization" not in request.headers:
-            found = _keyring_credentials(str(request.url), host)
+            found = origin_credentials(url) or _keyring_credentials(url, request.url.host)
             if found is not None:
-                remember(host, found)
-                request = _authorize(httpx.BasicAuth(*found), request)
-                yield request
+                response = yield _authorize(httpx.BasicAuth(*found), request)
+                if response.status_code != 401:
+                    remember(url, found)  # for the origin: its next requests send them at once
+
+
+def _url_credentials(url: httpx.URL) -> tuple[str, str] | None:
+    """``user:password`` written in the request's URL (httpx ignores them when a client
+    has an ``auth``): they win, as in uv."""
+    return (url.username, url.password) if url.username or url.password else None

@@ -1,0 +1,216 @@
+"""The index client against servers that misbehave or are shared: credentials bound to
+their origin and path, pages and metadata of the wrong shape, caches that were damaged,
+servers without HEAD or ranges. Each server here is a real ``http.server`` answering what
+the test scripts (the test index of :mod:`pypm.testing` is too well-behaved for these)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ssl
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import tomllib
+
+from pypm.index import credentials
+from pypm.testing import DistSpec, build_wheel
+from tests.workspaces import write_project
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+class Scripted:
+    """A real HTTP(S) server on 127.0.0.1 whose every answer ``handle(request)`` writes;
+    ``log`` holds (method, path, headers) of each request."""
+
+    def __init__(self, handle: Handler, tls: ssl.SSLContext | None = None) -> None:
+        log: list[tuple[str, str, dict[str, str]]] = []
+        self.log = log
+
+        class _Request(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+                """Quiet."""
+
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                log.append(("GET", self.path, dict(self.headers)))
+                handle(self)
+
+            def do_HEAD(self) -> None:  # noqa: N802 - the name http.server calls
+                log.append(("HEAD", self.path, dict(self.headers)))
+                handle(self)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Request)
+        self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        scheme = "https" if tls is not None else "http"
+        self.base = f"{scheme}://127.0.0.1:{self.httpd.server_port}"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+def answer(request: BaseHTTPRequestHandler, status: int, body: bytes = b"", ctype: str = "text/html",
+           headers: dict[str, str] | None = None) -> None:
+    """Send a complete answer (no body for HEAD)."""
+    request.send_response(status)
+    request.send_header("Content-Type", ctype)
+    request.send_header("Content-Length", str(len(body)))
+    for key, value in (headers or {}).items():
+        request.send_header(key, value)
+    request.end_headers()
+    if request.command != "HEAD":
+        request.wfile.write(body)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Scripted]]:
+    """``serve(handle, tls=None)``: a started :class:`Scripted` server, stopped at teardown."""
+    servers: list[Scripted] = []
+
+    def start(handle: Handler, tls: ssl.SSLContext | None = None) -> Scripted:
+        servers.append(Scripted(handle, tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def tls_pair(https_index: tuple[str, Path]) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and its certificate: the key and certificate
+    conftest's ``https_index`` made (its own server is not used)."""
+    _, cert = https_index
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, cert.with_name("key.pem"))
+    return context, cert
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def anchor(href: str, filename: str, extra: str = "") -> bytes:
+    return f'<html><body><a href="{href}"{extra}>{filename}</a></body></html>'.encode()
+
+
+def locked_names(root: Path) -> set[str]:
+    return {p["name"] for p in tomllib.loads((root / "pylock.toml").read_text())["packages"]}
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single ``error:`` line of a failed run (exit 1, no traceback, no internal error)."""
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "internal error" not in lines[0]
+    return lines[0]
+
+
+# -- credentials: bound to their origin and path prefix ----------------------------------
+
+
+@pytest.mark.parametrize("source", ["url", "netrc"])
+def test_https_credentials_never_go_to_plain_http_on_the_same_host(
+        tmp_path, serve, tls_pair, run_pypm, source) -> None:
+    """An https index's credentials (from its URL, or netrc's for its host) are not sent to
+    a file link on ``http://`` the same host, another port: they would cross in cleartext."""
+    context, cert = tls_pair
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+    plain = serve(lambda r: answer(r, 200, wheel.read_bytes(), "application/octet-stream"))
+
+    def index(request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Authorization") != basic("user", "SECRET"):
+            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+        link = f"{plain.base}/files/{wheel.name}#sha256={sha256(wheel)}"
+        return answer(request, 200, anchor(link, wheel.name))
+
+    tls = serve(index, context)
+    env = {"SSL_CERT_FILE": str(cert), "PYPM_INDEX_URL": f"{tls.base}/simple/"}
+    if source == "url":
+        env["PYPM_INDEX_URL"] = f"{tls.base.replace('https://', 'https://user:SECRET@')}/simple/"
+    else:
+        netrc = tmp_path / "netrc"
+        netrc.write_text("machine 127.0.0.1 login user password SECRET\n")
+        netrc.chmod(0o600)
+        env["NETRC"] = str(netrc)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    assert plain.log, "the file server was not asked"
+    assert [headers.get("Authorization") for _, _, headers in plain.log] == [None] * len(plain.log)
+
+
+def test_two_indexes_on_one_host_keep_their_own_credentials(tmp_path, serve, run_pypm) -> None:
+    """``/a/simple/`` and ``/b/simple/`` on one server with different credentials: each
+    index (and the files under its root ``/a/``, ``/b/``) gets its own, in lock and sync."""
+    wheels = {name: build_wheel(DistSpec(name, "1.0"), tmp_path / "wheels") for name in ("foo", "bar")}
+    accounts = {"/a/": ("alice", "PA", "foo"), "/b/": ("bob", "PB", "bar")}
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        for prefix, (user, password, name) in accounts.items():
+            if request.path.startswith(prefix):
+                if request.headers.get("Authorization") != basic(user, password):
+                    return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+                wheel = wheels[name]
+                if request.path == f"{prefix}simple/{name}/":
+                    return answer(request, 200, anchor(f"../../files/{wheel.name}#sha256={sha256(wheel)}", wheel.name))
+                if request.path == f"{prefix}files/{wheel.name}":
+                    return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+        return answer(request, 404)
+
+    server = serve(handle)
+    env = {"PYPM_INDEX_URL": server.base.replace("http://", "http://alice:PA@") + "/a/simple/",
+           "PYPM_EXTRA_INDEX_URL": server.base.replace("http://", "http://bob:PB@") + "/b/simple/"}
+    root = write_project(tmp_path / "p", ["foo", "bar"])
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    assert {"foo", "bar"} <= locked_names(root)
+    assert not [path for _, path, headers in server.log if "Authorization" not in headers and "files" in path]
+
+
+def test_credentials_prefer_the_longest_prefix_of_their_own_origin() -> None:
+    """The lookup itself: origin (scheme, host, port) first, then the longest path prefix;
+    an index's prefix is its URL without the last ``simple/``."""
+    credentials.remember_url_credentials("https://u1:p1@creds.example:8443/simple/")
+    credentials.remember_url_credentials("https://u2:p2@creds.example:8443/team/+simple/")
+    assert credentials.known_credentials("https://creds.example:8443/files/x.whl") == ("u1", "p1")
+    assert credentials.known_credentials("https://creds.example:8443/team/files/x.whl") == ("u2", "p2")
+    assert credentials.known_credentials("http://creds.example:8443/files/x.whl") is None
+    assert credentials.known_credentials("https://creds.example/files/x.whl") is None
+    assert credentials.origin_credentials("https://creds.example:8443/other/") is None  # two: ambiguous
+
+
+def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_401(tmp_path, serve, run_pypm) -> None:
+    """A file outside the index's prefix on the same origin (``/packages/`` for an index at
+    ``/pypi/simple/``) is asked without credentials, and again with the origin's only
+    ones when the server answers 401 (as uv falls back to its realm's credentials)."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Authorization") != basic("user", "pw"):
+            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+        if request.path == "/pypi/simple/foo/":
+            return answer(request, 200, anchor(f"/packages/{wheel.name}#sha256={sha256(wheel)}", wheel.name))
+        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+
+    server = serve(handle)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", "sync", cwd=root,
+             env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:pw@") + "/pypi/simple/"})
+    assert "foo" in locked_names(root)
