@@ -152,7 +152,8 @@ def test_https_credentials_never_go_to_plain_http_on_the_same_host(
         netrc.chmod(0o600)
         env["NETRC"] = str(netrc)
     root = write_project(tmp_path / "p", ["foo"])
-    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    run_pypm("lock", cwd=root, env_extra=env)
+    run_pypm("sync", cwd=root, env_extra=env)
     assert plain.log, "the file server was not asked"
     assert [headers.get("Authorization") for _, _, headers in plain.log] == [None] * len(plain.log)
 
@@ -179,7 +180,8 @@ def test_two_indexes_on_one_host_keep_their_own_credentials(tmp_path, serve, run
     env = {"PYPM_INDEX_URL": server.base.replace("http://", "http://alice:PA@") + "/a/simple/",
            "PYPM_EXTRA_INDEX_URL": server.base.replace("http://", "http://bob:PB@") + "/b/simple/"}
     root = write_project(tmp_path / "p", ["foo", "bar"])
-    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    run_pypm("lock", cwd=root, env_extra=env)
+    run_pypm("sync", cwd=root, env_extra=env)
     assert {"foo", "bar"} <= locked_names(root)
     assert not [path for _, path, headers in server.log if "Authorization" not in headers and "files" in path]
 
@@ -214,3 +216,25 @@ def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_401(tmp_
     run_pypm("lock", "sync", cwd=root,
              env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:pw@") + "/pypi/simple/"})
     assert "foo" in locked_names(root)
+
+
+def test_sync_sends_the_credentials_of_a_find_links_page(tmp_path, serve, run_pypm) -> None:
+    """A wheel found on a find-links page with ``user:password@`` is downloaded by sync with
+    them (the lock records its URL without credentials, as for an index's files)."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Authorization") != basic("user", "SECRET"):
+            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+        if request.path == "/wheels/":
+            return answer(request, 200, anchor(f"{wheel.name}#sha256={sha256(wheel)}", wheel.name))
+        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+
+    links = serve(handle)
+    empty = serve(lambda request: answer(request, 404))
+    env = {"PYPM_INDEX_URL": f"{empty.base}/simple/",
+           "PYPM_FIND_LINKS": links.base.replace("http://", "http://user:SECRET@") + "/wheels/"}
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert "SECRET" not in (root / "pylock.toml").read_text()
+    run_pypm("sync", cwd=root, env_extra=env)  # a new process: only the settings carry the credentials

@@ -235,8 +235,8 @@ def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interp
     from pypm.index.credentials import remember_url_credentials
     from pypm.store.lock import shared_store_lock
 
-    for url in workspace.settings.index_urls:
-        remember_url_credentials(url)  # locked URLs carry no credentials: the index URLs do
+    for url in [*workspace.settings.index_urls, *workspace.settings.find_links]:
+        remember_url_credentials(url)  # locked URLs carry no credentials: the index and find-links URLs do
     builders = _Builders(workspace, interpreter)
     early = _EarlyUnpack(workspace.settings.cache_dir)
     # From the first download to the last link, the store's shared lock keeps `cache prune`
