@@ -124,6 +124,20 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+def guarded_page(serve: Callable[..., Scripted], password: str, page: str, href: str, wheel: Path,
+                 tls: ssl.SSLContext | None = None) -> Scripted:
+    """A server that wants ``user:password`` (else 401): ``page`` links ``href`` (with the
+    wheel's sha256), any other path is the wheel."""
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Authorization") != basic("user", password):
+            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+        if request.path == page:
+            return answer(request, 200, anchor(f"{href}#sha256={sha256(wheel)}", wheel.name))
+        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+
+    return serve(handle, tls)
+
+
 # -- credentials: bound to their origin and path prefix ----------------------------------
 
 
@@ -135,14 +149,7 @@ def test_https_credentials_never_go_to_plain_http_on_the_same_host(
     context, cert = tls_pair
     wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
     plain = serve(lambda r: answer(r, 200, wheel.read_bytes(), "application/octet-stream"))
-
-    def index(request: BaseHTTPRequestHandler) -> None:
-        if request.headers.get("Authorization") != basic("user", "SECRET"):
-            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
-        link = f"{plain.base}/files/{wheel.name}#sha256={sha256(wheel)}"
-        return answer(request, 200, anchor(link, wheel.name))
-
-    tls = serve(index, context)
+    tls = guarded_page(serve, "SECRET", "/simple/foo/", f"{plain.base}/files/{wheel.name}", wheel, context)
     env = {"SSL_CERT_FILE": str(cert), "PYPM_INDEX_URL": f"{tls.base}/simple/"}
     if source == "url":
         env["PYPM_INDEX_URL"] = f"{tls.base.replace('https://', 'https://user:SECRET@')}/simple/"
@@ -203,15 +210,7 @@ def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_401(tmp_
     ``/pypi/simple/``) is asked without credentials, and again with the origin's only
     ones when the server answers 401 (as uv falls back to its realm's credentials)."""
     wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        if request.headers.get("Authorization") != basic("user", "pw"):
-            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
-        if request.path == "/pypi/simple/foo/":
-            return answer(request, 200, anchor(f"/packages/{wheel.name}#sha256={sha256(wheel)}", wheel.name))
-        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
-
-    server = serve(handle)
+    server = guarded_page(serve, "pw", "/pypi/simple/foo/", f"/packages/{wheel.name}", wheel)
     root = write_project(tmp_path / "p", ["foo"])
     run_pypm("lock", "sync", cwd=root,
              env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:pw@") + "/pypi/simple/"})
@@ -222,15 +221,7 @@ def test_sync_sends_the_credentials_of_a_find_links_page(tmp_path, serve, run_py
     """A wheel found on a find-links page with ``user:password@`` is downloaded by sync with
     them (the lock records its URL without credentials, as for an index's files)."""
     wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
-
-    def handle(request: BaseHTTPRequestHandler) -> None:
-        if request.headers.get("Authorization") != basic("user", "SECRET"):
-            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
-        if request.path == "/wheels/":
-            return answer(request, 200, anchor(f"{wheel.name}#sha256={sha256(wheel)}", wheel.name))
-        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
-
-    links = serve(handle)
+    links = guarded_page(serve, "SECRET", "/wheels/", wheel.name, wheel)
     empty = serve(lambda request: answer(request, 404))
     env = {"PYPM_INDEX_URL": f"{empty.base}/simple/",
            "PYPM_FIND_LINKS": links.base.replace("http://", "http://user:SECRET@") + "/wheels/"}
