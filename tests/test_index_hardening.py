@@ -229,3 +229,22 @@ def test_sync_sends_the_credentials_of_a_find_links_page(tmp_path, serve, run_py
     run_pypm("lock", cwd=root, env_extra=env)
     assert "SECRET" not in (root / "pylock.toml").read_text()
     run_pypm("sync", cwd=root, env_extra=env)  # a new process: only the settings carry the credentials
+
+
+# -- project pages of the wrong shape ----------------------------------------------------
+
+
+def test_an_error_about_a_page_never_shows_the_password(tmp_path, serve, run_pypm) -> None:
+    """A page that is not the JSON its content type says is one error naming the page,
+    with the password of the index URL masked."""
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.headers.get("Authorization") != basic("user", "SECRET"):
+            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+        return answer(request, 200, b"<html>Maintenance</html>", "application/vnd.pypi.simple.v1+json")
+
+    server = serve(handle)
+    root = write_project(tmp_path / "p", ["foo"])
+    result = run_pypm("lock", cwd=root, check=False,
+                      env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:SECRET@") + "/simple/"})
+    line = one_error_line(result)
+    assert "SECRET" not in result.stderr + result.stdout and "malformed JSON page" in line, line

@@ -9,6 +9,7 @@ from urllib.parse import urldefrag, urljoin
 
 from pypm.errors import IndexClientError
 from pypm.index.links import FileLink
+from pypm.index.urls import redact
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -27,13 +28,13 @@ def parse_json_page(body: bytes, page_url: str, index_url: str) -> list[FileLink
         data = json.loads(body)
         files = data["files"]
     except (ValueError, KeyError, TypeError, RecursionError):
-        raise IndexClientError(f"{page_url}: the index returned a malformed JSON page") from None
+        raise IndexClientError(f"{redact(page_url)}: the index returned a malformed JSON page") from None
     links = []
     for entry in files:
         try:
             links.append(_json_link(entry, page_url, index_url))
         except (KeyError, TypeError, AttributeError):
-            raise IndexClientError(f"{page_url}: the index returned a malformed file entry") from None
+            raise IndexClientError(f"{redact(page_url)}: the index returned a malformed file entry") from None
     return links
 
 
