@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from pypm.errors import WorkspaceError
@@ -74,9 +74,7 @@ class RawWorkspace:
         """The ``workspace`` table (``members``, ``exclude``) of the root's config file:
         top level in ``pypm-workspace.toml``, under ``[tool.pypm]`` in ``pyproject.toml``;
         None for a lone project."""
-        if self.config_file.name == WORKSPACE_FILE:
-            return self.root_data.get("workspace")
-        return self.tool_table.get("workspace")
+        return _workspace_table(self.config_file, self.root_data)
 
     @property
     def input_files(self) -> list[Path]:
@@ -217,24 +215,70 @@ def _find_root(start: Path) -> tuple[Path, Path]:
                 hint=f"point {name} at the workspace root",
             )
         return root, config
+    return _climb(start)
+
+
+def _climb(start: Path) -> tuple[Path, Path]:
+    """The root found by climbing from ``start``, as uv's ``find_workspace``: the nearest
+    project (a ``pyproject.toml`` with ``[project]``) belongs to a workspace above it only
+    when that workspace's ``members`` match it and its ``exclude`` does not ("project is
+    not included", "project is excluded"), and the climb stops at a project above that
+    declares no workspace ("contained in non-workspace project"); then the nearest project
+    stands alone. A plain directory (no ``pyproject.toml``, or one without ``[project]``)
+    only passes the climb on."""
     nearest: Path | None = None
+    project: Path | None = None
     for directory in (start, *start.parents):
         _reject_directory(directory / WORKSPACE_FILE)
         if (directory / WORKSPACE_FILE).is_file():
-            return directory, directory / WORKSPACE_FILE
+            return _joined(project, directory, directory / WORKSPACE_FILE)
         pyproject = directory / PYPROJECT
         _reject_directory(pyproject)
-        if pyproject.is_file():
-            nearest = nearest or directory
-            data = read_toml(pyproject, WorkspaceError)
-            if "workspace" in _tool_pypm(data, pyproject):
-                return directory, pyproject
-    if nearest is None:
+        if not pyproject.is_file():
+            continue
+        nearest = nearest or directory
+        data = read_toml(pyproject, WorkspaceError)
+        if "workspace" in _tool_pypm(data, pyproject):
+            return _joined(project, directory, pyproject, data)
+        if "project" in data:
+            if project is not None:  # contained in a project that declares no workspace
+                return project, project / PYPROJECT
+            project = directory
+    found = project or nearest
+    if found is None:
         raise WorkspaceError(
             f"no {PYPROJECT} found in {start} or any parent directory",
             hint="run `pypm init` to create a project, or use --project DIR",
         )
-    return nearest, nearest / PYPROJECT
+    return found, found / PYPROJECT
+
+
+def _joined(project: Path | None, root: Path, config_file: Path,
+            data: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """The workspace at ``root`` (``data``: its config file's, when already read) when
+    the project found below it (if any) is one of its members, else that project alone."""
+    if project is None:
+        return root, config_file
+    table = _workspace_table(config_file, data if data is not None else read_toml(config_file, WorkspaceError))
+    if _is_member(root, config_file, table, project):
+        return root, config_file
+    return project, project / PYPROJECT
+
+
+def _workspace_table(config_file: Path, data: dict[str, Any]) -> Any:
+    """The ``workspace`` table of a root's config file (top level in ``pypm-workspace.toml``,
+    under ``[tool.pypm]`` in ``pyproject.toml``); None when there is none."""
+    if config_file.name == WORKSPACE_FILE:
+        return data.get("workspace")
+    return _tool_pypm(data, config_file).get("workspace")
+
+
+def _is_member(root: Path, config_file: Path, table: Any, project: Path) -> bool:
+    """``project`` is matched by the workspace's ``members`` and not by its ``exclude``
+    (the globs only: a member's own problems are reported when the workspace is read)."""
+    if project in _matches(root, config_file, _patterns(config_file, table, "exclude")):
+        return False
+    return project in _matches(root, config_file, _patterns(config_file, table, "members"))
 
 
 def _reject_directory(path: Path) -> None:
@@ -253,20 +297,15 @@ def _root_config(root: Path) -> Path | None:
 def _member_dirs(root: Path, config_file: Path, table: Any, resolved: list[Path]) -> list[Path]:
     """The member directories the ``members`` globs find, less the ``exclude`` ones
     (every match resolved is added to ``resolved``)."""
-    members = table.get("members") if isinstance(table, dict) else None
-    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-        raise WorkspaceError(
-            f"{config_file}: workspace 'members' must be a list of glob strings",
-            hint='e.g. members = ["packages/*"]',
-        )
+    members = _patterns(config_file, table, "members")
     excluded = set()
-    for pattern in table.get("exclude", []) or []:
-        matches = list(root.glob(pattern))
+    for pattern in _patterns(config_file, table, "exclude"):
+        matches = _glob(root, config_file, pattern, literal=False)
         resolved += matches
         excluded.update(p.resolve() for p in matches)
     found: list[Path] = []
     for pattern in members:
-        matches = sorted(root.glob(pattern)) if is_glob(pattern) else [root / pattern]
+        matches = _glob(root, config_file, pattern)
         if not matches:
             raise WorkspaceError(f"{config_file}: workspace member {pattern!r} matches nothing")
         resolved += matches
@@ -277,6 +316,37 @@ def _member_dirs(root: Path, config_file: Path, table: Any, resolved: list[Path]
             if member is not None and member not in found:
                 found.append(member)
     return found
+
+
+def _patterns(config_file: Path, table: Any, key: str) -> list[str]:
+    """The ``members`` or ``exclude`` list of the workspace table (``exclude`` may be
+    left out): globs relative to the root."""
+    value = table.get(key, [] if key == "exclude" else None) if isinstance(table, dict) else None
+    if not isinstance(value, list) or not all(isinstance(pattern, str) for pattern in value):
+        raise WorkspaceError(f"{config_file}: workspace {key!r} must be a list of glob strings",
+                             hint=f'e.g. {key} = ["packages/*"]')
+    for pattern in value:
+        if not pattern.strip() or PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).anchor:
+            raise WorkspaceError(f"{config_file}: workspace {key!r}: {pattern!r} is not a path relative to the "
+                                 "workspace root", hint=f'write it from the root, e.g. {key} = ["packages/*"]')
+    return value
+
+
+def _glob(root: Path, config_file: Path, pattern: str, literal: bool = True) -> list[Path]:
+    """The paths ``pattern`` matches under ``root``, sorted (``literal``: a pattern
+    without a wildcard names its path, which need not exist)."""
+    if literal and not is_glob(pattern):
+        return [root / pattern]
+    try:
+        return sorted(root.glob(pattern))
+    except (ValueError, NotImplementedError) as exc:  # e.g. "**" inside a name (before Python 3.13)
+        raise WorkspaceError(f"{config_file}: workspace glob {pattern!r} is not valid: {exc}",
+                             hint='e.g. "packages/*" or "libs/**"') from None
+
+
+def _matches(root: Path, config_file: Path, patterns: list[str]) -> set[Path]:
+    """Every path the globs ``patterns`` match, resolved."""
+    return {match.resolve() for pattern in patterns for match in _glob(root, config_file, pattern)}
 
 
 def is_glob(pattern: str) -> bool:

@@ -1,0 +1,141 @@
+"""Which workspace a directory belongs to, as uv's ``find_workspace`` decides it, and
+workspace tables that are malformed or odd: each case runs the real discovery on real
+files (and the CLI where the result is what a user sees)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pypm.errors import WorkspaceError
+from pypm.testing import DistSpec
+from pypm.workspace.discovery import find_workspace
+from tests.test_workspace import write_tree as write
+
+
+def project(name: str, deps: tuple[str, ...] = (), extra: str = "") -> str:
+    """A valid ``[project]`` table, then ``extra``."""
+    quoted = ", ".join(f'"{dep}"' for dep in deps)
+    return (f'[project]\nname = "{name}"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
+            f"dependencies = [{quoted}]\n{extra}")
+
+
+def one_error_line(result) -> str:
+    """The one ``error:`` line, which ends stderr."""
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("error:")] == lines[-1:] and "Traceback" not in result.stderr, \
+        result.stderr
+    return lines[-1]
+
+
+@pytest.fixture(autouse=True)
+def no_root_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No outer PYPM_WORKSPACE_ROOT (or its old name) steers the in-process discovery."""
+    for key in list(os.environ):
+        if key.startswith("PYPM_"):
+            monkeypatch.delenv(key)
+    monkeypatch.delenv("PYP_WORKSPACE_ROOT", raising=False)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return tmp_path.resolve() / "ws"
+
+
+def found(start: Path) -> tuple[Path, list[str]]:
+    """The root discovery finds from ``start`` and its member directories (relative)."""
+    raw = find_workspace(start)
+    return raw.root, sorted(member.path.relative_to(raw.root).as_posix() for member in raw.members)
+
+
+# --------------------------------------------------------------------------- 1: the climb
+
+
+WORKSPACE = '[tool.pypm.workspace]\nmembers = ["packages/*"]\nexclude = ["packages/legacy"]\n'
+
+
+@pytest.mark.parametrize(("start", "expected_root", "expected_members"), [
+    # not matched by members: the nearest project stands alone (uv: "project is not included")
+    ("examples/demo", "examples/demo", ["."]),
+    ("examples/demo/src/deep", "examples/demo", ["."]),
+    # matched by exclude (uv: "project is excluded")
+    ("packages/legacy", "packages/legacy", ["."]),
+    # a member, and plain directories of a member and of the root: the workspace, as before
+    ("packages/core", ".", [".", "packages/core", "tools/outer/inner"]),
+    ("packages/core/src/deep", ".", [".", "packages/core", "tools/outer/inner"]),
+    ("docs", ".", [".", "packages/core", "tools/outer/inner"]),
+    # a project inside a project that declares no workspace (uv: "contained in non-workspace
+    # project"), although the workspace above names it as a member
+    ("tools/outer/inner", "tools/outer/inner", ["."]),
+])
+def test_a_project_joins_a_workspace_above_only_as_a_member(
+        tree: Path, start: str, expected_root: str, expected_members: list[str]) -> None:
+    write(tree, {
+        "pyproject.toml": project("app", extra=WORKSPACE.replace('"packages/*"', '"packages/*", "tools/outer/inner"')),
+        "packages/core/pyproject.toml": project("core"),
+        "packages/core/src/deep": None,
+        "packages/legacy/pyproject.toml": project("legacy"),
+        "examples/demo/pyproject.toml": project("demo"),
+        "examples/demo/src/deep": None,
+        "tools/outer/pyproject.toml": project("outer"),
+        "tools/outer/inner/pyproject.toml": project("inner"),
+        "docs/pyproject.toml": "[tool.black]\nline-length = 100\n",  # no [project]: a plain directory
+    })
+    root, members = found(tree / start)
+    assert root == (tree / expected_root).resolve()
+    assert members == expected_members
+
+
+def test_a_workspace_file_above_takes_only_its_members(tree: Path) -> None:
+    write(tree, {
+        "pypm-workspace.toml": '[workspace]\nmembers = ["libs/*"]\n',
+        "libs/one/pyproject.toml": project("one"),
+        "examples/demo/pyproject.toml": project("demo"),
+    })
+    assert found(tree / "libs/one") == (tree, ["libs/one"])
+    assert found(tree / "examples/demo") == (tree / "examples/demo", ["."])
+
+
+def test_lock_and_add_in_a_project_the_workspace_does_not_include(tree: Path, make_index, run_pypm) -> None:
+    """The reviewer's case: a root with ``members = []`` and an example project below it;
+    ``lock`` and ``add`` there work on the example, never on the root's files."""
+    write(tree, {
+        "pyproject.toml": project("app", extra="[tool.pypm.workspace]\nmembers = []\n"),
+        "examples/demo/pyproject.toml": project("demo", ("alpha",)),
+    })
+    root_before = (tree / "pyproject.toml").read_bytes()
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0"), DistSpec("gamma", "1.0")]).url}
+    demo = tree / "examples/demo"
+    run_pypm("lock", cwd=demo, env_extra=env)
+    assert (demo / "pylock.toml").is_file() and not (tree / "pylock.toml").exists()
+    run_pypm("add", "gamma", "--no-sync", cwd=demo, env_extra=env)
+    assert "gamma" in (demo / "pyproject.toml").read_text()
+    assert (tree / "pyproject.toml").read_bytes() == root_before
+
+
+# --------------------------------------------------------------------------- 7: malformed globs
+
+
+@pytest.mark.parametrize(("table", "message"), [
+    ('members = ["packages/*"]\nexclude = "packages/legacy"', "workspace 'exclude' must be a list of glob strings"),
+    ('members = ["packages/*"]\nexclude = [3]', "workspace 'exclude' must be a list of glob strings"),
+    ('members = ["packages/*"]\nexclude = ["/packages/legacy"]', "is not a path relative to the workspace root"),
+    ('members = ["/srv/packages/*"]', "is not a path relative to the workspace root"),
+    ('members = ["C:/packages/*"]', "is not a path relative to the workspace root"),
+    ('members = [""]', "is not a path relative to the workspace root"),
+    ('members = ["packages/**core"]', "workspace glob 'packages/**core' is not valid"),
+])
+def test_malformed_members_and_exclude_are_one_workspace_error(
+        tree: Path, table: str, message: str, run_pypm) -> None:
+    write(tree, {
+        "pyproject.toml": f"[tool.pypm.workspace]\n{table}\n",
+        "packages/core/pyproject.toml": project("core"),
+    })
+    for start in (tree, tree / "packages/core"):  # read as the root, and while climbing from a member
+        with pytest.raises(WorkspaceError, match=message.replace("*", r"\*")):
+            find_workspace(start)
+    line = one_error_line(run_pypm("lock", cwd=tree, check=False))
+    assert message in line and "internal error" not in line
