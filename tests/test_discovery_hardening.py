@@ -12,6 +12,7 @@ import pytest
 from pypm.errors import WorkspaceError
 from pypm.testing import DistSpec
 from pypm.workspace.discovery import find_workspace
+from tests.test_settings_override import one_error_line
 from tests.test_workspace import write_tree as write
 
 
@@ -20,15 +21,6 @@ def project(name: str, deps: tuple[str, ...] = (), extra: str = "") -> str:
     quoted = ", ".join(f'"{dep}"' for dep in deps)
     return (f'[project]\nname = "{name}"\nversion = "1.0"\nrequires-python = ">=3.10"\n'
             f"dependencies = [{quoted}]\n{extra}")
-
-
-def one_error_line(result) -> str:
-    """The one ``error:`` line, which ends stderr."""
-    assert result.returncode != 0, result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert [line for line in lines if line.startswith("error:")] == lines[-1:] and "Traceback" not in result.stderr, \
-        result.stderr
-    return lines[-1]
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _NAME = re.compile(r"^python(3(\.\d+)?)?(\.exe)?$")
+#: What :func:`_version` makes a candidate print: anything else is not a Python to use.
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def _candidates() -> list[Path]:
 def _py_launcher_paths() -> list[Path]:
     """The interpreters the Windows ``py`` launcher knows (``py -0p``: one path a line)."""
     try:
-        out = subprocess.run(["py", "-0p"], capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(["py", "-0p"], capture_output=True, text=True, errors="replace", timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [Path(line.split()[-1]) for line in out.splitlines() if line.strip().lower().endswith(".exe")]
@@ -65,9 +67,12 @@ def discover() -> list[FoundPython]:
 
 
 def _version(path: Path) -> str | None:
+    """``X.Y.Z`` as the candidate reports it; None when it does not run or prints anything
+    else (a program named like Python that is not one is skipped, not an error)."""
     try:
         out = subprocess.run([str(path), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    text = out.stdout.decode("ascii", "replace").strip()
+    return text if out.returncode == 0 and _VERSION.fullmatch(text) else None

@@ -35,7 +35,8 @@ def describe_interpreter(python: Path) -> dict[str, Any]:
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONHOME", "PYTHONPATH")}
     hint = "give --python a Python interpreter's path or a version such as 3.12"
     try:
-        result = subprocess.run([str(python), str(script)], capture_output=True, text=True, env=env, timeout=120)
+        result = subprocess.run([str(python), str(script)], capture_output=True, text=True, errors="replace",
+                                env=env, timeout=120)
     except (OSError, subprocess.SubprocessError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise InstallError(f"{python} is not a Python interpreter pypm can run ({reason})", hint=hint) from None
@@ -414,7 +415,7 @@ def _create_in_process(venv: Path) -> dict[str, Any]:
 
 def _create(venv: Path, base: Path) -> None:
     result = subprocess.run(
-        [str(base), "-m", "venv", "--without-pip", str(venv)], capture_output=True, text=True
+        [str(base), "-m", "venv", "--without-pip", str(venv)], capture_output=True, text=True, errors="replace"
     )
     if result.returncode != 0:
         shutil.rmtree(venv, ignore_errors=True)
