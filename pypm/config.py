@@ -36,7 +36,10 @@ DEFAULT_SOURCE = "default"
 DEFAULT_PAGE_TTL = 600
 
 _URL_SCHEMES = ("http", "https", "file")
-_PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}((a|b|rc)\d+)?t?")
+#: A version request pypm matches against the interpreters it finds: 3, 3.12 or 3.12.1.
+_PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}")
+#: Forms uv also takes that pypm does not match (free-threaded, debug, pre-release).
+_PYTHON_VARIANT = re.compile(r"\d+(\.\d+){0,2}(((a|b|rc)\d+)|t|d|\+\w+)+")
 
 
 def _as_str(name: str, value: Any) -> str:
@@ -62,6 +65,10 @@ def _as_url(name: str, value: Any) -> str:
 def _as_python(name: str, value: Any) -> str:
     """A Python request: a version such as ``3.12`` or a path (anything with a separator)."""
     text = _as_str(name, value)
+    if _PYTHON_VARIANT.fullmatch(text):
+        raise ConfigError(f"setting {name!r}: {text!r}: pypm matches versions such as 3.13 or 3.13.1, not "
+                          "free-threaded, debug or pre-release requests",
+                          hint="give that interpreter's path or command name (e.g. python3.13t) instead")
     if text[0].isdigit() and not _PYTHON_VERSION.fullmatch(text):
         raise ConfigError(f"setting {name!r}: {text!r} is not a Python version such as 3.12",
                           hint="give a version such as 3.12 or the path of a python executable")

@@ -4,10 +4,16 @@ a relative ``python`` setting. Each case runs pypm on real executables."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
+from pypm.install.venv import find_base_python
 from pypm.testing import DistSpec
 from tests.test_settings_override import one_error_line
 from tests.workspaces import write_project
@@ -52,3 +58,65 @@ def test_sync_choosing_a_python_for_requires_python_skips_one_that_is_not(tmp_pa
     run_pypm("sync", cwd=root, env_extra=env)
     info = (root / ".venv" / ".pypm-interpreter.json").read_text()
     assert str(fake) not in info and '"version": "3.' in info
+
+
+# --------------------------------------------------------------------------- 3: version requests
+
+
+def other_python() -> tuple[Path, str]:
+    """An installed interpreter that is not the running one (pyenv or PATH: asserted, no
+    silent skip), and its full version."""
+    minor = sys.version_info[1] + 1
+    path = find_base_python(f"3.{minor}")
+    version = subprocess.run([str(path), "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    return path, version
+
+
+def venv_python_version(root: Path) -> str:
+    return json.loads((root / ".venv" / ".pypm-interpreter.json").read_text())["version"]
+
+
+def test_a_full_version_matches_an_interpreter_named_plain_python(tmp_path, make_index, run_pypm) -> None:
+    """``--python X.Y.Z`` (pypm's own hint suggests it) finds an interpreter named ``python``
+    (a python.org install on Windows is python.exe) whose version it is; no ``pythonX.Y``
+    is on PATH and no version manager's directory is there to find it by name."""
+    base, version = other_python()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(base)
+    root = write_project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url, "HOME": str(tmp_path / "home"),
+           "PYENV_ROOT": str(tmp_path / "no-pyenv"), "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
+    run_pypm("sync", "--python", version, cwd=root, env_extra=env)
+    assert venv_python_version(root) == version
+    assert "All up to date" in run_pypm("sync", "--python", version, cwd=root, env_extra=env).stderr
+    (bin_dir / f"python{version.rsplit('.', 1)[0]}").symlink_to(base)  # named, but not that patch release
+    missing = version.rsplit(".", 1)[0] + ".99"
+    line = one_error_line(run_pypm("sync", "--python", missing, cwd=root, env_extra=env, check=False))
+    assert f"no Python interpreter found for {missing!r}" in line
+    assert venv_python_version(root) == version
+
+
+def test_a_python_version_file_with_a_patch_release_finds_the_pyenv_install(tmp_path, make_index, run_pypm) -> None:
+    """``pyenv local`` writes ``3.12.1`` into ``.python-version``: the pyenv directory of
+    that version is found by its name, although ``python3.12`` is not on PATH."""
+    base, version = other_python()
+    if base.parent.parent.parent.name != "versions":
+        pytest.fail(f"{base} is not a pyenv install; this test needs one")
+    root = write_project(tmp_path / "p", ["alpha"])
+    (root / ".python-version").write_text(f"{version}\n")
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url,
+           "PYENV_ROOT": str(base.parent.parent.parent.parent), "PATH": os.pathsep.join(["/usr/bin", "/bin"])}
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert venv_python_version(root) == version
+
+
+@pytest.mark.parametrize("request_", ["3.13t", "3.14rc1", "3.13.0rc2", "3.12+debug"])
+def test_a_version_form_pypm_does_not_match_is_refused_when_read(tmp_path, run_pypm, request_) -> None:
+    root = write_project(tmp_path / "p", [])
+    result = run_pypm("sync", "--python", request_, cwd=root, check=False)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith(f"error: --python: setting 'python': {request_!r}: pypm matches versions such as"), line
+    assert "not free-threaded, debug or pre-release requests" in line

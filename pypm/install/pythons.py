@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _NAME = re.compile(r"^python(3(\.\d+)?)?(\.exe)?$")
-#: What :func:`_version` makes a candidate print: anything else is not a Python to use.
+#: What :func:`reported_version` makes a candidate print: anything else is not a Python to use.
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
@@ -60,13 +60,13 @@ def discover() -> list[FoundPython]:
             continue
         if real in seen or not os.access(real, os.X_OK):
             continue
-        version = _version(path)
+        version = reported_version(path)
         if version:
             seen[real] = FoundPython(version, path)
     return sorted(seen.values(), key=lambda p: tuple(int(x) for x in p.version.split(".")), reverse=True)
 
 
-def _version(path: Path) -> str | None:
+def reported_version(path: Path) -> str | None:
     """``X.Y.Z`` as the candidate reports it; None when it does not run or prints anything
     else (a program named like Python that is not one is skipped, not an error)."""
     try:

@@ -94,7 +94,7 @@ def find_base_python(requested: str | None) -> Path:
             raise InstallError(f"no Python interpreter named {requested!r} on PATH",
                                hint="give a path, a version such as 3.12, or a command on PATH")
         return named
-    found = _python_on_path(requested) or _python_in_version_dirs(requested)
+    found = _python_for_version(requested)
     if found is None:
         raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
     return found
@@ -105,9 +105,28 @@ def _looks_like_path(requested: str) -> bool:
     return any(sep in requested for sep in ("/", "\\", os.sep)) or requested.startswith(("~", "."))
 
 
-def _python_on_path(version: str) -> Path | None:
-    """``pythonX.Y`` on PATH (see :func:`_command_on_path`)."""
-    return _command_on_path(f"python{version}")
+def _python_for_version(requested: str) -> Path | None:
+    """An interpreter whose version fits ``requested`` (``3``, ``3.12`` or ``3.12.1``), as uv
+    matches a version request against every interpreter it finds. By name first (the fast
+    path: no subprocess for ``3.12``): ``python3.12`` on PATH, then a pyenv or asdf version
+    directory; for ``3.12.1`` the one on PATH must report that version. Then every
+    interpreter ``pypm python list`` finds (``python``, ``python3``, ``py -0p`` on Windows)."""
+    from pypm.install.pythons import discover, reported_version
+
+    parts = requested.split(".")
+    named = _command_on_path("python" + ".".join(parts[:2]))
+    if named is not None and (len(parts) < 3 or reported_version(named) == requested):
+        return named
+    found = _python_in_version_dirs(requested)
+    if found is not None:
+        return found
+    return next((python.path for python in discover() if version_fits(python.version, requested)), None)
+
+
+def version_fits(version: str, requested: str) -> bool:
+    """``version`` (``3.12.1``) is the one ``requested`` (``3``, ``3.12``, ``3.12.1``) asks for."""
+    wanted = requested.split(".")
+    return version.split(".")[: len(wanted)] == wanted
 
 
 def _command_on_path(command: str) -> Path | None:
@@ -122,13 +141,16 @@ def _command_on_path(command: str) -> Path | None:
 
 
 def _python_in_version_dirs(version: str) -> Path | None:
-    """``pythonX.Y`` installed by pyenv or asdf (newest patch release first)."""
+    """``pythonX.Y`` of a pyenv or asdf version directory whose name fits ``version``
+    (``3.10``: the newest patch release first; ``3.10.13``: that one)."""
     home = Path.home()
     roots = [Path(os.environ.get("PYENV_ROOT", home / ".pyenv")) / "versions", home / ".asdf" / "installs" / "python"]
+    command = "python" + ".".join(version.split(".")[:2])
     for root in roots:
-        matches = sorted(root.glob(f"{version}*/bin/python{version}"), key=_version_key, reverse=True)
+        matches = [path for path in root.glob(f"{version}*/bin/{command}")
+                   if version_fits(path.parent.parent.name, version)]
         if matches:
-            return matches[0]
+            return max(matches, key=_version_key)
     return None
 
 
@@ -238,8 +260,7 @@ def _kept_for_version(venv: Path, requested: str) -> Interpreter | None:
     if not re.fullmatch(r"\d+(\.\d+)*", requested):
         return None
     kept = complete_venv(venv)
-    wanted = requested.split(".")
-    return kept if kept is not None and kept.version.split(".")[: len(wanted)] == wanted else None
+    return kept if kept is not None and version_fits(kept.version, requested) else None
 
 
 def _reusable(venv: Path, base: Path) -> Interpreter | None:
