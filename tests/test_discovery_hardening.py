@@ -131,3 +131,17 @@ def test_malformed_members_and_exclude_are_one_workspace_error(
             find_workspace(start)
     line = one_error_line(run_pypm("lock", cwd=tree, check=False))
     assert message in line and "internal error" not in line
+
+
+# --------------------------------------------------------------------------- 4: --project
+
+
+def test_project_option_beats_the_workspace_root_variable(tmp_path: Path, make_index, run_pypm) -> None:
+    a, b = tmp_path / "A", tmp_path / "B"
+    write(a, {"pyproject.toml": project("a", ("alpha",))})
+    write(b, {"pyproject.toml": project("b", ("alpha",))})
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url, "PYPM_WORKSPACE_ROOT": str(b)}
+    run_pypm("--project", str(a), "lock", cwd=tmp_path, env_extra=env)
+    assert (a / "pylock.toml").is_file() and not (b / "pylock.toml").exists()
+    run_pypm("lock", cwd=a, env_extra=env)  # without --project the variable still decides
+    assert (b / "pylock.toml").is_file()

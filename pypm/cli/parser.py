@@ -73,12 +73,16 @@ def describe_choices(parser: argparse.ArgumentParser, title: str, described: Map
 
 
 def start_dir(options: argparse.Namespace) -> Path:
-    """Where workspace discovery starts: ``--project`` (which must be a directory) or the
+    """Where workspace discovery starts: ``--project`` (which must be a directory; given,
+    it beats ``PYPM_WORKSPACE_ROOT``, as the command line beats the environment) or the
     current directory."""
     if not options.project:
         return Path.cwd()
+    from pypm.workspace.discovery import ignore_root_variable
+
     project = Path(options.project)
     if not project.is_dir():
         what = "does not exist" if not project.exists() else "is not a directory"
         raise UsageError(f"--project {options.project}: {what}", hint="give the workspace's directory")
+    ignore_root_variable()
     return project

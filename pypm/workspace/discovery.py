@@ -193,9 +193,23 @@ def _tool_pypm(data: dict[str, Any], path: Path) -> dict[str, Any]:
     return table
 
 
+#: ``--project`` was given: the command line beats the environment (as uv's ``--project``
+#: beats ``UV_PROJECT``), so the workspace-root variable is not read in this process.
+_root_variable_ignored = False
+
+
+def ignore_root_variable() -> None:
+    """Read no ``PYPM_WORKSPACE_ROOT`` from now on (``--project`` names the start)."""
+    global _root_variable_ignored
+    _root_variable_ignored = True
+
+
 def root_override() -> tuple[str, str] | None:
     """``(variable, value)`` of the workspace-root variable that is set, if any:
-    ``PYPM_WORKSPACE_ROOT``, else its old name ``PYP_WORKSPACE_ROOT``."""
+    ``PYPM_WORKSPACE_ROOT``, else its old name ``PYP_WORKSPACE_ROOT`` (none after
+    :func:`ignore_root_variable`)."""
+    if _root_variable_ignored:
+        return None
     for name in (ROOT_ENV_VAR, OLD_ROOT_ENV_VAR):
         value = os.environ.get(name)
         if value:
