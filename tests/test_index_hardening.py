@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import ssl
 import subprocess
 import threading
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from pypm.errors import IndexClientError
 from pypm.index import credentials
+from pypm.index.pages import parse_html_page, parse_json_page
 from pypm.testing import DistSpec, build_wheel
 from tests.workspaces import write_project
 
@@ -248,3 +251,53 @@ def test_an_error_about_a_page_never_shows_the_password(tmp_path, serve, run_pyp
                       env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:SECRET@") + "/simple/"})
     line = one_error_line(result)
     assert "SECRET" not in result.stderr + result.stdout and "malformed JSON page" in line, line
+
+
+GOOD_SHA = "ab" * 32
+WHEEL = "foo-1.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize("change", [
+    {"requires-python": 5}, {"size": "big"}, {"size": -1}, {"size": True}, {"filename": 5}, {"url": None},
+    {"hashes": {"sha256": 5}}, {"hashes": {"sha256": "../../../escape"}}, {"hashes": []}, {"yanked": 3},
+    {"core-metadata": "yes"}, {"upload-time": 7}, {"url": "//[broken/x.whl"},
+], ids=str)
+def test_a_json_file_entry_of_the_wrong_shape_is_one_error_naming_the_page(change) -> None:
+    entry = {"filename": WHEEL, "url": f"/files/{WHEEL}", "hashes": {"sha256": GOOD_SHA}, **change}
+    body = json.dumps({"meta": {"api-version": "1.0"}, "name": "foo", "files": [entry]}).encode()
+    with pytest.raises(IndexClientError, match="malformed file entry") as caught:
+        parse_json_page(body, "https://user:SECRET@example.org/simple/foo/", "https://example.org/simple/")
+    assert "example.org/simple/foo/" in caught.value.one_line() and "SECRET" not in caught.value.one_line()
+
+
+@pytest.mark.parametrize("body", [b'{"files": null}', b'{"files": 5}', b"[1]", b"null", b'{"name": "foo"}', b"<html>"])
+def test_a_json_page_without_a_files_list_is_one_error_naming_the_page(body) -> None:
+    with pytest.raises(IndexClientError, match="example.org/simple/foo/: the index returned a malformed JSON page"):
+        parse_json_page(body, "https://example.org/simple/foo/", "https://example.org/simple/")
+
+
+def test_a_page_with_files_null_fails_the_lock_with_one_line(tmp_path, serve, run_pypm) -> None:
+    server = serve(lambda request: answer(request, 200, b'{"meta": {"api-version": "1.0"}, "files": null}',
+                                          "application/vnd.pypi.simple.v1+json"))
+    root = write_project(tmp_path / "p", ["foo"])
+    result = run_pypm("lock", cwd=root, check=False, env_extra={"PYPM_INDEX_URL": f"{server.base}/simple/"})
+    assert "malformed JSON page" in one_error_line(result)
+
+
+def test_html_anchors_that_are_not_usable_links_are_skipped() -> None:
+    """An href that is not a URL, or a ``#sha256=`` that is not 64 hex digits (it would name
+    cache paths), is skipped, as pip skips them; the page's other files stay."""
+    page = (f'<a href="http://[broken/foo-0.1.tar.gz">old</a><a href="/f/foo-0.2.tar.gz#sha256=../../x">x</a>'
+            f'<a href="/f/{WHEEL}#sha256={GOOD_SHA}">{WHEEL}</a>')
+    links = parse_html_page(page, "https://example.org/simple/foo/", "https://example.org/simple/")
+    assert [(link.filename, link.sha256) for link in links] == [(WHEEL, GOOD_SHA)]
+
+
+def test_a_url_urllib_cannot_split_is_still_redacted_not_a_crash() -> None:
+    """A file URL from a page (``http://[broken/``) reaches messages through ``redact``:
+    it masks what looks like credentials instead of raising ValueError."""
+    from pypm.index.urls import redact, strip_credentials
+
+    assert redact("http://u:SECRET@[broken/x.whl") == "http://***@[broken/x.whl"
+    assert strip_credentials("http://u:SECRET@[broken/x.whl") == "http://[broken/x.whl"
+    assert redact("http://[broken/x.whl") == "http://[broken/x.whl"

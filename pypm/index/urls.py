@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 _URL = re.compile(r"https?://[^\s'\"<>]+")
+_USERINFO = re.compile(r"//[^/?#@]*@")
 
 
 def uses_tls(urls: Iterable[str]) -> bool:
@@ -22,7 +23,11 @@ def uses_tls(urls: Iterable[str]) -> bool:
 
 def _without_userinfo(url: str, username: str | None) -> str:
     """``url`` with its ``user:password@`` replaced by ``username@`` (or removed)."""
-    if "@" not in urlsplit(url).netloc:
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # not splittable (``http://[broken/``): what looks like user information goes
+        return _USERINFO.sub(f"//{username}@" if username else "//", url, count=1)
+    if "@" not in netloc:
         return url
     import httpx
 
