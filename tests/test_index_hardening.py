@@ -301,3 +301,24 @@ def test_a_url_urllib_cannot_split_is_still_redacted_not_a_crash() -> None:
     assert redact("http://u:SECRET@[broken/x.whl") == "http://***@[broken/x.whl"
     assert strip_credentials("http://u:SECRET@[broken/x.whl") == "http://[broken/x.whl"
     assert redact("http://[broken/x.whl") == "http://[broken/x.whl"
+
+
+# -- core metadata: UTF-8, checked against its wheel, cached only when good ----------------
+
+
+@pytest.mark.parametrize("header", ["Requires-Dist: bar ; extra == 'caf\u00e9'", "Summary: caf\u00e9 cr\u00e8me",
+                                    "Author: J\u00fcrgen", "Requires-Python: >=3.8\u00a0"])
+def test_core_metadata_is_read_as_utf8(header) -> None:
+    from pypm.index.metadata import parse_metadata
+
+    data = f"Metadata-Version: 2.1\nName: foo\nVersion: 1.0\n{header}\n\nDescription \u00e9\n".encode()
+    parsed = parse_metadata(data, WHEEL)
+    assert (parsed.name, str(parsed.version)) == ("foo", "1.0")
+
+
+def test_a_lock_reads_a_wheel_whose_metadata_is_not_ascii(tmp_path, make_index, run_pypm) -> None:
+    marker = 'bar ; platform_machine == "\u00fc"'
+    index = make_index([DistSpec("foo", "1.0", requires=[marker]), DistSpec("bar", "1.0")])
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert "foo" in locked_names(root)

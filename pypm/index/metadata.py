@@ -25,10 +25,13 @@ class DistMetadata:
 
 
 def parse_metadata(data: bytes, source: str) -> DistMetadata:
-    """Parse METADATA bytes; unparsable entries raise a one-line error naming ``source``."""
-    from email.parser import BytesParser
+    """Parse METADATA bytes; unparsable entries raise a one-line error naming ``source``.
+    Core metadata is UTF-8 (core metadata spec): it is decoded as such before the email
+    parser sees it, which otherwise reads bytes as ASCII and hands non-ASCII values back as
+    ``Header`` objects (bytes that are not UTF-8 become U+FFFD, as packaging reads them)."""
+    from email.parser import HeaderParser
 
-    message = BytesParser().parsebytes(header_block(data), headersonly=True)
+    message = HeaderParser().parsestr(header_block(data).decode("utf-8", "replace"))
     try:
         name = canonicalize_name(message["Name"] or "")
         version = Version(message["Version"] or "")
