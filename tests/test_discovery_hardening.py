@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from pypm.errors import WorkspaceError
 from pypm.testing import DistSpec
@@ -145,3 +146,28 @@ def test_project_option_beats_the_workspace_root_variable(tmp_path: Path, make_i
     assert (a / "pylock.toml").is_file() and not (b / "pylock.toml").exists()
     run_pypm("lock", cwd=a, env_extra=env)  # without --project the variable still decides
     assert (b / "pylock.toml").is_file()
+
+
+# --------------------------------------------------------------------------- 5, 6: the lock's inputs
+
+
+def locked_versions(root: Path) -> dict[str, str]:
+    data = tomllib.loads((root / "pylock.toml").read_text())
+    return {package["name"]: package.get("version") for package in data["packages"]}
+
+
+def test_a_lock_made_under_another_prerelease_policy_is_stale(tmp_path: Path, make_index, run_pypm) -> None:
+    """uv records the pre-release mode in its lock and re-resolves when it differs: a lock
+    made with ``--prerelease allow`` is out of date under the configured default."""
+    root = tmp_path / "p"
+    write(root, {"pyproject.toml": project("p", ("beta",))})
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("beta", "1.0"), DistSpec("beta", "2.0b1")]).url}
+    run_pypm("lock", "--prerelease", "allow", cwd=root, env_extra=env)
+    assert locked_versions(root)["beta"] == "2.0b1"
+    line = one_error_line(run_pypm("sync", "--locked", cwd=root, env_extra=env, check=False))
+    assert "pylock.toml is out of date" in line
+    relock = run_pypm("lock", cwd=root, env_extra=env)
+    assert "~ beta 2.0b1 -> 1.0" in relock.stderr and locked_versions(root)["beta"] == "1.0"
+    run_pypm("lock", "--prerelease", "allow", cwd=root, env_extra=env)
+    # the same policy from a setting: the lock is up to date
+    assert "All up to date" in run_pypm("lock", cwd=root, env_extra={**env, "PYPM_PRERELEASE": "allow"}).stderr

@@ -122,6 +122,11 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     request = request or LockRequest()
+    if request.prerelease:
+        # the policy the lock is made under is one of its inputs (uv records prerelease-mode in
+        # its lock and re-resolves when it differs): hashed as the setting this run uses, so a
+        # later run under the configured policy re-locks instead of finding it up to date
+        workspace.settings.override("prerelease", request.prerelease, "--prerelease")
     prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
     _default_requires_python(workspace, report)
     digest = input_hash(workspace.raw, workspace.settings)
