@@ -322,3 +322,76 @@ def test_a_lock_reads_a_wheel_whose_metadata_is_not_ascii(tmp_path, make_index, 
     root = write_project(tmp_path / "p", ["foo"])
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
     assert "foo" in locked_names(root)
+
+
+def metadata_server(serve: Callable[..., Scripted], tmp_path: Path, served: dict[str, bytes]) -> tuple[Scripted, Path]:
+    """An index of foo 1.0 (requiring bar) and bar 1.0 whose PEP 658 file for foo is
+    ``served["foo"]`` (the wheel's own METADATA while that key is absent)."""
+    from pypm.index.metadata import metadata_from_wheel
+
+    wheels = {name: build_wheel(DistSpec(name, "1.0", requires=["bar"] if name == "foo" else []), tmp_path / "wh")
+              for name in ("foo", "bar")}
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        for name, wheel in wheels.items():
+            if request.path == f"/simple/{name}/":
+                extra = ' data-core-metadata="true"'
+                return answer(request, 200, anchor(f"/files/{wheel.name}#sha256={sha256(wheel)}", wheel.name, extra))
+            if request.path == f"/files/{wheel.name}.metadata":
+                with wheel.open("rb") as handle:
+                    body = served.get(name) or metadata_from_wheel(handle, wheel.name)
+                return answer(request, 200, body, "application/octet-stream")
+            if request.path == f"/files/{wheel.name}":
+                return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+        return answer(request, 404)
+
+    return serve(handle), wheels["foo"]
+
+
+@pytest.mark.parametrize("lie", [
+    b"Metadata-Version: 2.1\nName: somethingelse\nVersion: 1.0\nRequires-Dist: bar\n\n",
+    b"Metadata-Version: 2.1\nName: foo\nVersion: 9.9\n\n",
+], ids=["name", "version"])
+def test_metadata_naming_another_project_or_version_is_refused(tmp_path, serve, run_pypm, lie) -> None:
+    """As uv (NameMismatch / VersionMismatch): a wheel's metadata must name its file's
+    project and version, and what is refused is not stored."""
+    server, _ = metadata_server(serve, tmp_path, {"foo": lie})
+    root = write_project(tmp_path / "p", ["foo"])
+    cache = tmp_path / "cache"
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/", "PYPM_CACHE_DIR": str(cache)}
+    line = one_error_line(run_pypm("lock", cwd=root, check=False, env_extra=env))
+    assert "foo-1.0-py3-none-any.whl: its metadata is for" in line and "not foo 1.0" in line, line
+    assert not [path for path in cache.rglob("*.METADATA") if b"9.9" in path.read_bytes()
+                or b"somethingelse" in path.read_bytes()]
+
+
+def test_an_error_page_served_as_metadata_is_not_cached(tmp_path, serve, run_pypm) -> None:
+    """A 200 HTML page in place of the PEP 658 file fails the lock, and once the server is
+    right again the next lock (same cache) reads the real metadata."""
+    served = {"foo": b"<html><body><h1>Service Unavailable</h1></body></html>"}
+    server, _ = metadata_server(serve, tmp_path, served)
+    root = write_project(tmp_path / "p", ["foo"])
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/", "PYPM_CACHE_DIR": str(tmp_path / "cache")}
+    assert "metadata has an invalid version" in one_error_line(run_pypm("lock", cwd=root, check=False, env_extra=env))
+    served.clear()
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert {"foo", "bar"} <= locked_names(root)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "older-pypm-html"])
+def test_a_damaged_metadata_cache_file_is_fetched_again(tmp_path, serve, run_pypm, damage) -> None:
+    """A stored METADATA cut short (it still parses, without its Requires-Dist) or an error
+    page an older pypm stored unchecked is not trusted: the metadata is fetched again."""
+    server, foo = metadata_server(serve, tmp_path, {})
+    cache = tmp_path / "cache"
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/", "PYPM_CACHE_DIR": str(cache)}
+    run_pypm("lock", cwd=write_project(tmp_path / "p", ["foo"]), env_extra=env)
+    (stored,) = cache.rglob(f"{sha256(foo)}.METADATA")
+    if damage == "truncated":
+        stored.write_bytes(stored.read_bytes().split(b"Requires-Dist")[0])
+    else:
+        stored.write_bytes(b"<html><body>Service Unavailable</body></html>")
+    root = write_project(tmp_path / "p2", ["foo>=0.1"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert {"foo", "bar"} <= locked_names(root)
+    assert b"Requires-Dist: bar" in stored.read_bytes()

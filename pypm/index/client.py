@@ -15,16 +15,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pypm.config import Settings
 from pypm.errors import IndexClientError
-from pypm.fsutil import atomic_write_bytes, file_sha256
+from pypm.fsutil import file_sha256
 from pypm.index.credentials import remember_url_credentials
 from pypm.index.file_facts import FileFacts, FileFactsCache, local_facts, local_path
 from pypm.index.links import FileLink
-from pypm.index.metadata import DistMetadata, parse_metadata
+from pypm.index.metadata import DistMetadata, checked_metadata
+from pypm.index.metadata_cache import MetadataCache
 from pypm.index.page_cache import CachedPage, PageCache
 from pypm.index.pages import ACCEPT, parse_html_page, parse_page
 from pypm.index.transport_policy import check_transport
 from pypm.index.urls import redact, strip_credentials, uses_tls, with_credentials
-from pypm.store.layout import METADATA, METADATA_BY_URL
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -75,6 +75,7 @@ class IndexClient:
         self.offline_hint = _offline_hint(settings)
         self.pages = PageCache(cache_dir, settings["index-page-ttl"])
         self.facts = FileFactsCache(cache_dir)
+        self.stored_metadata = MetadataCache(cache_dir)
         self._http: httpx.Client | None = None  # made on the first request (see :attr:`http`)
         self._http_guard = threading.Lock()
         self._pages: dict[NormalizedName, list[FileLink]] = {}
@@ -350,29 +351,24 @@ class IndexClient:
 
     def has_metadata(self, link: FileLink) -> bool:
         """True when this wheel's metadata can be read without the network."""
-        cached = self._cache_path(link)
-        return link.url.startswith("file:") or link.url in self._metadata or (cached is not None and cached.is_file())
+        return link.url.startswith("file:") or link.url in self._metadata or self.stored_metadata.has(link)
 
     def _load_metadata(self, link: FileLink) -> DistMetadata:
-        cached = self._cache_path(link)
-        if cached is not None and cached.is_file():
-            return parse_metadata(cached.read_bytes(), link.filename)
+        """The wheel's metadata: as stored (when it still reads and checks), else fetched,
+        parsed and checked against the file name, and only then stored."""
+        stored = self.stored_metadata.get(link)
+        if stored is not None:
+            try:
+                return checked_metadata(stored, link.filename)
+            except IndexClientError:
+                self.stored_metadata.drop(link)  # stored by a pypm that did not check it: fetched again
         if self.offline and not link.url.startswith("file:"):
             raise IndexClientError(f"offline, and the metadata of {link.filename} is not in the cache",
                                    hint=self.offline_hint)
         data = self._fetch_metadata_bytes(link)
-        if cached is not None:
-            atomic_write_bytes(cached, data)
-        return parse_metadata(data, link.filename)
-
-    def _cache_path(self, link: FileLink) -> Path | None:
-        """Metadata is stored by the wheel's sha256, or by its URL when the page gave no hash."""
-        if self.cache_dir is None:
-            return None
-        if link.sha256:
-            return self.cache_dir / METADATA / link.sha256[:2] / f"{link.sha256}.METADATA"
-        key = hashlib.sha256(strip_credentials(link.url).encode()).hexdigest()
-        return self.cache_dir / METADATA_BY_URL / key[:2] / f"{key}.METADATA"
+        metadata = checked_metadata(data, link.filename)
+        self.stored_metadata.put(link, data)
+        return metadata
 
     def _fetch_metadata_bytes(self, link: FileLink) -> bytes:
         if link.url.startswith("file:"):  # a local wheel: read here, without the HTTP stack

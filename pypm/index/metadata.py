@@ -51,6 +51,25 @@ def parse_metadata(data: bytes, source: str) -> DistMetadata:
     return DistMetadata(name, version, tuple(requires), python)
 
 
+def checked_metadata(data: bytes, filename: str) -> DistMetadata:
+    """Parse a wheel's metadata and check that it names the wheel's project and version
+    (uv refuses a mismatch alike): metadata served for another file, or an error page sent
+    with status 200, must not be locked as this one's."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    metadata = parse_metadata(data, filename)
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
+        return metadata  # the resolver does not read a file it cannot name
+    if metadata.name != name or metadata.version != version:
+        raise IndexClientError(
+            f"{filename}: its metadata is for {metadata.name} {metadata.version}, not {name} {version}",
+            hint="the index serves wrong metadata for this file; retry later or tell the index's maintainers",
+        )
+    return metadata
+
+
 def header_block(data: bytes) -> bytes:
     """The header lines of a METADATA file, up to the empty line that ends them: the
     description after it (most of the bytes: 11 kB on average over r150's 303 files) would
