@@ -203,6 +203,10 @@ SETTINGS_BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SET
 #: written (as uv records it in uv.lock, a change re-checks the lock), but unset it leaves the
 #: hash of every lock made before the setting existed as it was.
 LOCK_INPUTS_WHEN_SET = frozenset({"required-environments"})
+#: Lock inputs that hold URLs: hashed without their user information (``user:token@``),
+#: which chooses no package, so a rotated token leaves the lock fresh (uv keeps
+#: credentials out of its lock too).
+URL_LOCK_INPUTS = frozenset({"index-url", "extra-index-url", "find-links"})
 NON_SETTING_KEYS = frozenset({"workspace", "tasks", "plugins", "sources"})
 
 
@@ -297,8 +301,27 @@ class Settings:
     def lock_inputs(self) -> dict[str, Any]:
         """The settings that change what a lock resolves to (part of the input hash); a
         setting of :data:`LOCK_INPUTS_WHEN_SET` only when it is set."""
-        return {s.name: self.values[s.name] for s in SETTINGS
-                if s.in_lock_inputs and (self.values[s.name] or s.name not in LOCK_INPUTS_WHEN_SET)}
+        inputs = {s.name: self.values[s.name] for s in SETTINGS
+                  if s.in_lock_inputs and (self.values[s.name] or s.name not in LOCK_INPUTS_WHEN_SET)}
+        for name in URL_LOCK_INPUTS:
+            value = inputs[name]
+            inputs[name] = [*map(_without_userinfo, value)] if isinstance(value, list) else _without_userinfo(value)
+        return inputs
+
+
+def _without_userinfo(entry: str) -> str:
+    """A URL without its ``user:password@`` (anything else as it is)."""
+    if "@" not in entry or "://" not in entry:
+        return entry
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(entry)
+    except ValueError:  # a find-links entry that is no URL urllib can split
+        return entry
+    if "@" not in parts.netloc:
+        return entry
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _is_relative_path(entry: str) -> bool:

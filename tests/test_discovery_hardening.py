@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from pypm.config import load_settings
 from pypm.errors import WorkspaceError
 from pypm.testing import DistSpec
 from pypm.workspace.discovery import find_workspace
@@ -171,3 +172,35 @@ def test_a_lock_made_under_another_prerelease_policy_is_stale(tmp_path: Path, ma
     run_pypm("lock", "--prerelease", "allow", cwd=root, env_extra=env)
     # the same policy from a setting: the lock is up to date
     assert "All up to date" in run_pypm("lock", cwd=root, env_extra={**env, "PYPM_PRERELEASE": "allow"}).stderr
+
+
+def test_a_rotated_token_in_the_index_url_leaves_the_lock_fresh(tmp_path: Path, make_index, run_pypm) -> None:
+    """uv keeps credentials out of its lock: the user information of ``index-url``,
+    ``extra-index-url`` and ``find-links`` is no input of the lock's hash."""
+    root = tmp_path / "p"
+    write(root, {"pyproject.toml": project("p", ("alpha",))})
+    url = make_index([DistSpec("alpha", "1.0")]).url
+
+    def with_token(token: str, extra: str = url) -> dict[str, str]:
+        return {"PYPM_INDEX_URL": url.replace("://", f"://user:{token}@", 1),
+                "PYPM_EXTRA_INDEX_URL": extra.replace("://", f"://other:{token}@", 1)}
+
+    run_pypm("lock", cwd=root, env_extra=with_token("token1"))
+    assert "token1" not in (root / "pylock.toml").read_text()
+    run_pypm("sync", "--locked", cwd=root, env_extra=with_token("token2"))
+    assert "All up to date" in run_pypm("lock", cwd=root, env_extra=with_token("token3")).stderr
+    # the URL itself still counts
+    moved = with_token("token3", "http://127.0.0.1:9/simple/")
+    assert "out of date" in one_error_line(run_pypm("sync", "--locked", cwd=root, env_extra=moved, check=False))
+
+
+def test_find_links_urls_are_hashed_without_their_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYPM_CONFIG_FILE", str(tmp_path / "no-such-config.toml"))
+
+    def inputs(find_links: str) -> dict:
+        monkeypatch.setenv("PYPM_FIND_LINKS", find_links)
+        return load_settings({}).lock_inputs()
+
+    assert inputs("https://u:one@example.org/links/,./wheels") == inputs("https://u:two@example.org/links/,./wheels")
+    assert inputs("https://u:one@example.org/links/")["find-links"] == ["https://example.org/links/"]
+    assert inputs("https://example.org/links/") != inputs("https://example.org/other/")
