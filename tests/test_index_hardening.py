@@ -395,3 +395,39 @@ def test_a_damaged_metadata_cache_file_is_fetched_again(tmp_path, serve, run_pyp
     run_pypm("lock", cwd=root, env_extra=env)
     assert {"foo", "bar"} <= locked_names(root)
     assert b"Requires-Dist: bar" in stored.read_bytes()
+
+
+# -- the page cache: where a page came from, and whether it is still whole -----------------
+
+
+def test_a_cached_page_reads_its_relative_links_against_where_it_was_redirected(tmp_path, serve, run_pypm) -> None:
+    """``/simple/foo/`` redirects to ``/mirror/simple/foo/`` whose links are relative: read
+    from the cache (fresh, or revalidated with a 304), they resolve against the mirror's
+    URL as when fetched."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.path == "/simple/foo/":
+            return answer(request, 302, headers={"Location": "/mirror/simple/foo/"})
+        if request.path == "/mirror/simple/foo/" and request.headers.get("If-None-Match") == '"v1"':
+            return answer(request, 304, headers={"ETag": '"v1"'})
+        if request.path == "/mirror/simple/foo/":
+            body = anchor(f"files/{wheel.name}#sha256={sha256(wheel)}", wheel.name)
+            return answer(request, 200, body, headers={"ETag": '"v1"'})
+        if request.path == f"/mirror/simple/foo/files/{wheel.name}":
+            return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+        return answer(request, 404)
+
+    server = serve(handle)
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/", "PYPM_CACHE_DIR": str(tmp_path / "cache")}
+    first = write_project(tmp_path / "p1", ["foo"])
+    run_pypm("lock", cwd=first, env_extra=env)
+    second = write_project(tmp_path / "p2", ["foo>=0.5"])  # another project: its lock reads the stored page
+    run_pypm("lock", cwd=second, env_extra=env)
+    third = write_project(tmp_path / "p3", ["foo>=0.6"])
+    run_pypm("lock", "--refresh", cwd=third, env_extra=env)  # revalidated: a 304 through the redirect
+    assert [path for _, path, headers in server.log if headers.get("If-None-Match")] == [
+        "/simple/foo/", "/mirror/simple/foo/"]
+    for root in (first, second, third):
+        (foo,) = [p for p in tomllib.loads((root / "pylock.toml").read_text())["packages"] if p["name"] == "foo"]
+        assert foo["wheels"][0]["url"] == f"{server.base}/mirror/simple/foo/files/{wheel.name}"

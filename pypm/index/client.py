@@ -155,12 +155,12 @@ class IndexClient:
             cached = None  # a 404 is remembered for offline runs only
         if cached is not None and cached.is_fresh() and not self._must_revalidate(name):
             self.consulted[strip_credentials(page_url)] = cached.body_digest()
-            return parse_page(cached.body, cached.content_type, page_url, index_url)
+            return parse_page(cached.body, cached.content_type, cached.base(page_url), index_url)
         response = self._get_page(page_url, index_url, cached)
         if response.status_code == 304 and cached is not None:
-            self.pages.refresh(cached, dict(response.headers))
+            self.pages.refresh(cached, dict(response.headers), response.url)
             self.consulted[strip_credentials(page_url)] = cached.body_digest()
-            return parse_page(cached.body, cached.content_type, page_url, index_url)
+            return parse_page(cached.body, cached.content_type, response.url, index_url)  # where it is now
         if response.status_code == 404:
             self.pages.put_missing(page_url)
             self.consulted[strip_credentials(page_url)] = ""
@@ -172,7 +172,7 @@ class IndexClient:
             )
         content_type = response.headers.get("Content-Type", "text/html")
         links = parse_page(response.content, content_type, str(response.url), index_url)
-        self.pages.put(page_url, response.content, dict(response.headers))
+        self.pages.put(page_url, response.content, dict(response.headers), response.url)
         self.consulted[strip_credentials(page_url)] = hashlib.sha256(response.content).hexdigest()
         return links
 
@@ -207,14 +207,14 @@ class IndexClient:
             except IndexClientError:
                 return page_url, None
             if response.status_code == 304 and cached is not None:
-                self.pages.refresh(cached, dict(response.headers))
+                self.pages.refresh(cached, dict(response.headers), response.url)
                 return page_url, cached.body_digest()
             if response.status_code == 404:
                 self.pages.put_missing(page_url)
                 return page_url, ""
             if response.status_code >= 400:
                 return page_url, None
-            self.pages.put(page_url, response.content, dict(response.headers))
+            self.pages.put(page_url, response.content, dict(response.headers), response.url)
             return page_url, hashlib.sha256(response.content).hexdigest()
 
         real = {with_credentials(url, self.index_urls): url for url in page_urls}
@@ -265,7 +265,7 @@ class IndexClient:
             if cached is None or cached.missing:
                 raise IndexClientError(f"offline, and the find-links page {redact(location)} is not in the cache",
                                        hint=self.offline_hint)
-            return parse_html_page(cached.body.decode("utf-8", "replace"), location, location)
+            return parse_html_page(cached.body.decode("utf-8", "replace"), cached.base(location), location)
         http = _http_stack()
         try:
             response = http.fetch(self.http, location)
@@ -277,7 +277,7 @@ class IndexClient:
                 f"cannot read find-links page {redact(location)}: HTTP {response.status_code}",
                 hint=_status_hint(response),
             )
-        self.pages.put(location, response.content, dict(response.headers))
+        self.pages.put(location, response.content, dict(response.headers), response.url)
         return parse_html_page(response.content.decode("utf-8", "replace"), response.url, location)
 
     def fill_sizes(self, resolution: Any) -> None:
@@ -404,7 +404,7 @@ def _offline_page(cached: CachedPage | None, page_url: str, index_url: str,
                                hint=f"{redact(index_url)} was not read for it yet; {offline_hint}")
     if cached.missing:
         return None
-    return parse_page(cached.body, cached.content_type, page_url, index_url)
+    return parse_page(cached.body, cached.content_type, cached.base(page_url), index_url)
 
 
 def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pypm.fsutil import atomic_write_bytes
+from pypm.index.urls import strip_credentials
 from pypm.store.layout import PAGES
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
@@ -42,6 +43,12 @@ class CachedPage:
     fresh_until: float
     missing: bool = False
     digest: str | None = None  # sha256 of the body, recorded with it
+    final_url: str | None = None  # where a redirect ended (credentials removed), if it was elsewhere
+
+    def base(self, url: str) -> str:
+        """The URL the page's relative links are read against: where it was finally served
+        from (after redirects), else ``url`` (the page's own, with any credentials)."""
+        return self.final_url or url
 
     def body_digest(self) -> str:
         """sha256 of the body ("" for a recorded 404)."""
@@ -84,9 +91,11 @@ class PageCache:
             return None
         try:
             meta = json.loads(paths[0].read_text("utf-8"))
+            final_url = meta.get("final_url")
             return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
                               meta.get("last_modified"), self._fresh_until(meta),
-                              bool(meta.get("missing", False)), meta.get("sha256"))
+                              bool(meta.get("missing", False)), meta.get("sha256"),
+                              final_url if isinstance(final_url, str) else None)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -114,14 +123,15 @@ class PageCache:
             return None
         return digest if fresh and isinstance(digest, str) else None
 
-    def put(self, url: str, body: bytes, headers: dict[str, str]) -> None:
-        """Store a 200 response when the server allows caching."""
+    def put(self, url: str, body: bytes, headers: dict[str, str], final_url: str | None = None) -> None:
+        """Store a 200 response when the server allows caching (``final_url``: where
+        redirects led, the base of its relative links)."""
         paths = self._paths(url)
         control = headers.get("cache-control", "")
         if paths is None or "no-store" in control.lower():
             return
         atomic_write_bytes(paths[1], body)
-        self._write_meta(paths[0], headers, control, hashlib.sha256(body).hexdigest())
+        self._write_meta(paths[0], headers, control, hashlib.sha256(body).hexdigest(), _moved(url, final_url))
 
     def put_missing(self, url: str) -> None:
         """Record that the index answered 404 for ``url`` (read only by offline runs)."""
@@ -130,15 +140,18 @@ class PageCache:
             atomic_write_bytes(paths[1], b"")
             atomic_write_bytes(paths[0], json.dumps({"content_type": "", "missing": True}).encode())
 
-    def refresh(self, page: CachedPage, headers: dict[str, str]) -> None:
-        """Record a 304: new freshness (and validators, if sent)."""
+    def refresh(self, page: CachedPage, headers: dict[str, str], final_url: str | None = None) -> None:
+        """Record a 304: new freshness (and validators, if sent; ``final_url``: where the
+        revalidation's redirects led)."""
         paths = self._paths(page.url)
         if paths is not None:
             merged = {"content-type": page.content_type, "etag": page.etag or "",
                       "last-modified": page.last_modified or "", **headers}
-            self._write_meta(paths[0], merged, headers.get("cache-control", ""), page.body_digest())
+            moved = _moved(page.url, final_url) if final_url is not None else page.final_url
+            self._write_meta(paths[0], merged, headers.get("cache-control", ""), page.body_digest(), moved)
 
-    def _write_meta(self, path: Path, headers: dict[str, str], control: str, digest: str) -> None:
+    def _write_meta(self, path: Path, headers: dict[str, str], control: str, digest: str,
+                    final_url: str | None = None) -> None:
         meta = {
             "content_type": headers.get("content-type", "text/html"),
             "etag": headers.get("etag") or None,
@@ -146,5 +159,15 @@ class PageCache:
             "stored_at": time.time(),
             "max_age": _max_age(control),
             "sha256": digest,
+            **({"final_url": final_url} if final_url else {}),
         }
         atomic_write_bytes(path, json.dumps(meta).encode())
+
+
+def _moved(url: str, final_url: str | None) -> str | None:
+    """``final_url`` without credentials (it is written to disk) when a redirect led away
+    from ``url``; None when the page was served where it was asked for."""
+    if final_url is None:
+        return None
+    final = strip_credentials(final_url)
+    return final if final != strip_credentials(url) else None
