@@ -118,6 +118,12 @@ def locked_names(root: Path) -> set[str]:
     return {p["name"] for p in tomllib.loads((root / "pylock.toml").read_text())["packages"]}
 
 
+def locked_wheel(root: Path, name: str) -> dict:
+    """The first wheel the lock records for package ``name``."""
+    (package,) = [p for p in tomllib.loads((root / "pylock.toml").read_text())["packages"] if p["name"] == name]
+    return package["wheels"][0]
+
+
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     """The single ``error:`` line of a failed run (exit 1, no traceback, no internal error)."""
     assert result.returncode == 1, (result.returncode, result.stderr)
@@ -429,5 +435,23 @@ def test_a_cached_page_reads_its_relative_links_against_where_it_was_redirected(
     assert [path for _, path, headers in server.log if headers.get("If-None-Match")] == [
         "/simple/foo/", "/mirror/simple/foo/"]
     for root in (first, second, third):
-        (foo,) = [p for p in tomllib.loads((root / "pylock.toml").read_text())["packages"] if p["name"] == "foo"]
-        assert foo["wheels"][0]["url"] == f"{server.base}/mirror/simple/foo/files/{wheel.name}"
+        assert locked_wheel(root, "foo")["url"] == f"{server.base}/mirror/simple/foo/files/{wheel.name}"
+
+
+def test_a_file_link_with_a_query_string_is_named_by_its_path(tmp_path, serve, run_pypm) -> None:
+    """``/files/foo-1.0-py3-none-any.whl?sig=abc``: the file name is the path's last part
+    (uv strips the query too); the URL keeps the query, which the server may need."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.path == "/simple/foo/":
+            return answer(request, 200, anchor(f"/files/{wheel.name}?sig=a/b#sha256={sha256(wheel)}", wheel.name))
+        if request.path == f"/files/{wheel.name}?sig=a/b":
+            return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+        return answer(request, 404)
+
+    server = serve(handle)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": f"{server.base}/simple/"})
+    locked = locked_wheel(root, "foo")
+    assert (locked["name"], locked["url"]) == (wheel.name, f"{server.base}/files/{wheel.name}?sig=a/b")

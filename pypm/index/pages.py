@@ -184,7 +184,7 @@ def _html_link(attrs: dict[str, str | None], base: str, index_url: str) -> FileL
     metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
     yanked = attrs.get("data-yanked")
     return FileLink(
-        filename=_unquote(url.rsplit("/", 1)[-1]),
+        filename=_unquote(url.split("?", 1)[0].rsplit("/", 1)[-1]),  # a query (a signed URL's) is not in it, as uv
         url=url,
         index_url=index_url,
         sha256=sha256,
