@@ -48,12 +48,24 @@ def _as_str(name: str, value: Any) -> str:
     return value.strip()
 
 
-def _as_url(name: str, value: Any) -> str:
-    """An index URL: ``http(s)://host/...`` or ``file:///path`` (what pip and uv accept)."""
+def _split_url(name: str, text: str) -> Any:
+    """``text`` split by :func:`urllib.parse.urlsplit`; a URL it cannot split (``http://[bad/``)
+    or whose port is no number is a :class:`ConfigError` here, not a crash where it is used."""
     from urllib.parse import urlsplit
 
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - read for the ValueError of a bad port
+    except ValueError as exc:
+        raise ConfigError(f"setting {name!r}: {text!r} is not a valid URL: {exc}",
+                          hint="e.g. https://pypi.org/simple/") from None
+    return parts
+
+
+def _as_url(name: str, value: Any) -> str:
+    """An index URL: ``http(s)://host/...`` or ``file:///path`` (what pip and uv accept)."""
     text = _as_str(name, value)
-    parts = urlsplit(text)
+    parts = _split_url(name, text)
     if parts.scheme.lower() not in _URL_SCHEMES:
         raise ConfigError(f"setting {name!r}: {text!r} is not an http://, https:// or file:// URL",
                           hint="e.g. https://pypi.org/simple/, or file:///srv/simple/ for a local directory")
@@ -72,6 +84,14 @@ def _as_python(name: str, value: Any) -> str:
     if text[0].isdigit() and not _PYTHON_VERSION.fullmatch(text):
         raise ConfigError(f"setting {name!r}: {text!r} is not a Python version such as 3.12",
                           hint="give a version such as 3.12 or the path of a python executable")
+    return text
+
+
+def _as_find_link(name: str, value: Any) -> str:
+    """A ``find-links`` entry: a directory, or a URL that can be split."""
+    text = _as_str(name, value)
+    if "://" in text:
+        _split_url(name, text)
     return text
 
 
@@ -179,7 +199,7 @@ class Setting(NamedTuple):
 SETTINGS: tuple[Setting, ...] = (
     Setting("index-url", DEFAULT_INDEX_URL, _as_url, "primary package index (PEP 503/691)", True),
     Setting("extra-index-url", [], _as_list(_as_url), "further indexes, lower priority", True, split_whitespace),
-    Setting("find-links", [], _as_list(_as_str), "directories or pages with distribution files", True,
+    Setting("find-links", [], _as_list(_as_find_link), "directories or pages with distribution files", True,
             split_commas),
     Setting("allow-insecure-host", [], _as_list(_as_str),
             "hosts (host or host:port) whose plain-http index and find-links pages pypm may read", False,

@@ -204,3 +204,22 @@ def test_find_links_urls_are_hashed_without_their_credentials(tmp_path: Path, mo
     assert inputs("https://u:one@example.org/links/,./wheels") == inputs("https://u:two@example.org/links/,./wheels")
     assert inputs("https://u:one@example.org/links/")["find-links"] == ["https://example.org/links/"]
     assert inputs("https://example.org/links/") != inputs("https://example.org/other/")
+
+
+# --------------------------------------------------------------------------- 7: URLs that cannot be split
+
+
+@pytest.mark.parametrize(("args", "env", "status", "source"), [
+    (["--index-url", "http://[bad/simple/"], {}, 2, "--index-url: setting 'index-url'"),
+    ([], {"PYPM_INDEX_URL": "http://[bad/simple/"}, 1, "PYPM_INDEX_URL: setting 'index-url'"),
+    (["--extra-index-url", "http://host:99999/simple/"], {}, 2, "--extra-index-url: setting 'extra-index-url'"),
+    (["--find-links", "http://[bad/links/"], {}, 2, "--find-links: setting 'find-links'"),
+    ([], {"PYPM_FIND_LINKS": "https://host:port/links/"}, 1, "PYPM_FIND_LINKS: setting 'find-links'"),
+])
+def test_a_url_that_cannot_be_split_is_one_settings_error(tmp_path: Path, run_pypm, args, env, status, source) -> None:
+    root = tmp_path / "p"
+    write(root, {"pyproject.toml": project("p", ("alpha",))})
+    result = run_pypm("lock", *args, cwd=root, env_extra=env, check=False)
+    line = one_error_line(result)
+    assert result.returncode == status and line.startswith(f"error: {source}: "), line
+    assert "is not a valid URL" in line and not (root / "pylock.toml").exists()
