@@ -223,3 +223,18 @@ def test_a_url_that_cannot_be_split_is_one_settings_error(tmp_path: Path, run_py
     line = one_error_line(result)
     assert result.returncode == status and line.startswith(f"error: {source}: "), line
     assert "is not a valid URL" in line and not (root / "pylock.toml").exists()
+
+
+# --------------------------------------------------------------------------- 8: "." in pypm-workspace.toml
+
+
+def test_a_workspace_file_naming_the_root_takes_the_roots_project(tree: Path) -> None:
+    write(tree, {
+        "pypm-workspace.toml": '[workspace]\nmembers = [".", "libs/*"]\n',
+        "pyproject.toml": project("app", ("one",)),
+        "libs/one/pyproject.toml": project("one"),
+    })
+    for start in (tree, tree / "libs/one"):
+        assert found(start) == (tree, [".", "libs/one"])
+    names = [member.project["name"] for member in find_workspace(tree).members]
+    assert names == ["app", "one"]

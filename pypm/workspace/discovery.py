@@ -112,7 +112,9 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
         workspace.members.append(RawMember(root, config_file, root_data))
     if workspace_table is not None:
         for member_dir in _member_dirs(root, config_file, workspace_table, workspace.resolved_paths):
-            if member_dir != root:
+            # the root's pyproject.toml as the config file was taken above (a member when it has
+            # [project]); named as "." by a pypm-workspace.toml, the root's project joins here
+            if member_dir != root or config_file.name == WORKSPACE_FILE:
                 pyproject = member_dir / PYPROJECT
                 workspace.members.append(
                     RawMember(member_dir, pyproject, read_toml(pyproject, WorkspaceError))
