@@ -455,3 +455,47 @@ def test_a_file_link_with_a_query_string_is_named_by_its_path(tmp_path, serve, r
     run_pypm("lock", "sync", cwd=root, env_extra={"PYPM_INDEX_URL": f"{server.base}/simple/"})
     locked = locked_wheel(root, "foo")
     assert (locked["name"], locked["url"]) == (wheel.name, f"{server.base}/files/{wheel.name}?sig=a/b")
+
+
+# -- servers without HEAD, ranges or whole zip data ----------------------------------------
+
+
+def ranged(request: BaseHTTPRequestHandler, data: bytes, total: str | None = None) -> None:
+    """Answer ``bytes=a-b`` / ``bytes=-n`` with a 206 (``total`` in place of the real size,
+    e.g. ``*``), or the whole file without a Range header."""
+    spec = request.headers.get("Range", "")
+    if not spec.startswith("bytes="):
+        return answer(request, 200, data, "application/octet-stream")
+    first, _, last = spec[len("bytes="):].partition("-")
+    start = len(data) - int(last) if not first else int(first)
+    end = min(int(last) if first and last else len(data) - 1, len(data) - 1)
+    span = f"bytes {start}-{end}/{total or len(data)}"
+    return answer(request, 206, data[start:end + 1], "application/octet-stream", {"Content-Range": span})
+
+
+@pytest.mark.parametrize("head", ["405", "no-length"])
+@pytest.mark.parametrize("ranges", [True, False], ids=["ranges", "no-ranges"])
+def test_a_lock_learns_sizes_where_head_is_refused_or_says_nothing(tmp_path, serve, run_pypm, head, ranges) -> None:
+    """PEP 503 pages give no size: a server that refuses HEAD (405) or sends no
+    Content-Length gets a one-byte range request for the size, else the file is downloaded
+    (as for a file without a hash) — the lock records the real size either way."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+    data = wheel.read_bytes()
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.path == "/simple/foo/":
+            return answer(request, 200, anchor(f"/files/{wheel.name}#sha256={sha256(wheel)}", wheel.name))
+        if request.command == "HEAD" and head == "405":
+            return answer(request, 405)
+        if request.command == "HEAD":
+            request.send_response(200)
+            request.send_header("Transfer-Encoding", "chunked")
+            return request.end_headers()
+        return ranged(request, data) if ranges else answer(request, 200, data, "application/octet-stream")
+
+    server = serve(handle)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": f"{server.base}/simple/"})
+    assert locked_wheel(root, "foo")["size"] == len(data)
+    if ranges:
+        assert ("GET", "bytes=0-0") in [(method, headers.get("Range")) for method, _, headers in server.log]

@@ -316,6 +316,9 @@ class IndexClient:
         return replace(link, size=facts.size, sha256=facts.sha256)
 
     def _learn_facts(self, link: FileLink) -> FileFacts:
+        """Size (and sha256) of a file from its server: with the page's hash, a HEAD's
+        Content-Length; where HEAD is refused or gives none, a one-byte range's total
+        (``Content-Range``); else, and for a file the page gives no hash for, a download."""
         if self.offline:
             raise IndexClientError(f"offline, and the size of {link.filename} is not in the cache",
                                    hint=self.offline_hint)
@@ -323,10 +326,16 @@ class IndexClient:
         try:
             if link.sha256:
                 response = http.fetch(self.http, link.url, method="HEAD", headers=http.IDENTITY)
-                _raise_for_status(response, f"cannot read size of {link.filename}")
-                return FileFacts(int(response.headers["Content-Length"]), link.sha256)
-            response = http.fetch(self.http, link.url, headers=http.IDENTITY, raw=True)
-        except (http.Unreachable, KeyError, ValueError) as exc:
+                size = _content_length(response) if response.status_code < 400 else None
+                if size is not None:
+                    return FileFacts(size, link.sha256)
+                response = http.fetch(self.http, link.url, headers={**http.IDENTITY, "Range": "bytes=0-0"}, raw=True)
+                total = _range_total(response) if response.status_code == 206 else None
+                if total is not None:
+                    return FileFacts(total, link.sha256)
+            if not link.sha256 or response.status_code != 200:  # else the range was ignored: the whole file came
+                response = http.fetch(self.http, link.url, headers=http.IDENTITY, raw=True)
+        except http.Unreachable as exc:
             raise IndexClientError(f"cannot read size of {link.filename}: {exc}") from None
         _raise_for_status(response, f"cannot download {link.filename}")
         return FileFacts(len(response.content), hashlib.sha256(response.content).hexdigest())
@@ -419,6 +428,19 @@ def _read_file_page(page_url: str, index_url: str) -> list[FileLink] | None:
         reason = "not valid UTF-8" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
         raise IndexClientError(f"cannot read the index page {page}: {reason}") from None
     return parse_html_page(text, page.as_uri(), index_url)
+
+
+def _content_length(response: Reply) -> int | None:
+    """The Content-Length of an answer, None when absent or not a number."""
+    value = response.headers.get("Content-Length", "")
+    return int(value) if value.isdigit() else None
+
+
+def _range_total(response: Reply) -> int | None:
+    """The whole file's size a 206 gives in ``Content-Range: bytes 0-0/TOTAL`` (None: ``*``)."""
+    from pypm.index.lazy_wheel import content_range
+
+    return content_range(response)[1]
 
 
 def _check_hash(data: bytes, expected: str, what: str) -> None:

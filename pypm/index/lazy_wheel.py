@@ -37,7 +37,7 @@ class HttpRangeFile(io.RawIOBase):
         response = self._get(f"bytes=-{_TAIL}")
         etag = response.headers.get("ETag", "")
         self._validator = etag if etag and not etag.startswith("W/") else response.headers.get("Last-Modified")
-        start, total = _content_range(response)
+        start, total = content_range(response)
         self._size = total if total is not None else len(response.content)
         self._chunks[start if start is not None else self._size - len(response.content)] = response.content
 
@@ -81,7 +81,7 @@ class HttpRangeFile(io.RawIOBase):
                 return chunk[start - chunk_start: end - chunk_start]
         fetch_end = max(end, min(self._size, start + _TAIL))
         response = self._get(f"bytes={start}-{fetch_end - 1}")
-        got, _ = _content_range(response)
+        got, _ = content_range(response)
         if got is not None and got != start:
             raise IndexClientError(f"cannot fetch metadata of {self._filename}: the server answered "
                                    f"bytes {got}- for bytes {start}- of {redact(self._url)}")
@@ -89,7 +89,7 @@ class HttpRangeFile(io.RawIOBase):
         return response.content[: end - start]
 
 
-def _content_range(response: Reply) -> tuple[int | None, int | None]:
+def content_range(response: Reply) -> tuple[int | None, int | None]:
     """(first byte, total size) from ``Content-Range: bytes a-b/total``; None where absent."""
     spec = response.headers.get("Content-Range", "").strip()
     unit, _, rest = spec.partition(" ")
