@@ -499,3 +499,41 @@ def test_a_lock_learns_sizes_where_head_is_refused_or_says_nothing(tmp_path, ser
     assert locked_wheel(root, "foo")["size"] == len(data)
     if ranges:
         assert ("GET", "bytes=0-0") in [(method, headers.get("Range")) for method, _, headers in server.log]
+
+
+def damaged_wheel(source: Path, damage: str) -> bytes:
+    """``source`` rewritten with deflated members, then its METADATA's data broken
+    (``zlib``) or flagged as encrypted (``encrypted``)."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(source) as given, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as rewritten:
+        for info in given.infolist():
+            rewritten.writestr(info.filename, given.read(info.filename))
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(".dist-info/METADATA"))
+    if damage == "zlib":
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        data[start:start + 8] = b"\xff" * 8
+    else:
+        data[info.header_offset + 6] |= 1  # the local header's flag; then the central directory's
+        central = bytes(data).find(b"PK\x01\x02")
+        while central >= 0:
+            length = int.from_bytes(data[central + 28:central + 30], "little")
+            if data[central + 46:central + 46 + length] == info.filename.encode():
+                data[central + 8] |= 1
+            central = bytes(data).find(b"PK\x01\x02", central + 4)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("damage", ["zlib", "encrypted"])
+def test_a_damaged_wheel_is_one_error_not_an_internal_error(tmp_path, run_pypm, damage) -> None:
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "built")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / wheel.name).write_bytes(damaged_wheel(wheel, damage))
+    root = write_project(tmp_path / "p", ["foo"], tool=f'find-links = ["{links}"]\nindex-url = "file:///nonexistent/"')
+    line = one_error_line(run_pypm("lock", cwd=root, check=False))
+    assert line.startswith(f"error: {wheel.name}: not a valid wheel"), line

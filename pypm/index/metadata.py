@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import IO
 
@@ -102,4 +103,11 @@ def metadata_from_wheel(fileobj: IO[bytes], filename: str) -> bytes:
                 raise IndexClientError(f"{filename}: wheel has no single .dist-info/METADATA")
             return archive.read(candidates[0])
     except zipfile.BadZipFile:
-        raise IndexClientError(f"{filename}: not a valid wheel (bad zip file)") from None
+        raise IndexClientError(f"{filename}: not a valid wheel (bad zip file)", hint=_DAMAGED) from None
+    except (zlib.error, EOFError) as exc:  # deflated data that does not inflate, or stops short
+        raise IndexClientError(f"{filename}: not a valid wheel (damaged data: {exc})", hint=_DAMAGED) from None
+    except (RuntimeError, NotImplementedError, ValueError) as exc:  # encrypted, a compression zipfile lacks
+        raise IndexClientError(f"{filename}: not a valid wheel ({exc})", hint=_DAMAGED) from None
+
+
+_DAMAGED = "the file is damaged or not a wheel: replace it, or tell whoever publishes it"
