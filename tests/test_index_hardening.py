@@ -537,3 +537,21 @@ def test_a_damaged_wheel_is_one_error_not_an_internal_error(tmp_path, run_pypm, 
     root = write_project(tmp_path / "p", ["foo"], tool=f'find-links = ["{links}"]\nindex-url = "file:///nonexistent/"')
     line = one_error_line(run_pypm("lock", cwd=root, check=False))
     assert line.startswith(f"error: {wheel.name}: not a valid wheel"), line
+
+
+def test_upper_case_hex_digests_are_locked_lower_case(tmp_path, serve, run_pypm) -> None:
+    """``#sha256=ABCD...`` (hex is hex in either case) is locked in lower case, which sync
+    then accepts; JSON hashes and PEP 658 metadata hashes alike."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+    upper = sha256(wheel).upper()
+    server = serve(lambda request: answer(request, 200, anchor(f"/files/{wheel.name}#sha256={upper}", wheel.name))
+                   if request.path == "/simple/foo/" else answer(request, 200, wheel.read_bytes(), "application/zip"))
+    root = write_project(tmp_path / "p", ["foo"])
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/"}
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert locked_wheel(root, "foo")["hashes"]["sha256"] == sha256(wheel)
+    run_pypm("sync", cwd=root, env_extra=env)
+    entry = {"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA.upper()},
+             "core-metadata": {"sha256": GOOD_SHA.upper()}}
+    (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
+    assert (link.sha256, link.metadata) == (GOOD_SHA, GOOD_SHA)

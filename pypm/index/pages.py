@@ -92,7 +92,7 @@ def _json_link(entry: object, page_url: str, index_url: str) -> FileLink:
         filename=filename,
         url=url,
         index_url=index_url,
-        sha256=sha256,
+        sha256=sha256.lower() if sha256 else None,  # hex digits in either case; the lock's are lower-case
         requires_python=requires_python or None,
         yanked=(yanked if isinstance(yanked, str) else "") if yanked else None,
         size=size,
@@ -131,7 +131,7 @@ def _metadata_hash(value: Any) -> str | None:
     wrong one is not used as a path: the download is found not to match it)."""
     if isinstance(value, dict):
         digest = value.get("sha256")
-        return digest if isinstance(digest, str) else ""
+        return digest.lower() if isinstance(digest, str) else ""
     return "" if value is True else None
 
 
@@ -202,7 +202,7 @@ def _unquote(filename: str) -> str:
 
 def _fragment_hash(fragment: str) -> str | None:
     if fragment.startswith("sha256="):
-        return fragment[len("sha256="):]
+        return fragment[len("sha256="):].lower()
     return None
 
 
@@ -210,5 +210,5 @@ def _html_metadata(value: str | None) -> str | None:
     if value is None or value == "false":
         return None
     if value.startswith("sha256="):
-        return value[len("sha256="):]
+        return value[len("sha256="):].lower()
     return ""
