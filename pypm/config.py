@@ -74,6 +74,12 @@ def _as_url(name: str, value: Any) -> str:
     return text
 
 
+def looks_like_path(requested: str) -> bool:
+    """A ``python`` request meant as a path rather than a version (``3.12``) or a command
+    name (``python3.12``): it has a separator or starts with ``~`` or ``.``."""
+    return any(sep in requested for sep in ("/", "\\", os.sep)) or requested.startswith(("~", "."))
+
+
 def _as_python(name: str, value: Any) -> str:
     """A Python request: a version such as ``3.12`` or a path (anything with a separator)."""
     text = _as_str(name, value)
@@ -404,7 +410,21 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
                 sources[setting.name] = source
                 if setting.deferred_check is not None and values[setting.name]:
                     pending.insert(0, (setting.name, source, values[setting.name]))
+    _anchor_python(values, sources)
     return Settings(values, sources, pending)
+
+
+def _anchor_python(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """A relative interpreter path set in a file is read against that file's directory (as
+    ``find-links`` is, and uv reads relative paths in its configuration files), so it names
+    the same interpreter from a subdirectory or with ``--project``; from a variable, against
+    the current directory."""
+    value = values.get("python")
+    if not isinstance(value, str) or not looks_like_path(value) or value.startswith("~") or Path(value).is_absolute():
+        return
+    source = Path(sources["python"])
+    if source.is_absolute():  # a file (a variable is named by its name)
+        values["python"] = str(source.parent / value)
 
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:

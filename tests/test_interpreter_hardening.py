@@ -120,3 +120,24 @@ def test_a_version_form_pypm_does_not_match_is_refused_when_read(tmp_path, run_p
     line = one_error_line(result)
     assert line.startswith(f"error: --python: setting 'python': {request_!r}: pypm matches versions such as"), line
     assert "not free-threaded, debug or pre-release requests" in line
+
+
+# --------------------------------------------------------------------------- 9: a relative path in a file
+
+
+def test_a_relative_python_in_the_project_file_is_read_from_that_file(tmp_path, make_index, run_pypm) -> None:
+    """``python = "tools/python"`` in ``[tool.pypm]`` names ``<project>/tools/python`` from a
+    subdirectory and with ``--project`` too (as ``find-links`` is anchored); the venv
+    records it as an absolute path."""
+    base, version = other_python()
+    root = write_project(tmp_path / "p", ["alpha"], tool='python = "tools/python"')
+    (root / "tools").mkdir()
+    (root / "tools" / "python").symlink_to(base)
+    (root / "src").mkdir()
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url}
+    run_pypm("sync", cwd=root / "src", env_extra=env)
+    assert venv_python_version(root) == version
+    info = json.loads((root / ".venv" / ".pypm-interpreter.json").read_text())
+    assert info["base"] == str(root / "tools" / "python")
+    assert "All up to date" in run_pypm("--project", "p", "sync", cwd=tmp_path, env_extra=env).stderr
+    assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr

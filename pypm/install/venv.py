@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pypm.config import looks_like_path
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.install.venv_place import describes_this_venv
@@ -80,8 +81,8 @@ def find_base_python(requested: str | None) -> Path:
         return _running_base()
     candidate = Path(requested).expanduser()
     if candidate.is_file():
-        return candidate
-    if _looks_like_path(requested):
+        return candidate.absolute()  # recorded as the venv's base: the same file from any directory
+    if looks_like_path(requested):
         what = "a directory" if candidate.is_dir() else "missing"
         raise InstallError(f"{requested}: {what}, not a Python interpreter",
                            hint="give the path of a python executable or a version such as 3.12")
@@ -98,11 +99,6 @@ def find_base_python(requested: str | None) -> Path:
     if found is None:
         raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
     return found
-
-
-def _looks_like_path(requested: str) -> bool:
-    """A ``--python`` value meant as a path rather than a version (``3.12``) or a name."""
-    return any(sep in requested for sep in ("/", "\\", os.sep)) or requested.startswith(("~", "."))
 
 
 def _python_for_version(requested: str) -> Path | None:
