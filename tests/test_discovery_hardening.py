@@ -238,3 +238,23 @@ def test_a_workspace_file_naming_the_root_takes_the_roots_project(tree: Path) ->
         assert found(start) == (tree, [".", "libs/one"])
     names = [member.project["name"] for member in find_workspace(tree).members]
     assert names == ["app", "one"]
+
+
+# --------------------------------------------------------------------------- 10: hidden directories
+
+
+def test_a_hidden_directory_a_member_glob_matches_is_skipped_without_a_pyproject(tree: Path) -> None:
+    """uv's ``collect_members`` skips a hidden directory that holds no ``pyproject.toml``;
+    one that holds a project is a member like any other."""
+    write(tree, {
+        "pyproject.toml": '[tool.pypm.workspace]\nmembers = ["packages/*"]\n',
+        "packages/core/pyproject.toml": project("core"),
+        "packages/.idea/workspace.xml": "<project/>\n",
+        "packages/docs": None,
+    })
+    with pytest.raises(WorkspaceError, match="workspace member packages/docs has no pyproject.toml"):
+        find_workspace(tree)
+    (tree / "packages/docs").rmdir()
+    assert found(tree) == (tree, ["packages/core"])
+    write(tree, {"packages/.hidden/pyproject.toml": project("hidden")})
+    assert found(tree) == (tree, ["packages/.hidden", "packages/core"])

@@ -382,6 +382,8 @@ def _check_member(root: Path, config_file: Path, pattern: str, match: Path) -> P
     if not resolved.is_dir():
         return None
     if not (resolved / PYPROJECT).is_file():
+        if match.name.startswith("."):  # .idea, .venv...: skipped, as uv's collect_members does
+            return None
         raise WorkspaceError(
             f"workspace member {resolved.relative_to(root).as_posix()} has no {PYPROJECT}",
             hint=f"add one, or narrow the members globs in {config_file.name}",
