@@ -258,3 +258,14 @@ def test_a_hidden_directory_a_member_glob_matches_is_skipped_without_a_pyproject
     assert found(tree) == (tree, ["packages/core"])
     write(tree, {"packages/.hidden/pyproject.toml": project("hidden")})
     assert found(tree) == (tree, ["packages/.hidden", "packages/core"])
+
+
+def test_an_unknown_key_in_the_workspace_table_is_refused(tree: Path) -> None:
+    """uv refuses unknown fields of its workspace table: a misspelt ``exclude`` is an error,
+    not a setting silently ignored."""
+    write(tree, {
+        "pyproject.toml": '[tool.pypm.workspace]\nmembers = ["packages/*"]\nexcludes = ["packages/legacy"]\n',
+        "packages/core/pyproject.toml": project("core"),
+    })
+    with pytest.raises(WorkspaceError, match="unknown key 'excludes' in the workspace table"):
+        find_workspace(tree)

@@ -312,7 +312,13 @@ def _root_config(root: Path) -> Path | None:
 
 def _member_dirs(root: Path, config_file: Path, table: Any, resolved: list[Path]) -> list[Path]:
     """The member directories the ``members`` globs find, less the ``exclude`` ones
-    (every match resolved is added to ``resolved``)."""
+    (every match resolved is added to ``resolved``). A key other than those two is refused,
+    as uv refuses unknown fields in its workspace table (a misspelt ``exclude`` would else
+    be ignored)."""
+    unknown = sorted(set(table) - {"members", "exclude"}) if isinstance(table, dict) else []
+    if unknown:
+        raise WorkspaceError(f"{config_file}: unknown key {unknown[0]!r} in the workspace table",
+                             hint="the workspace table takes members and exclude")
     members = _patterns(config_file, table, "members")
     excluded = set()
     for pattern in _patterns(config_file, table, "exclude"):
