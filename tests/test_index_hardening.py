@@ -555,3 +555,33 @@ def test_upper_case_hex_digests_are_locked_lower_case(tmp_path, serve, run_pypm)
              "core-metadata": {"sha256": GOOD_SHA.upper()}}
     (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
     assert (link.sha256, link.metadata) == (GOOD_SHA, GOOD_SHA)
+
+
+@pytest.mark.parametrize("answer_ranges", ["unknown-total", "416", "garbage"])
+def test_metadata_falls_back_to_the_whole_wheel_when_ranges_cannot_be_read(
+        tmp_path, serve, run_pypm, answer_ranges) -> None:
+    """A server whose 206 answers say ``bytes a-b/*``, or that answers 416, or whose ranges
+    do not hold the file's bytes: the wheel is downloaded whole and its METADATA read."""
+    wheel = build_wheel(DistSpec("foo", "1.0", requires=["bar"], pad_bytes=200_000), tmp_path / "wheels")
+    bar = build_wheel(DistSpec("bar", "1.0"), tmp_path / "wheels")
+    data = wheel.read_bytes()
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        for name, file in (("foo", wheel), ("bar", bar)):
+            if request.path == f"/simple/{name}/":
+                return answer(request, 200, anchor(f"/files/{file.name}#sha256={sha256(file)}", file.name))
+        if request.path == f"/files/{bar.name}":
+            return answer(request, 200, bar.read_bytes(), "application/octet-stream")
+        if "Range" not in request.headers or request.command == "HEAD":
+            return answer(request, 200, data, "application/octet-stream")
+        if answer_ranges == "416":
+            return answer(request, 416, headers={"Content-Range": f"bytes */{len(data)}"})
+        return ranged(request, data if answer_ranges == "unknown-total" else bytes(len(data)),
+                      "*" if answer_ranges == "unknown-total" else None)
+
+    server = serve(handle)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": f"{server.base}/simple/"})
+    assert {"foo", "bar"} <= locked_names(root)
+    wheel_gets = [head.get("Range") for method, path, head in server.log if method == "GET" and wheel.name in path]
+    assert None in wheel_gets, "the wheel was not downloaded whole"

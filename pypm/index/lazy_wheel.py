@@ -21,6 +21,15 @@ class RangeNotSupported(Exception):
         self.body = body
 
 
+class RangesUnusable(Exception):
+    """The server's range answers cannot be read from (no total size, 416, a range other
+    than the one asked for): the wheel is downloaded whole instead."""
+
+
+class RangeRequestFailed(IndexClientError):
+    """A range request got an error status (after retries)."""
+
+
 class HttpRangeFile(io.RawIOBase):
     """A seekable, read-only file over HTTP, fetching byte ranges on demand (each request
     retried per pypm's retry policy; ``If-Range`` pins every range to the first answer's
@@ -38,7 +47,9 @@ class HttpRangeFile(io.RawIOBase):
         etag = response.headers.get("ETag", "")
         self._validator = etag if etag and not etag.startswith("W/") else response.headers.get("Last-Modified")
         start, total = content_range(response)
-        self._size = total if total is not None else len(response.content)
+        if total is None:  # ``bytes a-b/*`` or no Content-Range: where the tail sits is unknown
+            raise RangesUnusable
+        self._size = total
         self._chunks[start if start is not None else self._size - len(response.content)] = response.content
 
     def _get(self, byte_range: str) -> Reply:
@@ -47,9 +58,11 @@ class HttpRangeFile(io.RawIOBase):
         response = fetch(self._client, self._url, headers=headers, raw=True)
         if response.status_code == 200:
             raise RangeNotSupported(response.content)
+        if response.status_code == 416:
+            raise RangesUnusable
         if response.status_code != 206:
-            raise IndexClientError(f"cannot fetch metadata of {self._filename}: HTTP {response.status_code} "
-                                   f"for a range of {redact(self._url)}")
+            raise RangeRequestFailed(f"cannot fetch metadata of {self._filename}: HTTP {response.status_code} "
+                                     f"for a range of {redact(self._url)}")
         return response
 
     def seekable(self) -> bool:
@@ -82,9 +95,8 @@ class HttpRangeFile(io.RawIOBase):
         fetch_end = max(end, min(self._size, start + _TAIL))
         response = self._get(f"bytes={start}-{fetch_end - 1}")
         got, _ = content_range(response)
-        if got is not None and got != start:
-            raise IndexClientError(f"cannot fetch metadata of {self._filename}: the server answered "
-                                   f"bytes {got}- for bytes {start}- of {redact(self._url)}")
+        if got is not None and got != start:  # the server's ranges are not to be trusted
+            raise RangesUnusable
         self._chunks[start] = response.content
         return response.content[: end - start]
 
@@ -101,12 +113,24 @@ def content_range(response: Reply) -> tuple[int | None, int | None]:
 
 
 def fetch_wheel_metadata(client: httpx.Client, url: str, filename: str) -> bytes:
-    """METADATA of the wheel at ``url`` via range requests, or a full download if needed."""
+    """METADATA of the wheel at ``url`` via range requests, or a full download where the
+    server ignores ranges, answers them in a way that cannot be read (416, no total size,
+    another range), or the zip read through them is not valid (the whole file then says
+    whether it is the file or the ranges that are broken)."""
     try:
         remote = HttpRangeFile(client, url, filename)
-    except RangeNotSupported as whole:
-        return metadata_from_wheel(io.BytesIO(whole.body), filename)
-    try:
         return metadata_from_wheel(io.BufferedReader(remote, buffer_size=8192), filename)
     except RangeNotSupported as whole:
         return metadata_from_wheel(io.BytesIO(whole.body), filename)
+    except RangeRequestFailed:
+        raise
+    except (RangesUnusable, IndexClientError):
+        return metadata_from_wheel(io.BytesIO(_whole(client, url, filename)), filename)
+
+
+def _whole(client: httpx.Client, url: str, filename: str) -> bytes:
+    """The whole wheel, downloaded."""
+    response = fetch(client, url, headers=IDENTITY, raw=True)
+    if response.status_code != 200:
+        raise IndexClientError(f"cannot fetch metadata of {filename}: HTTP {response.status_code} from {redact(url)}")
+    return response.content
