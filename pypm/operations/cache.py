@@ -3,7 +3,6 @@ store holds the store's exclusive lock, so it never runs while a sync unpacks or
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from pypm.config import load_settings
@@ -50,14 +49,20 @@ def _waiting() -> None:
     ui.info("Waiting for the pypm processes using the cache to finish...")
 
 
-def _disk_usage(cache_dir: Path) -> int:
+def _disk_usage(top: Path) -> int:
+    """Bytes of the files under ``top`` (links are not followed, nor counted)."""
+    import os
+    import stat
+
     total = 0
-    for path in cache_dir.rglob("*"):
-        try:
-            if path.is_file():
-                total += path.stat().st_size
-        except OSError:
-            continue
+    for directory, _subdirs, files in os.walk(top):
+        for name in files:
+            try:
+                found = os.lstat(os.path.join(directory, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(found.st_mode):
+                total += found.st_size
     return total
 
 
@@ -86,19 +91,25 @@ def describe(cache_dir: Path, verbose: bool = False) -> str:
 
 
 def prune(cache_dir: Path) -> str:
-    """Remove store entries and shared dist-info files no environment uses, and what crashes left: unpack
-    directories, partial downloads no download is writing, stale temp files."""
+    """Remove store entries and shared dist-info files no environment uses, entries left
+    without their manifest, and what crashes left: unpack directories, directories an
+    interrupted ``cache clean`` was deleting, partial downloads no download is writing,
+    stale temp files."""
     from pypm.store.leftovers import remove_partial_downloads, remove_stale_temps, remove_store_leftovers
     from pypm.store.lock import exclusive_store_lock
+    from pypm.store.registry import is_complete, store_entries
     from pypm.store.registry import prune as prune_store
     from pypm.store.shared_files import prune_shared
+    from pypm.trash import remove_tree
 
     if not _existing_cache(cache_dir):
         return f"Nothing to prune: {cache_dir} does not exist"
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
+        _forget_symlinked_environments([e for e in store_entries(cache_dir) if not is_complete(e)])
         entries = prune_store(cache_dir)
         shared = prune_shared(cache_dir)
         leftovers = remove_store_leftovers(cache_dir)
+        leftovers += sum(not remove_tree(trash) for trash in _cache_trash(cache_dir))
     partial = remove_partial_downloads(cache_dir)
     temps = remove_stale_temps(cache_dir)
     return (f"Removed {entries} unused store entries, {shared} unused shared dist-info files, "
@@ -109,21 +120,29 @@ def prune(cache_dir: Path) -> str:
 def clean(cache_dir: Path) -> str:
     """Delete everything pypm keeps in the cache, once no sync is using it. The lock
     database stays (deleting it while another process waits on it would break the
-    lock), and so does anything in the directory that pypm did not make."""
+    lock), and so does anything in the directory that pypm did not make. Each directory
+    is moved aside before it is deleted: an interrupted clean leaves it whole or gone
+    (the next clean or prune deletes what it left aside). Says what it removed; a part
+    it could not remove is an error (after the rest is removed)."""
     from pypm.store.layout import CACHE_DIRS
     from pypm.store.lock import exclusive_store_lock, is_lock_file
+    from pypm.store.registry import store_entries
 
     if not _existing_cache(cache_dir):
         return f"Nothing to remove: {cache_dir} does not exist"
+    failures: list[OSError] = []
+    size = 0
     with exclusive_store_lock(cache_dir, on_wait=_waiting):
-        forgotten = _forget_symlinked_environments(cache_dir)
-        size = 0
-        for name in CACHE_DIRS:
-            path = cache_dir / name
-            if path.is_dir():
-                size += _disk_usage(path)
-                shutil.rmtree(path, ignore_errors=True)
-        kept = [p.name for p in cache_dir.iterdir() if not is_lock_file(p.name)]
+        forgotten = _forget_symlinked_environments(store_entries(cache_dir), outside=cache_dir)
+        for path in [*_cache_trash(cache_dir), *(cache_dir / name for name in CACHE_DIRS)]:
+            if path.is_dir() and not path.is_symlink():
+                before = _disk_usage(path)
+                errors, left = _remove_directory(path, move=not _is_cache_trash(path))
+                size += before - left
+                failures += errors
+        kept = [p.name for p in cache_dir.iterdir() if not is_lock_file(p.name) and not _is_cache_trash(p)]
+    if failures:
+        raise _clean_failed(cache_dir, failures, size)
     note = f"; left {len(kept)} entries pypm did not make: {', '.join(sorted(kept)[:3])}" if kept else ""
     if forgotten:
         note += (f"; {forgotten} environment{'s' if forgotten != 1 else ''} linked files in symlink mode: "
@@ -131,18 +150,57 @@ def clean(cache_dir: Path) -> str:
     return f"Removed {_human(size)} from {cache_dir}{note}"
 
 
-def _forget_symlinked_environments(cache_dir: Path) -> int:
-    """Remove the sync stamp of each environment whose files are symbolic links into the
-    store (the links break with it): its next sync then checks every file and installs
-    the broken packages again, where it would have said "up to date". Returns how many.
-    A stamp is pypm's own file in a ``.venv`` that has ``pyvenv.cfg``."""
+def _remove_directory(path: Path, move: bool = True) -> tuple[list[OSError], int]:
+    """Move one of pypm's directories aside (unless ``move`` is False: it is aside
+    already), then delete it: (the errors, bytes left)."""
+    from pypm.store.layout import CACHE_TRASH_PREFIX
+    from pypm.trash import remove_tree, set_aside
+
+    try:
+        aside = set_aside(path, CACHE_TRASH_PREFIX) if move else path
+    except OSError:
+        aside = path  # it cannot be moved (its parent is read-only, a mount point...): deleted where it is
+    if aside is None:
+        return [], 0
+    errors = remove_tree(aside)
+    return errors, _disk_usage(aside) if errors else 0
+
+
+def _cache_trash(cache_dir: Path) -> list[Path]:
+    """The directories an interrupted ``cache clean`` was deleting."""
+    return [path for path in cache_dir.iterdir() if _is_cache_trash(path)]
+
+
+def _is_cache_trash(path: Path) -> bool:
+    from pypm.store.layout import CACHE_TRASH_PREFIX
+
+    return path.name.startswith(CACHE_TRASH_PREFIX) and path.is_dir() and not path.is_symlink()
+
+
+def _clean_failed(cache_dir: Path, failures: list[OSError], size: int) -> PypmError:
+    """The one error for a clean that could not remove everything."""
+    first = failures[0]
+    where = f": {first.filename}" if first.filename else ""
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return PypmError(f"removed {_human(size)} from {cache_dir}, but could not remove everything: "
+                     f"{first.strerror or first}{where}{more}",
+                     hint="fix the permissions there and run `pypm cache clean` again")
+
+
+def _forget_symlinked_environments(entries: list[Path], outside: Path | None = None) -> int:
+    """Remove the sync stamp of each environment whose files are symbolic links into these
+    store ``entries`` (about to be deleted: the links break with them): its next sync
+    then checks every file and installs the broken packages again, where it would have
+    said "up to date". Returns how many, not counting environments inside ``outside``
+    (the cache's own, deleted with it). A stamp is pypm's own file in a ``.venv`` that has
+    ``pyvenv.cfg``."""
     import json
 
     from pypm.operations.stamp import stamp_path
-    from pypm.store.registry import environment_of, live_links, store_entries
+    from pypm.store.registry import environment_of, live_links
 
     environments = set()
-    for entry in store_entries(cache_dir):
+    for entry in entries:
         for pointer in live_links(entry):
             try:
                 mode = json.loads(pointer.read_text("utf-8")).get("link-mode")
@@ -156,6 +214,8 @@ def _forget_symlinked_environments(cache_dir: Path) -> int:
             stamp_path(venv).unlink(missing_ok=True)
         except OSError:
             continue
+    if outside is not None:
+        environments = {venv for venv in environments if not venv.resolve().is_relative_to(outside.resolve())}
     return len(environments)
 
 

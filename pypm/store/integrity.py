@@ -40,18 +40,21 @@ def changed_files(entry: StoreEntry) -> list[StoredFile]:
 
 @dataclass(frozen=True)
 class Damage:
-    """A store entry whose files no longer hash to what its wheel holds."""
+    """A store entry whose files no longer hash to what its wheel holds (``project`` None:
+    its manifest is missing or unreadable, which ``changed`` says)."""
 
     entry: Path
-    project: str
+    project: str | None
     changed: list[str]
     files: int
     environments: int
 
     def line(self) -> str:
         """One line for ``pypm cache verify``."""
-        shown = ", ".join(self.changed[:3]) + (f" and {len(self.changed) - 3} more" if len(self.changed) > 3 else "")
         users = f"linked into {self.environments} environment{'s' if self.environments != 1 else ''}"
+        if self.project is None:
+            return f"damaged: store entry {self.entry.name[:12]}: {self.changed[0]}; {users}"
+        shown = ", ".join(self.changed[:3]) + (f" and {len(self.changed) - 3} more" if len(self.changed) > 3 else "")
         return (f"damaged: {self.project} (store entry {self.entry.name[:12]}): {len(self.changed)} of {self.files}"
                 f" files changed: {shown}; {users}")
 
@@ -65,14 +68,29 @@ def verify_store(cache_dir: Path) -> tuple[int, list[Damage]]:
 
 def verify_entry(root: Path) -> Damage | None:
     """The damage of one entry (None when every file hashes to its RECORD hash)."""
+    return inspect_entry(root)[0]
+
+
+def inspect_entry(root: Path) -> tuple[Damage | None, StoreEntry | None, list[int]]:
+    """(the damage of one entry, its manifest (None: missing or unreadable), the indexes
+    of its changed files)."""
     try:
         entry = StoreEntry.load(root)
+    except FileNotFoundError:
+        return Damage(root, None, ["its manifest is missing"], 0, _users(root)), None, []
     except (OSError, ValueError, KeyError, TypeError):
-        return Damage(root, root.name[:12], ["its manifest (unreadable)"], 1, len(live_links(root)))
-    changed = [f"{_shown(entry, stored)}" for stored in entry.files if not _intact(entry, stored)]
+        return Damage(root, None, ["its manifest is unreadable"], 0, _users(root)), None, []
+    changed = [index for index, stored in enumerate(entry.files) if not _intact(entry, stored)]
     if not changed:
-        return None
-    return Damage(root, _project(entry), changed, len(entry.files), len(live_links(root)))
+        return None, entry, []
+    shown = [_shown(entry, entry.files[index]) for index in changed]
+    return Damage(root, _project(entry), shown, len(entry.files), _users(root)), entry, changed
+
+
+def _users(root: Path) -> int:
+    """How many environments link the entry (read only: ``cache verify`` hashes under the
+    shared lock)."""
+    return len(live_links(root, drop_stale=False))
 
 
 def _intact(entry: StoreEntry, stored: StoredFile) -> bool:

@@ -24,12 +24,16 @@ LOCK_PARSES = "lock-parses-v1"  # pylock.toml files parsed, as JSON by their sha
 LOCK_SELECTIONS = "lock-selections-v1"  # what locks select per environment, by their sha256 (pypm.lock.selections)
 SHARED_FILES = "dist-info-files-v1"  # dist-info files every environment has alike (pypm.store.shared_files)
 BUILD_LOGS = "build-logs-v1"  # what build backends printed, one file per dist, version and kind (pypm.build.log)
+SCRIPT_ENVS = "script-envs"  # PEP 723 scripts' environments (pypm.operations.script)
 #: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
 CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, TREE_WHEELS, PARTIAL,
               LINK_MODES, METADATA_BY_URL, FILE_FACTS, RESOLUTIONS,
-              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS)
+              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS, SCRIPT_ENVS)
+#: Directories of environments: their files are not pypm's temp files, whatever their names
+ENVIRONMENT_DIRS = (BUILD_ENVS, SCRIPT_ENVS)
 
 UNPACK_PREFIX = ".unpack-"  # a wheel being unpacked (or an entry set aside), beside the entries
+CACHE_TRASH_PREFIX = ".pypm-trash-"  # in the cache dir: one of the directories above being deleted
 LINKS_SUFFIX = ".links"  # beside an entry: one record per environment that links it
 TEMP_SUFFIX = ".tmp"  # pypm.fsutil's atomic writes: ``.<name>.<random>.tmp`` beside the file
 
@@ -38,11 +42,16 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 _DAMAGED_LOCK = "a lock names its files and hashes: run `pypm lock` to rewrite it"
 
 
+def is_sha256_hex(text: str) -> bool:
+    """True for a sha256 digest in hex (64 lowercase hex digits): a store entry's name."""
+    return len(text) == 64 and _HEX_DIGITS.issuperset(text)
+
+
 def checked_sha256(sha256: str) -> str:
     """``sha256`` when it is a sha256 digest in hex (64 lowercase hex digits), as every
     cache path made from one needs; else a one-line error. A hash comes from a lock, which
     a cloned repository brings: ``../../x`` must never become a path to write or delete."""
-    if len(sha256) != 64 or not _HEX_DIGITS.issuperset(sha256):
+    if not is_sha256_hex(sha256):
         raise LockError(f"not a sha256 digest in hex: {sha256[:80]!r}", hint=_DAMAGED_LOCK)
     return sha256
 

@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from pypm.store.layout import (
-    BUILD_ENVS,
     CACHE_DIRS,
+    ENVIRONMENT_DIRS,
     PARTIAL,
     STORE,
     TEMP_SUFFIX,
@@ -84,7 +84,7 @@ def remove_stale_temps(cache_dir: Path, now: float | None = None) -> int:
     :data:`STALE_AFTER` seconds; returns how many."""
     cutoff = (time.time() if now is None else now) - STALE_AFTER
     removed = 0
-    for top in (cache_dir / name for name in CACHE_DIRS if name not in (STORE, BUILD_ENVS, PARTIAL)):
+    for top in (cache_dir / name for name in CACHE_DIRS if name not in (STORE, PARTIAL, *ENVIRONMENT_DIRS)):
         if _is_real_directory(top):
             removed += _remove_stale_under(top, cutoff)
     return removed

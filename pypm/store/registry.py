@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from pypm.fsutil import atomic_write_text
 from pypm.store.entry import MANIFEST
-from pypm.store.layout import STORE, entry_links, entry_repair_lock
+from pypm.store.layout import STORE, UNPACK_PREFIX, entry_links, entry_repair_lock, is_sha256_hex
+from pypm.trash import remove_tree, set_aside
 
 STORE_POINTER = "pypm-store.json"
 
@@ -54,9 +54,13 @@ def _recorded_pointer(record: Path) -> Path:
     return Path(record.read_text("utf-8"))
 
 
-def live_links(entry_root: Path) -> list[Path]:
-    """The dist-info pointers of environments that still have this entry installed
-    (records of environments that removed or replaced it are dropped)."""
+def live_links(entry_root: Path, drop_stale: bool = True) -> list[Path]:
+    """The dist-info pointers of environments that still have this entry installed. With
+    ``drop_stale``, records of environments that removed or replaced it are deleted: only
+    under the store's exclusive lock (prune, clean), so whoever holds the shared lock
+    passes False: a sync that reinstalls the package may be about to keep the very record
+    that looks stale now (register_link finds it in place and leaves it), and deleting it
+    then would hide that environment from repairs and let prune delete an entry in use."""
     links = entry_links(entry_root)
     if not links.is_dir():
         return []
@@ -70,7 +74,7 @@ def live_links(entry_root: Path) -> list[Path]:
             continue
         if _points_here(pointer, entry_root.name):
             alive.append(pointer)
-        else:
+        elif drop_stale:
             record.unlink(missing_ok=True)
     return alive
 
@@ -100,12 +104,30 @@ class CacheInfo:
 
 
 def store_entries(cache_dir: Path) -> list[Path]:
-    """Every complete store entry (not the ``.unpack-*`` directories of unpacks under way)."""
-    root = cache_dir / STORE
-    if not root.is_dir():
+    """Every store entry: ``store-v1/<xx>/<sha256>`` directories, those without their
+    manifest too (what an interrupted delete of an older pypm left: unusable, so ``cache
+    verify`` reports them and ``cache prune`` removes them), not the ``.unpack-*``
+    directories of unpacks under way. No link is followed (a bucket or an entry that is a
+    symlink leads out of the store: what is there is not pypm's to delete)."""
+    return sorted(entry for bucket in _real_directories(cache_dir / STORE) if len(bucket.name) == 2
+                  for entry in _real_directories(bucket) if is_sha256_hex(entry.name))
+
+
+def _real_directories(directory: Path) -> list[Path]:
+    """The subdirectories of ``directory`` that are not links (none when it is one)."""
+    if directory.is_symlink():
         return []
-    return sorted(p for p in root.glob("*/*") if not p.name.startswith(".") and p.is_dir()
-                  and (p / MANIFEST).is_file())
+    try:
+        with os.scandir(directory) as found:
+            return [Path(item.path) for item in found if item.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def is_complete(entry_root: Path) -> bool:
+    """True when the entry has its manifest (it is written last, so an entry without one
+    is the remains of a delete that did not finish)."""
+    return (entry_root / MANIFEST).is_file()
 
 
 def cache_info(cache_dir: Path) -> CacheInfo:
@@ -113,7 +135,7 @@ def cache_info(cache_dir: Path) -> CacheInfo:
     info = CacheInfo(environments={})
     for entry in store_entries(cache_dir):
         info.entries += 1
-        info.environments[entry.name] = len(live_links(entry))
+        info.environments[entry.name] = len(live_links(entry, drop_stale=False))  # under the shared lock
         for path in entry.rglob("*"):
             try:
                 if path.is_file() and not path.is_symlink():
@@ -126,13 +148,32 @@ def cache_info(cache_dir: Path) -> CacheInfo:
 
 
 def prune(cache_dir: Path) -> int:
-    """Remove store entries no environment links; returns how many were removed. The
-    caller holds the store's exclusive lock (no sync is about to link one of them)."""
+    """Remove store entries no environment links, and entries without their manifest (no
+    sync can use one: the next that needs it unpacks the wheel afresh); returns how many
+    were removed. The caller holds the store's exclusive lock (no sync is about to link
+    one of them). Each entry is moved aside before it is deleted: an interrupted prune
+    leaves it whole or gone, and its remains in a ``.unpack-*`` directory the next prune
+    removes."""
     removed = 0
     for entry in store_entries(cache_dir):
-        if not live_links(entry):
-            shutil.rmtree(entry, ignore_errors=True)
-            shutil.rmtree(entry_links(entry), ignore_errors=True)
+        alive = live_links(entry)
+        if alive and is_complete(entry):
+            continue
+        if not _delete_entry(entry):
+            continue
+        if not alive:  # records of environments that still link it stay for the entry unpacked afresh
+            remove_tree(entry_links(entry))
             entry_repair_lock(entry).unlink(missing_ok=True)
-            removed += 1
+        removed += 1
     return removed
+
+
+def _delete_entry(entry: Path) -> bool:
+    """Move the entry aside, then delete it; True when it is no longer in the store."""
+    try:
+        aside = set_aside(entry, UNPACK_PREFIX)
+    except OSError:
+        return False
+    if aside is not None:
+        remove_tree(aside)  # what stays is a leftover `cache prune` removes
+    return True

@@ -90,7 +90,7 @@ def relink_sharers(entry: StoreEntry, damaged: dict[tuple[int, int], str]) -> tu
     files = environments = 0
     if not damaged:
         return files, environments
-    for pointer in live_links(entry.root):
+    for pointer in live_links(entry.root, drop_stale=False):  # under the shared lock
         venv = environment_of(pointer)
         if venv is None:
             continue

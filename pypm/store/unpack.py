@@ -28,6 +28,7 @@ from pypm.fsutil import file_sha256
 from pypm.store.entry import MANIFEST, StoreEntry
 from pypm.store.layout import UNPACK_PREFIX, store_entry
 from pypm.store.lock import shared_store_lock
+from pypm.trash import remove_tree, set_aside
 
 UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
 
@@ -97,14 +98,32 @@ def ensure_unpacked(wheel: Path, sha256: str, cache_dir: Path, verified: bool = 
 def _unpack_new(wheel: Path, final: Path) -> StoreEntry:
     temp = unpack_to_temp(wheel, final.parent)
     try:
-        try:
-            os.rename(temp.root, final)
-        except OSError:
-            if not (final / MANIFEST).is_file():  # not a concurrent unpack of the same wheel
-                raise
+        _move_into_place(temp.root, final)
     finally:
         shutil.rmtree(temp.root, ignore_errors=True)
     return StoreEntry.load(final)
+
+
+def _move_into_place(temp: Path, final: Path) -> None:
+    """Rename a new entry to its place. Another process may have put the same entry there
+    meanwhile (then it is used); whatever else is there without a manifest (an entry is
+    renamed into place with its manifest, so this is what a delete that did not finish
+    left: an older pypm's prune or clean, killed) is discarded and the rename tried again
+    (only on this failure path: the usual one costs no extra stat)."""
+    try:
+        os.rename(temp, final)
+        return
+    except OSError:
+        if (final / MANIFEST).is_file():  # a concurrent unpack of the same wheel
+            return
+        if not os.path.lexists(final):
+            raise
+    discard(final)
+    try:
+        os.rename(temp, final)
+    except OSError:
+        if not (final / MANIFEST).is_file():
+            raise
 
 
 def unpack_to_temp(wheel: Path, parent: Path) -> StoreEntry:
@@ -210,12 +229,12 @@ def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
 def discard(root: Path) -> None:
     """Delete an entry that cannot be used (moved aside first, so its path is free at once;
     files already linked into environments are not affected)."""
-    aside = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=root.parent))
     try:
-        os.replace(root, aside / root.name)
+        aside = set_aside(root, UNPACK_PREFIX)
     except OSError:
-        pass  # another process moved it already
-    shutil.rmtree(aside, ignore_errors=True)
+        return  # cannot be moved: the rename into its place says why
+    if aside is not None:  # (None: another process moved it already)
+        remove_tree(aside)  # what stays is a leftover `cache prune` removes
 
 
 def verify_wheel(wheel: Path, sha256: str) -> None:
