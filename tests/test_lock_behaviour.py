@@ -325,3 +325,33 @@ def test_relative_find_links_in_the_project_are_read_from_its_directory(tmp_path
     (root / "src").mkdir()
     run_pypm("lock", cwd=root / "src", env_extra={"PYPM_INDEX_URL": index.url})
     assert packages(root)["local-only"]["version"] == "3.0"
+
+
+@pytest.mark.parametrize("packages_value", ["5", "1979-05-27"])
+def test_an_old_lock_whose_packages_are_not_an_array_is_locked_afresh(tmp_path, make_index, run_pypm,
+                                                                      packages_value) -> None:
+    """A hand-edited ``pylock.toml`` whose ``packages`` is no array gives no preferences
+    (as one that does not parse); ``lock`` and ``sync`` make a new one (was exit 70)."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    (root / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "hand"\npackages = {packages_value}\n')
+    lock(run_pypm, root, index)
+    assert packages(root)["alpha"]["version"] == "1.0"
+    (root / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "hand"\npackages = {packages_value}\n')
+    run_pypm("sync", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert packages(root)["alpha"]["version"] == "1.0"
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["lock", "-P", "alpha==2.0"], "--upgrade-package takes a package name, not 'alpha==2.0'"),
+    (["lock", "--upgrade-package", "alpha>=2"], "--upgrade-package takes a package name, not 'alpha>=2'"),
+    (["lock", "-P", "alpha_"], "--upgrade-package 'alpha_' is not a valid package name"),
+    (["sync", "--reinstall-package", "alpha==1.0"], "--reinstall-package takes a package name, not 'alpha==1.0'"),
+])
+def test_a_package_option_takes_a_name_only(tmp_path, make_index, run_pypm, args, fragment) -> None:
+    """``-P 'alpha==2.0'`` matched no name and was silently ignored (exit 0, nothing
+    upgraded): anything but a name is a command-line mistake."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = project_with(tmp_path / "p", ["alpha"])
+    result = run_pypm(*args, cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
+    assert result.returncode == 2 and fragment in one_error_line(result)

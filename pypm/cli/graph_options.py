@@ -167,17 +167,15 @@ def selection_from(options: argparse.Namespace) -> Selection:
 
 def reinstall_from(options: argparse.Namespace) -> Reinstall:
     """``--reinstall`` / ``--reinstall-package`` (nothing for commands without them)."""
-    from pypm.workspace.discovery import canonical_name
-
     return Reinstall(getattr(options, "reinstall", False),
-                     frozenset(canonical_name(n) for n in getattr(options, "reinstall_package", [])))
+                     frozenset(package_names(getattr(options, "reinstall_package", []), "--reinstall-package")))
 
 
 def lock_request_from(options: argparse.Namespace) -> LockRequest:
     """The lock request described by the options."""
     return LockRequest(
         upgrade=options.upgrade,
-        upgrade_packages=tuple(options.upgrade_package),
+        upgrade_packages=package_names(options.upgrade_package, "--upgrade-package"),
         refresh=options.refresh,
         prerelease=options.prerelease,
     )
@@ -319,6 +317,19 @@ def valid_name(name: str, flag: str, what: str) -> str:
     except InvalidName:
         hint = "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         raise UsageError(f"{flag} {name!r} is not a valid {what} name", hint=hint) from None
+
+
+def package_names(names: list[str], flag: str) -> tuple[str, ...]:
+    """The project names given to ``flag`` (``-P``, ``--reinstall-package``), normalized;
+    anything else (a version, a marker, a typo) is a command-line mistake (exit 2), never
+    a name that matches nothing and is silently ignored."""
+    found = []
+    for name in names:
+        if any(mark in name for mark in "=<>!~;[@ "):
+            raise UsageError(f"{flag} takes a package name, not {name!r}",
+                             hint="give the name alone; `pypm add 'NAME==VERSION'` moves a package to a version")
+        found.append(valid_name(name, flag, "package"))
+    return tuple(found)
 
 
 def refuse_selection(options: argparse.Namespace, what: str) -> None:

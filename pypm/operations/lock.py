@@ -67,7 +67,7 @@ def _placed_versions(document: dict[str, Any]) -> dict[NormalizedName, dict[Vers
     from packaging.utils import canonicalize_name
 
     found: dict[NormalizedName, dict[Version, str | None]] = {}
-    for package in document.get("packages", []):
+    for package in _entries(document):
         if not isinstance(package, dict) or "directory" in package or not isinstance(package.get("name"), str):
             continue
         try:
@@ -78,6 +78,14 @@ def _placed_versions(document: dict[str, Any]) -> dict[NormalizedName, dict[Vers
         placed = found.setdefault(canonicalize_name(package["name"]), {})
         placed[version] = marker if isinstance(marker, str) else None
     return found
+
+
+def _entries(document: dict[str, Any]) -> list[Any]:
+    """The old lock's ``packages`` (none when a hand edit made them something else than
+    an array: such a lock gives no preferences and no change list, as one that does not
+    parse)."""
+    packages = document.get("packages", [])
+    return packages if isinstance(packages, list) else []
 
 
 def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]) -> PreviousLock:
@@ -291,7 +299,7 @@ def package_versions(document: dict[str, Any]) -> dict[str, tuple[str, ...]]:
     """name -> its locked versions (several when forks chose different ones), leaving
     out workspace members (their entries have a ``directory``)."""
     versions: dict[str, set[str]] = {}
-    for package in document.get("packages", []):
+    for package in _entries(document):
         if not isinstance(package, dict) or "directory" in package or not isinstance(package.get("name"), str):
             continue
         versions.setdefault(package["name"], set()).add(str(package.get("version", "?")))
