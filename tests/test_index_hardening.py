@@ -585,3 +585,20 @@ def test_metadata_falls_back_to_the_whole_wheel_when_ranges_cannot_be_read(
     assert {"foo", "bar"} <= locked_names(root)
     wheel_gets = [head.get("Range") for method, path, head in server.log if method == "GET" and wheel.name in path]
     assert None in wheel_gets, "the wheel was not downloaded whole"
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+def test_a_stored_page_cut_short_is_not_trusted(tmp_path, make_index, run_pypm, flavour) -> None:
+    """A stored page body that no longer hashes to the sha256 recorded with it is read
+    again from the index (it failed as a malformed page, or lost files)."""
+    index = make_index([DistSpec("foo", "1.0"), DistSpec("foo", "2.0")], flavour=flavour)
+    cache = tmp_path / "cache"
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": str(cache)}
+    run_pypm("lock", cwd=write_project(tmp_path / "p1", ["foo"]), env_extra=env)
+    bodies = list(cache.rglob("*.body"))
+    assert bodies
+    for body in bodies:
+        body.write_bytes(body.read_bytes()[: body.stat().st_size // 2])
+    root = write_project(tmp_path / "p2", ["foo>=0.1"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert locked_wheel(root, "foo")["name"] == "foo-2.0-py3-none-any.whl"

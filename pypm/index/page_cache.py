@@ -85,14 +85,18 @@ class PageCache:
         return base.with_suffix(".json"), base.with_suffix(".body")
 
     def get(self, url: str) -> CachedPage | None:
-        """The stored page for ``url``, if any."""
+        """The stored page for ``url``, if any: a body that no longer hashes to the sha256
+        recorded with it (cut short, damaged) counts as none."""
         paths = self._paths(url)
         if paths is None or not paths[0].is_file() or not paths[1].is_file():
             return None
         try:
             meta = json.loads(paths[0].read_text("utf-8"))
+            body = paths[1].read_bytes()
+            if isinstance(meta.get("sha256"), str) and hashlib.sha256(body).hexdigest() != meta["sha256"]:
+                return None
             final_url = meta.get("final_url")
-            return CachedPage(url, paths[1].read_bytes(), meta["content_type"], meta.get("etag"),
+            return CachedPage(url, body, meta["content_type"], meta.get("etag"),
                               meta.get("last_modified"), self._fresh_until(meta),
                               bool(meta.get("missing", False)), meta.get("sha256"),
                               final_url if isinstance(final_url, str) else None)
