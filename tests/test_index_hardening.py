@@ -602,3 +602,15 @@ def test_a_stored_page_cut_short_is_not_trusted(tmp_path, make_index, run_pypm, 
     root = write_project(tmp_path / "p2", ["foo>=0.1"])
     run_pypm("lock", cwd=root, env_extra=env)
     assert locked_wheel(root, "foo")["name"] == "foo-2.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(("keys", "expected"), [
+    ({"dist-info-metadata": {"sha256": GOOD_SHA}}, GOOD_SHA),
+    ({"dist-info-metadata": True}, ""),
+    ({"core-metadata": False, "dist-info-metadata": True}, None),
+    ({"core-metadata": {"sha256": GOOD_SHA}, "dist-info-metadata": False}, GOOD_SHA),
+], ids=["legacy-hash", "legacy-true", "new-key-wins-false", "new-key-wins-hash"])
+def test_pep714_reads_core_metadata_then_the_legacy_dist_info_metadata_key(keys, expected) -> None:
+    entry = {"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA}, **keys}
+    (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
+    assert link.metadata == expected

@@ -27,6 +27,7 @@ def parse_page(body: bytes, content_type: str, page_url: str, index_url: str) ->
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "filename": str, "url": str, "hashes": dict, "requires-python": (str, type(None)), "yanked": (bool, str),
     "size": (int, type(None)), "upload-time": (str, type(None)), "core-metadata": (bool, dict, type(None)),
+    "dist-info-metadata": (bool, dict, type(None)),
 }
 _BROKEN_PAGE_HINT = "the index does not serve the simple API correctly; check index-url or try again later"
 
@@ -74,7 +75,7 @@ def _json_link(entry: object, page_url: str, index_url: str) -> FileLink:
     get = entry.get
     filename, url, hashes, yanked, size = get("filename"), get("url"), get("hashes"), get("yanked", False), get("size")
     requires_python, upload_time = get("requires-python"), get("upload-time")
-    metadata = get("core-metadata", get("data-dist-info-metadata"))
+    metadata = get("core-metadata", get("dist-info-metadata"))  # PEP 714: the new key, then the old one
     sha256 = hashes.get("sha256") if type(hashes) is dict else None
     # PEP 691's types, in one expression (a page of PyPI's largest projects has tens of
     # thousands of entries); the slow path says what is wrong
