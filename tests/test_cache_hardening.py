@@ -243,3 +243,81 @@ def test_a_clean_that_cannot_remove_a_file_says_so_and_counts_only_what_went(tmp
     assert "Removed 2.0 MiB" in again.stderr and "did not make" not in again.stderr, again.stderr
     shutil.rmtree(root / ".venv")
     run_pypm("sync", cwd=root, env_extra=env)
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Damage that keeps each file's size and mtime
+
+
+PRISTINE = "VALUE = 'pristine'\n"
+TAMPERED = "VALUE = 'TAMPERED'\n"
+
+
+def _tamper_keeping_size_and_mtime(path: Path) -> None:
+    """Write into ``path`` in place (the inode every hardlink shares), same size, and
+    put its mtime back: only hashing can tell."""
+    before = path.stat()
+    assert len(TAMPERED) == len(PRISTINE) == before.st_size
+    with path.open("r+") as handle:
+        handle.write(TAMPERED)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _alpha_file(root: Path) -> Path:
+    return site_packages(root / ".venv")[0] / "alpha/__init__.py"
+
+
+def _two_sharing_projects(tmp_path: Path, make_index, run_pypm) -> tuple[Path, Path, dict[str, str]]:
+    index = make_index([DistSpec("alpha", "1.0", files={"alpha/__init__.py": PRISTINE})])
+    env = {"PYPM_INDEX_URL": index.url}
+    one, two = project(tmp_path / "one", ["alpha"]), project(tmp_path / "two", ["alpha"])
+    for root in (one, two):
+        run_pypm("sync", cwd=root, env_extra=env)
+    _tamper_keeping_size_and_mtime(_alpha_file(one))
+    assert _alpha_file(two).read_text() == TAMPERED  # through the store
+    return one, two, env
+
+
+@pytest.mark.parametrize("how", ["fresh-venv", "reinstall-package"])
+def test_what_cache_verify_finds_the_next_sync_that_installs_it_repairs(tmp_path, make_index, run_pypm, pypm_env,
+                                                                       how) -> None:
+    """`cache verify` marks the damaged entry; as its hint says, the next sync that
+    installs it (a new .venv, or --reinstall-package where `pypm verify` said modified)
+    unpacks it afresh and relinks every environment sharing it."""
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    one, two, env = _two_sharing_projects(tmp_path, make_index, run_pypm)
+    verified = run_pypm("cache", "verify", cwd=one, env_extra=env, check=False)
+    assert verified.returncode == 1 and "damaged: alpha 1.0" in verified.stdout, verified.stderr
+    assert "modified" in run_pypm("verify", cwd=two, env_extra=env, check=False).stdout + \
+        run_pypm("verify", cwd=two, env_extra=env, check=False).stderr
+
+    if how == "fresh-venv":
+        shutil.rmtree(one / ".venv")
+        synced = run_pypm("sync", cwd=one, env_extra=env)
+    else:
+        synced = run_pypm("sync", "--reinstall-package", "alpha", cwd=two, env_extra=env)
+    assert "Repaired alpha-1.0-py3-none-any.whl in the store: 1 changed file(s) unpacked afresh" in synced.stderr
+    for root in (one, two):
+        assert _alpha_file(root).read_text() == PRISTINE, root.name
+        assert run_pypm("verify", cwd=root, env_extra=env).returncode == 0
+    assert run_pypm("cache", "verify", cwd=one, env_extra=env).returncode == 0
+    store_is_sound(cache)
+    assert "run `pypm sync --reinstall-package NAME` in a project that uses them" in verified.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="needs pypm.store.repair.recheck called by sync for --reinstall(-package) "
+                   "(pypm/operations/sync.py, not this change's)")
+def test_reinstall_package_rehashes_its_store_entry(tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """`pypm verify` says a package is modified and hints `pypm sync --reinstall-package`:
+    that re-hashes the package's store entry (the usual check compares sizes and mtimes,
+    which this edit kept) and repairs it, in every environment sharing it."""
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    one, two, env = _two_sharing_projects(tmp_path, make_index, run_pypm)
+    checked = run_pypm("verify", cwd=two, env_extra=env, check=False)
+    assert checked.returncode != 0 and "--reinstall-package alpha" in checked.stdout + checked.stderr
+
+    synced = run_pypm("sync", "--reinstall-package", "alpha", cwd=two, env_extra=env)
+    assert "Repaired alpha-1.0-py3-none-any.whl in the store: 1 changed file(s) unpacked afresh" in synced.stderr
+    for root in (one, two):
+        assert _alpha_file(root).read_text() == PRISTINE, root.name
+    store_is_sound(cache)

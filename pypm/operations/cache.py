@@ -221,15 +221,22 @@ def _forget_symlinked_environments(entries: list[Path], outside: Path | None = N
 
 def verify(cache_dir: Path) -> tuple[int, list[str]]:
     """Re-hash every file of the store: (entries checked, one line per damaged entry).
-    Repairs nothing (environments are not this command's to change): the next sync that
-    installs a damaged entry unpacks it afresh and relinks the environments sharing it."""
+    Each damaged entry is marked (under the store's exclusive lock, once the hashing that
+    syncs may run beside is done) so that the next sync that installs it unpacks it afresh
+    from its wheel and relinks the environments sharing it; environments themselves are
+    not this command's to change."""
     from pypm.store.integrity import verify_store
-    from pypm.store.lock import shared_store_lock
+    from pypm.store.lock import exclusive_store_lock, shared_store_lock
+    from pypm.store.repair import mark_for_repair
 
     if not _existing_cache(cache_dir):
         return 0, []
     with shared_store_lock(cache_dir):
         checked, damaged = verify_store(cache_dir)
+    if damaged:
+        with exclusive_store_lock(cache_dir, on_wait=_waiting):
+            for damage in damaged:
+                mark_for_repair(damage.entry)
     return checked, [damage.line() for damage in damaged]
 
 
@@ -239,5 +246,5 @@ def damaged_error(checked: int, lines: list[str]) -> DamagedStoreError:
         f"{len(lines)} of {checked} store entries changed since they were unpacked (files edited in an environment"
         " that hardlinks them)",
         hint="the next `pypm sync` that installs them unpacks them afresh and relinks every environment sharing them;"
-        " to force it, remove one affected .venv and run `pypm sync` there",
+        " to force it, run `pypm sync --reinstall-package NAME` in a project that uses them",
     )

@@ -5,7 +5,8 @@ sharing it). Two checks:
 - :func:`changed_files`, on the sync path: size and ``st_mtime_ns`` of each file against
   the manifest (stat only: cheap enough to run before every link);
 - :func:`verify_store`, for ``pypm cache verify``: every file re-hashed against its RECORD
-  hash. It only reports; the next sync that links a damaged entry repairs it."""
+  hash (:func:`pypm.store.repair.mark_for_repair` then marks what it finds, so that the
+  first check finds it too)."""
 
 from __future__ import annotations
 

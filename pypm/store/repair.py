@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from pypm.errors import InstallError
 from pypm.store.entry import StoredFile, StoreEntry
-from pypm.store.integrity import changed_files
-from pypm.store.layout import entry_repair_lock
-from pypm.store.registry import environment_of, live_links
+from pypm.store.integrity import Damage, changed_files, inspect_entry
+from pypm.store.layout import entry_repair_lock, store_entry
+from pypm.store.registry import environment_of, is_complete, live_links
 from pypm.store.unpack import unpack_to_temp, verify_wheel
 
 
@@ -34,6 +35,56 @@ def checked(entry: StoreEntry, wheel: Callable[[], Path], sha256: str) -> StoreE
             entry.save()
         return entry
     return repair(entry, wheel(), sha256)
+
+
+#: The mtime a manifest records for a file that re-hashing found changed: no file has it,
+#: so the stat check of the next sync that links the entry (:func:`checked`) finds the file
+#: changed, whatever its size and mtime, and repairs it from the wheel.
+DAMAGED_MTIME = -1
+
+
+def mark_for_repair(root: Path) -> Damage | None:
+    """Re-hash the files of the store entry at ``root``; record each changed one in the
+    manifest as changed (:data:`DAMAGED_MTIME`), so the next sync that links the entry
+    unpacks it afresh and relinks the environments sharing it. Returns the damage found.
+    An entry whose manifest is missing or unreadable needs no mark: a sync unpacks it
+    afresh anyway. Holds the entry's repair lock (a repair running meanwhile would write
+    its mtimes over the marks). Costs a read of every file: ``cache verify`` and
+    ``--reinstall`` only, never the usual sync."""
+    from filelock import FileLock
+
+    if not is_complete(root):
+        return inspect_entry(root)[0]
+    with FileLock(str(entry_repair_lock(root))):
+        damage, entry, changed = inspect_entry(root)
+        if entry is not None and changed:
+            mtimes = list(entry.mtimes) if entry.mtimes is not None else _mtimes_now(entry)
+            for index in changed:
+                mtimes[index] = DAMAGED_MTIME
+            replace(entry, mtimes=mtimes).save()
+    return damage
+
+
+def recheck(cache_dir: Path, sha256: str) -> bool:
+    """For ``sync --reinstall(-package)``: re-hash the store entry of wheel ``sha256`` (when
+    the store has it) and mark its changed files, so linking it repairs them first (the
+    usual check compares sizes and mtimes only: an edit that kept both would be linked
+    again). True when it found damage. The caller holds the store's shared lock."""
+    root = store_entry(cache_dir, sha256)
+    if not root.is_dir():
+        return False
+    return mark_for_repair(root) is not None
+
+
+def _mtimes_now(entry: StoreEntry) -> list[int]:
+    """The mtime of each file of the entry now (:data:`DAMAGED_MTIME` for one that is gone)."""
+    found = []
+    for stored in entry.files:
+        try:
+            found.append(os.stat(entry.source(stored)).st_mtime_ns)
+        except OSError:
+            found.append(DAMAGED_MTIME)
+    return found
 
 
 def repair(entry: StoreEntry, wheel: Path, sha256: str) -> StoreEntry:
