@@ -614,3 +614,55 @@ def test_pep714_reads_core_metadata_then_the_legacy_dist_info_metadata_key(keys,
     entry = {"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA}, **keys}
     (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
     assert link.metadata == expected
+
+
+# -- smaller things: media type case, a 304's Content-Type, a damaged download record ------
+
+
+def test_the_pep691_media_type_is_matched_without_regard_to_case() -> None:
+    from pypm.index.pages import parse_page
+
+    body = json.dumps({"files": [{"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA}}]}).encode()
+    media_type = "Application/VND.PyPI.Simple.v1+JSON; charset=utf-8"
+    (link,) = parse_page(body, media_type, "https://example.org/simple/foo/", "x")
+    assert link.filename == WHEEL
+
+
+def test_a_304_with_another_content_type_keeps_the_stored_pages_type(tmp_path, serve, run_pypm) -> None:
+    """A server that sends ``Content-Type: text/html`` with its 304 for a JSON page: the
+    stored body is still JSON, and a later run reads it as such."""
+    wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
+    page = json.dumps({"meta": {"api-version": "1.0"}, "files": [
+        {"filename": wheel.name, "url": f"/files/{wheel.name}", "hashes": {"sha256": sha256(wheel)}}]}).encode()
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        if request.path == "/simple/foo/" and request.headers.get("If-None-Match") == '"p1"':
+            return answer(request, 304, ctype="text/html", headers={"ETag": '"p1"'})
+        if request.path == "/simple/foo/":
+            return answer(request, 200, page, "application/vnd.pypi.simple.v1+json", {"ETag": '"p1"'})
+        return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
+
+    server = serve(handle)
+    env = {"PYPM_INDEX_URL": f"{server.base}/simple/", "PYPM_CACHE_DIR": str(tmp_path / "cache")}
+    run_pypm("lock", cwd=write_project(tmp_path / "p1", ["foo"]), env_extra=env)
+    run_pypm("lock", "--refresh", cwd=write_project(tmp_path / "p2", ["foo>=0.1"]), env_extra=env)
+    root = write_project(tmp_path / "p3", ["foo>=0.2"])  # reads the stored page, fresh
+    run_pypm("lock", cwd=root, env_extra=env)
+    assert locked_wheel(root, "foo")["name"] == wheel.name
+
+
+def test_a_download_record_that_is_not_a_json_object_is_ignored(tmp_path, make_index, run_pypm) -> None:
+    """The record kept next to a partial download (``<sha>.json``) damaged into a JSON list:
+    the download starts over instead of failing with an internal error."""
+    from pypm.store.layout import partial_download
+
+    index = make_index([DistSpec("foo", "1.0")])
+    cache = tmp_path / "cache"
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": str(cache)}
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    part = partial_download(cache, locked_wheel(root, "foo")["hashes"]["sha256"])
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"PK")
+    part.with_suffix(".json").write_text("[1, 2]")
+    run_pypm("sync", cwd=root, env_extra=env)

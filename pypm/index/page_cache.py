@@ -149,8 +149,10 @@ class PageCache:
         revalidation's redirects led)."""
         paths = self._paths(page.url)
         if paths is not None:
-            merged = {"content-type": page.content_type, "etag": page.etag or "",
-                      "last-modified": page.last_modified or "", **headers}
+            # the stored body's type stays: a 304 is about that body, and some servers send
+            # a default Content-Type with it (text/html for a JSON page)
+            merged = {"etag": page.etag or "", "last-modified": page.last_modified or "", **headers,
+                      "content-type": page.content_type}
             moved = _moved(page.url, final_url) if final_url is not None else page.final_url
             self._write_meta(paths[0], merged, headers.get("cache-control", ""), page.body_digest(), moved)
 

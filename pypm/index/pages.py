@@ -18,7 +18,7 @@ ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0
 
 def parse_page(body: bytes, content_type: str, page_url: str, index_url: str) -> list[FileLink]:
     """Parse a project page in whichever format the server answered with."""
-    if content_type.split(";")[0].strip() == JSON_TYPE:
+    if content_type.split(";")[0].strip().lower() == JSON_TYPE:  # media types ignore case (RFC 9110 8.3.1)
         return parse_json_page(body, page_url, index_url)
     return parse_html_page(body.decode("utf-8", "replace"), page_url, index_url)
 

@@ -245,13 +245,16 @@ def _resume_point(item: FileToFetch, part: Path, digest: hashlib._Hash) -> tuple
         meta = json.loads(_meta(part).read_text("utf-8"))
     except (OSError, ValueError):
         meta = {}
+    if not isinstance(meta, dict):  # a record damaged into other JSON: as if there were none
+        meta = {}
     if not part.is_file() or meta.get("url") != item.url:
         part.unlink(missing_ok=True)
         return 0, None
     with part.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return part.stat().st_size, meta.get("etag") or meta.get("last-modified")
+    validator = meta.get("etag") or meta.get("last-modified")
+    return part.stat().st_size, validator if isinstance(validator, str) else None
 
 
 def _copy_local(item: FileToFetch, part: Path, digest: hashlib._Hash) -> None:
