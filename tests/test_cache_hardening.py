@@ -321,3 +321,52 @@ def test_reinstall_package_rehashes_its_store_entry(tmp_path, make_index, run_py
     for root in (one, two):
         assert _alpha_file(root).read_text() == PRISTINE, root.name
     store_is_sound(cache)
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Which cache
+
+
+def _filled_cache(pypm_env: dict[str, str]) -> Path:
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    (cache / "metadata-v1").mkdir(parents=True, exist_ok=True)
+    (cache / "metadata-v1" / "kept").write_text("x")
+    return cache
+
+
+@pytest.mark.parametrize("broken", ["toml-typo", "member-without-pyproject"])
+@pytest.mark.parametrize("action", ["clean", "prune", "dir"])
+def test_a_project_that_does_not_load_is_an_error_not_the_default_cache(tmp_path, run_pypm, pypm_env, broken,
+                                                                       action) -> None:
+    cache = _filled_cache(pypm_env)
+    root = tmp_path / "p"
+    root.mkdir()
+    if broken == "toml-typo":
+        (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1.0\n\n[tool.pypm]\n'
+                                             'cache-dir = "mine"\n')
+    else:
+        (root / "pkgs" / "a").mkdir(parents=True)
+        (root / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1.0"\n\n[tool.pypm]\n'
+                                             'cache-dir = "mine"\nworkspace = { members = ["pkgs/*"] }\n')
+    result = run_pypm("cache", action, cwd=root, check=False)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "pyproject.toml" in lines[0], lines
+    assert result.stdout == ""
+    assert (cache / "metadata-v1" / "kept").is_file()
+
+
+def test_outside_any_project_the_default_cache_is_used(tmp_path, run_pypm, pypm_env) -> None:
+    cache = _filled_cache(pypm_env)
+    assert run_pypm("cache", "dir", cwd=tmp_path).stdout.strip() == str(cache)
+    run_pypm("cache", "clean", cwd=tmp_path)
+    assert not (cache / "metadata-v1").exists()
+
+
+def test_an_empty_cache_dir_option_is_refused(tmp_path, run_pypm, pypm_env) -> None:
+    cache = _filled_cache(pypm_env)
+    for action in ("info", "clean"):
+        result = run_pypm("cache", "--cache-dir", "", action, cwd=tmp_path, check=False)
+        assert result.returncode == 2, (result.stdout, result.stderr)
+        assert result.stderr.strip().splitlines()[-1].startswith("error: --cache-dir")
+    assert (cache / "metadata-v1" / "kept").is_file()

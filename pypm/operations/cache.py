@@ -4,9 +4,13 @@ store holds the store's exclusive lock, so it never runs while a sync unpacks or
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypm.config import load_settings
 from pypm.errors import PypmError
+
+if TYPE_CHECKING:
+    from pypm.workspace.discovery import RawWorkspace
 
 
 class DamagedStoreError(PypmError):
@@ -14,15 +18,29 @@ class DamagedStoreError(PypmError):
 
 
 def cache_dir_for(start: Path) -> Path:
-    """The cache dir of the workspace found from ``start``, or the user's default outside one."""
-    from pypm.errors import WorkspaceError
-    from pypm.workspace.discovery import find_workspace
+    """The cache dir of the workspace found from ``start``, or the user's default where
+    there is no project. A project that does not load is an error, not the default: its
+    settings may name another cache (uv too stops at a pyproject.toml it cannot parse)."""
+    raw = workspace_or_none(start)
+    if raw is None:
+        return load_settings({}).cache_dir
+    return load_settings(raw.tool_table, raw.config_file).cache_dir
+
+
+def workspace_or_none(start: Path) -> RawWorkspace | None:
+    """The raw workspace found from ``start``; None when there is no project at all (no
+    ``pyproject.toml`` or ``pypm-workspace.toml`` from ``start`` up, no workspace root
+    variable). One that is there but does not load raises its error."""
+    from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, find_workspace, root_override
 
     try:
-        raw = find_workspace(start)
-        return load_settings(raw.tool_table, raw.config_file).cache_dir
-    except WorkspaceError:
-        return load_settings({}).cache_dir
+        return find_workspace(start)
+    except (PypmError, OSError):
+        here = start.resolve()
+        candidates = [folder / name for folder in (here, *here.parents) for name in (PYPROJECT, WORKSPACE_FILE)]
+        if root_override() is None and not any(path.exists() for path in candidates):
+            return None
+        raise
 
 
 def _existing_cache(cache_dir: Path) -> bool:

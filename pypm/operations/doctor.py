@@ -145,15 +145,11 @@ def _find_project(start: Path) -> tuple[RawWorkspace | None, CheckResult | None]
     """The raw workspace, or the fail line saying why it does not load; (None, None)
     when there is no project at all from ``start`` up."""
     from pypm.errors import PypmError
-    from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, find_workspace, root_override
+    from pypm.operations.cache import workspace_or_none
 
     try:
-        return find_workspace(start), None
+        return workspace_or_none(start), None
     except (PypmError, OSError) as exc:
-        here = start.resolve()
-        candidates = [folder / name for folder in (here, *here.parents) for name in (PYPROJECT, WORKSPACE_FILE)]
-        if root_override() is None and not any(path.exists() for path in candidates):
-            return None, None
         return None, error_result("project", exc)
 
 

@@ -29,8 +29,12 @@ def run(options: argparse.Namespace) -> int:
 
     from pypm import ui
     from pypm.cli.parser import start_dir
+    from pypm.errors import UsageError
     from pypm.operations import cache
 
+    if options.cache_dir is not None and not options.cache_dir.strip():
+        raise UsageError("--cache-dir needs a directory, not an empty value",
+                         hint="name the cache directory, or leave the option out for the configured one")
     cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else cache.cache_dir_for(start_dir(options))
     if options.action == "dir":
         print(cache_dir)
