@@ -355,3 +355,24 @@ def test_a_package_option_takes_a_name_only(tmp_path, make_index, run_pypm, args
     root = project_with(tmp_path / "p", ["alpha"])
     result = run_pypm(*args, cwd=root, env_extra={"PYPM_INDEX_URL": index.url}, check=False)
     assert result.returncode == 2 and fragment in one_error_line(result)
+
+
+def test_a_default_requires_python_follows_the_python_of_the_sync(tmp_path, make_index, run_pypm) -> None:
+    """No member declares requires-python: the lock made under 3.11 is for >=3.11, so a
+    later ``sync --python 3.10`` re-locks for >=3.10 (as uv re-resolves when its default
+    changes) instead of refusing a bound the project never declared; then it is current."""
+    from tests.test_lock_sync import PY310, installed
+
+    assert PY310, "this test needs a Python 3.10 interpreter (pyenv or PATH)"
+    index = make_index([DistSpec("newpkg", "1.0"), DistSpec("newpkg", "2.0", requires_python=">=3.11")])
+    root = tmp_path / "p"
+    write(root / "pyproject.toml", '[project]\nname = "p"\nversion = "1"\ndependencies = ["newpkg"]\n')
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert tomllib.loads((root / "pylock.toml").read_text())["requires-python"] == ">=3.11"
+    older = run_pypm("sync", "--python", str(PY310[0]), cwd=root, env_extra=env, check=False)
+    assert older.returncode == 0, older.stderr
+    assert tomllib.loads((root / "pylock.toml").read_text())["requires-python"] == ">=3.10"
+    assert installed(root / ".venv")["newpkg"] == "1.0"
+    again = run_pypm("sync", "--python", str(PY310[0]), cwd=root, env_extra=env)
+    assert "All up to date" in again.stderr, again.stderr

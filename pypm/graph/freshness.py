@@ -25,7 +25,11 @@ def lock_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:
         from pypm.operations.member_metadata import prepare_dynamic_metadata
 
         prepare_dynamic_metadata(ctx.workspace)
-    return read_input_hash(ctx.lock_path) == input_hash(ctx.raw, ctx.settings)
+    if read_input_hash(ctx.lock_path) != input_hash(ctx.raw, ctx.settings):
+        return False
+    from pypm.operations.default_python import default_python_served
+
+    return default_python_served(ctx.raw, ctx.settings, ctx.venv_path, ctx.lock_path)
 
 
 def sync_is_fresh(ctx: GraphContext, prepare: bool = True) -> bool:

@@ -127,6 +127,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
 
     A lock made before from the same inputs and the same index pages is written again
     without resolving (:mod:`pypm.lock.memo`)."""
+    from pypm.operations.default_python import default_python_served
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     request = request or LockRequest()
@@ -138,7 +139,8 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
     prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
     _default_requires_python(workspace, report)
     digest = input_hash(workspace.raw, workspace.settings)
-    if not request.forces and read_input_hash(workspace.lock_path) == digest:
+    if not request.forces and read_input_hash(workspace.lock_path) == digest and \
+            default_python_served(workspace.raw, workspace.settings, workspace.venv_path, workspace.lock_path):
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
     old = read_previous_lock(workspace.lock_path)
