@@ -370,3 +370,57 @@ def test_an_empty_cache_dir_option_is_refused(tmp_path, run_pypm, pypm_env) -> N
         assert result.returncode == 2, (result.stdout, result.stderr)
         assert result.stderr.strip().splitlines()[-1].startswith("error: --cache-dir")
     assert (cache / "metadata-v1" / "kept").is_file()
+
+
+# ---------------------------------------------------------------------------------------
+# 7. doctor's cache row says what sync will find
+
+
+def _doctor_cache_row(run_pypm, root: Path, env: dict[str, str], *args: str) -> dict:
+    from tests.test_doctor import by_check, doctor_json
+
+    document, _ = doctor_json(run_pypm, root, *args, env=env)
+    return by_check(document)["cache"][0]
+
+
+def test_doctor_fails_a_cache_dir_that_is_a_dangling_link(tmp_path, make_index, run_pypm) -> None:
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url}
+    root = project(tmp_path / "p", ["alpha"])
+    link = tmp_path / "cache-link"
+    link.symlink_to(tmp_path / "gone", target_is_directory=True)
+    row = _doctor_cache_row(run_pypm, root, env, "--cache-dir", str(link))
+    assert row["status"] == "fail", row
+    assert row["message"] == (f"{link} (from --cache-dir) is a symbolic link to {tmp_path / 'gone'}, which does"
+                              " not exist")
+    assert run_pypm("sync", "--cache-dir", str(link), cwd=root, env_extra=env, check=False).returncode != 0
+    assert link.is_symlink() and not (tmp_path / "gone").exists()  # doctor changed nothing
+
+
+@pytest.mark.parametrize("blocked", ["store.flock", "store-v1", "store-v1/bucket"])
+def test_doctor_fails_a_cache_whose_lock_file_or_store_sync_cannot_write(tmp_path, make_index, run_pypm, pypm_env,
+                                                                         blocked) -> None:
+    """What `sudo pypm sync` leaves to root: doctor probes the lock file (opened for
+    writing, as every sync opens it) and the store's directories (a file created in each,
+    as an unpack creates one), not only the top directory, and changes nothing."""
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert _doctor_cache_row(run_pypm, root, env)["status"] == "ok"
+    path = entry_of(cache, root).parent if blocked == "store-v1/bucket" else cache / blocked
+
+    def state() -> object:
+        return sorted(p.name for p in path.iterdir()) if path.is_dir() else path.read_bytes()
+
+    before = state()
+    with undeletable(path):
+        row = _doctor_cache_row(run_pypm, root, env)
+        synced = run_pypm("sync", "--reinstall", cwd=root, env_extra=env, check=False)
+    assert row["status"] == "fail", row
+    shown = path.relative_to(cache)
+    expected = (f"its lock file {shown} cannot be opened for writing" if blocked == "store.flock"
+                else f"{shown} is not writable")
+    assert expected in row["message"], row
+    assert state() == before
+    if blocked == "store.flock":
+        assert synced.returncode != 0, synced.stderr

@@ -241,11 +241,17 @@ def _python_to_check(target: Target) -> tuple[Path, str]:
 
 
 def check_cache(target: Target) -> list[CheckResult]:
-    """The cache directory exists and takes a new file (or can be created)."""
+    """The cache directory exists and a sync can write what it writes there (or it can be
+    created): new files in it, in pypm's directories in it and in the store's buckets,
+    and the store's lock file opened for writing. Nothing is changed: probe files are
+    deleted at once, and the lock file is opened, not created."""
     cache = target.settings.cache_dir
     source = target.settings.sources.get("cache-dir", DEFAULT_SOURCE)
     shown = f"{cache} ({'the default' if source == DEFAULT_SOURCE else 'from ' + source})"
     hint = "fix its permissions, or set PYPM_CACHE_DIR to a writable directory"
+    if cache.is_symlink() and not cache.exists():
+        return [CheckResult("cache", "fail", f"{shown} is a symbolic link to {os.readlink(cache)}, which does not"
+                            " exist", "create the directory it points to, or remove the link")]
     if not cache.exists():
         parent = _existing_parent(cache)
         if os.access(parent, os.W_OK | os.X_OK):
@@ -255,12 +261,48 @@ def check_cache(target: Target) -> list[CheckResult]:
         return [CheckResult("cache", "fail", f"{shown} is a file where a directory is expected",
                             "move it out of the way or set PYPM_CACHE_DIR")]
     try:
-        with tempfile.NamedTemporaryFile(dir=cache, prefix=_PROBE_PREFIX) as probe:
-            probe.write(b"pypm doctor\n")
-            probe.flush()
+        _probe_directory(cache)
     except OSError as exc:
         return [CheckResult("cache", "fail", f"{shown} is not writable: {_reason(exc)}", hint)]
+    problem = _cache_inside_problem(cache)
+    if problem is not None:
+        return [CheckResult("cache", "fail", f"{shown}: {problem}", "fix the permissions there (a `sudo pypm` may "
+                            "have left it to root), or run `pypm cache clean` as its owner")]
     return [CheckResult("cache", "ok", f"{shown} is writable")]
+
+
+def _probe_directory(directory: Path) -> None:
+    """Write a file in ``directory`` and delete it (OSError when that fails)."""
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=_PROBE_PREFIX) as probe:
+        probe.write(b"pypm doctor\n")
+        probe.flush()
+
+
+def _cache_inside_problem(cache: Path) -> str | None:
+    """What in the cache a sync could not write (None: nothing): the store's lock file,
+    which every sync opens for writing, and pypm's directories and the store's buckets,
+    which it writes new files into."""
+    from pypm.store.layout import CACHE_DIRS, STORE
+    from pypm.store.lock import lock_file_name
+
+    lock = cache / lock_file_name()
+    if lock.exists() or lock.is_symlink():
+        try:
+            os.close(os.open(lock, os.O_RDWR))  # no O_CREAT, no O_TRUNC: nothing changes
+        except OSError as exc:
+            return f"its lock file {lock.name} cannot be opened for writing: {_reason(exc)}"
+    store = cache / STORE
+    buckets = sorted(p for p in store.iterdir() if p.is_dir()) if store.is_dir() and not store.is_symlink() else []
+    for directory in [*(cache / name for name in CACHE_DIRS), *buckets]:
+        if not directory.exists():
+            continue
+        if not directory.is_dir():
+            return f"{directory.relative_to(cache)} is a file where a directory is expected"
+        try:
+            _probe_directory(directory)
+        except OSError as exc:
+            return f"{directory.relative_to(cache)} is not writable: {_reason(exc)}"
+    return None
 
 
 def check_hardlink(target: Target) -> list[CheckResult]:

@@ -43,6 +43,11 @@ def _lock(cache_dir: Path):  # noqa: ANN202 - filelock's ReadWriteLock, imported
     return ReadWriteLock(str(_made(cache_dir) / LOCK_FILE), is_singleton=True)
 
 
+def lock_file_name() -> str:
+    """The file a sync opens to take the store's lock on this platform."""
+    return FLOCK_FILE if os.name == "posix" else LOCK_FILE
+
+
 def is_lock_file(name: str) -> bool:
     """True for the lock files: flock's, and the database and the files SQLite keeps
     beside it (journal, WAL)."""
