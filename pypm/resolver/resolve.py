@@ -304,12 +304,14 @@ class _Solver:
         preferences: dict[NormalizedName, Version | frozenset[Version]],
         within: frozenset[str],
     ) -> list[tuple[_Solved, frozenset[str]]]:
+        """Each part resolved on its own. Only the previous lock's versions are preferred:
+        one fork's choices are not preferred in the next, so no fork gets older versions
+        for having been solved after another (``vv`` held at 1.0 everywhere because the
+        fork of ``xx>=2`` needed ``vv<2``; uv 0.13.9 locks each fork's newest)."""
         solved = []
         for fork_environments, atoms in parts:
             for result, inner in self.solve_with_forks(fork_environments, preferences, within | atoms):
                 solved.append((result, atoms | inner))
-                for name, package in result.packages.items():
-                    preferences.setdefault(name, package.version)
         return solved
 
     def solve_with_forks(

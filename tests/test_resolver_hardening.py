@@ -1,0 +1,61 @@
+"""Universal resolution, checked against what uv 0.13.9 locks for the same index: forks
+do not hand their choices to one another, a release's ``Requires-Python`` splits the
+Pythons whichever candidate it is, and a dependency is followed only where the path to it
+can hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pypm.testing import DistSpec
+from tests.test_python_forks import lock_entries
+from tests.workspaces import write_project
+
+
+def _lock(run_pypm, root: Path, url: str, *args: str) -> dict[str, list[tuple[str, str | None]]]:
+    run_pypm(*(args or ("lock",)), cwd=root, env_extra={"PYPM_INDEX_URL": url})
+    return lock_entries(root)
+
+
+# -- 1. a fork's choices are not preferences of the forks after it --------------------
+
+def test_a_forks_versions_are_not_preferred_in_the_next_fork(tmp_path: Path, make_index, run_pypm) -> None:
+    """The win32 fork needs ``vv<2`` (through ``xx 2.0``); the other fork does not, and
+    gets ``vv 2.0`` (it got 1.0: the first fork's choice was preferred in the second)."""
+    index = make_index([DistSpec("xx", "1.0"), DistSpec("xx", "2.0", requires=["vv<2"]),
+                        DistSpec("vv", "1.0"), DistSpec("vv", "2.0")])
+    root = write_project(tmp_path / "p", ["xx>=2; sys_platform == 'win32'", "xx<2; sys_platform != 'win32'", "vv"],
+                         requires_python=">=3.9")
+    assert _lock(run_pypm, root, index.url)["vv"] == [("1.0", "sys_platform == 'win32'"),
+                                                      ("2.0", "sys_platform != 'win32'")]
+
+
+def test_adding_to_a_lock_forked_by_python_gives_each_fork_its_newest(tmp_path: Path, make_index,
+                                                                    run_pypm) -> None:
+    """A lock split at 3.11 (``newpkg 2.0`` needs it) resolves its recorded forks again
+    after ``add newdep``: the fork below 3.11, solved first, chose ``newdep 1.0`` and the
+    fork from 3.11 took that over, so 3.11+ got 1.0 where a fresh lock gives 2.0."""
+    index = make_index([DistSpec("newpkg", "1.0"), DistSpec("newpkg", "2.0", requires_python=">=3.11"),
+                        DistSpec("newdep", "1.0"), DistSpec("newdep", "2.0", requires_python=">=3.11")])
+    root = write_project(tmp_path / "p", ["newpkg"], requires_python=">=3.9")
+    _lock(run_pypm, root, index.url)
+    added = _lock(run_pypm, root, index.url, "add", "--no-sync", "newdep")
+    expected = [("1.0", "python_full_version < '3.11'"), ("2.0", "python_full_version >= '3.11'")]
+    assert added["newdep"] == expected
+    assert added["newpkg"] == expected
+    fresh = write_project(tmp_path / "fresh", ["newpkg", "newdep"], requires_python=">=3.9")
+    assert _lock(run_pypm, fresh, index.url) == added
+
+
+def test_a_relock_of_forks_keeps_each_forks_versions(tmp_path: Path, make_index, run_pypm) -> None:
+    """Least churn still holds per fork: with newer releases on the index, a re-lock keeps
+    what each fork had locked (its own versions, not another fork's)."""
+    specs = [DistSpec("xx", "1.0"), DistSpec("xx", "2.0", requires=["vv<2"]),
+             DistSpec("vv", "1.0"), DistSpec("vv", "2.0")]
+    root = write_project(tmp_path / "p", ["xx>=2; sys_platform == 'win32'", "xx<2; sys_platform != 'win32'", "vv"],
+                         requires_python=">=3.9")
+    before = _lock(run_pypm, root, make_index(specs).url)
+    newer = make_index([*specs, DistSpec("vv", "1.5"), DistSpec("vv", "2.5"), DistSpec("xx", "1.5")])
+    assert _lock(run_pypm, root, newer.url) == before
+    upgraded = _lock(run_pypm, root, newer.url, "lock", "--upgrade")
+    assert upgraded["vv"] == [("1.5", "sys_platform == 'win32'"), ("2.5", "sys_platform != 'win32'")]
