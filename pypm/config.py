@@ -319,7 +319,7 @@ class Settings:
         """The cache directory, created on first use by its users."""
         configured = self.values["cache-dir"]
         if configured:
-            return Path(configured).expanduser()
+            return expanded_path(configured, self.describe("cache-dir")).absolute()  # (--cache-dir: the cwd's)
         import platformdirs
 
         return platformdirs.user_cache_path("pypm", appauthor=False)
@@ -355,12 +355,23 @@ def _is_relative_path(entry: str) -> bool:
     return "://" not in entry and not entry.startswith("~") and not Path(entry).is_absolute()
 
 
+def expanded_path(value: str, where: str) -> Path:
+    """``value`` as a path with ``~`` and ``~user`` expanded; a home directory that cannot
+    be found (``~nobody/x``, no ``HOME``) is a settings error naming ``where`` the value
+    came from, not an internal error."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{where}: the home directory in {value!r} cannot be found",
+                          hint="give the path in full, or one under your own ~") from None
+
+
 def user_data_dir(name: str, variable: str) -> Path:
     """pypm's directory ``name`` in the user data dir (platformdirs), or the directory the
     environment ``variable`` names (named environments, native plugins)."""
     given = os.environ.get(variable, "").strip()
     if given:
-        return Path(given).expanduser()
+        return expanded_path(given, variable)
     import platformdirs
 
     return platformdirs.user_data_path("pypm", appauthor=False) / name
@@ -410,21 +421,27 @@ def load_settings(project_table: Mapping[str, Any], project_file: Path | None = 
                 sources[setting.name] = source
                 if setting.deferred_check is not None and values[setting.name]:
                     pending.insert(0, (setting.name, source, values[setting.name]))
-    _anchor_python(values, sources)
+    _anchor_paths(values, sources)
     return Settings(values, sources, pending)
 
 
-def _anchor_python(values: dict[str, Any], sources: dict[str, str]) -> None:
-    """A relative interpreter path set in a file is read against that file's directory (as
-    ``find-links`` is, and uv reads relative paths in its configuration files), so it names
-    the same interpreter from a subdirectory or with ``--project``; from a variable, against
-    the current directory."""
-    value = values.get("python")
-    if not isinstance(value, str) or not looks_like_path(value) or value.startswith("~") or Path(value).is_absolute():
-        return
-    source = Path(sources["python"])
-    if source.is_absolute():  # a file (a variable is named by its name)
-        values["python"] = str(source.parent / value)
+def _anchor_paths(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """A relative interpreter path or ``cache-dir`` set in a file is read against that
+    file's directory (as ``find-links`` is, and uv reads relative paths in its configuration
+    files), so it names the same place from a subdirectory or with ``--project``; from a
+    variable, against the current directory. ``cache-dir`` is made absolute either way:
+    symbolic links into the store must not lead somewhere relative to themselves."""
+    for name in ("python", "cache-dir"):
+        value = values.get(name)
+        if not isinstance(value, str) or not value or value.startswith("~") or Path(value).is_absolute():
+            continue
+        if name == "python" and not looks_like_path(value):
+            continue  # a version or a command name
+        source = Path(sources[name])
+        if source.is_absolute():  # a file (a variable is named by its name)
+            values[name] = str(source.parent / value)
+        elif name == "cache-dir":
+            values[name] = str(Path.cwd() / value)
 
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:

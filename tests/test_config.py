@@ -599,3 +599,31 @@ def test_user_config_path_is_platformdirs_rule_without_importing_it(monkeypatch,
     else:
         monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
     assert user_config_path() == platformdirs.user_config_path("pypm", appauthor=False) / "config.toml"
+
+
+def test_a_relative_cache_dir_is_anchored_and_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set in a file, a relative ``cache-dir`` is read against that file's directory (as
+    find-links); from a variable, against the current directory: absolute either way, so
+    symbolic links into the store never lead somewhere relative to themselves."""
+    project = tmp_path / "proj"
+    (project / "sub").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "1"\n\n'
+                                            '[tool.pypm]\ncache-dir = ".pypm-cache"\n')
+    monkeypatch.chdir(project / "sub")
+    assert load_workspace(project).settings.cache_dir == project / ".pypm-cache"
+    monkeypatch.setenv("PYPM_CACHE_DIR", "rel-cache")
+    assert load_settings({}).cache_dir == project / "sub" / "rel-cache"
+
+
+@pytest.mark.parametrize("layer", ["env", "tool"])
+def test_a_home_directory_that_cannot_be_found_is_a_settings_error(layer: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~nobody-here/x`` (a teammate's path in a shared file): one settings error, not
+    exit 70 from ``RuntimeError: Could not determine home directory``."""
+    if layer == "env":
+        monkeypatch.setenv("PYPM_CACHE_DIR", "~nobody-here-pypm/cache")
+        settings = load_settings({})
+    else:
+        settings = load_settings({"cache-dir": "~nobody-here-pypm/cache"})
+    with pytest.raises(ConfigError, match="the home directory in '~nobody-here-pypm/cache' cannot be found"):
+        _ = settings.cache_dir

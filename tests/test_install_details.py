@@ -58,3 +58,27 @@ def test_install_info_is_read_from_the_store_pointer_and_from_older_installs(tmp
     assert installed_distributions([site])["alpha"].install_info == {"link-mode": "copy"}
     run_pypm("sync", cwd=root, env_extra=env)  # recorded as copy, asked for hardlink: reinstalled
     assert installed_distributions([site])["alpha"].install_info == {"link-mode": "hardlink"}
+
+
+def test_a_relative_cache_dir_in_symlink_mode_links_into_the_one_cache(tmp_path, make_index, run_pypm) -> None:
+    """``cache-dir = ".pypm-cache"`` in ``[tool.pypm]`` is the project's directory, from
+    any directory: symlink mode linked ``.pypm-cache/store-v1/...`` relative to each link
+    (every link dangled, the packages imported empty), and a sync from a subdirectory made
+    a second cache there."""
+    import subprocess
+
+    from tests.workspaces import write_project
+
+    index = make_index([DistSpec("alpha", "2.0")])
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10",
+                         tool='link-mode = "symlink"\ncache-dir = ".pypm-cache"\n')
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_CACHE_DIR": ""}  # empty: unset, so the file's value counts
+    run_pypm("sync", cwd=root, env_extra=env)
+    python = root / ".venv" / "bin" / "python"
+    code = "import alpha, importlib.metadata as m; print(m.version('alpha'), alpha.__file__ is not None)"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["2.0", "True"], out
+    (root / "sub").mkdir()
+    run_pypm("sync", "--reinstall", cwd=root / "sub", env_extra=env)
+    assert not (root / "sub" / ".pypm-cache").exists()
+    assert (root / ".pypm-cache" / "store-v1").is_dir()

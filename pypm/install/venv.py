@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pypm.config import looks_like_path
+from pypm.config import expanded_path, looks_like_path
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.install.venv_place import describes_this_venv
@@ -79,7 +79,7 @@ def find_base_python(requested: str | None) -> Path:
     """The interpreter to build ``.venv`` from: a path, a version like ``3.12``, or ours."""
     if not requested:
         return _running_base()
-    candidate = Path(requested).expanduser()
+    candidate = expanded_path(requested, "python")
     if candidate.is_file():
         return candidate.absolute()  # recorded as the venv's base: the same file from any directory
     if looks_like_path(requested):
