@@ -305,8 +305,6 @@ def test_what_cache_verify_finds_the_next_sync_that_installs_it_repairs(tmp_path
     assert "run `pypm sync --reinstall-package NAME` in a project that uses them" in verified.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="needs pypm.store.repair.recheck called by sync for --reinstall(-package) "
-                   "(pypm/operations/sync.py, not this change's)")
 def test_reinstall_package_rehashes_its_store_entry(tmp_path, make_index, run_pypm, pypm_env) -> None:
     """`pypm verify` says a package is modified and hints `pypm sync --reinstall-package`:
     that re-hashes the package's store entry (the usual check compares sizes and mtimes,

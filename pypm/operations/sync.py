@@ -243,6 +243,7 @@ def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interp
     # and `cache clean` from deleting a file or entry this sync is about to use.
     try:
         with shared_store_lock(workspace.settings.cache_dir):
+            _recheck_reinstalled(workspace.settings.cache_dir, to_install, plan.reinstall)
             # With packages installed, every wheel a repair may need is fetched before the
             # first change, as the others are: a fetch that fails then leaves .venv as it was.
             paths = _wheel_files(workspace, [p for p in to_install if p.member_key is None], builders, early,
@@ -311,6 +312,18 @@ def _up_to_date(current: Any, planned: Planned, link_mode: str, verify: bool) ->
     if isinstance(planned.source, PackageWheel) and current.store != planned.source.hashes["sha256"]:
         return False
     return not (verify and missing_files(current))
+
+
+def _recheck_reinstalled(cache_dir: Path, to_install: list[Planned], reinstall: Reinstall) -> None:
+    """``--reinstall(-package)``: re-hash the named packages' store entries, so an in-place
+    edit that kept sizes and mtimes is repaired before linking, not linked again."""
+    from packaging.pylock import PackageWheel
+
+    from pypm.store.repair import recheck
+
+    for planned in to_install:
+        if reinstall.wants(planned.name) and isinstance(planned.source, PackageWheel):
+            recheck(cache_dir, planned.source.hashes["sha256"])
 
 
 @dataclass(frozen=True)
