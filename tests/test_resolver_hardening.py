@@ -59,3 +59,44 @@ def test_a_relock_of_forks_keeps_each_forks_versions(tmp_path: Path, make_index,
     assert _lock(run_pypm, root, newer.url) == before
     upgraded = _lock(run_pypm, root, newer.url, "lock", "--upgrade")
     assert upgraded["vv"] == [("1.5", "sys_platform == 'win32'"), ("2.5", "sys_platform != 'win32'")]
+
+
+# -- 2. a release is split by its Requires-Python whichever candidate it is ----------
+
+def _numpy_bound_index(make_index):  # type: ignore[no-untyped-def]
+    """a 3.0 needs numpy>=2; a 2.0 needs Python 3.10; a 1.0 serves every Python."""
+    return make_index([DistSpec("a", "1.0"), DistSpec("a", "2.0", requires_python=">=3.10"),
+                       DistSpec("a", "3.0", requires=["numpy>=2"]), DistSpec("numpy", "1.0"),
+                       DistSpec("numpy", "2.0")])
+
+
+def test_a_release_tried_after_a_newer_one_failed_forks_by_its_python(tmp_path: Path, make_index,
+                                                                       run_pypm) -> None:
+    """``a 3.0`` is ruled out by ``numpy<2``; the next, ``a 2.0``, needs 3.10: the Pythons
+    from 3.10 get it (every Python got ``a 1.0``: only a first choice split the Pythons)."""
+    root = write_project(tmp_path / "p", ["a", "numpy<2"], requires_python=">=3.9")
+    assert _lock(run_pypm, root, _numpy_bound_index(make_index).url)["a"] == [
+        ("1.0", "python_full_version < '3.10'"), ("2.0", "python_full_version >= '3.10'")]
+
+
+def test_a_dependency_for_newer_pythons_gets_the_release_they_can_use(tmp_path: Path, make_index,
+                                                                      run_pypm) -> None:
+    """Only Python 3.12+ needs ``a``: it gets ``a 2.0`` (for 3.10+), as with uv 0.13.9."""
+    root = write_project(tmp_path / "p", ["a; python_version >= '3.12'", "numpy<2"], requires_python=">=3.9")
+    assert _lock(run_pypm, root, _numpy_bound_index(make_index).url)["a"] == [("2.0", "python_version >= '3.12'")]
+
+
+def test_a_requires_python_only_the_metadata_gives_forks_too(tmp_path: Path, make_index, run_pypm) -> None:
+    """A find-links folder says nothing of Requires-Python: the one in ``a 2.0``'s metadata,
+    read when it is tried after ``a 3.0`` failed, forks the Pythons as the index's would."""
+    from pypm.testing import build_wheel
+
+    links = tmp_path / "links"
+    links.mkdir()
+    for spec in [DistSpec("a", "1.0"), DistSpec("a", "2.0", requires_python=">=3.10"),
+                 DistSpec("a", "3.0", requires=["numpy>=2"]), DistSpec("numpy", "1.0"), DistSpec("numpy", "2.0")]:
+        build_wheel(spec, links)
+    root = write_project(tmp_path / "p", ["a", "numpy<2"], requires_python=">=3.9")
+    run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": make_index([]).url, "PYPM_FIND_LINKS": str(links)})
+    assert lock_entries(root)["a"] == [("1.0", "python_full_version < '3.10'"),
+                                       ("2.0", "python_full_version >= '3.10'")]

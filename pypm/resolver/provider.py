@@ -4,9 +4,9 @@ A requirement is followed when its marker holds in at least one target environme
 (one environment for a platform-specific resolution, many for a universal lock); every
 edge's marker (extras stripped) is recorded so the lock can give each package a marker.
 
-Requires-Python splits (uv's default ``requires-python`` fork strategy): when the version
-a package would get first (its locked version, else its newest) supports only some of the
-Pythons this resolution serves, the provider records its ``Requires-Python`` in
+Requires-Python splits (uv's default ``requires-python`` fork strategy): when a version
+the resolver is about to try (its locked version, its newest, or an older one after newer
+ones failed) supports only some of the Pythons this resolution serves, the provider records its ``Requires-Python`` in
 :attr:`PypmProvider.python_splits` and stops the resolution (:class:`PythonSplitFound`); the
 caller forks by that range at once, as uv forks as soon as it meets such a release, so each
 Python gets the newest version it can use and no work goes into a result that would be
@@ -131,10 +131,10 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self._python_ok: dict[str, bool] = {}
         self.pythons = frozenset(Version(env["python_full_version"]) for env in space.environments)
         self._served: dict[str, frozenset[Version]] = {}
+        self._splits: dict[str, bool] = {}  # requires-python -> splits this resolution's Pythons?
         #: ``Requires-Python`` ranges that split this resolution's Pythons, each with the
         #: release that asked for it (``name version``).
         self.python_splits: dict[str, str] = {}
-        self._first_choice: dict[NormalizedName, Version] = {}
         self._release_python: dict[tuple[NormalizedName, Version], str] = {}
         self._usable_files: dict[tuple[NormalizedName, Version], list[FileLink]] = {}
         self._warming: set[NormalizedName] = set()
@@ -233,7 +233,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             deps.append(base)
             edges.append((base.key, None))
         requirements, python = self._requirements(candidate)
-        if python is not None and self._first_choice.get(candidate.name) == candidate.version:
+        if python is not None:  # the metadata's, where the index gave none
             self._note_split(str(python), f"{candidate.name} {candidate.version}")
         python = lower_bounds(python)
         if python is not None and not python.contains(self.lowest_python, prereleases=True):
@@ -423,14 +423,17 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         preferred = self._preferred(name)
         if preferred and self.options.keeps_locked(name):
             allowed.sort(key=lambda version: version not in preferred)
-        first = self._first_servable(name, allowed)
-        if first is not None:
-            self._first_choice.setdefault(name, first)
-            self._note_split(self._version_python(name, first), f"{name} {first}")
-        # Releases that support every Python here first (an upper bound excludes the rest),
-        # in the order above; when none does, the order stands (uv ignores upper bounds).
-        allowed.sort(key=lambda version: self._served_by(self._version_python(name, version)) != self.pythons)
+        # Releases for every Python here, or for a part to fork by, first, in the order
+        # above; the rest (for no Python here: a locked version another fork serves; an
+        # upper bound, for a part that cannot be split off) after them: when nothing else
+        # does, the order stands (uv ignores upper bounds).
+        allowed.sort(key=lambda version: not self._servable(self._version_python(name, version)))
         for version in allowed:
+            # A release for only some of the Pythons forks them, whichever candidate it is
+            # (the newest, or one reached after newer ones failed), as uv forks when the
+            # version it picks has such a Requires-Python: the Pythons that can use it get it
+            # (here its files are not usable: they are checked against the lowest Python).
+            self._note_split(self._version_python(name, version), f"{name} {version}")
             files = self._usable(name, version)
             if not files or not self._readable(files):
                 continue
@@ -438,14 +441,23 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
                 continue
             yield version, [f for f in files if f.yanked is None] or files
 
-    def _first_servable(self, name: NormalizedName, allowed: list[Version]) -> Version | None:
-        """The first of ``allowed`` (best first) some Python of this resolution's domain can
-        use: a locked version for Pythons another fork serves is passed over."""
-        for version in allowed:
-            requires_python = self._version_python(name, version)
-            if not requires_python or self._served_by(requires_python) or self._splits_a_sampled_minor(requires_python):
-                return version
-        return None
+    def _servable(self, requires_python: str) -> bool:
+        """Does a release for ``requires_python`` serve every Python here, or a part of
+        them this resolution can fork by (:meth:`_note_split`)?"""
+        if not requires_python:
+            return True
+        served = self._served_by(requires_python)
+        if served == self.pythons:
+            return True
+        return requires_python not in self.unsplittable and self._splittable(requires_python, served)
+
+    def _splittable(self, requires_python: str, served: frozenset[Version]) -> bool:
+        """Some, not all, of this resolution's Pythons are in ``requires_python``."""
+        found = self._splits.get(requires_python)
+        if found is None:
+            found = self._splits[requires_python] = served != self.pythons and (
+                bool(served) or self._splits_a_sampled_minor(requires_python))
+        return found
 
     def _preferred(self, name: NormalizedName) -> frozenset[Version]:
         value = self.preferences.get(name)
@@ -493,10 +505,9 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         """Record a ``Requires-Python`` that admits some, not all, of this resolution's
         Pythons, and stop the resolution (:class:`PythonSplitFound`)."""
         if requires_python and requires_python not in self.python_splits and requires_python not in self.unsplittable:
-            served = self._served_by(requires_python)
             # no sample served, yet part of the domain is (``>=3.11.5`` in a fork of 3.11.x
             # whose sample is 3.11.0): split too, the caller makes an environment for that part
-            if served != self.pythons and (served or self._splits_a_sampled_minor(requires_python)):
+            if self._splittable(requires_python, self._served_by(requires_python)):
                 self.python_splits[requires_python] = release
                 raise PythonSplitFound(requires_python)
 
