@@ -46,3 +46,22 @@ def test_description_lines_are_not_read_as_fields() -> None:
 def test_metadata_without_a_body_keeps_its_last_field() -> None:
     parsed = parse_metadata(b"Metadata-Version: 2.1\nName: a\nVersion: 1\nRequires-Dist: b", "a.whl")
     assert [str(r) for r in parsed.requires_dist] == ["b"]
+
+
+def test_every_reader_of_installed_metadata_takes_utf8(tmp_path) -> None:
+    """Core metadata is UTF-8: a dist-info whose METADATA has non-ASCII values (put there by
+    another installer) is read as text by what scans ``.venv`` and by the build identity
+    check; the email parser alone handed them back as Header objects (exit 70)."""
+    from pypm.build.identity import Expected, check_metadata
+    from pypm.errors import BuildError
+    from pypm.install.installed import installed_distributions
+
+    site = tmp_path / "site-packages"
+    info = site / "cafe_lib-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_bytes("Metadata-Version: 2.1\nName: café-lib\nVersion: 1.0\n\nDescrïption\n".encode())
+    (info / "RECORD").write_text("")
+    found = installed_distributions([site])
+    assert {name: dist.version for name, dist in found.items()} == {"café-lib": "1.0"}
+    with pytest.raises(BuildError):
+        check_metadata("Metadata-Version: 2.1\nName: x\nVersion: 1.0é\n".encode(), Expected("x", "1.0"), "its backend")

@@ -84,11 +84,9 @@ def matches(name: str, version: str, expected: Expected | None) -> bool:
 
 def check_metadata(metadata: bytes, expected: Expected | None, what: str) -> None:
     """Refuse core metadata (from ``what``) whose Name or Version is not ``expected``."""
-    from email.parser import BytesParser
+    from pypm.index.metadata import metadata_headers
 
-    from pypm.index.metadata import header_block
-
-    message = BytesParser().parsebytes(header_block(metadata), headersonly=True)
+    message = metadata_headers(metadata)
     name, version = message["Name"] or "", message["Version"] or ""
     if expected is not None and not matches(name, version, expected):
         raise BuildError(f"{expected.label}: the metadata from {what} is for {name} {version}, not {expected.label}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 import zlib
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -13,6 +13,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pypm.errors import IndexClientError
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 
 @dataclass(frozen=True)
@@ -26,13 +29,9 @@ class DistMetadata:
 
 
 def parse_metadata(data: bytes, source: str) -> DistMetadata:
-    """Parse METADATA bytes; unparsable entries raise a one-line error naming ``source``.
-    Core metadata is UTF-8 (core metadata spec): it is decoded as such before the email
-    parser sees it, which otherwise reads bytes as ASCII and hands non-ASCII values back as
-    ``Header`` objects (bytes that are not UTF-8 become U+FFFD, as packaging reads them)."""
-    from email.parser import HeaderParser
-
-    message = HeaderParser().parsestr(header_block(data).decode("utf-8", "replace"))
+    """Parse METADATA bytes (:func:`metadata_headers`); unparsable entries raise a one-line
+    error naming ``source``."""
+    message = metadata_headers(data)
     try:
         name = canonicalize_name(message["Name"] or "")
         version = Version(message["Version"] or "")
@@ -69,6 +68,16 @@ def checked_metadata(data: bytes, filename: str) -> DistMetadata:
             hint="the index serves wrong metadata for this file; retry later or tell the index's maintainers",
         )
     return metadata
+
+
+def metadata_headers(data: bytes) -> Message:
+    """The header fields of core metadata ``data`` (the description is not parsed). Core
+    metadata is UTF-8 (core metadata spec): decoded as such before the email parser sees
+    it, which otherwise reads bytes as ASCII and hands non-ASCII values back as ``Header``
+    objects (bytes that are not UTF-8 become U+FFFD, as packaging reads them)."""
+    from email.parser import HeaderParser
+
+    return HeaderParser().parsestr(header_block(data).decode("utf-8", "replace"))
 
 
 def header_block(data: bytes) -> bytes:

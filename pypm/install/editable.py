@@ -168,9 +168,9 @@ def _metadata(member: Member) -> bytes:
 
 
 def _version_of(metadata: bytes) -> str | None:
-    from email.parser import BytesParser
+    from pypm.index.metadata import metadata_headers
 
-    return BytesParser().parsebytes(metadata, headersonly=True)["Version"]
+    return metadata_headers(metadata)["Version"]
 
 
 def entry_points_text(member: Member) -> str:

@@ -37,7 +37,7 @@ class InstalledDist:
 
 def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDist]:
     """Every distribution in the given site-packages directories, by canonical name."""
-    from pypm.index.metadata import header_block  # the description is not parsed
+    from pypm.index.metadata import metadata_headers  # the description is not parsed
 
     found: dict[str, InstalledDist] = {}
     for directory in dict.fromkeys(site_packages):
@@ -47,7 +47,7 @@ def installed_distributions(site_packages: list[Path]) -> dict[str, InstalledDis
             metadata = dist_info / "METADATA"
             if not metadata.is_file() or not (dist_info / "RECORD").is_file():
                 continue
-            headers = _header_parser().parsebytes(header_block(metadata.read_bytes()), headersonly=True)
+            headers = metadata_headers(metadata.read_bytes())
             name = canonical_name(headers["Name"] or dist_info.name.split("-")[0])
             pointer = _json_object(dist_info / STORE_POINTER)
             store = pointer.pop("store", None)
@@ -213,7 +213,3 @@ def _prune_empty(directory: Path, site: Path) -> None:
         directory = directory.parent
 
 
-def _header_parser():  # noqa: ANN202 - email.parser, imported when a METADATA is read (~5 ms)
-    from email.parser import BytesParser
-
-    return BytesParser()

@@ -73,9 +73,9 @@ def _prepared(root: Path, raw: RawMember, member: Member, backend: _Backend) -> 
 
 def _lock_fields(metadata: bytes) -> dict[str, Any]:
     """What of the metadata changes the lock (see :mod:`pypm.workspace.inputs`)."""
-    from email.parser import BytesParser
+    from pypm.index.metadata import metadata_headers
 
-    headers = BytesParser().parsebytes(metadata, headersonly=True)
+    headers = metadata_headers(metadata)
     return {
         "requires-dist": sorted(headers.get_all("Requires-Dist") or []),
         "requires-python": headers["Requires-Python"],
@@ -85,12 +85,12 @@ def _lock_fields(metadata: bytes) -> dict[str, Any]:
 
 def apply_metadata(member: Member, fields: frozenset[str], prepared: PreparedMetadata) -> None:
     """Fill ``member``'s dynamic ``fields`` from the backend's metadata."""
-    from email.parser import BytesParser
-
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
-    headers = BytesParser().parsebytes(prepared.metadata, headersonly=True)
+    from pypm.index.metadata import metadata_headers
+
+    headers = metadata_headers(prepared.metadata)
     if "version" in fields and headers["Version"]:
         member.version = Version(headers["Version"])
     if "requires-python" in fields:
