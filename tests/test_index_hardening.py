@@ -226,14 +226,20 @@ def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_401(tmp_
     assert "foo" in locked_names(root)
 
 
-def test_sync_sends_the_credentials_of_a_find_links_page(tmp_path, serve, run_pypm) -> None:
-    """A wheel found on a find-links page with ``user:password@`` is downloaded by sync with
-    them (the lock records its URL without credentials, as for an index's files)."""
+def guarded_find_links(tmp_path: Path, serve: Callable[..., Scripted]) -> dict[str, str]:
+    """Settings for a wheel ``foo 1.0`` found only on a find-links page that wants
+    ``user:SECRET`` (given in its URL) beside an index that has nothing."""
     wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
     links = guarded_page(serve, "SECRET", "/wheels/", wheel.name, wheel)
     empty = serve(lambda request: answer(request, 404))
-    env = {"PYPM_INDEX_URL": f"{empty.base}/simple/",
-           "PYPM_FIND_LINKS": links.base.replace("http://", "http://user:SECRET@") + "/wheels/"}
+    return {"PYPM_INDEX_URL": f"{empty.base}/simple/",
+            "PYPM_FIND_LINKS": links.base.replace("http://", "http://user:SECRET@") + "/wheels/"}
+
+
+def test_sync_sends_the_credentials_of_a_find_links_page(tmp_path, serve, run_pypm) -> None:
+    """A wheel found on a find-links page with ``user:password@`` is downloaded by sync with
+    them (the lock records its URL without credentials, as for an index's files)."""
+    env = guarded_find_links(tmp_path, serve)
     root = write_project(tmp_path / "p", ["foo"])
     run_pypm("lock", cwd=root, env_extra=env)
     assert "SECRET" not in (root / "pylock.toml").read_text()
@@ -666,3 +672,16 @@ def test_a_download_record_that_is_not_a_json_object_is_ignored(tmp_path, make_i
     part.write_bytes(b"PK")
     part.with_suffix(".json").write_text("[1, 2]")
     run_pypm("sync", cwd=root, env_extra=env)
+
+
+def test_bundle_sends_the_credentials_of_the_settings(tmp_path, serve, run_pypm) -> None:
+    """A bundle whose sync is up to date still downloads a locked wheel the cache lost: with
+    the credentials of the find-links (or index) URL, which the lock does not record; it
+    sent none (HTTP 401)."""
+    env = guarded_find_links(tmp_path, serve)
+    root = write_project(tmp_path / "p", ["foo"])
+    run_pypm("sync", "--no-install-project", cwd=root, env_extra=env)
+    run_pypm("cache", "clean", cwd=root, env_extra=env)  # .venv keeps its files: its sync stays up to date
+    bundled = run_pypm("bundle", "--no-install-project", cwd=root, env_extra=env)
+    assert "Synced" not in bundled.stderr and "Downloaded 1 file" in bundled.stderr, bundled.stderr
+    assert list((root / "dist").glob("*.tar.gz"))

@@ -10,6 +10,7 @@ never sent to ``http://host`` or to another port."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 #: (scheme, host, port) of a URL: the origin credentials are bound to
@@ -55,6 +56,14 @@ def remember_url_credentials(url: str) -> None:
             _configured.add((parts.scheme.lower(), parts.hostname))
     if parts.username is not None:
         remember(url, (unquote(parts.username), unquote(parts.password or "")), auth_prefix(url))
+
+
+def remember_settings_credentials(settings: Any) -> None:
+    """:func:`remember_url_credentials` for every index and find-links URL of ``settings``:
+    what installs locked files (a sync, a bundle) carries no credentials in those URLs, as
+    the lock never records them."""
+    for url in [*settings.index_urls, *settings.find_links]:
+        remember_url_credentials(url)
 
 
 def remember(url: str, credentials: tuple[str, str], prefix: str = "/") -> None:

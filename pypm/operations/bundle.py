@@ -361,9 +361,11 @@ def _package_wheels(workspace: Workspace, packages: list[tuple[str, str, Any]], 
     sdists built for ``.venv``'s interpreter (native targets only)."""
     from packaging.pylock import PackageWheel
 
+    from pypm.index.credentials import remember_settings_credentials
     from pypm.install.download import FileToFetch, fetch_all
 
     settings = workspace.settings
+    remember_settings_credentials(settings)  # the locked URLs carry none (sync's too may not have run)
     wheels = [(name, source) for name, _, source in packages if isinstance(source, PackageWheel)]
     items = [FileToFetch(source.filename, source.url, source.hashes["sha256"], source.size) for _, source in wheels]
     fetched = fetch_all(items, settings.cache_dir, offline=bool(settings["offline"]))

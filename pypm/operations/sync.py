@@ -232,11 +232,10 @@ def _apply(workspace: Workspace, lock: _LockSource, selection: Selection, interp
         to_install.append(planned)
     removals = [d for n, d in present.items() if n not in wanted and not selection.inexact]
     removals += [present[p.name] for p in to_install if p.name in present]
-    from pypm.index.credentials import remember_url_credentials
+    from pypm.index.credentials import remember_settings_credentials
     from pypm.store.lock import shared_store_lock
 
-    for url in [*workspace.settings.index_urls, *workspace.settings.find_links]:
-        remember_url_credentials(url)  # locked URLs carry no credentials: the index and find-links URLs do
+    remember_settings_credentials(workspace.settings)  # locked URLs carry none: the settings' URLs do
     builders = _Builders(workspace, interpreter)
     early = _EarlyUnpack(workspace.settings.cache_dir)
     # From the first download to the last link, the store's shared lock keeps `cache prune`
