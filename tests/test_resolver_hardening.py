@@ -100,3 +100,28 @@ def test_a_requires_python_only_the_metadata_gives_forks_too(tmp_path: Path, mak
     run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": make_index([]).url, "PYPM_FIND_LINKS": str(links)})
     assert lock_entries(root)["a"] == [("1.0", "python_full_version < '3.10'"),
                                        ("2.0", "python_full_version >= '3.10'")]
+
+
+# -- 6. a dependency is followed only where the path to its parent can hold -----------
+
+def _path_index(make_index):  # type: ignore[no-untyped-def]
+    """x needs ``y<2`` below Python 3.11; zz needs x (everywhere)."""
+    return make_index([DistSpec("x", "1.0", requires=["y<2; python_version < '3.11'"]), DistSpec("y", "1.0"),
+                       DistSpec("y", "2.0"), DistSpec("zz", "1.0", requires=["x"])])
+
+
+def test_a_dependency_no_path_to_its_parent_can_need_binds_nothing(tmp_path: Path, make_index, run_pypm) -> None:
+    """Only 3.12+ needs x, so x's ``y<2; python_version < '3.11'`` never applies: y gets
+    2.0, as with uv 0.13.9 (it got 1.0: the marker was checked against the whole lock)."""
+    root = write_project(tmp_path / "p", ["x; python_version >= '3.12'", "y"], requires_python=">=3.9")
+    assert _lock(run_pypm, root, _path_index(make_index).url)["y"] == [("2.0", None)]
+
+
+def test_a_dependency_left_out_is_followed_once_another_path_needs_it(tmp_path: Path, make_index,
+                                                                      run_pypm) -> None:
+    """x is pinned for 3.12+ first; zz, pinned after it, needs x on every Python, so
+    x's ``y<2`` binds on 3.9-3.10 after all: no Python gets y 2.0 with x's requirement unmet."""
+    root = write_project(tmp_path / "p", ["x; python_version >= '3.12'", "y", "zz"], requires_python=">=3.9")
+    entries = _lock(run_pypm, root, _path_index(make_index).url)
+    assert entries["x"] == [("1.0", None)]
+    assert entries["y"] == [("1.0", None)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.specifiers import SpecifierSet
@@ -12,6 +13,9 @@ from packaging.version import Version
 
 from pypm.index.links import FileLink
 from pypm.workspace.project import Member
+
+if TYPE_CHECKING:
+    from pypm.resolver.markers import Condition
 
 
 def identifier(name: NormalizedName, extras: frozenset[str]) -> str:
@@ -30,6 +34,9 @@ class Req:
     parent: str | None = None
     text: str = ""
     first_party: bool = False
+    #: The conditions (marker atoms) of the paths it was reached by, its own marker
+    #: included; None for a root requirement (reached where its own marker holds).
+    reach: frozenset[Condition] | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -66,6 +73,8 @@ class Candidate:
     extras: frozenset[str] = frozenset()
     files: list[FileLink] = field(default_factory=list)
     member: Member | None = None
+    #: Where the requirements on it hold (their ``reach``, OR-ed); empty: everywhere.
+    reach: frozenset[Condition] = frozenset()
 
     @property
     def key(self) -> str:

@@ -35,8 +35,8 @@ from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata
-from pypm.resolver.candidates import Candidate, Req
-from pypm.resolver.markers import EnvironmentSpace, python_marker, strip_extra
+from pypm.resolver.candidates import Candidate, Req, identifier
+from pypm.resolver.markers import Condition, EnvironmentSpace, add_condition, python_marker, strip_extra
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.tags import TagMasks
 from pypm.workspace.project import Member
@@ -61,9 +61,11 @@ PYTHON = NormalizedName("<python>")
 SdistMetadata = Callable[[FileLink], DistMetadata]
 
 
-def make_req(requirement: Requirement, parent: str | None, first_party: bool = True) -> Req:
+def make_req(requirement: Requirement, parent: str | None, first_party: bool = True,
+             reach: frozenset[Condition] | None = None) -> Req:
     """Turn a PEP 508 requirement into a :class:`Req` (``first_party``: asked for by the
-    workspace or the user, rather than by a package from the index)."""
+    workspace or the user, rather than by a package from the index; ``reach``: see
+    :attr:`Req.reach`)."""
     if requirement.url:
         raise ResolutionError(
             f"{parent or 'the workspace'} requires {requirement}: direct URL requirements are not supported",
@@ -77,6 +79,7 @@ def make_req(requirement: Requirement, parent: str | None, first_party: bool = T
         parent=parent,
         text=str(requirement),
         first_party=first_party,
+        reach=reach,
     )
 
 
@@ -112,11 +115,21 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         prefetch: Executor | None = None,
         releases: dict[NormalizedName, dict[Version, list[FileLink]]] | None = None,
         unsplittable: frozenset[str] = frozenset(),
+        prune: bool = True,
     ) -> None:
         """``releases``: a cache of each project's files by version, shared by the
         resolutions of one lock's forks (what the index lists does not depend on the fork).
-        ``unsplittable``: ``Requires-Python`` ranges a split by was tried and divided nothing."""
+        ``unsplittable``: ``Requires-Python`` ranges a split by was tried and divided nothing.
+        ``prune``: leave out a dependency whose marker no path to its parent can hold with
+        (see :attr:`skipped`)."""
         self.unsplittable = unsplittable
+        self.prune = prune
+        #: (identifier, version) -> the edges (child identifier, marker) left out of its
+        #: dependencies because no path seen to it could hold with their markers: the
+        #: caller checks them against the paths of the result (a requirement added after a
+        #: pin is not seen by it).
+        self.skipped: dict[tuple[str, Version], list[Edge]] = {}
+        self._through_memo: dict[tuple[frozenset[Condition], str], frozenset[Condition]] = {}
         self.client = client
         self.members = members
         self.space = space
@@ -202,14 +215,46 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
             member = self.members[name]
             version = member.version or Version("0")
             fits = member.version is None or all(r.specifier.contains(version, prereleases=True) for r in reqs)
-            return [Candidate(name, version, extras, member=member)] if fits and version not in bad else []
+            if not fits or version in bad:
+                return []
+            return [Candidate(name, version, extras, member=member, reach=self._reach(reqs))]
         return partial(self._matches, name, extras, reqs, bad)
 
     def _matches(self, name: NormalizedName, extras: frozenset[str], reqs: list[Req],
                  bad: set[Version]) -> Iterator[Candidate]:
+        reach = self._reach(reqs)
         for version, files in self._ordered(name, reqs):
             if version not in bad:
-                yield Candidate(name, version, extras, files)
+                yield Candidate(name, version, extras, files, reach=reach)
+
+    def _reach(self, reqs: list[Req]) -> frozenset[Condition]:
+        """Where the requirements on one name hold (empty: everywhere)."""
+        if not self.prune:
+            return frozenset()
+        found: set[Condition] = set()
+        for req in reqs:
+            reach = req.reach if req.reach is not None else self._through(frozenset(), strip_extra(req.marker))
+            if not reach or Condition() in reach:
+                return frozenset()
+            for condition in reach:
+                add_condition(found, condition)
+        return frozenset(found)
+
+    def _through(self, reach: frozenset[Condition], marker: Marker | None) -> frozenset[Condition]:
+        """The paths of ``reach`` (empty: everywhere) that can hold with ``marker``, each
+        extended by it (empty when none can)."""
+        if marker is None:
+            return reach or frozenset({Condition()})
+        key = (reach, self.space.text(marker))
+        found = self._through_memo.get(key)
+        if found is None:
+            conditions: set[Condition] = set()
+            for condition in reach or (Condition(),):
+                extended = condition.extend(self.space, marker)
+                if extended is not None:
+                    add_condition(conditions, extended)
+            found = self._through_memo[key] = frozenset(conditions)
+        return found
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if candidate.member is not None and candidate.member.version is None:
@@ -229,7 +274,8 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         deps: list[Req] = []
         edges: list[Edge] = []
         if candidate.extras:
-            base = Req(candidate.name, SpecifierSet(f"=={candidate.version}"), parent=candidate.key)
+            base = Req(candidate.name, SpecifierSet(f"=={candidate.version}"), parent=candidate.key,
+                       reach=candidate.reach or None)
             deps.append(base)
             edges.append((base.key, None))
         requirements, python = self._requirements(candidate)
@@ -238,11 +284,21 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         python = lower_bounds(python)
         if python is not None and not python.contains(self.lowest_python, prereleases=True):
             deps.append(Req(PYTHON, python, parent=f"{candidate.name} {candidate.version}"))
+        skipped: list[Edge] = []
         for requirement in requirements:
-            req = make_req(requirement, f"{candidate.name} {candidate.version}", candidate.member is not None)
+            marker = strip_extra(requirement.marker)
+            # Followed only where a path to the parent can hold with its marker: ``y<2;
+            # python_version < '3.11'`` of a package only 3.12+ needs binds nothing, as in uv.
+            reach = self._through(candidate.reach, marker) if self.prune else None
+            if reach is not None and not reach:
+                name = canonicalize_name(requirement.name)
+                skipped.append((identifier(name, frozenset(map(canonicalize_name, requirement.extras))), marker))
+                continue
+            req = make_req(requirement, f"{candidate.name} {candidate.version}", candidate.member is not None, reach)
             deps.append(req)
-            edges.append((req.key, strip_extra(requirement.marker)))
+            edges.append((req.key, marker))
         self.edges[(candidate.key, candidate.version)] = edges
+        self.skipped[(candidate.key, candidate.version)] = skipped
         for req in deps:
             self.warm(req.name)
         return deps

@@ -358,13 +358,29 @@ class _Solver:
     ) -> _Solved:
         """One resolution for all of ``environments`` (the fork ``within`` names);
         :class:`_Conflict` when impossible (``exhaustive``: by chronological backtracking,
-        see :mod:`pypm.resolver.exhaustive`)."""
-        from pypm.resolver.explain import explain_impossible
+        see :mod:`pypm.resolver.exhaustive`).
 
+        A dependency no path to its parent can hold with is left out (its constraint binds
+        nothing); when the result has a path that needs one after all (a requirement on the
+        parent came after its pin), it is resolved again following every dependency."""
         space = EnvironmentSpace(environments, within=within)
         roots = [(req, cond) for req, cond in self.roots if space.possible(req.marker)]
-        provider = PypmProvider(self.client, self.members, space, lowest_python(environments), preferences,
-                                self.options, self.sdist_metadata, self.pool, self.releases, unsplittable)
+        solved = self._solve_once(space, roots, preferences, unsplittable, exhaustive, prune=True)
+        if solved is None:
+            solved = self._solve_once(space, roots, preferences, unsplittable, exhaustive, prune=False)
+        assert solved is not None
+        return solved
+
+    def _solve_once(
+        self, space: EnvironmentSpace, roots: list[RootEdge], preferences: Preferences,
+        unsplittable: frozenset[str], exhaustive: bool, prune: bool,
+    ) -> _Solved | None:
+        """:meth:`solve` with or without leaving dependencies out (``prune``); None when
+        a path of the result needs a dependency left out."""
+        from pypm.resolver.explain import explain_impossible
+
+        provider = PypmProvider(self.client, self.members, space, lowest_python(space.environments), preferences,
+                                self.options, self.sdist_metadata, self.pool, self.releases, unsplittable, prune)
         for req, _ in roots:
             provider.warm(req.name)
         try:
@@ -382,7 +398,21 @@ class _Solver:
                 "resolution took too many steps without finding a solution",
                 hint="narrow the version ranges of your dependencies",
             ) from None
-        return _Solved(_collect(mapping, provider), _propagate(mapping, provider, roots, space))
+        by_key = _propagate(mapping, provider, roots, space)
+        if prune and _skipped_needed(mapping, provider, by_key, space):
+            return None
+        return _Solved(_collect(mapping, provider), _by_name(mapping, by_key))
+
+
+def _skipped_needed(mapping: Mapping[str, Candidate], provider: PypmProvider,
+                    by_key: dict[str, set[Condition]], space: EnvironmentSpace) -> bool:
+    """Does a path of the result to a pinned package hold with a dependency of it that
+    the provider left out?"""
+    for key, candidate in mapping.items():
+        for _child, marker in provider.skipped.get((key, candidate.version), ()):
+            if any(condition.extend(space, marker) is not None for condition in by_key.get(key, ())):
+                return True
+    return False
 
 
 def _in_fork(message: str, atoms: frozenset[str]) -> str:
@@ -556,8 +586,8 @@ def _propagate(
     provider: PypmProvider,
     roots: list[RootEdge],
     space: EnvironmentSpace,
-) -> dict[NormalizedName, set[Condition]]:
-    """Each package's conditions: OR over the paths reaching it, each path AND-ed."""
+) -> dict[str, set[Condition]]:
+    """Each identifier's conditions: OR over the paths reaching it, each path AND-ed."""
     by_key: dict[str, set[Condition]] = {}
     work: list[str] = []
     for req, condition in roots:
@@ -572,6 +602,12 @@ def _propagate(
                 extended = condition.extend(space, marker)
                 if extended is not None and add_condition(by_key.setdefault(child_key, set()), extended):
                     work.append(child_key)
+    return by_key
+
+
+def _by_name(mapping: Mapping[str, Candidate],
+             by_key: dict[str, set[Condition]]) -> dict[NormalizedName, set[Condition]]:
+    """The conditions of each name (over its identifiers, with and without extras)."""
     by_name: dict[NormalizedName, set[Condition]] = {}
     for key, conds in by_key.items():
         target = by_name.setdefault(mapping[key].name, set())
