@@ -422,3 +422,47 @@ def test_doctor_fails_a_cache_whose_lock_file_or_store_sync_cannot_write(tmp_pat
     assert state() == before
     if blocked == "store.flock":
         assert synced.returncode != 0, synced.stderr
+
+
+def _waiting_on_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` sleeps in the kernel waiting for a file lock (Linux)."""
+    try:
+        return "lock" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sees a process wait on a lock through /proc")
+def test_a_clean_while_a_symlink_sync_waits_leaves_no_fresh_stamp_over_dangling_links(
+        tmp_path, make_index, run_pypm, pypm_env) -> None:
+    """A sync waits for the store's lock before it reads ``.venv``'s stamp and plans: a
+    `cache clean` that holds the lock first (deleting the store and the stamps of symlinked
+    environments) is seen, and what it deleted is installed again. The sync used to plan
+    first, then wait, and wrote a fresh stamp over links into the deleted store."""
+    from pypm.fsutil import exclusive_flock
+    from pypm.operations.cache import _forget_symlinked_environments
+    from pypm.store.layout import CACHE_DIRS
+    from pypm.store.registry import store_entries
+    from tests.workspaces import replace_in, write_project
+
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    index = make_index([DistSpec("alpha", "1.0"), DistSpec("gamma", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10", tool='link-mode = "symlink"')
+    run_pypm("sync", cwd=root, env_extra=env)
+    replace_in(root / "pyproject.toml", '"alpha"]', '"alpha", "gamma"]')
+    run_pypm("lock", cwd=root, env_extra=env)
+    with exclusive_flock(cache / "store.flock", lambda: None):
+        sync = subprocess.Popen([sys.executable, "-m", "pypm", "sync"], cwd=root, env={**pypm_env, **env},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not _waiting_on_a_lock(sync.pid):
+            assert sync.poll() is None and time.monotonic() < deadline, sync.stdout.read() if sync.stdout else ""
+            time.sleep(0.05)
+        _forget_symlinked_environments(store_entries(cache), outside=cache)  # what `cache clean` does under it
+        for name in CACHE_DIRS:
+            shutil.rmtree(cache / name, ignore_errors=True)
+    output, _ = sync.communicate(timeout=120)
+    assert sync.returncode == 0, output
+    code = "import alpha, gamma; print(alpha.__file__ is not None, gamma.__file__ is not None)"
+    assert imports(run_pypm, root, env, code).split() == ["True", "True"]

@@ -68,25 +68,30 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
     :func:`pypm.install.venv.project_venv`)."""
     from pypm.install.venv import project_venv, requested_base
     from pypm.operations.member_metadata import prepare_dynamic_metadata
+    from pypm.store.lock import shared_store_lock
 
     venv, settings = workspace.venv_path, workspace.settings
     requested_base(settings)  # a python setting that names no interpreter fails here, naming its source
     if not reinstall.forces and stamp_matches(venv, workspace.lock_path, selection, settings, workspace.raw):
         ui.detail("sync: .venv matches pylock.toml")
         return SyncOutcome(skipped=True)
-    previous = read_stamp(venv)
-    lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
-    lock = _LockSource.read(workspace.lock_path, settings.cache_dir, lock_bytes)  # a broken lock fails here
-    prepared = prepare_dynamic_metadata(workspace)
-    inputs = sync_inputs(lock_bytes, selection, settings, workspace.raw)
-    with project_venv(venv, settings["python"], _requires_python(workspace, lock.requires_python()),
-                      STAMP_FILE) as interpreter:
-        # The files of kept packages are checked only when .venv changed since the last sync.
-        verify = previous is None or not environment_unchanged(previous.get("environment"))
-        plan = _Plan(prepared, verify, inputs["members"], reinstall)
-        outcome = _apply(workspace, lock, selection, interpreter, plan)
-        content = stamp_content(venv, inputs, outcome.leaves_of)
-        atomic_write_text(stamp_path(venv), json.dumps(content))
+    # Held from reading the old stamp to writing the new one: a `cache clean` or `prune`
+    # in between would delete entries this sync counts as installed (symlink mode) and
+    # forget a stamp it then writes afresh.
+    with shared_store_lock(settings.cache_dir):
+        previous = read_stamp(venv)
+        lock_bytes = workspace.lock_path.read_bytes() if workspace.lock_path.is_file() else b""
+        lock = _LockSource.read(workspace.lock_path, settings.cache_dir, lock_bytes)  # a broken lock fails here
+        prepared = prepare_dynamic_metadata(workspace)
+        inputs = sync_inputs(lock_bytes, selection, settings, workspace.raw)
+        with project_venv(venv, settings["python"], _requires_python(workspace, lock.requires_python()),
+                          STAMP_FILE) as interpreter:
+            # The files of kept packages are checked only when .venv changed since the last sync.
+            verify = previous is None or not environment_unchanged(previous.get("environment"))
+            plan = _Plan(prepared, verify, inputs["members"], reinstall)
+            outcome = _apply(workspace, lock, selection, interpreter, plan)
+            content = stamp_content(venv, inputs, outcome.leaves_of)
+            atomic_write_text(stamp_path(venv), json.dumps(content))
     ui.info(_summary(outcome, workspace.raw.label or ".venv"))
     return outcome
 
