@@ -20,9 +20,9 @@ from typing import Any
 
 from pypm.errors import UsageError
 from pypm.fsutil import atomic_write_bytes, atomic_write_text
+from pypm.store.layout import SCRIPT_ENVS
 from pypm.workspace.script import script_metadata
 
-SCRIPT_ENVS = "script-envs"
 _ENV_NAME = "pypm-script-env"
 
 
