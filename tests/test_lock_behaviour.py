@@ -376,3 +376,14 @@ def test_a_default_requires_python_follows_the_python_of_the_sync(tmp_path, make
     assert installed(root / ".venv")["newpkg"] == "1.0"
     again = run_pypm("sync", "--python", str(PY310[0]), cwd=root, env_extra=env)
     assert "All up to date" in again.stderr, again.stderr
+
+
+def test_a_find_links_directory_under_home_is_expanded(tmp_path, make_index, run_pypm) -> None:
+    """``find-links = ["~/wheels"]`` is the user's directory, as pip reads it (pypm looked
+    for a directory literally named ``~``)."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    home = tmp_path / "home"
+    build_wheel(DistSpec("local-only", "3.0"), home / "wheels")
+    root = project_with(tmp_path / "p", ["local-only"], extra_tool='find-links = ["~/wheels"]')
+    lock(run_pypm, root, index, env={"HOME": str(home)})
+    assert packages(root)["local-only"]["version"] == "3.0"

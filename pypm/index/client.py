@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from pypm.config import Settings
+from pypm.config import Settings, expanded_path
 from pypm.errors import IndexClientError
 from pypm.fsutil import file_sha256
 from pypm.index.credentials import remember_url_credentials
@@ -247,7 +247,8 @@ class IndexClient:
     def _read_find_links(self, location: str) -> list[FileLink]:
         if location.startswith(("http://", "https://")):
             return self._find_links_page(location)
-        directory = local_path(location) if location.startswith("file:") else Path(location)
+        # ~ and ~user expanded, as pip reads a find-links path and pypm reads cache-dir
+        directory = local_path(location) if location.startswith("file:") else expanded_path(location, "find-links")
         if not directory.is_dir():
             raise IndexClientError(f"find-links location {location} is not a directory or URL",
                                    hint=f"it comes from {self._find_links_source}")
