@@ -125,3 +125,75 @@ def test_a_dependency_left_out_is_followed_once_another_path_needs_it(tmp_path: 
     entries = _lock(run_pypm, root, _path_index(make_index).url)
     assert entries["x"] == [("1.0", None)]
     assert entries["y"] == [("1.0", None)]
+
+
+# -- 9. python -m pypm.scenarios reads required_environments as pypm lock does --------
+
+def _run_scenario(text: str):  # type: ignore[no-untyped-def]
+    from pypm.scenarios.model import parse_scenario
+    from pypm.scenarios.runner import run_scenario
+
+    return run_scenario(parse_scenario(text))
+
+
+_WIN_ONLY = """
+[packages.win-only.versions."1.0.0"]
+sdist = false
+wheel_tags = ["py3-none-win_amd64"]
+
+[packages.anywhere.versions."1.0.0"]
+"""
+
+
+def test_a_scenarios_required_environments_do_not_limit_the_lock() -> None:
+    """Linux is required, not the only environment: the Windows-only dependency is locked
+    (it was left out: the required environments were taken as the lock's limits)."""
+    outcome = _run_scenario("""
+name = "required-env-not-a-limit"
+[resolver_options]
+universal = true
+required_environments = ['sys_platform == "linux"']
+[root]
+requires = ["win-only; sys_platform == 'win32'", "anywhere"]
+requires_python = ">=3.12"
+[expected]
+satisfiable = true
+[expected.packages]
+win-only = "1.0.0"
+anywhere = "1.0.0"
+""" + _WIN_ONLY)
+    assert outcome.passed, outcome.reason
+
+
+def test_a_scenarios_required_environment_without_a_file_is_unsatisfiable() -> None:
+    """``win-only`` has no file for Linux, which is required: as ``pypm lock`` says, no lock
+    (it passed as resolved: the required environments were never checked)."""
+    outcome = _run_scenario("""
+name = "required-env-missing-wheel"
+[resolver_options]
+universal = true
+required_environments = ['sys_platform == "linux"', 'sys_platform == "win32"']
+[root]
+requires = ["win-only"]
+requires_python = ">=3.12"
+[expected]
+satisfiable = false
+""" + _WIN_ONLY)
+    assert outcome.passed, outcome.reason
+
+
+def test_a_scenario_fails_on_a_locked_package_it_does_not_expect() -> None:
+    outcome = _run_scenario("""
+name = "unexpected-extra-package"
+[root]
+requires = ["a"]
+[expected]
+satisfiable = true
+[expected.packages]
+a = "1.0.0"
+[packages.a.versions."1.0.0"]
+requires = ["b"]
+[packages.b.versions."1.0.0"]
+""")
+    assert not outcome.passed
+    assert outcome.reason == "expected nothing else (also locked: b==1.0.0)"

@@ -237,7 +237,10 @@ def _resolution(**versions: str) -> Resolution:
 
 def test_check_compares_versions_and_satisfiability() -> None:
     scenario = parse_scenario(_scenario_text('[expected.packages]\n"A_B" = "1.0"\n'))
-    assert check(scenario, _resolution(**{"a-b": "1.0.0", "other": "9"}), None) is None
+    assert check(scenario, _resolution(**{"a-b": "1.0.0"}), None) is None
+    # [expected.packages] is the whole set (packse lists every package installed)
+    assert check(scenario, _resolution(**{"a-b": "1.0.0", "other": "9"}), None) == (
+        "expected nothing else (also locked: other==9)")
     assert check(scenario, _resolution(**{"a-b": "2"}), None) == "expected a-b==1.0 (got 2)"
     assert check(scenario, _resolution(), None) == "expected a-b==1.0 (missing)"
     assert check(scenario, None, ResolutionError("boom")) == "expected satisfiable, got ResolutionError: boom"

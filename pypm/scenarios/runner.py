@@ -20,6 +20,7 @@ from packaging.version import Version
 from pypm.build import make_sdist_metadata_builder
 from pypm.errors import ResolutionError
 from pypm.index.client import IndexClient
+from pypm.resolver.coverage import check_required
 from pypm.resolver.environments import target_environment, universal_environments
 from pypm.resolver.options import ResolverOptions
 from pypm.resolver.resolve import Resolution, resolve_requirements
@@ -63,16 +64,18 @@ def target_python(scenario: Scenario) -> str:
 
 
 def environments_for(scenario: Scenario) -> list[dict[str, str]]:
-    """Marker environments to resolve for: every allowed one (universal) or the target one.
+    """Marker environments to resolve for: every one requires-python allows (universal:
+    ``required_environments`` do not limit them, as ``pypm lock`` and uv read the setting)
+    or the target one.
 
     Raise :class:`ResolutionError` when the root's requires-python rules them all out.
     """
     root_python = scenario.root.requires_python
     if scenario.options.universal:
         spec = SpecifierSet(root_python if root_python is not None else UNIVERSAL_REQUIRES_PYTHON)
-        environments = universal_environments(spec, scenario.options.required_environments)
+        environments = universal_environments(spec, [])
         if not environments:
-            raise ResolutionError(f"requires-python {spec} and the required environments allow no environment")
+            raise ResolutionError(f"requires-python {spec} allows no environment")
         return environments
     python = target_python(scenario)
     if root_python is not None and not SpecifierSet(root_python).contains(python, prereleases=True):
@@ -93,16 +96,21 @@ def options_for(scenario: Scenario) -> ResolverOptions:
 
 
 def resolve_scenario(scenario: Scenario, index_url: str, cache_dir: Path) -> Resolution:
-    """Resolve the scenario's root requirements against ``index_url``."""
+    """Resolve the scenario's root requirements against ``index_url``; a universal one's
+    ``required_environments`` are then checked on the result, as ``pypm lock`` checks
+    ``required-environments`` (a package without a file for one is an error)."""
     environments = environments_for(scenario)
     client = IndexClient.for_urls([index_url], cache_dir=cache_dir)
     try:
-        return resolve_requirements(
+        resolution = resolve_requirements(
             list(scenario.root.requires), client, environments, options_for(scenario),
             sdist_metadata=make_sdist_metadata_builder(client, cache_dir),
         )
     finally:
         client.close()
+    if scenario.options.universal:
+        check_required(resolution.uncovered, scenario.options.required_environments)
+    return resolution
 
 
 #: Phrases of the resolver's "no set of versions satisfies the requirements" errors (the
@@ -117,7 +125,7 @@ UNSATISFIABLE_PHRASES = (
     "the workspace member ",
     "which required-environments requires",
     "does not satisfy the root's requires-python",
-    "allow no environment",
+    "allows no environment",
 )
 #: Phrases that disqualify an error even when it also names a conflict.
 NOT_ANSWERED_PHRASES = ("not supported", "too many steps")
@@ -162,7 +170,9 @@ def check(scenario: Scenario, resolution: Resolution | None, error: ResolutionEr
     Return None when it matches, else a one-line reason. An expected-unsatisfiable
     scenario passes only on a conflict error (:func:`is_unsatisfiable`); an expected
     version must be the version of every locked entry of that name (a forked package has
-    one entry per fork).
+    one entry per fork). ``[expected.packages]``, when given, is the whole set (as in
+    packse, whose scenarios list every package installed): a locked name it does not list
+    fails too.
     """
     if error is not None:
         return _check_error(scenario, error)
@@ -177,6 +187,10 @@ def check(scenario: Scenario, resolution: Resolution | None, error: ResolutionEr
             wrong.append(f"{name}=={version} (missing)")
         elif any(v != Version(version) for v in got):
             wrong.append(f"{name}=={version} (got {', '.join(str(v) for v in got)})")
+    if scenario.expected.packages:
+        extra = {name: versions for name, versions in locked.items() if name not in scenario.expected.packages}
+        if extra:
+            wrong.append(f"nothing else (also locked: {_pins(extra)})")
     if wrong:
         return f"expected {'; '.join(wrong)}"
     return None
