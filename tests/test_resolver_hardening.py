@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pypm.testing import DistSpec
 from tests.test_python_forks import lock_entries
 from tests.workspaces import write_project
@@ -197,3 +199,41 @@ requires = ["b"]
 """)
     assert not outcome.passed
     assert outcome.reason == "expected nothing else (also locked: b==1.0.0)"
+
+
+# -- 4. environments and required-environments beyond the sampled platforms -----------
+
+def _platform_index(make_index):  # type: ignore[no-untyped-def]
+    """anywhere: a pure wheel; x86only: wheels for x86-64 Linux and Windows, arm64 macOS."""
+    return make_index([DistSpec("anywhere", "1.0")] + [
+        DistSpec("x86only", "1.0", tag=tag)
+        for tag in ("py3-none-manylinux_2_17_x86_64", "py3-none-win_amd64", "py3-none-macosx_11_0_arm64")])
+
+
+@pytest.mark.parametrize("limit", ["sys_platform == 'freebsd'", "implementation_name == 'pypy'"])
+def test_an_environments_limit_no_sample_is_in_is_locked_for(tmp_path: Path, make_index, run_pypm,
+                                                             limit: str) -> None:
+    """A lock for FreeBSD (or PyPy) only is made, as uv makes it (it failed: no sampled
+    platform is in the limit, and the error said requires-python allowed no Python)."""
+    root = write_project(tmp_path / "p", ["anywhere"], requires_python=">=3.9", tool=f'environments = ["{limit}"]')
+    assert _lock(run_pypm, root, _platform_index(make_index).url)["anywhere"] == [("1.0", None)]
+
+
+def test_a_required_environment_no_sample_is_in_is_checked(tmp_path: Path, make_index, run_pypm) -> None:
+    """Windows on ARM is required and x86only has no wheel for it: the lock fails, as uv's
+    (it passed with a warning that even said to set required-environments)."""
+    marker = "sys_platform == 'win32' and platform_machine == 'ARM64'"
+    root = write_project(tmp_path / "p", ["x86only"], requires_python=">=3.9",
+                         tool=f'required-environments = ["{marker}"]')
+    done = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": _platform_index(make_index).url}, check=False)
+    assert done.returncode == 1, done.stderr
+    assert "x86only 1.0 has no wheel or sdist for win32 ARM64" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (root / "pylock.toml").exists()
+
+
+def test_a_required_environment_a_wheel_serves_locks(tmp_path: Path, make_index, run_pypm) -> None:
+    """Windows on x86-64 is served by x86only's win_amd64 wheel: no error."""
+    marker = "sys_platform == 'win32' and platform_machine == 'AMD64'"
+    root = write_project(tmp_path / "p", ["x86only"], requires_python=">=3.9",
+                         tool=f'required-environments = ["{marker}"]')
+    assert _lock(run_pypm, root, _platform_index(make_index).url)["x86only"] == [("1.0", None)]

@@ -9,6 +9,7 @@ environment is served by the lock even though no sample is one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.markers import Marker
@@ -53,20 +54,49 @@ class SampledEnvironment(dict[str, str]):
         self.region = region
 
 
-def universal_environments(requires_python: SpecifierSet, limits: list[str]) -> list[dict[str, str]]:
-    """Every (Python minor x platform) environment allowed by requires-python and limits."""
-    limit_markers = [Marker(text) for text in limits]
+def universal_environments(
+    requires_python: SpecifierSet, limits: Sequence[str], required: Sequence[str] = ()
+) -> list[dict[str, str]]:
+    """Every (Python minor x platform) environment allowed by requires-python and limits.
+
+    A limit (the ``environments`` setting) or a ``required`` marker (``required-environments``)
+    no sample satisfies (``sys_platform == 'freebsd'``, ``implementation_name == 'pypy'``,
+    ``platform_machine == 'ARM64'`` on Windows) gets environments made for it from the
+    samples (:mod:`pypm.resolver.witnesses`): the lock is resolved for it, and its files are
+    checked for it, as uv resolves for such an environment (it locked none of them before,
+    and said requires-python allowed no Python)."""
     region = Region(str(requires_python), tuple(limits))
-    environments: list[dict[str, str]] = []
+    samples: list[dict[str, str]] = []
     for minor in PYTHON_MINORS:
         full = _python_full_version(requires_python, minor)
-        if full is None:
-            continue
-        for platform in _PLATFORMS:
-            env = _environment(platform, full)
-            if not limit_markers or any(m.evaluate(env) for m in limit_markers):
-                environments.append(SampledEnvironment(env, region))
+        if full is not None:
+            samples.extend(SampledEnvironment(_environment(platform, full), region) for platform in _PLATFORMS)
+    if not limits and not required:
+        return samples
+    limit_markers = [Marker(text) for text in limits]
+    environments = [env for env in samples if not limit_markers or any(_holds(m, env) for m in limit_markers)]
+    for text in [*limits, *required]:
+        marker = Marker(text)
+        if not any(_holds(marker, env) for env in environments):
+            environments.extend(_made_for(samples, region, text))
     return environments
+
+
+def _holds(marker: Marker, env: dict[str, str]) -> bool:
+    try:
+        return marker.evaluate({**env, "extra": ""})
+    except (ValueError, TypeError):
+        return False
+
+
+def _made_for(samples: list[dict[str, str]], region: Region, marker: str) -> list[dict[str, str]]:
+    """Environments of the lock's region made from ``samples`` to satisfy ``marker``."""
+    from pypm.resolver.markers import EnvironmentSpace
+    from pypm.resolver.witnesses import witnesses
+
+    if not samples:
+        return []
+    return witnesses(EnvironmentSpace(samples, region.requires_python, region.limits), [marker])
 
 
 def _environment(platform: dict[str, str], full_version: str) -> dict[str, str]:

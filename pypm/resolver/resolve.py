@@ -147,10 +147,13 @@ def resolve(
     """Resolve the whole workspace universally; raise :class:`ResolutionError` on conflict.
     ``forks``: the fork markers of the previous lock, to start from the same split when
     they still divide the environments (each part may split further)."""
-    environments = universal_environments(workspace.requires_python, workspace.settings["environments"])
+    limits = workspace.settings["environments"]
+    environments = universal_environments(workspace.requires_python, limits,
+                                          workspace.settings["required-environments"])
     if not environments:
+        where = " within the environments setting" if limits else ""
         raise ResolutionError(
-            f"requires-python {workspace.requires_python} allows no supported Python (3.8-3.15)",
+            f"requires-python {workspace.requires_python} allows no supported Python (3.8-3.15){where}",
             hint="check requires-python and the environments setting",
         )
     return resolve_roots(

@@ -23,7 +23,8 @@ from pypm.resolver.markers import EnvironmentSpace
 
 _VERSION_LIKE = frozenset({"python_version", "python_full_version", "implementation_version", "platform_release"})
 _FEATURES = frozenset({"extra", "extras", "dependency_groups"})
-_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
+_SYSTEMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows", "freebsd": "FreeBSD", "openbsd": "OpenBSD",
+            "netbsd": "NetBSD", "aix": "AIX", "sunos5": "SunOS", "cygwin": "CYGWIN_NT"}
 _IMPLEMENTATIONS = {"CPython": "cpython", "PyPy": "pypy"}
 OTHER = "other"
 

@@ -73,7 +73,7 @@ def environments_for(scenario: Scenario) -> list[dict[str, str]]:
     root_python = scenario.root.requires_python
     if scenario.options.universal:
         spec = SpecifierSet(root_python if root_python is not None else UNIVERSAL_REQUIRES_PYTHON)
-        environments = universal_environments(spec, [])
+        environments = universal_environments(spec, [], scenario.options.required_environments)
         if not environments:
             raise ResolutionError(f"requires-python {spec} allows no environment")
         return environments
