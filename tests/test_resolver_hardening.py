@@ -237,3 +237,46 @@ def test_a_required_environment_a_wheel_serves_locks(tmp_path: Path, make_index,
     root = write_project(tmp_path / "p", ["x86only"], requires_python=">=3.9",
                          tool=f'required-environments = ["{marker}"]')
     assert _lock(run_pypm, root, _platform_index(make_index).url)["x86only"] == [("1.0", None)]
+
+
+# -- 5. wheels for PyPy and musl Linux count as usable ---------------------------------
+
+def test_a_release_with_only_pypy_wheels_is_locked_for_pypy(tmp_path: Path, make_index, run_pypm) -> None:
+    """``pypyonly 1.0`` has one ``pp310-pypy310_pp73`` wheel: PyPy gets it, as from uv 0.13.9
+    (0.9 was locked without a word: no sampled CPython can use the wheel)."""
+    index = make_index([DistSpec("pypyonly", "0.9"),
+                        DistSpec("pypyonly", "1.0", tag="pp310-pypy310_pp73-manylinux_2_17_x86_64")])
+    root = write_project(tmp_path / "p", ["pypyonly; implementation_name == 'pypy'"], requires_python=">=3.9")
+    assert _lock(run_pypm, root, index.url)["pypyonly"] == [("1.0", "implementation_name == 'pypy'")]
+
+
+def test_a_release_with_only_musllinux_wheels_is_locked(tmp_path: Path, make_index, run_pypm) -> None:
+    """A musllinux wheel installs on musl Linux, which the lock serves: the release is
+    locked, as uv locks it (pypm said no usable version), with a warning for glibc Linux."""
+    index = make_index([DistSpec("musl", "1.0", tag="py3-none-musllinux_1_2_x86_64")])
+    root = write_project(tmp_path / "p", ["musl; sys_platform == 'linux'"], requires_python=">=3.9")
+    done = run_pypm("lock", cwd=root, env_extra={"PYPM_INDEX_URL": index.url})
+    assert lock_entries(root)["musl"] == [("1.0", "sys_platform == 'linux'")]
+    assert "warning: musl 1.0 has no file for linux aarch64, linux x86_64" in done.stderr
+
+
+def test_the_variants_a_sampled_linux_cpython_stands_for() -> None:
+    from packaging.tags import parse_tag
+
+    from pypm.resolver.environments import target_environment
+    from pypm.resolver.tags import tags_mask, unsampled_variants
+
+    (linux,) = target_environment("3.10", "linux")
+    pypy, musl, pypy_musl = unsampled_variants([linux], pypy=True)
+    assert unsampled_variants([linux], pypy=False) == [musl]
+
+    def serves(tag: str, env: dict[str, str]) -> bool:
+        return tags_mask(frozenset(parse_tag(tag)), [env]) != 0
+
+    assert serves("pp310-pypy310_pp73-manylinux_2_17_x86_64", pypy)
+    assert not serves("pp310-pypy310_pp73-manylinux_2_17_x86_64", linux)
+    assert not serves("cp310-cp310-manylinux_2_17_x86_64", pypy)
+    assert serves("pp310-none-any", pypy) and serves("py3-none-any", pypy)
+    assert serves("cp310-cp310-musllinux_1_2_x86_64", musl) and not serves("cp310-cp310-musllinux_1_2_x86_64", linux)
+    assert not serves("cp310-cp310-manylinux_2_17_x86_64", musl)
+    assert serves("pp310-pypy310_pp73-musllinux_1_1_x86_64", pypy_musl)

@@ -27,6 +27,7 @@ from typing import Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider
@@ -38,7 +39,7 @@ from pypm.index.metadata import DistMetadata
 from pypm.resolver.candidates import Candidate, Req, identifier
 from pypm.resolver.markers import Condition, EnvironmentSpace, add_condition, python_marker, strip_extra
 from pypm.resolver.options import ResolverOptions
-from pypm.resolver.tags import TagMasks
+from pypm.resolver.tags import TagMasks, unsampled_variants
 from pypm.workspace.project import Member
 
 Edge = tuple[str, "Marker | None"]
@@ -141,6 +142,7 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         self.edges: dict[tuple[str, Version], list[Edge]] = {}
         self._versions: dict[NormalizedName, dict[Version, list[FileLink]]] = {} if releases is None else releases
         self._tag_masks = TagMasks(space.environments)
+        self._variant_masks: TagMasks | None = None  # see _serves_unsampled
         self._python_ok: dict[str, bool] = {}
         self.pythons = frozenset(Version(env["python_full_version"]) for env in space.environments)
         self._served: dict[str, frozenset[Version]] = {}
@@ -450,8 +452,19 @@ class PypmProvider(AbstractProvider):  # type: ignore[misc]
         if parsed is None or parsed[0] != name:
             return False
         if link.is_wheel:
-            return self.options.may_use_wheels(name) and self._tag_masks(parsed[2]) != 0
+            return self.options.may_use_wheels(name) and (
+                self._tag_masks(parsed[2]) != 0 or self._serves_unsampled(parsed[2]))
         return self.options.may_build(name) and self.sdist_metadata is not None
+
+    def _serves_unsampled(self, tags: frozenset[Tag]) -> bool:
+        """Do ``tags`` serve an environment of this universal lock no sample is (PyPy where
+        its region holds it, musl Linux)? uv's universal resolution takes such a wheel too.
+        A resolution for given environments (no region) has none such."""
+        if self._variant_masks is None:
+            universal = self.space.domain is not None
+            pypy = universal and self.space.possible(Marker("implementation_name == 'pypy'"))
+            self._variant_masks = TagMasks(unsampled_variants(self.space.environments, pypy) if universal else [])
+        return self._variant_masks(tags) != 0
 
     def _python_allows(self, requires_python: str) -> bool:
         """Does a file's ``requires-python`` (lower bounds only) admit the lowest Python?"""

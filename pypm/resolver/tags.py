@@ -20,6 +20,12 @@ The ABI follows from the interpreter (PEP 425, PEP 384): a CPython 3.X environme
 implementations get only the ABI-independent tags (``none``), since their ABI depends on
 an implementation version the marker environment does not record.
 
+Environments no sample stands for are served too, when the lock's region holds them
+(:func:`unsampled_variants`): PyPy (``pp310-pypy310_pp73``, ABI of PyPy 7.3) and musl
+Linux (``musllinux_1_X``, which no marker tells from glibc Linux). A release whose wheels
+serve only such environments is usable, as uv's universal resolution takes it, rather
+than passed over for an older one.
+
 Both lists are products (every interpreter/ABI pair with every platform, plus the pure
 ``-any`` tags), so they are kept factored: the interpreter's pairs, computed once per
 Python version, and the platform list, once per platform. Each (tag, environment) answer is
@@ -34,8 +40,8 @@ from functools import cache, lru_cache
 from packaging import tags as packaging_tags
 from packaging.tags import Tag
 
-__all__ = ["NEWEST_GLIBC_MINOR", "NEWEST_MACOS_MAJOR", "TagMasks", "platform_tags", "tag_mask", "tag_serves",
-           "tags_mask"]
+__all__ = ["MUSL_LINUX", "NEWEST_GLIBC_MINOR", "NEWEST_MACOS_MAJOR", "NEWEST_MUSL_MINOR", "TagMasks", "platform_tags",
+           "tag_mask", "tag_serves", "tags_mask", "unsampled_variants"]
 
 #: ``manylinux_2_X`` tags count up to this glibc minor (a sampled Linux environment is any
 #: glibc system, so any ``manylinux`` wheel of its machine serves it, as uv's universal
@@ -43,6 +49,12 @@ __all__ = ["NEWEST_GLIBC_MINOR", "NEWEST_MACOS_MAJOR", "TagMasks", "platform_tag
 NEWEST_GLIBC_MINOR = 99
 #: ``macosx_X_0`` tags count up to this macOS major, for the same reason.
 NEWEST_MACOS_MAJOR = 40
+#: ``musllinux_1_X`` tags count up to this musl minor (PEP 656; musl 1.2 is current).
+NEWEST_MUSL_MINOR = 9
+#: The ``sys_platform`` of a musl Linux variant (never a real one: Python says ``linux``).
+MUSL_LINUX = "linux+musl"
+#: The ABI of PyPy 7.3, the PyPy of every Python 3.8+ (``pypy310_pp73``).
+_PYPY_ABI = "pypy{major}{minor}_pp73"
 #: PEP 600's legacy aliases, by glibc minor.
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 #: The oldest glibc ``manylinux`` tags exist for (packaging's rule: 2.5 on x86, else 2.17).
@@ -77,6 +89,8 @@ def platform_tags(sys_platform: str, machine: str) -> tuple[str, ...]:
     specific first (empty for a system pypm does not sample: only ``any`` serves it)."""
     if sys_platform == "linux":
         return tuple(_glibc_platforms(machine))
+    if sys_platform == MUSL_LINUX:
+        return (*(f"musllinux_1_{minor}_{machine}" for minor in range(NEWEST_MUSL_MINOR, -1, -1)), f"linux_{machine}")
     if sys_platform == "darwin":
         return tuple(packaging_tags.mac_platforms((NEWEST_MACOS_MAJOR, 0), machine))
     if sys_platform == "win32":
@@ -97,6 +111,9 @@ def _interpreter_tags(implementation: str, python_version: str) -> Iterator[Tag]
     interpreter = f"{short}{version[0]}{version[1]}"
     if implementation == "cpython":
         yield from packaging_tags.cpython_tags(version, [interpreter], [_ANY_PLATFORM])
+    elif implementation == "pypy":
+        abi = _PYPY_ABI.format(major=version[0], minor=version[1])
+        yield from packaging_tags.generic_tags(interpreter, [abi, "none"], [_ANY_PLATFORM])
     else:
         yield from packaging_tags.generic_tags(interpreter, ["none"], [_ANY_PLATFORM])
     yield from packaging_tags.compatible_tags(version, interpreter, [_ANY_PLATFORM])
@@ -199,6 +216,21 @@ class TagMasks:
                 mask = self._masks[tag] = _mask(tag, self._keys)
             bits |= mask
         return bits
+
+
+def unsampled_variants(environments: Sequence[dict[str, str]], pypy: bool) -> list[dict[str, str]]:
+    """Environments the samples stand for without being them, for wheel tags only: each
+    Linux sample on musl (:data:`MUSL_LINUX`), and with ``pypy`` (the lock's region holds
+    PyPy) each CPython sample as PyPy of the same Python."""
+    variants: list[dict[str, str]] = []
+    for env in environments:
+        kinds = [env]
+        if pypy and env.get("implementation_name", "cpython") == "cpython":
+            kinds.append({**env, "implementation_name": "pypy"})
+            variants.append(kinds[-1])
+        if env["sys_platform"] == "linux":
+            variants.extend({**kind, "sys_platform": MUSL_LINUX} for kind in kinds)
+    return variants
 
 
 def tags_mask(tags: frozenset[Tag], environments: Sequence[dict[str, str]]) -> int:
