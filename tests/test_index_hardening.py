@@ -134,17 +134,20 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def guarded_page(serve: Callable[..., Scripted], password: str, page: str, href: str, wheel: Path,
-                 tls: ssl.SSLContext | None = None) -> Scripted:
-    """A server that wants ``user:password`` (else 401): ``page`` links ``href`` (with the
-    wheel's sha256), any other path is the wheel."""
+                 tls: ssl.SSLContext | None = None, denied: int = 401) -> Scripted:
+    """A server that wants ``user:password`` (else ``denied``: 401, or 403/404 as servers
+    that hide private files answer): ``page`` links ``href`` (with the wheel's sha256), any
+    other path is the wheel; ``{base}`` in ``href`` is the server's own address."""
     def handle(request: BaseHTTPRequestHandler) -> None:
         if request.headers.get("Authorization") != basic("user", password):
-            return answer(request, 401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+            return answer(request, denied, headers={"WWW-Authenticate": 'Basic realm="x"'} if denied == 401 else {})
         if request.path == page:
-            return answer(request, 200, anchor(f"{href}#sha256={sha256(wheel)}", wheel.name))
+            link = href.replace("{base}", server.base)
+            return answer(request, 200, anchor(f"{link}#sha256={sha256(wheel)}", wheel.name))
         return answer(request, 200, wheel.read_bytes(), "application/octet-stream")
 
-    return serve(handle, tls)
+    server = serve(handle, tls)
+    return server
 
 
 # -- credentials: bound to their origin and path prefix ----------------------------------
@@ -214,16 +217,20 @@ def test_credentials_prefer_the_longest_prefix_of_their_own_origin() -> None:
     assert credentials.origin_credentials("https://creds.example:8443/other/") is None  # two: ambiguous
 
 
-def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_401(tmp_path, serve, run_pypm) -> None:
+@pytest.mark.parametrize("denied", [401, 403, 404])
+def test_files_elsewhere_on_the_origin_get_its_only_credentials_after_a_denial(tmp_path, serve, run_pypm,
+                                                                               denied) -> None:
     """A file outside the index's prefix on the same origin (``/packages/`` for an index at
     ``/pypi/simple/``) is asked without credentials, and again with the origin's only
-    ones when the server answers 401 (as uv falls back to its realm's credentials)."""
+    ones when the server answers 401, 403 or 404 (GitLab hides private files behind 404;
+    uv's auth middleware retries with its realm's credentials after all three)."""
     wheel = build_wheel(DistSpec("foo", "1.0"), tmp_path / "wheels")
-    server = guarded_page(serve, "pw", "/pypi/simple/foo/", f"/packages/{wheel.name}", wheel)
+    server = guarded_page(serve, "pw", "/pypi/simple/foo/", f"{{base}}/packages/{wheel.name}", wheel, denied=denied)
     root = write_project(tmp_path / "p", ["foo"])
-    run_pypm("lock", "sync", cwd=root,
-             env_extra={"PYPM_INDEX_URL": server.base.replace("http://", "http://user:pw@") + "/pypi/simple/"})
+    env = {"PYPM_INDEX_URL": server.base.replace("http://", "http://user:pw@") + "/pypi/simple/"}
+    run_pypm("lock", cwd=root, env_extra=env)
     assert "foo" in locked_names(root)
+    run_pypm("sync", cwd=root, env_extra=env)  # a new process: the lock's URL carries no credentials
 
 
 def guarded_find_links(tmp_path: Path, serve: Callable[..., Scripted]) -> dict[str, str]:

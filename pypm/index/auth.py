@@ -58,11 +58,16 @@ def _authorize(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
     return next(auth.auth_flow(request))
 
 
+#: Answers to a request sent without credentials after which the origin's are tried.
+_DENIED = (401, 403, 404)
+
+
 class IndexAuth(httpx.Auth):
     """Adds credentials as HTTP Basic auth (httpx's ``BasicAuth`` and ``NetRCAuth``): those
     in the request's URL, else those known for its origin and longest path prefix, else
     netrc's for its host (over https, or over http to a host configured with http); on a
-    401 tries the origin's only known credentials, then asks keyring once, and retries."""
+    401, 403 or 404 tries the origin's only known credentials (after a 401, else keyring's)
+    and retries."""
 
     def __init__(self) -> None:
         self._netrc: httpx.Auth | None = None
@@ -84,11 +89,16 @@ class IndexAuth(httpx.Auth):
             elif netrc_allowed(url) and (from_netrc := self._netrc_auth()) is not None:
                 request = _authorize(from_netrc, request)
         response = yield request
-        if response.status_code == 401 and "Authorization" not in request.headers:
-            found = origin_credentials(url) or _keyring_credentials(url, request.url.host)
+        if response.status_code in _DENIED and "Authorization" not in request.headers:
+            # As uv's auth middleware: a 403 or 404 may hide a private file too (GitLab
+            # answers 404), so the origin's credentials are tried after those as well;
+            # keyring (a slower lookup) is asked only after a 401.
+            found = origin_credentials(url)
+            if found is None and response.status_code == 401:
+                found = _keyring_credentials(url, request.url.host)
             if found is not None:
                 response = yield _authorize(httpx.BasicAuth(*found), request)
-                if response.status_code != 401:
+                if response.status_code < 400:
                     remember(url, found)  # for the origin: its next requests send them at once
 
 
