@@ -692,3 +692,31 @@ def test_bundle_sends_the_credentials_of_the_settings(tmp_path, serve, run_pypm)
     bundled = run_pypm("bundle", "--no-install-project", cwd=root, env_extra=env)
     assert "Synced" not in bundled.stderr and "Downloaded 1 file" in bundled.stderr, bundled.stderr
     assert list((root / "dist").glob("*.tar.gz"))
+
+
+def test_an_earlier_pypms_metadata_cache_is_read_offline_and_never_changed(tmp_path, make_index, run_pypm,
+                                                                             pypm_env) -> None:
+    """Metadata files are stored with their digest in ``metadata-v2``; ``metadata-v1``, where
+    an earlier pypm sharing the cache keeps bare files, is never changed (that pypm read the
+    new format as an invalid version), and offline it still serves a lock."""
+    import shutil
+
+    cache = Path(pypm_env["PYPM_CACHE_DIR"])
+    index = make_index([DistSpec("alpha", "1.0", requires=["beta"]), DistSpec("beta", "1.0")])
+    root = write_project(tmp_path / "p", ["alpha"])
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    stored = sorted((cache / "metadata-v2").rglob("*.METADATA"))
+    assert len(stored) == 2 and not (cache / "metadata-v1").exists()
+    for path in stored:  # what an earlier pypm would have stored: the bare bytes, in metadata-v1
+        legacy = cache / "metadata-v1" / path.relative_to(cache / "metadata-v2")
+        legacy.parent.mkdir(parents=True, exist_ok=True)
+        legacy.write_bytes(path.read_bytes().split(b"\n", 1)[1])
+    before = {path: path.read_bytes() for path in (cache / "metadata-v1").rglob("*.METADATA")}
+    shutil.rmtree(cache / "metadata-v2")
+    shutil.rmtree(cache / "resolutions-v1")
+    (root / "pylock.toml").unlink()
+    run_pypm("lock", "--offline", cwd=root, env_extra=env)
+    assert locked_names(root) >= {"alpha", "beta"}
+    run_pypm("lock", "--refresh", cwd=root, env_extra=env)
+    assert {path: path.read_bytes() for path in (cache / "metadata-v1").rglob("*.METADATA")} == before

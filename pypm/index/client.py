@@ -6,6 +6,7 @@ hashes learned before; what is not there is one error naming it (as uv's ``--off
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from pathlib import Path
@@ -361,7 +362,8 @@ class IndexClient:
 
     def has_metadata(self, link: FileLink) -> bool:
         """True when this wheel's metadata can be read without the network."""
-        return link.url.startswith("file:") or link.url in self._metadata or self.stored_metadata.has(link)
+        return (link.url.startswith("file:") or link.url in self._metadata
+                or self.stored_metadata.has(link, offline=self.offline))
 
     def _load_metadata(self, link: FileLink) -> DistMetadata:
         """The wheel's metadata: as stored (when it still reads and checks), else fetched,
@@ -373,6 +375,10 @@ class IndexClient:
             except IndexClientError:
                 self.stored_metadata.drop(link)  # stored by a pypm that did not check it: fetched again
         if self.offline and not link.url.startswith("file:"):
+            legacy = self.stored_metadata.get_legacy(link)  # an earlier pypm's: better than nothing offline
+            if legacy is not None:
+                with contextlib.suppress(IndexClientError):
+                    return checked_metadata(legacy, link.filename)
             raise IndexClientError(f"offline, and the metadata of {link.filename} is not in the cache",
                                    hint=self.offline_hint)
         data = self._fetch_metadata_bytes(link)

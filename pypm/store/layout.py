@@ -10,14 +10,17 @@ WHEELS = "wheels-v1"
 STORE = "store-v1"
 BUILT = "built-wheels-v1"
 SDIST_METADATA = "sdist-metadata-v1"
-METADATA = "metadata-v1"
+METADATA = "metadata-v2"  # each file after a line with its sha256 (pypm.index.metadata_cache)
 PAGES = "index-pages-v1"
 BUILD_ENVS = "build-envs-v1"
 EDITABLES = "editable-wheels-v1"
 TREE_WHEELS = "tree-wheels-v1"  # wheels built from path dependencies' trees, per directory
 PARTIAL = "partial-v1"
 LINK_MODES = "link-modes-v1"
-METADATA_BY_URL = "metadata-by-url-v1"  # metadata of files the index gives no hash for
+METADATA_BY_URL = "metadata-by-url-v2"  # metadata of files the index gives no hash for
+#: Where earlier pypm stored bare METADATA files: read offline only (their bytes cannot be
+#: checked), never changed (an older pypm sharing the cache still uses them); removed by clean.
+LEGACY_METADATA, LEGACY_METADATA_BY_URL = "metadata-v1", "metadata-by-url-v1"
 FILE_FACTS = "file-facts-v1"  # sizes and hashes learned for files (offline locks need them)
 RESOLUTIONS = "resolutions-v1"  # locks by resolution inputs, with the pages they read (pypm.lock.memo)
 LOCK_PARSES = "lock-parses-v1"  # pylock.toml files parsed, as JSON by their sha256 (pypm.lock.reader)
@@ -28,7 +31,8 @@ SCRIPT_ENVS = "script-envs"  # PEP 723 scripts' environments (pypm.operations.sc
 #: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
 CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, TREE_WHEELS, PARTIAL,
               LINK_MODES, METADATA_BY_URL, FILE_FACTS, RESOLUTIONS,
-              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS, SCRIPT_ENVS)
+              LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS, SCRIPT_ENVS, LEGACY_METADATA,
+              LEGACY_METADATA_BY_URL)
 #: Directories of environments: their files are not pypm's temp files, whatever their names
 ENVIRONMENT_DIRS = (BUILD_ENVS, SCRIPT_ENVS)
 
