@@ -361,6 +361,21 @@ def test_outside_any_project_the_default_cache_is_used(tmp_path, run_pypm, pypm_
     assert not (cache / "metadata-v1").exists()
 
 
+def test_under_another_tools_pyproject_the_default_cache_is_used(tmp_path, run_pypm, pypm_env) -> None:
+    """A ``pyproject.toml`` holding only other tools' settings (a monorepo root's ruff
+    table) is no project: cache commands below it use the default cache, as outside any
+    project (it was the error "no [project] table and no workspace members")."""
+    cache = _filled_cache(pypm_env)
+    (tmp_path / "repo" / "sub").mkdir(parents=True)
+    (tmp_path / "repo" / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    assert run_pypm("cache", "dir", cwd=tmp_path / "repo" / "sub").stdout.strip() == str(cache)
+
+
+def test_a_cache_dir_option_under_an_unknown_home_is_refused(tmp_path, run_pypm) -> None:
+    result = run_pypm("cache", "--cache-dir", "~nobody-here-pypm/x", "dir", cwd=tmp_path, check=False)
+    assert result.returncode == 2 and "cannot be found" in result.stderr and "internal error" not in result.stderr
+
+
 def test_an_empty_cache_dir_option_is_refused(tmp_path, run_pypm, pypm_env) -> None:
     cache = _filled_cache(pypm_env)
     for action in ("info", "clean"):

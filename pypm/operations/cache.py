@@ -29,18 +29,36 @@ def cache_dir_for(start: Path) -> Path:
 
 def workspace_or_none(start: Path) -> RawWorkspace | None:
     """The raw workspace found from ``start``; None when there is no project at all (no
-    ``pyproject.toml`` or ``pypm-workspace.toml`` from ``start`` up, no workspace root
-    variable). One that is there but does not load raises its error."""
+    workspace root variable, and from ``start`` up no ``pypm-workspace.toml`` and no
+    ``pyproject.toml`` that is a project's or pypm's: one holding only other tools'
+    settings, as a monorepo's ruff configuration, does not count, as uv skips a
+    ``pyproject.toml`` without its own table). One that is there but does not load raises
+    its error."""
     from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, find_workspace, root_override
 
     try:
         return find_workspace(start)
     except (PypmError, OSError):
         here = start.resolve()
-        candidates = [folder / name for folder in (here, *here.parents) for name in (PYPROJECT, WORKSPACE_FILE)]
-        if root_override() is None and not any(path.exists() for path in candidates):
+        if root_override() is None and not any(_is_pypms(folder / PYPROJECT) or (folder / WORKSPACE_FILE).exists()
+                                               for folder in (here, *here.parents)):
             return None
         raise
+
+
+def _is_pypms(pyproject: Path) -> bool:
+    """Whether ``pyproject`` could make a pypm project: it has ``[project]`` or
+    ``[tool.pypm]``, or it is there but cannot be read as TOML (its error is the one to show)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(pyproject.read_text("utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    tool = data.get("tool")
+    return "project" in data or (isinstance(tool, dict) and "pypm" in tool)
 
 
 def _existing_cache(cache_dir: Path) -> bool:

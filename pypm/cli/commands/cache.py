@@ -25,17 +25,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Carry out the action on the cache of the current workspace's settings."""
-    from pathlib import Path
-
     from pypm import ui
     from pypm.cli.parser import start_dir
-    from pypm.errors import UsageError
+    from pypm.config import expanded_path
+    from pypm.errors import ConfigError, UsageError
     from pypm.operations import cache
 
     if options.cache_dir is not None and not options.cache_dir.strip():
         raise UsageError("--cache-dir needs a directory, not an empty value",
                          hint="name the cache directory, or leave the option out for the configured one")
-    cache_dir = Path(options.cache_dir).expanduser() if options.cache_dir else cache.cache_dir_for(start_dir(options))
+    try:
+        given = expanded_path(options.cache_dir, "--cache-dir").absolute() if options.cache_dir else None
+    except ConfigError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+    cache_dir = given or cache.cache_dir_for(start_dir(options))
     if options.action == "dir":
         print(cache_dir)
     elif options.action == "info":
