@@ -387,3 +387,14 @@ def test_a_find_links_directory_under_home_is_expanded(tmp_path, make_index, run
     root = project_with(tmp_path / "p", ["local-only"], extra_tool='find-links = ["~/wheels"]')
     lock(run_pypm, root, index, env={"HOME": str(home)})
     assert packages(root)["local-only"]["version"] == "3.0"
+
+
+def test_the_default_requires_python_of_a_version_request_runs_no_interpreter(tmp_path) -> None:
+    """``python = "3.12"`` (``.python-version``) gives the default bound by itself: no
+    interpreter is found and run for it on every freshness check (one that is not even
+    installed is named by the sync that needs it, not here)."""
+    from pypm.config import load_settings
+    from pypm.operations.default_python import sync_python_version
+
+    assert sync_python_version(tmp_path / ".venv", load_settings({"python": "3.99"})) == "3.99"
+    assert sync_python_version(tmp_path / ".venv", load_settings({"python": "3.98.1"})) == "3.98.1"

@@ -30,7 +30,6 @@ def default_python_served(raw: RawWorkspace, settings: Any, venv: Path, lock_pat
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     from pypm.errors import PypmError
-    from pypm.install.venv import python_version_for
     from pypm.lock.reader import load_lock_data
 
     try:
@@ -38,4 +37,18 @@ def default_python_served(raw: RawWorkspace, settings: Any, venv: Path, lock_pat
         allowed = SpecifierSet(recorded) if isinstance(recorded, str) else SpecifierSet()
     except (PypmError, InvalidSpecifier):
         return True  # an unreadable lock is reported (and re-made) by what reads it
-    return allowed.contains(python_version_for(venv, settings), prereleases=True)
+    return allowed.contains(sync_python_version(venv, settings), prereleases=True)
+
+
+def sync_python_version(venv: Path, settings: Any) -> str:
+    """The version (at least ``X.Y``) of the Python a sync would use: the ``python``
+    setting itself when it is a version (``3.12``, ``3.12.1``: no interpreter has to run to
+    say it), else what :func:`pypm.install.venv.python_version_for` finds."""
+    import re
+
+    requested = settings["python"]
+    if isinstance(requested, str) and re.fullmatch(r"3\.\d+(\.\d+)?", requested):
+        return requested
+    from pypm.install.venv import python_version_for
+
+    return python_version_for(venv, settings)

@@ -111,9 +111,9 @@ def _default_requires_python(workspace: Workspace, report: bool) -> None:
         return
     from packaging.specifiers import SpecifierSet
 
-    from pypm.install.venv import python_version_for
+    from pypm.operations.default_python import sync_python_version
 
-    minor = ".".join(python_version_for(workspace.venv_path, workspace.settings).split(".")[:2])
+    minor = ".".join(sync_python_version(workspace.venv_path, workspace.settings).split(".")[:2])
     workspace.default_requires_python = SpecifierSet(f">={minor}")
     if report and workspace.raw.label is None:  # a script's block rarely says (uv does not warn there either)
         ui.warning(f"no requires-python in the workspace: locking for >={minor} (the Python pypm uses here), as uv"
