@@ -622,11 +622,20 @@ def test_a_stored_page_cut_short_is_not_trusted(tmp_path, make_index, run_pypm, 
     ({"dist-info-metadata": True}, ""),
     ({"core-metadata": False, "dist-info-metadata": True}, None),
     ({"core-metadata": {"sha256": GOOD_SHA}, "dist-info-metadata": False}, GOOD_SHA),
-], ids=["legacy-hash", "legacy-true", "new-key-wins-false", "new-key-wins-hash"])
+    ({"data-dist-info-metadata": {"sha256": GOOD_SHA}}, GOOD_SHA),
+], ids=["legacy-hash", "legacy-true", "new-key-wins-false", "new-key-wins-hash", "html-attribute-name"])
 def test_pep714_reads_core_metadata_then_the_legacy_dist_info_metadata_key(keys, expected) -> None:
     entry = {"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA}, **keys}
     (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
     assert link.metadata == expected
+
+
+def test_a_null_yanked_is_not_yanked() -> None:
+    """``"yanked": null`` (as some indexes write it) is read as not yanked, as pip reads it;
+    it failed the whole page, blaming the entry's sha256."""
+    entry = {"filename": WHEEL, "url": f"/f/{WHEEL}", "hashes": {"sha256": GOOD_SHA}, "yanked": None}
+    (link,) = parse_json_page(json.dumps({"files": [entry]}).encode(), "https://example.org/simple/foo/", "x")
+    assert link.yanked is None
 
 
 # -- smaller things: media type case, a 304's Content-Type, a damaged download record ------

@@ -73,9 +73,13 @@ def _json_link(entry: object, page_url: str, index_url: str) -> FileLink:
     if not isinstance(entry, dict):
         raise _Malformed("not an object")
     get = entry.get
-    filename, url, hashes, yanked, size = get("filename"), get("url"), get("hashes"), get("yanked", False), get("size")
+    filename, url, hashes, yanked, size = get("filename"), get("url"), get("hashes"), get("yanked"), get("size")
+    if yanked is None:  # absent, or null as some indexes write it: not yanked (as pip reads it)
+        yanked = False
     requires_python, upload_time = get("requires-python"), get("upload-time")
-    metadata = get("core-metadata", get("dist-info-metadata"))  # PEP 714: the new key, then the old one
+    # PEP 714: the new key, then the old one; then the HTML attribute's name, which PyPI's JSON
+    # once used too (uv's pypi-types aliases all three)
+    metadata = get("core-metadata", get("dist-info-metadata", get("data-dist-info-metadata")))
     sha256 = hashes.get("sha256") if type(hashes) is dict else None
     # PEP 691's types, in one expression (a page of PyPI's largest projects has tens of
     # thousands of entries); the slow path says what is wrong
