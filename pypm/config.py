@@ -74,6 +74,12 @@ def _as_url(name: str, value: Any) -> str:
     return text
 
 
+def is_python_variant(requested: str) -> bool:
+    """A version with a build or release suffix: ``3.13t`` (free-threaded), ``3.13d``,
+    ``3.14rc1``, ``3.12+debug``."""
+    return _PYTHON_VARIANT.fullmatch(requested) is not None
+
+
 def looks_like_path(requested: str) -> bool:
     """A ``python`` request meant as a path rather than a version (``3.12``) or a command
     name (``python3.12``): it has a separator or starts with ``~`` or ``.``."""
@@ -83,11 +89,9 @@ def looks_like_path(requested: str) -> bool:
 def _as_python(name: str, value: Any) -> str:
     """A Python request: a version such as ``3.12`` or a path (anything with a separator)."""
     text = _as_str(name, value)
-    if _PYTHON_VARIANT.fullmatch(text):
-        raise ConfigError(f"setting {name!r}: {text!r}: pypm matches versions such as 3.13 or 3.13.1, not "
-                          "free-threaded, debug or pre-release requests",
-                          hint="give that interpreter's path or command name (e.g. python3.13t) instead")
-    if text[0].isdigit() and not _PYTHON_VERSION.fullmatch(text):
+    # a variant (3.13t, 3.14rc1) is a request pyenv writes: judged when an interpreter is looked
+    # for (pypm.install.venv), so that it does not stop commands that need none (lock)
+    if text[0].isdigit() and not (_PYTHON_VERSION.fullmatch(text) or is_python_variant(text)):
         raise ConfigError(f"setting {name!r}: {text!r} is not a Python version such as 3.12",
                           hint="give a version such as 3.12 or the path of a python executable")
     return text

@@ -112,14 +112,35 @@ def test_a_python_version_file_with_a_patch_release_finds_the_pyenv_install(tmp_
     assert venv_python_version(root) == version
 
 
-@pytest.mark.parametrize("request_", ["3.13t", "3.14rc1", "3.13.0rc2", "3.12+debug"])
-def test_a_version_form_pypm_does_not_match_is_refused_when_read(tmp_path, run_pypm, request_) -> None:
-    root = write_project(tmp_path / "p", [])
-    result = run_pypm("sync", "--python", request_, cwd=root, check=False)
-    assert result.returncode == 2
+@pytest.mark.parametrize("request_", ["3.14rc1", "3.13.0rc2", "3.12+debug", "3.13d"])
+def test_a_version_form_pypm_does_not_match_is_refused_where_an_interpreter_is_needed(tmp_path, make_index, run_pypm,
+                                                                                        request_) -> None:
+    """A pre-release or debug request (as ``pyenv local`` may write it) is refused by the
+    sync that looks for an interpreter, with one line; a lock, which needs none, is made."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = write_project(tmp_path / "p", ["alpha"])
+    (root / ".python-version").write_text(f"{request_}\n")
+    env = {"PYPM_INDEX_URL": index.url}
+    run_pypm("lock", cwd=root, env_extra=env)
+    result = run_pypm("sync", cwd=root, env_extra=env, check=False)
+    assert result.returncode == 1
     line = one_error_line(result)
-    assert line.startswith(f"error: --python: setting 'python': {request_!r}: pypm matches versions such as"), line
-    assert "not free-threaded, debug or pre-release requests" in line
+    assert f"Python {request_!r}: pypm matches versions such as 3.13 or 3.13.1 (and 3.13t)" in line, line
+
+
+def test_a_free_threaded_request_finds_its_command(tmp_path, make_index, run_pypm) -> None:
+    """``3.13t`` (what ``pyenv local 3.13t`` writes) is the command ``python3.13t``, as
+    python.org names the free-threaded build; it was refused whatever the command (lock too)."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    root = write_project(tmp_path / "p", ["alpha"], requires_python=">=3.10")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+    (bin_dir / f"python{minor}t").symlink_to(Path(sys.executable).resolve())  # stands in for the build
+    (root / ".python-version").write_text(f"{minor}t\n")
+    env = {"PYPM_INDEX_URL": index.url, "PATH": os.pathsep.join([str(bin_dir), "/usr/bin", "/bin"])}
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert venv_python_version(root).startswith(minor)
 
 
 # --------------------------------------------------------------------------- 9: a relative path in a file

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pypm.config import expanded_path, looks_like_path
+from pypm.config import expanded_path, is_python_variant, looks_like_path
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.install.venv_place import describes_this_venv
@@ -89,16 +89,26 @@ def find_base_python(requested: str | None) -> Path:
     if re.fullmatch(r"2(\.\d+)*", requested):
         raise InstallError(f"Python {requested}: pypm makes environments for Python 3 only",
                            hint="give a Python 3 version such as 3.12")
+    if re.fullmatch(r"\d+\.\d+t", requested):  # free-threaded: its command is pythonX.Yt (as python.org names it)
+        return _named_python(f"python{requested}")
+    if is_python_variant(requested):
+        raise InstallError(f"Python {requested!r}: pypm matches versions such as 3.13 or 3.13.1 (and 3.13t), not debug "
+                           "or pre-release requests", hint="give that interpreter's path or command name instead")
     if not re.fullmatch(r"\d+(\.\d+)*", requested):  # a command name such as python3.11 or pypy3 (as uv takes)
-        named = _command_on_path(requested)
-        if named is None:
-            raise InstallError(f"no Python interpreter named {requested!r} on PATH",
-                               hint="give a path, a version such as 3.12, or a command on PATH")
-        return named
+        return _named_python(requested)
     found = _python_for_version(requested)
     if found is None:
         raise InstallError(f"no Python interpreter found for {requested!r}", hint="give a path or install that Python")
     return found
+
+
+def _named_python(command: str) -> Path:
+    """The interpreter named ``command`` on PATH, else one error line."""
+    named = _command_on_path(command)
+    if named is None:
+        raise InstallError(f"no Python interpreter named {command!r} on PATH",
+                           hint="give a path, a version such as 3.12, or a command on PATH")
+    return named
 
 
 def _python_for_version(requested: str) -> Path | None:
