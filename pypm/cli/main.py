@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args)
     except BaseException as exc:  # noqa: BLE001 - reported as one line below
         return _report(exc)
+    finally:
+        discovery = sys.modules.get("pypm.workspace.discovery")
+        if discovery is not None:  # --project held for this command line only (main() may run again here)
+            discovery.read_root_variable()
 
 
 def _report(exc: BaseException) -> int:

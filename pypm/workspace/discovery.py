@@ -206,6 +206,12 @@ def ignore_root_variable() -> None:
     _root_variable_ignored = True
 
 
+def read_root_variable() -> None:
+    """Read ``PYPM_WORKSPACE_ROOT`` again (a new command line in this process starts so)."""
+    global _root_variable_ignored
+    _root_variable_ignored = False
+
+
 def root_override() -> tuple[str, str] | None:
     """``(variable, value)`` of the workspace-root variable that is set, if any:
     ``PYPM_WORKSPACE_ROOT``, else its old name ``PYP_WORKSPACE_ROOT`` (none after
