@@ -69,6 +69,19 @@ def set_aside(path: Path, prefix: str) -> Path | None:
     return aside
 
 
+def delete_aside(path: Path, prefix: str) -> bool:
+    """Move ``path`` aside (:func:`set_aside`), then delete it there; True when nothing is
+    left at ``path`` (what will not go stays aside, for the sweeps that remove ``prefix``
+    directories), False when it cannot be moved."""
+    try:
+        aside = set_aside(path, prefix)
+    except OSError:
+        return False
+    if aside is not None:  # (None: gone already)
+        remove_tree(aside)
+    return True
+
+
 def remove_tree(path: Path) -> list[OSError]:
     """Delete ``path`` and everything under it (links are removed, never followed), going
     on past what cannot be deleted; returns the errors (none: all gone)."""

@@ -17,7 +17,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pypm.config import Settings, expanded_path
 from pypm.errors import IndexClientError
 from pypm.fsutil import file_sha256
-from pypm.index.credentials import remember_url_credentials
+from pypm.index.credentials import remember_settings_credentials
 from pypm.index.file_facts import FileFacts, FileFactsCache, local_facts, local_path
 from pypm.index.links import FileLink
 from pypm.index.metadata import DistMetadata, checked_metadata
@@ -67,8 +67,7 @@ class IndexClient:
             check_transport(url, self.allowed_insecure, "index")
         for url in self.find_links:
             check_transport(url, self.allowed_insecure, "find-links page")
-        for url in [*self.index_urls, *self.find_links]:
-            remember_url_credentials(url)
+        remember_settings_credentials(settings)
         self.cache_dir = cache_dir
         self.refresh = refresh
         self.refresh_packages = frozenset(canonicalize_name(name) for name in refresh_packages)
@@ -373,7 +372,7 @@ class IndexClient:
             try:
                 return checked_metadata(stored, link.filename)
             except IndexClientError:
-                self.stored_metadata.drop(link)  # stored by a pypm that did not check it: fetched again
+                self.stored_metadata.drop(link)  # it no longer checks: fetched again
         if self.offline and not link.url.startswith("file:"):
             legacy = self.stored_metadata.get_legacy(link)  # an earlier pypm's: better than nothing offline
             if legacy is not None:

@@ -89,7 +89,7 @@ def known_credentials(url: str) -> tuple[str, str] | None:
 def origin_credentials(url: str) -> tuple[str, str] | None:
     """The one set of credentials recorded for ``url``'s origin, whatever the path; None
     when there is none or several (which one a path outside every prefix needs is then
-    unknown). Used after a 401, as uv falls back to its realm's credentials."""
+    unknown). Used after a 401, 403 or 404, as uv falls back to its realm's credentials."""
     origin = origin_of(url)
     with _guard:
         found = set((_known.get(origin) or {}).values()) if origin is not None else set()

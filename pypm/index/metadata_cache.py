@@ -61,7 +61,7 @@ class MetadataCache:
 
     def get(self, link: FileLink) -> bytes | None:
         """The stored metadata bytes, if there are and they still hash to what was recorded
-        with them; a damaged (or older pypm's) file is dropped."""
+        with them; a damaged file is dropped."""
         path = self.path(link)
         if path is None:
             return None

@@ -27,7 +27,7 @@ def parse_page(body: bytes, content_type: str, page_url: str, index_url: str) ->
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "filename": str, "url": str, "hashes": dict, "requires-python": (str, type(None)), "yanked": (bool, str),
     "size": (int, type(None)), "upload-time": (str, type(None)), "core-metadata": (bool, dict, type(None)),
-    "dist-info-metadata": (bool, dict, type(None)),
+    "dist-info-metadata": (bool, dict, type(None)), "data-dist-info-metadata": (bool, dict, type(None)),
 }
 _BROKEN_PAGE_HINT = "the index does not serve the simple API correctly; check index-url or try again later"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from pypm.fsutil import atomic_write_text
 from pypm.store.entry import MANIFEST
 from pypm.store.layout import STORE, UNPACK_PREFIX, entry_links, entry_repair_lock, is_sha256_hex
-from pypm.trash import remove_tree, set_aside
+from pypm.trash import delete_aside, remove_tree
 
 STORE_POINTER = "pypm-store.json"
 
@@ -159,21 +159,10 @@ def prune(cache_dir: Path) -> int:
         alive = live_links(entry)
         if alive and is_complete(entry):
             continue
-        if not _delete_entry(entry):
+        if not delete_aside(entry, UNPACK_PREFIX):  # what will not go is a leftover the next prune removes
             continue
         if not alive:  # records of environments that still link it stay for the entry unpacked afresh
             remove_tree(entry_links(entry))
             entry_repair_lock(entry).unlink(missing_ok=True)
         removed += 1
     return removed
-
-
-def _delete_entry(entry: Path) -> bool:
-    """Move the entry aside, then delete it; True when it is no longer in the store."""
-    try:
-        aside = set_aside(entry, UNPACK_PREFIX)
-    except OSError:
-        return False
-    if aside is not None:
-        remove_tree(aside)  # what stays is a leftover `cache prune` removes
-    return True

@@ -28,7 +28,7 @@ from pypm.fsutil import file_sha256
 from pypm.store.entry import MANIFEST, StoreEntry
 from pypm.store.layout import UNPACK_PREFIX, store_entry
 from pypm.store.lock import shared_store_lock
-from pypm.trash import remove_tree, set_aside
+from pypm.trash import delete_aside
 
 UNSAFE_HINT = "the wheel is malformed or malicious; nothing from it was installed"
 
@@ -228,13 +228,10 @@ def _refuse_unsafe_members(wheel: Path, archive: zipfile.ZipFile) -> None:
 
 def discard(root: Path) -> None:
     """Delete an entry that cannot be used (moved aside first, so its path is free at once;
-    files already linked into environments are not affected)."""
-    try:
-        aside = set_aside(root, UNPACK_PREFIX)
-    except OSError:
-        return  # cannot be moved: the rename into its place says why
-    if aside is not None:  # (None: another process moved it already)
-        remove_tree(aside)  # what stays is a leftover `cache prune` removes
+    files already linked into environments are not affected). One that cannot be moved
+    stays: the rename into its place then says why; what will not go is a leftover
+    ``cache prune`` removes."""
+    delete_aside(root, UNPACK_PREFIX)
 
 
 def verify_wheel(wheel: Path, sha256: str) -> None:
