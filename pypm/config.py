@@ -38,7 +38,8 @@ DEFAULT_PAGE_TTL = 600
 _URL_SCHEMES = ("http", "https", "file")
 #: A version request pypm matches against the interpreters it finds: 3, 3.12 or 3.12.1.
 _PYTHON_VERSION = re.compile(r"\d+(\.\d+){0,2}")
-#: Forms uv also takes that pypm does not match (free-threaded, debug, pre-release).
+#: Versions with a suffix (free-threaded, debug, pre-release): pypm.install.venv finds
+#: ``X.Yt`` as the command ``pythonX.Yt`` and refuses the others when it looks for one.
 _PYTHON_VARIANT = re.compile(r"\d+(\.\d+){0,2}(((a|b|rc)\d+)|t|d|\+\w+)+")
 
 

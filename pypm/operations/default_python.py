@@ -25,8 +25,12 @@ def default_python_served(raw: RawWorkspace, settings: Any, venv: Path, lock_pat
     """True unless the workspace declares no ``requires-python`` and the lock's recorded
     one leaves out the Python a sync would use now (``--python``, ``.venv``'s, else the
     running one): then the lock must be made again for the new default."""
-    if declares_requires_python(raw):
-        return True
+    return declares_requires_python(raw) or lock_admits(lock_path, sync_python_version(venv, settings))
+
+
+def lock_admits(lock_path: Path, version: str) -> bool:
+    """Whether the lock's recorded ``requires-python`` admits Python ``version`` (an
+    unreadable lock counts as admitting it: what reads it reports it, and re-makes it)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     from pypm.errors import PypmError
@@ -36,8 +40,8 @@ def default_python_served(raw: RawWorkspace, settings: Any, venv: Path, lock_pat
         recorded = load_lock_data(lock_path).get("requires-python")
         allowed = SpecifierSet(recorded) if isinstance(recorded, str) else SpecifierSet()
     except (PypmError, InvalidSpecifier):
-        return True  # an unreadable lock is reported (and re-made) by what reads it
-    return allowed.contains(sync_python_version(venv, settings), prereleases=True)
+        return True
+    return allowed.contains(version, prereleases=True)
 
 
 def sync_python_version(venv: Path, settings: Any) -> str:

@@ -103,21 +103,24 @@ def with_preferences(previous: PreviousLock, prefer: tuple[tuple[str, str], ...]
     return PreviousLock(versions, previous.fork_markers)
 
 
-def _default_requires_python(workspace: Workspace, report: bool) -> None:
+def _default_requires_python(workspace: Workspace, report: bool) -> str | None:
     """No member declares ``requires-python``: lock for ``>=`` the minor of the Python a
     sync would use (``--python``, ``.venv``'s, else the running one), as uv does, rather
-    than for every Python ever (whose forks old releases would have to serve)."""
+    than for every Python ever (whose forks old releases would have to serve). Returns
+    that Python's version (None when a member declares one)."""
     if str(workspace.requires_python):
-        return
+        return None
     from packaging.specifiers import SpecifierSet
 
     from pypm.operations.default_python import sync_python_version
 
-    minor = ".".join(sync_python_version(workspace.venv_path, workspace.settings).split(".")[:2])
+    version = sync_python_version(workspace.venv_path, workspace.settings)
+    minor = ".".join(version.split(".")[:2])
     workspace.default_requires_python = SpecifierSet(f">={minor}")
     if report and workspace.raw.label is None:  # a script's block rarely says (uv does not warn there either)
         ui.warning(f"no requires-python in the workspace: locking for >={minor} (the Python pypm uses here), as uv"
                    " does; set [project] requires-python to choose")
+    return version
 
 
 def lock(workspace: Workspace, request: LockRequest | None = None, report: bool = True) -> LockOutcome:
@@ -127,7 +130,7 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
 
     A lock made before from the same inputs and the same index pages is written again
     without resolving (:mod:`pypm.lock.memo`)."""
-    from pypm.operations.default_python import default_python_served
+    from pypm.operations.default_python import lock_admits
     from pypm.operations.member_metadata import prepare_dynamic_metadata
 
     request = request or LockRequest()
@@ -137,10 +140,10 @@ def lock(workspace: Workspace, request: LockRequest | None = None, report: bool 
         # later run under the configured policy re-locks instead of finding it up to date
         workspace.settings.override("prerelease", request.prerelease, "--prerelease")
     prepare_dynamic_metadata(workspace)  # dynamic dependencies enter the input hash and the resolution
-    _default_requires_python(workspace, report)
+    defaulted = _default_requires_python(workspace, report)
     digest = input_hash(workspace.raw, workspace.settings)
     if not request.forces and read_input_hash(workspace.lock_path) == digest and \
-            default_python_served(workspace.raw, workspace.settings, workspace.venv_path, workspace.lock_path):
+            (defaulted is None or lock_admits(workspace.lock_path, defaulted)):
         ui.detail("lock: inputs unchanged, pylock.toml is up to date")
         return LockOutcome(False, 0, workspace.lock_path)
     old = read_previous_lock(workspace.lock_path)
