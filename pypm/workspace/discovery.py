@@ -196,7 +196,8 @@ def _tool_pypm(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 #: ``--project`` was given: the command line beats the environment (as uv's ``--project``
-#: beats ``UV_PROJECT``), so the workspace-root variable is not read in this process.
+#: beats ``UV_PROJECT``), so the workspace-root variable is not read for that command line
+#: (``pypm.cli.main.main`` reads it again when it returns).
 _root_variable_ignored = False
 
 
