@@ -2,8 +2,11 @@
 
 With a ``[build-system]`` the member's backend builds a PEP 660 editable wheel (in an
 isolated build environment); without one, or when the backend has no ``build_editable``
-hook, pypm writes a minimal editable wheel itself (a ``.pth`` path entry, the core metadata
-and every entry-point group). Either wheel then goes through the store like any other,
+hook, pypm writes a minimal editable wheel itself (the core metadata and every entry-point
+group) and each environment gets the ``.pth`` path entry written fresh, as it gets its
+``direct_url.json``: that wheel holds nothing of the member's location, so every copy of a
+project (a second checkout, a CI workspace) links the same store entry instead of building
+and unpacking a wheel of its own. Either wheel then goes through the store like any other,
 with a fresh ``direct_url.json`` marking the install editable.
 
 Building and installing are separate steps (:func:`editable_wheel`, :func:`link_editable`)
@@ -12,7 +15,8 @@ wheel exists: a failed build leaves the previous install in place.
 
 Editable wheels are cached by :func:`member_install_key`: the member's ``pyproject.toml``,
 ``setup.py`` and ``setup.cfg``, its location, and for a member with dynamic metadata the
-metadata its backend prepared (so a new dynamic version or entry point is a new wheel).
+metadata its backend prepared (so a new dynamic version or entry point is a new wheel);
+pypm's own wheel by the same without the location (:func:`pth_wheel`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,11 @@ from pypm.workspace.member_sources import BUILD_FILES, PreparedMetadata
 from pypm.workspace.project import Member
 
 #: Part of every key: changing how pypm makes editable wheels makes new ones.
-EDITABLE_FORMAT = "2"
+EDITABLE_FORMAT = "3"
+#: The WHEEL line that marks pypm's own editable wheel (its ``.pth`` is written per environment).
+GENERATOR_LINE = b"Generator: pypm-editable-pth"
+#: The name of that ``.pth``: ``_pypm_editable_<dist>.pth``.
+PTH_PREFIX = "_pypm_editable_"
 
 
 def source_root(member: Member) -> Path:
@@ -42,9 +50,14 @@ def source_root(member: Member) -> Path:
 def member_install_key(member: Member, prepared: PreparedMetadata | None = None) -> str:
     """What an editable install of ``member`` is made from (see the module docstring; the
 pyproject as parsed, so an edited comment is no change)."""
+    return _inputs_key(f"{member.path}\0{source_root(member)}", member, prepared)
+
+
+def _inputs_key(location: str, member: Member, prepared: PreparedMetadata | None) -> str:
+    """The digest of ``location`` and the member's build inputs (see :func:`member_install_key`)."""
     from pypm.tomlfile import read_toml
 
-    digest = hashlib.sha256(f"pypm-editable-{EDITABLE_FORMAT}\0{member.path}\0".encode())
+    digest = hashlib.sha256(f"pypm-editable-{EDITABLE_FORMAT}\0{location}\0".encode())
     digest.update(json.dumps(read_toml(member.pyproject), sort_keys=True, default=str).encode())
     for name in BUILD_FILES:
         try:
@@ -91,7 +104,25 @@ def link_editable(
     info = {"link-mode": link_mode, "member-key": install_key or member_install_key(member)}
     entry = ensure_unpacked(wheel, file_sha256(wheel), cache_dir)
     return link_entry(entry, interpreter, link_mode, cache_dir, {"direct_url.json": direct_url}, requested=True,
-                      install_info=info)
+                      install_info=info, root_files=_path_entry(member, entry))
+
+
+def _path_entry(member: Member, entry: Any) -> dict[str, bytes]:
+    """The ``.pth`` of pypm's own editable wheel (:func:`pth_wheel`), written into each
+    environment; none for a backend's PEP 660 wheel, which carries its own."""
+    if not _is_pth_wheel(entry):
+        return {}
+    dist = entry.dist_info.split("-")[0]
+    return {f"{PTH_PREFIX}{dist}.pth": (str(source_root(member)) + "\n").encode()}
+
+
+def _is_pth_wheel(entry: Any) -> bool:
+    """Was ``entry`` unpacked from pypm's own editable wheel (its WHEEL names pypm)?"""
+    wheel_file = entry.root / "files" / entry.root_scheme / entry.dist_info / "WHEEL"
+    try:
+        return GENERATOR_LINE in wheel_file.read_bytes().splitlines()
+    except OSError:
+        return False
 
 
 def install_editable(
@@ -108,9 +139,11 @@ def install_editable(
 
 
 def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = None) -> Path:
-    """pypm's own editable wheel for ``member``: a ``.pth`` entry, the core metadata (the
-    backend's when ``prepared``, else from ``[project]``) and every entry-point group."""
-    key = editable_key(member, "pth", prepared)
+    """pypm's own editable wheel for ``member``: the core metadata (the backend's when
+    ``prepared``, else from ``[project]``) and every entry-point group. Its ``.pth`` is
+    not in it but written into each environment (:func:`link_editable`), so the wheel,
+    and its store entry, serve every copy of the member wherever it is."""
+    key = hashlib.sha256(f"{_inputs_key('', member, prepared)}\0pth".encode()).hexdigest()  # no location
     folder = root / key[:2] / key
     built = sorted(folder.glob("*.whl")) if folder.is_dir() else []
     if built:  # the key covers everything the wheel holds (its metadata is not made again)
@@ -121,9 +154,8 @@ def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = No
     out = folder / f"{dist}-{version}-py3-none-any.whl"
     info = f"{dist}-{version}.dist-info"
     files = {
-        f"_pypm_editable_{dist}.pth": (str(source_root(member)) + "\n").encode(),
         f"{info}/METADATA": metadata,
-        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: pypm\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\n" + GENERATOR_LINE + b"\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     entry_points = prepared.entry_points if prepared is not None else entry_points_text(member).encode()
     if entry_points.strip():

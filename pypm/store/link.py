@@ -69,10 +69,11 @@ def link_entry(
     entry: StoreEntry, interpreter: Interpreter, link_mode: str, cache_dir: Path,
     extra_dist_info: dict[str, bytes] | None = None, requested: bool = False,
     written: dict[str, list[tuple[str, str, str]]] | None = None, install_info: dict[str, str] | None = None,
-    made_dirs: set[str] | None = None,
+    made_dirs: set[str] | None = None, root_files: dict[str, bytes] | None = None,
 ) -> str:
     """Install a store entry (plus per-environment ``extra_dist_info`` files such as
-    ``direct_url.json``; ``REQUESTED`` when the user asked for the package, PEP 376);
+    ``direct_url.json``, and ``root_files`` beside the dist-info, such as an editable
+    install's ``.pth``; ``REQUESTED`` when the user asked for the package, PEP 376);
     returns the link mode really used. ``install_info`` goes into the dist-info's store
     pointer beside the entry's key (one file, not two: each new file costs an inode).
     ``written`` receives the RECORD's rows under the dist-info's path (so a caller need
@@ -106,6 +107,7 @@ def link_entry(
     for index, data in rewritten.items():
         rows[index] = _row(targets[index][0], data)
     rows += [_row(_relative(dirs["scripts"] / name, root_dir), data) for name, data in scripts]
+    rows += [_row(name, data) for name, data in (root_files or {}).items()]
     # the dist-info is a plain directory name in root_dir (installer checked it against the
     # wheel's name), so its files' RECORD paths need no relpath
     rows += [_row(f"{entry.dist_info}/{name}", data) for name, data in per_environment.items()]
@@ -117,6 +119,8 @@ def link_entry(
         placer.place(source, target, rewritten.get(index))
     for filename, data in scripts:
         _write_fresh(dirs["scripts"] / filename, data, trash, executable=True)
+    for filename, data in (root_files or {}).items():
+        _write_fresh(root_dir / filename, data, trash)
     # In hardlink mode the files every environment has alike are linked from one copy
     # (pypm.store.shared_files).
     for name, data in per_environment.items():  # the staging directory is new: nothing to replace
