@@ -9,8 +9,12 @@ from the same inodes (hard links, as pypm links from its store and uv from its c
 - a minimal Python program: the interpreter started, ``venv`` made in-process as pypm
   makes it, then every directory made and every file linked from a list read from JSON,
   in one thread and in two (each top-level name of ``site-packages`` goes to one thread,
-  as uv and pypm split their work). Nothing else: no lock file read, no RECORD, no check:
-  the least a Python tool that links file by file does for a new copy on this machine.
+  as uv and pypm split their work). Nothing else: no lock file read, no RECORD, no check;
+- the same program with the environment made by hand instead of by :mod:`venv`
+  (``pyvenv.cfg``, the interpreter's link and ``site-packages``, as uv makes its own): the
+  ``venv`` module's import (``logging``, ``re``, ``enum``, ``subprocess``) costs more here
+  than its work; 2 threads. The least a Python tool that links file by file does for a new
+  copy on this machine.
 
 Run ``python -m benchmarks.link_floor PATH/TO/.venv`` (``--runs N``, ``--python PY``: the
 interpreter of the minimal program, default the one running this). The outputs are made
@@ -31,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FloorPlan", "MINIMAL_LINKER", "THREADS", "main", "plan_for", "time_cp", "time_minimal"]
+__all__ = ["BARE_LINKER", "FloorPlan", "MINIMAL_LINKER", "THREADS", "main", "plan_for", "time_cp", "time_minimal"]
 
 #: The minimal program's thread counts.
 THREADS = (1, 2)
@@ -54,6 +58,32 @@ for worker in workers:
 for worker in workers:
     worker.join()
 """
+
+
+#: The same with the environment made by hand (argv: plan JSON, target, threads, base interpreter).
+BARE_LINKER = """
+import json, os, sys, threading
+plan = json.load(open(sys.argv[1]))
+target, threads, base = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+site = os.path.join(target, plan["site"])
+os.makedirs(site)
+os.mkdir(os.path.join(target, "bin"))
+os.symlink(base, os.path.join(target, "bin", "python"))
+with open(os.path.join(target, "pyvenv.cfg"), "w") as cfg:
+    cfg.write(f"home = {os.path.dirname(base)}\\ninclude-system-site-packages = false\\n")
+def work(share):
+    for directory in share["dirs"]:
+        os.mkdir(os.path.join(site, directory))
+    for source, relative in share["files"]:
+        os.link(source, os.path.join(site, relative))
+workers = [threading.Thread(target=work, args=(share,)) for share in plan["shares"][:threads]]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+"""
+#: Threads of the program that makes the environment by hand.
+BARE_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -131,15 +161,23 @@ def time_cp(site: Path, scratch: Path) -> float | None:
     return elapsed if result.returncode == 0 else None
 
 
-def time_minimal(plan_file: Path, python: str, scratch: Path, threads: int) -> float:
+def time_minimal(plan_file: Path, python: str, scratch: Path, threads: int, bare: bool = False) -> float:
     """Seconds for the minimal Python program with ``threads`` threads (``plan_file``
-    split for as many), from its start to its exit."""
+    split for as many), from its start to its exit; ``bare``: the environment made by hand."""
     target = _fresh(scratch, "minimal")
+    program = [BARE_LINKER, str(plan_file), str(target), str(threads), _base_of(python)] if bare else [
+        MINIMAL_LINKER, str(plan_file), str(target), str(threads)]
     start = time.perf_counter()
-    subprocess.run([python, "-c", MINIMAL_LINKER, str(plan_file), str(target), str(threads)], check=True)
+    subprocess.run([python, "-c", *program], check=True)
     elapsed = time.perf_counter() - start
     shutil.rmtree(target, ignore_errors=True)
     return elapsed
+
+
+def _base_of(python: str) -> str:
+    """The base interpreter of ``python`` (itself outside a venv): what a venv's link names."""
+    code = "import sys; print(getattr(sys, '_base_executable', sys.executable))"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             plan_file = scratch / f"plan-{threads}.json"
             plan_file.write_text(plan.to_json(threads))
             minimal[threads] = [time_minimal(plan_file, args.python, scratch, threads) for _ in range(args.runs)]
+        bare = [time_minimal(scratch / f"plan-{BARE_THREADS}.json", args.python, scratch, BARE_THREADS, bare=True)
+                for _ in range(args.runs)] if os.name != "nt" else []  # (its interpreter link: POSIX)
     print(f"{args.venv}: {len(plan.dirs)} directories, {len(plan.files)} files in {plan.site}")
     if None in copies:
         print("cp -al: not available here")
@@ -165,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cp -al: median {_ms(copies)}")
     for threads, times in minimal.items():
         print(f"minimal Python (start, venv, mkdir, link), {threads} thread(s): median {_ms(times)}")
+    if bare:
+        print(f"minimal Python, environment made by hand, {BARE_THREADS} threads: median {_ms(bare)}")
     return 0
 
 

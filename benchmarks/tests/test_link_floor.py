@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.link_floor import MINIMAL_LINKER, plan_for, time_cp
+import pytest
+
+from benchmarks.link_floor import BARE_LINKER, MINIMAL_LINKER, plan_for, time_cp
 
 
 def _fake_venv(root: Path) -> Path:
@@ -38,6 +40,22 @@ def test_minimal_program_links_the_same_inodes(tmp_path: Path) -> None:
         assert (target / "pyvenv.cfg").is_file()
         for source, relative in plan.files:
             assert os.path.samefile(source, target / plan.site / relative)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the bare program links its interpreter (POSIX)")
+def test_bare_program_makes_a_venv_python_runs_and_links_the_same_inodes(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path)
+    plan = plan_for(venv)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.to_json(2))
+    target = tmp_path / "bare"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([sys.executable, "-c", BARE_LINKER, str(plan_file), str(target), "2", base], check=True)
+    for source, relative in plan.files:
+        assert os.path.samefile(source, target / plan.site / relative)
+    out = subprocess.run([str(target / "bin" / "python"), "-c", "import sys; print(sys.prefix != sys.base_prefix)"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True", "a venv the interpreter recognises"
 
 
 def test_shares_keep_each_top_level_name_in_one_thread(tmp_path: Path) -> None:
