@@ -40,13 +40,8 @@ __all__ = ["BARE_LINKER", "FloorPlan", "MINIMAL_LINKER", "THREADS", "main", "pla
 #: The minimal program's thread counts.
 THREADS = (1, 2)
 
-#: The minimal Python program (run with ``-c``; argv: plan JSON, target directory, threads).
-MINIMAL_LINKER = """
-import json, os, sys, threading, venv
-plan = json.load(open(sys.argv[1]))
-target, threads = sys.argv[2], int(sys.argv[3])
-venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(target)
-site = os.path.join(target, plan["site"])
+#: The linking both minimal programs do, after they made the environment and ``site``.
+_LINK_IN_THREADS = """
 def work(share):
     for directory in share["dirs"]:
         os.mkdir(os.path.join(site, directory))
@@ -58,6 +53,15 @@ for worker in workers:
 for worker in workers:
     worker.join()
 """
+
+#: The minimal Python program (run with ``-c``; argv: plan JSON, target directory, threads).
+MINIMAL_LINKER = """
+import json, os, sys, threading, venv
+plan = json.load(open(sys.argv[1]))
+target, threads = sys.argv[2], int(sys.argv[3])
+venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(target)
+site = os.path.join(target, plan["site"])
+""" + _LINK_IN_THREADS
 
 
 #: The same with the environment made by hand (argv: plan JSON, target, threads, base interpreter).
@@ -71,17 +75,7 @@ os.mkdir(os.path.join(target, "bin"))
 os.symlink(base, os.path.join(target, "bin", "python"))
 with open(os.path.join(target, "pyvenv.cfg"), "w") as cfg:
     cfg.write(f"home = {os.path.dirname(base)}\\ninclude-system-site-packages = false\\n")
-def work(share):
-    for directory in share["dirs"]:
-        os.mkdir(os.path.join(site, directory))
-    for source, relative in share["files"]:
-        os.link(source, os.path.join(site, relative))
-workers = [threading.Thread(target=work, args=(share,)) for share in plan["shares"][:threads]]
-for worker in workers:
-    worker.start()
-for worker in workers:
-    worker.join()
-"""
+""" + _LINK_IN_THREADS
 #: Threads of the program that makes the environment by hand.
 BARE_THREADS = 2
 
