@@ -370,12 +370,12 @@ def _targets(entry: _Entry, requirement: Requirement, candidates: list[_Entry],
         return [c for c in candidates if c.node.version in versions]
     if len(candidates) == 1:
         return candidates
-    return [c for c in candidates if can_hold_together([entry.node.marker, _without_extra(requirement),
+    return [c for c in candidates if can_hold_together([entry.node.marker, edge_marker(requirement),
                                                         c.node.marker])]
 
 
-def _without_extra(requirement: Requirement) -> str | None:
-    """The requirement's marker with its ``extra`` clauses taken as true."""
+def edge_marker(requirement: Requirement) -> str | None:
+    """The requirement's marker with its ``extra`` clauses taken as true (None: always)."""
     from pypm.resolver.markers import strip_extra
 
     marker = strip_extra(requirement.marker)

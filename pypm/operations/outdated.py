@@ -5,13 +5,15 @@ A release counts when it is not yanked, is no pre-release (unless the locked ver
 one, as ``pdm outdated`` and ``uv pip list --outdated`` compare like with like), and one of
 its files accepts a Python the locked entry serves (the workspace's ``requires-python``
 and the entry's own marker, so each version of a forked package is compared within its
-fork). "Allowed" further satisfies every requirement on that entry in the graph: the
-members' and the other locked packages' ``Requires-Dist``.
+fork). "Allowed" further satisfies every requirement on that entry in the graph (the
+members' and the other locked packages' ``Requires-Dist``) whose marker can hold where the
+entry is installed: within ``requires-python``, the ``environments`` setting and the
+entry's own marker (``foo<2; python_version < '3.8'`` bounds nothing in a lock for 3.11).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pypm.operations.lock_graph import LockGraph, Node, can_hold_together
+from pypm.operations.lock_graph import Edge, LockGraph, Node, can_hold_together, edge_marker
 
 if TYPE_CHECKING:
     from pypm.index.client import IndexClient
@@ -53,14 +55,18 @@ def compare_with_index(workspace: Workspace, graph: LockGraph, refresh: bool = F
 
     client = IndexClient(workspace.settings, workspace.settings.cache_dir, refresh=refresh)
     try:
-        return compare(graph, client, workspace.requires_python)
+        return compare(graph, client, workspace.requires_python, workspace.settings["environments"])
     finally:
         client.close()
 
 
-def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet) -> list[Outdated]:
+def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet,
+            environments: Sequence[str] = ()) -> list[Outdated]:
     """Every locked package (members left out) with its newest allowed and newest
-    versions, by name and version."""
+    versions, by name and version (``environments``: the setting's markers, any of which
+    may hold)."""
+    python = _python_marker(requires_python)
+    limits = " or ".join(f"({marker})" for marker in environments) or None
     nodes = [node for node in graph.nodes.values() if not node.member and _version(node.version) is not None]
     nodes.sort(key=lambda node: (node.name, _version(node.version)))
     names = sorted({node.name for node in nodes})
@@ -70,12 +76,22 @@ def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet
     for node in nodes:
         locked = _version(node.version)
         assert locked is not None
-        releases = usable_releases(pages[node.name], locked, _python_marker(requires_python), node.marker)
-        specifiers = [edge.requirement.specifier for edge in graph.dependents(node.key)]
-        direct = any(edge.requirement.url for edge in graph.dependents(node.key))
+        releases = usable_releases(pages[node.name], locked, python, node.marker)
+        edges = holding_edges(graph, node, [python, limits])
+        specifiers = [edge.requirement.specifier for edge in edges]
+        direct = any(edge.requirement.url for edge in edges)
         allowed = None if direct else _newest(v for v in releases if all(s.contains(v, True) for s in specifiers))
         rows.append(Outdated(node, locked, allowed, _newest(releases)))
     return rows
+
+
+def holding_edges(graph: LockGraph, node: Node, scope: Iterable[str | None]) -> list[Edge]:
+    """The requirements on ``node`` whose marker can hold together with ``scope`` (the
+    markers of where the lock applies), the node's marker and the marker of the entry
+    they come from: only those bound what an upgrade may choose."""
+    where = [*scope, node.marker]
+    return [edge for edge in graph.dependents(node.key)
+            if can_hold_together([*where, graph.nodes[edge.source].marker, edge_marker(edge.requirement)])]
 
 
 def usable_releases(links: Iterable[FileLink], locked: Version, python: str | None,
