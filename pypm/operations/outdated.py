@@ -1,7 +1,9 @@
 """Locked versions against the index: the newest release the workspace's requirements
 allow, and the newest release at all (``pypm outdated``, ``pypm tree --outdated``).
 
-A release counts when it is not yanked, is no pre-release (unless the locked version is
+A release counts when it is not yanked (PEP 592: unless it is the locked version or one
+of the workspace's own requirements pins it with ``==``, as a yanked release may still be
+locked then), is no pre-release (unless the locked version is
 one, as ``pdm outdated`` and ``uv pip list --outdated`` compare like with like), and one of
 its files accepts a Python the locked entry serves (the workspace's ``requires-python``
 and the entry's own marker, so each version of a forked package is compared within its
@@ -13,7 +15,7 @@ entry's own marker (``foo<2; python_version < '3.8'`` bounds nothing in a lock f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from pypm.operations.lock_graph import Edge, LockGraph, Node, can_hold_together, edge_marker
+from pypm.operations.lock_graph import WORKSPACE_ROOT, Edge, LockGraph, Node, can_hold_together, edge_marker
 
 if TYPE_CHECKING:
     from pypm.index.client import IndexClient
@@ -43,9 +45,9 @@ class Outdated:
     latest: Version | None
 
     @property
-    def differs(self) -> bool:
-        """True when the three versions are not all the same."""
-        return len({self.locked, self.allowed or self.locked, self.latest or self.locked}) > 1
+    def newer(self) -> bool:
+        """True when the newest allowed or the newest release is newer than the locked one."""
+        return any(version is not None and version > self.locked for version in (self.allowed, self.latest))
 
 
 def compare_with_index(workspace: Workspace, graph: LockGraph, refresh: bool = False) -> list[Outdated]:
@@ -76,8 +78,9 @@ def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet
     for node in nodes:
         locked = _version(node.version)
         assert locked is not None
-        releases = usable_releases(pages[node.name], locked, python, node.marker)
         edges = holding_edges(graph, node, [python, limits])
+        pinned = {locked, *(version for version in _link_versions(pages[node.name]) if pins(graph, edges, version))}
+        releases = usable_releases(pages[node.name], locked, python, node.marker, pinned)
         specifiers = [edge.requirement.specifier for edge in edges]
         direct = any(edge.requirement.url for edge in edges)
         allowed = None if direct else _newest(v for v in releases if all(s.contains(v, True) for s in specifiers))
@@ -94,13 +97,26 @@ def holding_edges(graph: LockGraph, node: Node, scope: Iterable[str | None]) -> 
             if can_hold_together([*where, graph.nodes[edge.source].marker, edge_marker(edge.requirement)])]
 
 
+def pins(graph: LockGraph, edges: Iterable[Edge], version: Version) -> bool:
+    """Does one of the workspace's own requirements among ``edges`` pin exactly ``version``
+    (``==`` without a wildcard), which makes a yanked release usable, as the resolver has it?"""
+    return any(spec.operator in ("==", "===") and "*" not in spec.version and spec.contains(version, True)
+               for edge in edges if first_party(graph, edge) for spec in edge.requirement.specifier)
+
+
+def first_party(graph: LockGraph, edge: Edge) -> bool:
+    """Is ``edge`` a requirement of the workspace's own (a member's or the root's groups')?"""
+    return edge.source == WORKSPACE_ROOT or graph.nodes[edge.source].member
+
+
 def usable_releases(links: Iterable[FileLink], locked: Version, python: str | None,
-                    marker: str | None) -> list[Version]:
-    """The versions among ``links`` that count (see the module's docstring)."""
+                    marker: str | None, pinned: Collection[Version] = ()) -> list[Version]:
+    """The versions among ``links`` that count (see the module's docstring; ``pinned``:
+    versions that count even when yanked)."""
     usable: set[Version] = set()
     for link in links:
         parsed = link.parsed
-        if parsed is None or link.yanked is not None or parsed[1] in usable:
+        if parsed is None or parsed[1] in usable or (link.yanked is not None and parsed[1] not in pinned):
             continue
         version = parsed[1]
         if version.is_prerelease and not locked.is_prerelease:
@@ -123,6 +139,10 @@ def _python_marker(requires_python: SpecifierSet | str) -> str | None:
         return str(python_marker(str(requires_python)))
     except (InvalidSpecifier, InvalidMarker):
         return None
+
+
+def _link_versions(links: Iterable[FileLink]) -> set[Version]:
+    return {parsed[1] for parsed in (link.parsed for link in links) if parsed is not None}
 
 
 def _newest(versions: Iterable[Version]) -> Version | None:

@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """One row per locked package whose locked, newest allowed and newest versions are not
-    all the same; exit 0 either way."""
+    """One row per locked package with a newer allowed or a newer release on the index
+    than the locked one; exit 0 either way."""
     from pypm import ui
     from pypm.cli.commands.tree import emit, locked_graph
     from pypm.cli.graph_options import lock_mode, setting_overrides
@@ -35,7 +35,7 @@ def run(options: argparse.Namespace) -> int:
 
     workspace, graph = locked_graph(start_dir(options), setting_overrides(options), lock_mode(options))
     rows = compare_with_index(workspace, graph, options.refresh)
-    shown = [row for row in rows if row.differs]
+    shown = [row for row in rows if row.newer]
     if not shown:
         ui.info(f"All {len(rows)} locked packages are the newest releases allowed and on the index")
         return 0
