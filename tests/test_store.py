@@ -1046,3 +1046,20 @@ def test_an_interpreter_link_pointed_at_another_program_is_not_up_to_date(tmp_pa
     assert "All up to date" not in synced.stderr
     checked = subprocess.run([str(python), "-c", "import alpha; print(alpha.V)"], capture_output=True, text=True)
     assert checked.stdout == "1\n", checked.stderr
+
+
+def test_a_lock_with_upper_case_hashes_installs_and_is_then_up_to_date(tmp_path, make_index, run_pypm) -> None:
+    """An earlier pypm wrote an index's upper-case sha256 into locks whose content hash
+    holds: ``pypm lock`` keeps such a lock (it is current), so ``sync`` must install it,
+    not send the user to a ``pypm lock`` that changes nothing."""
+    index = make_index([DistSpec("alpha", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url}
+    root = project(tmp_path / "p", ["alpha"])
+    run_pypm("lock", cwd=root, env_extra=env)
+    lock_path = root / "pylock.toml"
+    digest = tomllib.loads(lock_path.read_text())["packages"][0]["wheels"][0]["hashes"]["sha256"]
+    _forge(lock_path, digest, digest.upper())
+    assert "up to date" in run_pypm("lock", cwd=root, env_extra=env).stderr.lower()
+    run_pypm("sync", cwd=root, env_extra=env)
+    assert installed(root / ".venv").get("alpha") == "1.0"
+    assert "All up to date" in run_pypm("lock", "sync", cwd=root, env_extra=env).stderr

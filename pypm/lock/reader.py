@@ -171,11 +171,30 @@ def read_lock(path: Path, cache_dir: Path | None = None) -> Any:
 
     data = load_lock_data(path, cache_dir)
     try:
-        lock = Pylock.from_dict(data)
+        lock = Pylock.from_dict(_lowercase_hashes(data))
     except PylockValidationError as exc:
         raise LockError(f"{path}: not a valid PEP 751 lock: {exc}", hint="run `pypm lock` to rewrite it") from None
     _check_files(lock, path)
     return lock
+
+
+def _lowercase_hashes(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each file's hash values in lower case. A hex digest's case carries
+    nothing (PEP 751 gives the value as a hex digest), and an earlier pypm wrote the
+    index's upper-case ones into locks that still hold their content hash: read so, they
+    install like the lower-case ones pypm writes now."""
+    packages = data.get("packages")
+    for package in packages if isinstance(packages, list) else ():  # anything else: packaging says what is wrong
+        if not isinstance(package, dict):
+            continue
+        wheels = package.get("wheels")
+        files = [*(wheels if isinstance(wheels, list) else ()), package.get("sdist"), package.get("archive")]
+        for file in files:
+            hashes = file.get("hashes") if isinstance(file, dict) else None
+            if isinstance(hashes, dict):
+                file["hashes"] = {key: value.lower() if isinstance(value, str) else value
+                                  for key, value in hashes.items()}
+    return data
 
 
 def _check_files(lock: Any, path: Path) -> None:

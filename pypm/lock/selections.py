@@ -131,6 +131,7 @@ def _decoded(item: dict[str, Any]) -> tuple[str, str, Any]:
     fields = dict(item["fields"])
     if item["kind"] == "directory":
         return item["name"], item["version"], PackageDirectory(**fields)
+    fields["hashes"] = {key: value.lower() for key, value in fields["hashes"].items()}  # as read_lock reads them
     uploaded = fields.pop("upload_time")
     fields["upload_time"] = datetime.fromisoformat(uploaded) if uploaded is not None else None
     kind = PackageWheel if item["kind"] == "wheel" else PackageSdist
