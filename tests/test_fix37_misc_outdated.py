@@ -54,3 +54,25 @@ def test_a_yanked_locked_or_pinned_version_is_not_outdated(tmp_path: Path, make_
     build_wheel(DistSpec("foo", "2.3"), index.files_dir)
     out = run_pypm("outdated", cwd=ranged, env_extra=env).stdout
     assert out.splitlines() == ["Package  Locked  Allowed  Latest", "foo      2.2     2.3      2.3"]
+
+
+def test_pre_releases_count_as_the_resolver_takes_them(tmp_path: Path, make_index: MakeIndex,
+                                                      run_pypm: RunPypm) -> None:
+    """An explicit ``>=1.0rc1`` (the default mode) and ``prerelease = "allow"`` let an
+    upgrade take 1.1rc1, so outdated shows it; a plain ``>=1`` in the default mode does not."""
+    index = make_index([DistSpec("pre", "1.0")])
+    env = {"PYPM_INDEX_URL": index.url, "PYPM_INDEX_PAGE_TTL": "0"}
+    explicit = write_project(tmp_path / "explicit", ["pre>=1.0rc1"])
+    allow = write_project(tmp_path / "allow", ["pre>=1"], tool='prerelease = "allow"')
+    plain = write_project(tmp_path / "plain", ["pre>=1"])
+    for root in (explicit, allow, plain):
+        run_pypm("lock", cwd=root, env_extra=env)
+    build_wheel(DistSpec("pre", "1.1rc1"), index.files_dir)
+    for root in (explicit, allow):
+        out = run_pypm("outdated", cwd=root, env_extra=env).stdout
+        assert out.splitlines() == ["Package  Locked  Allowed  Latest", "pre      1.0     1.1rc1   1.1rc1"], root.name
+        assert "(latest: 1.1rc1)" in run_pypm("tree", "--outdated", cwd=root, env_extra=env).stdout
+        run_pypm("lock", "--upgrade", cwd=root, env_extra=env)
+        assert 'version = "1.1rc1"' in (root / "pylock.toml").read_text()  # what the upgrade takes
+    quiet = run_pypm("outdated", cwd=plain, env_extra=env)
+    assert quiet.stdout == "" and "newest" in quiet.stderr

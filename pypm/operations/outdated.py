@@ -3,14 +3,16 @@ allow, and the newest release at all (``pypm outdated``, ``pypm tree --outdated`
 
 A release counts when it is not yanked (PEP 592: unless it is the locked version or one
 of the workspace's own requirements pins it with ``==``, as a yanked release may still be
-locked then), is no pre-release (unless the locked version is
-one, as ``pdm outdated`` and ``uv pip list --outdated`` compare like with like), and one of
-its files accepts a Python the locked entry serves (the workspace's ``requires-python``
-and the entry's own marker, so each version of a forked package is compared within its
-fork). "Allowed" further satisfies every requirement on that entry in the graph (the
-members' and the other locked packages' ``Requires-Dist``) whose marker can hold where the
-entry is installed: within ``requires-python``, the ``environments`` setting and the
+locked then), is a pre-release only where the ``prerelease`` setting lets the resolver
+take one (see :func:`admitted`, so an upgrade would take the same), and one of its files
+accepts a Python the locked entry serves (the workspace's ``requires-python`` and the
+entry's own marker, so each version of a forked package is compared within its fork).
+"Allowed" further satisfies every requirement on that entry in the graph (the members'
+and the other locked packages' ``Requires-Dist``) whose marker can hold where the entry
+is installed: within ``requires-python``, the ``environments`` setting and the
 entry's own marker (``foo<2; python_version < '3.8'`` bounds nothing in a lock for 3.11).
+uv's ``tree --outdated`` takes pre-releases only with ``prerelease = "allow"``; here the
+resolver's whole policy applies, so ``foo>=1.0rc1`` shows the ``1.1rc1`` an upgrade takes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from pypm.config import DEFAULT_PRERELEASE
 from pypm.operations.lock_graph import WORKSPACE_ROOT, Edge, LockGraph, Node, can_hold_together, edge_marker
 
 if TYPE_CHECKING:
@@ -57,35 +60,74 @@ def compare_with_index(workspace: Workspace, graph: LockGraph, refresh: bool = F
 
     client = IndexClient(workspace.settings, workspace.settings.cache_dir, refresh=refresh)
     try:
-        return compare(graph, client, workspace.requires_python, workspace.settings["environments"])
+        return compare(graph, client, workspace.requires_python, workspace.settings["environments"],
+                       workspace.settings["prerelease"])
     finally:
         client.close()
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What the comparison follows: where the lock applies as markers (None: anywhere),
+    ``requires-python`` and the ``environments`` setting; the ``prerelease`` setting."""
+
+    python: str | None = None
+    limits: str | None = None
+    prerelease: str = DEFAULT_PRERELEASE
+
+
 def compare(graph: LockGraph, client: IndexClient, requires_python: SpecifierSet,
-            environments: Sequence[str] = ()) -> list[Outdated]:
+            environments: Sequence[str] = (), prerelease: str = DEFAULT_PRERELEASE) -> list[Outdated]:
     """Every locked package (members left out) with its newest allowed and newest
     versions, by name and version (``environments``: the setting's markers, any of which
-    may hold)."""
-    python = _python_marker(requires_python)
+    may hold; ``prerelease``: the setting)."""
     limits = " or ".join(f"({marker})" for marker in environments) or None
+    scope = Scope(_python_marker(requires_python), limits, prerelease)
     nodes = [node for node in graph.nodes.values() if not node.member and _version(node.version) is not None]
     nodes.sort(key=lambda node: (node.name, _version(node.version)))
     names = sorted({node.name for node in nodes})
     with ThreadPoolExecutor(PAGE_THREADS) as pool:  # one page per name, fetched side by side
         pages = dict(zip(names, pool.map(client.project_files, names), strict=True))
-    rows = []
-    for node in nodes:
-        locked = _version(node.version)
-        assert locked is not None
-        edges = holding_edges(graph, node, [python, limits])
-        pinned = {locked, *(version for version in _link_versions(pages[node.name]) if pins(graph, edges, version))}
-        releases = usable_releases(pages[node.name], locked, python, node.marker, pinned)
-        specifiers = [edge.requirement.specifier for edge in edges]
-        direct = any(edge.requirement.url for edge in edges)
-        allowed = None if direct else _newest(v for v in releases if all(s.contains(v, True) for s in specifiers))
-        rows.append(Outdated(node, locked, allowed, _newest(releases)))
-    return rows
+    return [compare_node(graph, node, pages[node.name], scope) for node in nodes]
+
+
+def compare_node(graph: LockGraph, node: Node, links: list[FileLink], scope: Scope) -> Outdated:
+    """One locked package's row, from its index page ``links``."""
+    locked = _version(node.version)
+    assert locked is not None
+    edges = holding_edges(graph, node, [scope.python, scope.limits])
+    pinned = {locked, *(version for version in _link_versions(links) if pins(graph, edges, version))}
+    releases = usable_releases(links, scope.python, node.marker, pinned)
+    # like with like (pdm outdated, uv pip list --outdated) when the locked one is a pre-release
+    opted_in = locked.is_prerelease or names_prerelease(graph, edges)
+    only_prereleases = all(version.is_prerelease for version in releases)
+    specifiers = [edge.requirement.specifier for edge in edges]
+    fitting = [v for v in releases if all(s.contains(v, True) for s in specifiers)]
+    direct = any(edge.requirement.url for edge in edges)
+    allowed = None if direct else _newest(admitted(fitting, scope.prerelease, opted_in, only_prereleases))
+    return Outdated(node, locked, allowed, _newest(admitted(releases, scope.prerelease, opted_in, only_prereleases)))
+
+
+def admitted(versions: list[Version], mode: str, opted_in: bool, only_prereleases: bool) -> list[Version]:
+    """The ``versions`` the ``prerelease`` setting's ``mode`` lets the resolver take (as
+    pypm.resolver.provider orders them): all with ``allow``, final releases with
+    ``disallow``, pre-releases too when ``opted_in`` (``explicit``), or ``only_prereleases``
+    exist (the default), or no final release is among ``versions`` (``if-necessary``)."""
+    finals = [version for version in versions if not version.is_prerelease]
+    if mode == "allow":
+        return versions
+    if mode == "disallow":
+        return finals
+    wanted = {"explicit": opted_in, "if-necessary": opted_in or only_prereleases or not finals}.get(
+        mode, opted_in or only_prereleases)
+    return versions if wanted else finals
+
+
+def names_prerelease(graph: LockGraph, edges: Iterable[Edge]) -> bool:
+    """Does one of the workspace's own requirements among ``edges`` name a pre-release
+    (``>=1.0rc1``)? The resolver's (and uv's) explicit opt-in."""
+    return any(first_party(graph, edge) and any(spec.prereleases for spec in edge.requirement.specifier)
+               for edge in edges)
 
 
 def holding_edges(graph: LockGraph, node: Node, scope: Iterable[str | None]) -> list[Edge]:
@@ -109,8 +151,8 @@ def first_party(graph: LockGraph, edge: Edge) -> bool:
     return edge.source == WORKSPACE_ROOT or graph.nodes[edge.source].member
 
 
-def usable_releases(links: Iterable[FileLink], locked: Version, python: str | None,
-                    marker: str | None, pinned: Collection[Version] = ()) -> list[Version]:
+def usable_releases(links: Iterable[FileLink], python: str | None, marker: str | None,
+                    pinned: Collection[Version] = ()) -> list[Version]:
     """The versions among ``links`` that count (see the module's docstring; ``pinned``:
     versions that count even when yanked)."""
     usable: set[Version] = set()
@@ -119,8 +161,6 @@ def usable_releases(links: Iterable[FileLink], locked: Version, python: str | No
         if parsed is None or parsed[1] in usable or (link.yanked is not None and parsed[1] not in pinned):
             continue
         version = parsed[1]
-        if version.is_prerelease and not locked.is_prerelease:
-            continue
         if link.requires_python and not can_hold_together([python, marker, _python_marker(link.requires_python)]):
             continue
         usable.add(version)
