@@ -8,7 +8,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pypm.index.tls import trust_source
@@ -162,6 +161,8 @@ def _tls_results(probes: dict[str, _Probe], allowed: list[str]) -> list[CheckRes
 
 def _location_result(check: str, entry: str, probes: dict[str, _Probe], offline: str) -> CheckResult:
     """The line of one index URL or find-links entry (credentials never shown)."""
+    from pypm.config import expanded_path
+    from pypm.errors import ConfigError
     from pypm.index.file_facts import local_path
     from pypm.index.http import redact
 
@@ -170,7 +171,10 @@ def _location_result(check: str, entry: str, probes: dict[str, _Probe], offline:
         probe = probes.get(entry)
         return _answer_result(check, shown, probe) if probe is not None else CheckResult(check, "info",
                                                                                            f"{shown}: {offline}")
-    directory = local_path(entry) if entry.startswith("file:") else Path(entry)
+    try:  # ~ and ~user expanded, as the index client reads a find-links path
+        directory = local_path(entry) if entry.startswith("file:") else expanded_path(entry, check)
+    except ConfigError as error:
+        return error_result(check, error)
     if directory.is_dir():
         return CheckResult(check, "ok", f"{shown}: a local directory")
     return CheckResult(check, "fail", f"{shown}: {directory} is not a directory", f"check the {check} setting")
