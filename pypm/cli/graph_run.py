@@ -30,6 +30,15 @@ def apply_overrides(settings: Settings, options: argparse.Namespace) -> Settings
     return settings
 
 
+def with_run_options(ctx: GraphContext, options: argparse.Namespace, frozen: bool) -> GraphContext:
+    """``ctx`` with this command line's setting overrides and reinstall request; ``frozen``:
+    the lock is installed as it is and never written (``--frozen``/``--locked``)."""
+    apply_overrides(ctx.settings, options)
+    ctx.frozen = frozen
+    ctx.reinstall = reinstall_from(options)
+    return ctx
+
+
 def load_context(options: argparse.Namespace) -> GraphContext:
     """The workspace with this run's selection, lock request, settings and lock mode."""
     from pypm.cli.main import COMMAND_ALIASES, COMMANDS
@@ -37,9 +46,7 @@ def load_context(options: argparse.Namespace) -> GraphContext:
     ctx = GraphContext.load(
         start_dir(options), selection=selection_from(options), lock_request=lock_request_from(options)
     )
-    apply_overrides(ctx.settings, options)
-    ctx.frozen = lock_mode(options) is not None
-    ctx.reinstall = reinstall_from(options)
+    with_run_options(ctx, options, frozen=lock_mode(options) is not None)
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     ctx.plain_run = getattr(options, "plain_run", False)
     ctx.run_options = RunOptions(jobs=getattr(options, "jobs", 1), keep_going=getattr(options, "keep_going", False))
@@ -71,7 +78,7 @@ def run_operations(options: argparse.Namespace, names: list[str], ctx: GraphCont
     names = checked_operations(_task_names(ctx, names), what, ctx.tasks)
     operations = [name for name in names if name in GRAPH_OPERATIONS]
     check_combination(options, operations)
-    if lock_mode(options) == "locked":
+    if lock_mode(options) == "locked" and ctx.frozen:  # (not frozen: a script without a lock of its own)
         from pypm.operations.lock import check
 
         check(ctx.validate())
@@ -235,12 +242,33 @@ def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
     directory = prepare_environment(script, settings.cache_dir)
     request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
     ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
-    apply_overrides(ctx.settings, options)
-    ctx.reinstall = reinstall_from(options)
+    with_run_options(ctx, options, frozen=False)
     ctx.raw.label = f"the environment of {script.name}"
-    current = read_input_hash(script_lock_path(script)) == input_hash(ctx.raw, ctx.settings)
-    adopt_script_lock(script, directory, current)
+    sidecar = script_lock_path(script)
+    recorded = read_input_hash(sidecar)  # None: no lock, or one pypm did not write
+    mode = _script_lock_mode(options, script, recorded is not None)
+    current = recorded == input_hash(ctx.raw, ctx.settings)
+    if mode == "locked" and not current:
+        from pypm.errors import LockError
+
+        raise LockError(f"{sidecar} is out of date with the dependencies of {script.name}",
+                        hint=f"run `pypm lock --script {script}`, or drop --locked")
+    adopt_script_lock(script, directory, current or mode == "frozen")
+    ctx.frozen = mode is not None
     return ctx
+
+
+def _script_lock_mode(options: argparse.Namespace, script: Path, has_lock: bool) -> str | None:
+    """``--frozen``/``--locked`` for a script: they apply to its ``script.py.lock``; without
+    one they are ignored with a warning (as uv does: the environment is pypm's own cache)."""
+    mode = lock_mode(options)
+    if mode is not None and not has_lock:
+        from pypm import ui
+
+        ui.warning(f"{script.name} has no lock of its own, so --{mode} is ignored; "
+                   f"`pypm lock --script {script}` writes one")
+        return None
+    return mode
 
 
 
@@ -279,8 +307,7 @@ def env_context(options: argparse.Namespace, name: str) -> GraphContext:
     request = lock_request_from(options) if hasattr(options, "upgrade") else None
     ctx = GraphContext.load(existing_env(name), exact=True, selection=Selection(install_project=False),
                             lock_request=request)
-    apply_overrides(ctx.settings, options)
-    ctx.reinstall = reinstall_from(options)
+    with_run_options(ctx, options, frozen=lock_mode(options) is not None)
     ctx.raw.label = f"environment {name}"
     ctx.reserved_names = (*COMMANDS, *COMMAND_ALIASES)
     return ctx
