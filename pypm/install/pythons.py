@@ -30,8 +30,8 @@ class FoundPython:
 def _candidates() -> list[Path]:
     found: list[Path] = []
     for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if directory and "shims" not in Path(directory).parts and Path(directory).is_dir():
-            found.extend(p for p in Path(directory).iterdir() if _NAME.match(p.name))
+        if directory and "shims" not in Path(directory).parts:
+            found.extend(_named_python(Path(directory)))
     home = Path.home()
     for root in (Path(os.environ.get("PYENV_ROOT", home / ".pyenv")) / "versions", home / ".asdf/installs/python"):
         if root.is_dir():
@@ -39,6 +39,16 @@ def _candidates() -> list[Path]:
     if os.name == "nt":
         found.extend(_py_launcher_paths())
     return found
+
+
+def _named_python(directory: Path) -> list[Path]:
+    """The entries of a PATH directory named like a Python; none when it cannot be listed
+    (missing, not a directory, unreadable: ``chmod 311``, a name too long), as a shell
+    skips such a PATH entry."""
+    try:
+        return [path for path in directory.iterdir() if _NAME.match(path.name)]
+    except OSError:
+        return []
 
 
 def _py_launcher_paths() -> list[Path]:
