@@ -30,6 +30,14 @@ def apply_overrides(settings: Settings, options: argparse.Namespace) -> Settings
     return settings
 
 
+def user_settings(options: argparse.Namespace) -> Settings:
+    """The settings outside any project (user config, variables) with this command line's
+    overrides: those a named environment or a script's environment starts from."""
+    from pypm.config import load_settings
+
+    return apply_overrides(load_settings({}), options)
+
+
 def with_run_options(ctx: GraphContext, options: argparse.Namespace, frozen: bool) -> GraphContext:
     """``ctx`` with this command line's setting overrides and reinstall request; ``frozen``:
     the lock is installed as it is and never written (``--frozen``/``--locked``)."""
@@ -213,7 +221,7 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
                          f"{flags[0]}", hint=f"drop {flags[0]}")
     created = None
     if name == envs.DEFAULT_ENV and name not in envs.list_envs() and not remove:
-        created = envs.create_env_files(name)
+        created = envs.create_env_files(name, user_settings(options))
     try:
         ctx = env_context(options, name)
         with edited_files_restored_on_failure(ctx):
@@ -231,15 +239,12 @@ def _edit_env(options: argparse.Namespace, items: list[str], edit: Callable[...,
 def script_context(options: argparse.Namespace, script: Path) -> GraphContext:
     """The generated project of a PEP 723 script's environment, with this run's lock
     request and settings; its lock is ``script.py.lock`` when that matches the script."""
-    from pypm.config import load_settings
     from pypm.lock.reader import read_input_hash
     from pypm.operations.script import adopt_script_lock, prepare_environment, script_lock_path
     from pypm.operations.selection import Selection
     from pypm.workspace.inputs import input_hash
 
-    settings = load_settings({})
-    apply_overrides(settings, options)
-    directory = prepare_environment(script, settings.cache_dir)
+    directory = prepare_environment(script, user_settings(options).cache_dir)
     request = lock_request_from(options) if hasattr(options, "upgrade") else None  # add/remove: the defaults
     ctx = GraphContext.load(directory, exact=True, selection=Selection(install_project=False), lock_request=request)
     with_run_options(ctx, options, frozen=False)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pypm.errors import PypmError, UsageError
 from pypm.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from pypm.config import Settings
 
 DEFAULT_ENV = "default"
 MARKER = ".pypm-env"
@@ -59,23 +62,31 @@ def list_envs() -> list[str]:
     return sorted(entry.name for entry in root.iterdir() if _NAME.fullmatch(entry.name) and (entry / MARKER).is_file())
 
 
-def create_env_files(name: str, python: str | None = None) -> Path:
-    """Write a new environment's ``pyproject.toml`` and marker (no requirements yet);
-    ``python``: the ``python`` setting (a version such as ``3.10`` sets its floor)."""
+def create_env_files(name: str, settings: Settings) -> Path:
+    """Write a new environment's ``pyproject.toml`` and marker (no requirements yet); its
+    ``requires-python`` floor is the version of the interpreter its sync will use (the
+    ``python`` setting's: a version, a command or a path; else pypm's own)."""
     path = env_path(name)
     if path.exists():
         raise UsageError(f"an environment named {name!r} exists already ({path})",
                          hint=f"add to it with `pypm add --env {name} REQ`, or remove it first")
+    python = _python_floor(path / ".venv", settings)  # a setting naming no interpreter fails before any write
     path.mkdir(parents=True)
-    # one interpreter uses it: lock for that Python and newer, not for every Python
-    version = python if python and python[0].isdigit() else f"{sys.version_info[0]}.{sys.version_info[1]}"
-    python = f">={'.'.join(version.rstrip('t').split('.')[:2])}"
     atomic_write_text(path / "pyproject.toml",
                       f'# The shared environment {name!r} (pypm env). Edit with `pypm add --env {name}`.\n'
                       f'[project]\nname = "pypm-env-{name.lower()}"\nversion = "0"\nrequires-python = "{python}"\n'
                       'dependencies = []\n')
     atomic_write_text(path / MARKER, "made by `pypm env create`; `pypm env remove` deletes this directory\n")
     return path
+
+
+def _python_floor(venv: Path, settings: Settings) -> str:
+    """``>=X.Y`` of the Python that syncs ``venv``: one interpreter uses an environment, so
+    it is locked for that Python and newer, not for every Python."""
+    from pypm.install.venv import python_version_for
+
+    major, minor = python_version_for(venv, settings).split(".")[:2]
+    return f">={major}.{minor}"
 
 
 def remove_env(name: str) -> Path:

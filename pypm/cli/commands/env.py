@@ -55,13 +55,12 @@ def run(options: argparse.Namespace) -> int:
 
 def _create(options: argparse.Namespace) -> int:
     from pypm import ui
-    from pypm.cli.graph_run import apply_overrides, env_context, run_operations
-    from pypm.config import load_settings
+    from pypm.cli.graph_run import env_context, run_operations, user_settings
     from pypm.operations import envs
     from pypm.operations.edit_requirements import add_requirements
     from pypm.workspace.edit import Place
 
-    path = envs.create_env_files(options.name, apply_overrides(load_settings({}), options)["python"])
+    path = envs.create_env_files(options.name, user_settings(options))
     try:
         ctx = env_context(options, options.name)
         if options.requirements:
