@@ -29,6 +29,7 @@ from typing import Any
 
 from pypm.errors import InstallError
 from pypm.interpreter import Interpreter
+from pypm.store.entry import FILES, StoreEntry
 from pypm.store.layout import EDITABLES
 from pypm.workspace.member_sources import BUILD_FILES, PreparedMetadata
 from pypm.workspace.project import Member
@@ -107,7 +108,7 @@ def link_editable(
                       install_info=info, root_files=_path_entry(member, entry))
 
 
-def _path_entry(member: Member, entry: Any) -> dict[str, bytes]:
+def _path_entry(member: Member, entry: StoreEntry) -> dict[str, bytes]:
     """The ``.pth`` of pypm's own editable wheel (:func:`pth_wheel`), written into each
     environment; none for a backend's PEP 660 wheel, which carries its own."""
     if not _is_pth_wheel(entry):
@@ -116,9 +117,9 @@ def _path_entry(member: Member, entry: Any) -> dict[str, bytes]:
     return {f"{PTH_PREFIX}{dist}.pth": (str(source_root(member)) + "\n").encode()}
 
 
-def _is_pth_wheel(entry: Any) -> bool:
+def _is_pth_wheel(entry: StoreEntry) -> bool:
     """Was ``entry`` unpacked from pypm's own editable wheel (its WHEEL names pypm)?"""
-    wheel_file = entry.root / "files" / entry.root_scheme / entry.dist_info / "WHEEL"
+    wheel_file = entry.root / FILES / entry.root_scheme / entry.dist_info / "WHEEL"
     try:
         return GENERATOR_LINE in wheel_file.read_bytes().splitlines()
     except OSError:
