@@ -60,6 +60,7 @@ def _create(options: argparse.Namespace) -> int:
     from pypm.operations.edit_requirements import add_requirements
     from pypm.workspace.edit import Place
 
+    _refuse_paths(options.requirements)
     path = envs.create_env_files(options.name, user_settings(options))
     try:
         ctx = env_context(options, options.name)
@@ -71,3 +72,15 @@ def _create(options: argparse.Namespace) -> int:
         raise
     ui.info(f"Created the environment {options.name} in {path}")
     return 0
+
+
+def _refuse_paths(requirements: list[str]) -> None:
+    """An environment has no project directory a path could be relative to, so it holds
+    requirements only: refuse a path dependency as ``pypm add --env`` does."""
+    from pypm.errors import UsageError
+    from pypm.operations.edit_requirements import looks_like_path
+
+    paths = [text for text in requirements if looks_like_path(text)]
+    if paths:
+        raise UsageError(f"an environment holds requirements only, not a path dependency such as {paths[0]}",
+                         hint=f"drop {paths[0]}, or add it to a project")
