@@ -37,6 +37,7 @@ def run(options: argparse.Namespace) -> int:
 
     check_combination(options, [])
     ctx = load_context(options)
+    check_selection(ctx)
     tasks = ctx.tasks  # a bad task table is refused before any state is written
     shown = checked_operations(options.more, "is not a task", tasks) if options.more else None
     rows = {name: (status, reasons) for name, status, reasons in graph_status(ctx)}
@@ -50,6 +51,28 @@ def run(options: argparse.Namespace) -> int:
         else:
             print(f"{name}: skipped (--frozen installs pylock.toml as it is)")
     return 0
+
+
+def check_selection(ctx: GraphContext) -> None:
+    """Refuse the groups and extras ``pypm sync`` would refuse (exit 2): checked against the
+    lock that sync installs, pylock.toml as it is with ``--frozen``, else the lock the
+    workspace gives (the one a fresh pylock.toml is, or the re-lock writes)."""
+    from functools import partial
+
+    from pypm.lock.reader import load_lock_data
+    from pypm.operations.sync import member_extra_names
+
+    selection = ctx.selection
+    if not (selection.groups or selection.only_groups or selection.extras):
+        return
+    workspace = ctx.workspace
+    if ctx.frozen and workspace.lock_path.is_file():
+        data = load_lock_data(workspace.lock_path)
+        groups, extras = list(data.get("dependency-groups") or []), list(data.get("extras") or [])
+    else:
+        groups, extras = list(workspace.groups()), list(workspace.extras())
+    selection.resolve_groups(groups, [])
+    selection.resolve_extras(extras, partial(member_extra_names, workspace))
 
 
 def _line(ctx: GraphContext, name: str, status: str, reasons: dict) -> str:
