@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 DEFAULT_ENV = "default"
 MARKER = ".pypm-env"
 ENVS_DIR_VAR = "PYPM_ENVS_DIR"
+REMOVING_PREFIX = ".pypm-removing-"  # a removed environment's directory, aside (never a name: no leading dot)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -89,17 +90,47 @@ def _python_floor(venv: Path, settings: Settings) -> str:
     return f">={major}.{minor}"
 
 
-def remove_env(name: str) -> Path:
-    """Delete environment ``name`` (only a directory pypm made: it has the marker)."""
+def remove_env(name: str) -> tuple[Path, str | None]:
+    """Delete environment ``name`` (only a directory pypm made: it has the marker): it is
+    moved aside first (one rename), so a delete that fails part-way never leaves a
+    half-deleted environment under its name. Returns its path and, when something would
+    not go, a note naming what is left (the next ``remove`` tries again)."""
+    from pypm.trash import set_aside
+
     path = existing_env(name)
+    _sweep_removed(path.parent)
     try:
-        shutil.rmtree(path)
-    except OSError as exc:
-        raise PypmError(f"cannot remove {path}: {exc.strerror or exc}", hint="check its permissions") from None
-    return path
+        aside = set_aside(path, REMOVING_PREFIX)
+    except OSError as exc:  # nothing was deleted
+        raise PypmError(f"cannot remove {path}: {exc.strerror or exc}",
+                        hint=f"check the permissions of {path.parent}") from None
+    return path, None if aside is None else _delete(aside)
+
+
+def _delete(aside: Path) -> str | None:
+    """Delete what :func:`remove_env` moved aside; a note naming what is left, if anything."""
+    from pypm.trash import remove_tree
+
+    errors = remove_tree(aside)
+    if not errors:
+        return None
+    return (f"{len(errors)} item(s) in {aside} could not be deleted ({errors[0].filename}: "
+            f"{errors[0].strerror or errors[0]}); delete it by hand")
+
+
+def _sweep_removed(root: Path) -> None:
+    """Try again to delete what earlier removals left aside in ``root``."""
+    from pypm.trash import remove_tree
+
+    for entry in root.glob(f"{REMOVING_PREFIX}*"):
+        if entry.is_dir() and not entry.is_symlink():
+            remove_tree(entry)
 
 
 def discard_new_env(path: Path) -> None:
-    """Remove an environment whose creation failed (it has pypm's marker)."""
-    if (path / MARKER).is_file():
+    """Remove an environment whose creation failed (it has pypm's marker), moved aside
+    first as :func:`remove_env` does."""
+    from pypm.trash import delete_aside
+
+    if (path / MARKER).is_file() and not delete_aside(path, REMOVING_PREFIX):
         shutil.rmtree(path, ignore_errors=True)

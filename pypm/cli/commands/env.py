@@ -48,7 +48,10 @@ def run(options: argparse.Namespace) -> int:
     if not options.name:
         raise UsageError(f"`pypm env {options.action}` needs a NAME", hint=f"e.g. `pypm env {options.action} tools`")
     if options.action == "remove":
-        ui.info(f"Removed the environment {options.name} ({envs.remove_env(options.name)})")
+        path, left = envs.remove_env(options.name)
+        ui.info(f"Removed the environment {options.name} ({path})")
+        if left:
+            ui.warning(left)
         return 0
     return _create(options)
 
