@@ -14,7 +14,8 @@ operations up to date, it records what that verdict was computed from, in
   each of their matches and each path source leads (its real path), so a symlink on the
   way that is pointed elsewhere is seen too;
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
-  user settings file and the cache), the working directory, the interpreter pypm runs on,
+  user settings file and the cache; as one sha256 of their names and values, so that a
+  credential in an index URL is not written down), the working directory, the interpreter pypm runs on,
   and the files of pypm's own modules the check ran (a reinstalled or edited pypm
   re-checks).
 
@@ -107,8 +108,13 @@ def _interpreter() -> list[str]:
     return [sys.executable, sys.version]
 
 
-def _settings_environment() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if name.startswith(ENV_PREFIXES) or name in ENV_NAMES}
+def _settings_environment() -> str:
+    """sha256 of the variables settings come from (names and values, sorted): their values
+    may hold credentials (``PYPM_INDEX_URL=https://user:token@host/simple``), so the record
+    holds no value in plain text."""
+    rows = sorted(f"{name}={value}" for name, value in os.environ.items()
+                  if name.startswith(ENV_PREFIXES) or name in ENV_NAMES)
+    return sha256("\0".join(rows).encode()).hexdigest()
 
 
 def _file_digest(path: str) -> str | None:
