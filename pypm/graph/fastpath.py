@@ -60,6 +60,9 @@ def _full_check(operations: list[str]) -> bool:
 
     try:
         ctx = GraphContext.load(Path.cwd())
+        # the full command line validates the workspace's tasks first (a task that is no
+        # command fails it): so does this, and an error falls through to it, unrecorded
+        ctx.tasks  # noqa: B018 - read for its validation
         before = observe(ctx, operations)
         if stale_operations(ctx, operations, prepare=False):
             return False
