@@ -13,6 +13,8 @@ operations up to date, it records what that verdict was computed from, in
   and ``exclude`` globs look into, so a member that appears or goes is seen, and where
   each of their matches and each path source leads (its real path), so a symlink on the
   way that is pointed elsewhere is seen too;
+- for a ``python`` setting that is a path or a command name, the file it names and, for a
+  command, PATH and the file of that name in each of its directories;
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
   user settings file and the cache; as one sha256 of their names and values, so that a
   credential in an index URL is not written down), the working directory, the interpreter pypm runs on,
@@ -99,6 +101,8 @@ def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
         return False
     if any(_file_digest(path) != digest for path, digest in record["files"].items()):
         return False
+    if _python_request(record["python-request"][0]) != record["python-request"][1]:
+        return False
     if "sync" not in operations:
         return True
     return venv_matches_stamp(record["venv-info"], record["venv-stamp"])  # their files' content was just compared
@@ -115,6 +119,23 @@ def _settings_environment() -> str:
     rows = sorted(f"{name}={value}" for name, value in os.environ.items()
                   if name.startswith(ENV_PREFIXES) or name in ENV_NAMES)
     return sha256("\0".join(rows).encode()).hexdigest()
+
+
+def _python_request(requested: str | None) -> list[Any] | None:
+    """What a ``python`` setting that is a path or a command name leads to depends on (the
+    sync stamp records where it leads, :mod:`pypm.operations.stamp`): the file at that path
+    (its real path and stat) and, for a command, PATH (as a digest) and the file of that
+    name in each of its directories, so that another one appearing earlier is seen. None
+    for no setting or a version (``3.12``), whose interpreter no setting of its own names."""
+    if not requested or all(part.isdigit() for part in requested.split(".")):
+        return None
+    path = os.path.abspath(os.path.expanduser(requested))
+    search = os.environ.get("PATH", "")
+    command = "python" + requested if requested[0].isdigit() else requested  # 3.13t: python3.13t on PATH
+    names = [command, *(command + ext for ext in os.environ.get("PATHEXT", "").split(os.pathsep) if ext)]
+    on_path = [_stat_signal(os.path.join(directory, name))
+               for directory in search.split(os.pathsep) if directory for name in names]
+    return [os.path.realpath(path), _stat_signal(path), sha256(search.encode()).hexdigest(), on_path]
 
 
 def _file_digest(path: str) -> str | None:
@@ -156,7 +177,7 @@ def _stat_signal(path: str) -> list[int] | None:
         stat = os.stat(path)
     except OSError:
         return None
-    return [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_mode]
 
 
 # -- recording (after a full check; may import what it needs) ------------------------------
@@ -190,6 +211,7 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
         "listings": {str(path): _listing_digest(str(path), written) for path in listings},
         "leads-to": {str(path): os.path.realpath(path) for path in raw.resolved_paths},
         "files": {str(path): _file_digest(str(path)) for path in files},
+        "python-request": [ctx.settings["python"], _python_request(ctx.settings["python"])],
     }
     if "sync" in operations:
         from pypm.operations.stamp import read_stamp

@@ -3,7 +3,8 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
 
 - *inputs*: the lock's sha256, the selection (groups, extras), the ``python`` and
   ``link-mode`` settings in effect (wherever they came from: option, ``PYPM_*`` variable,
-  ``[tool.pypm]``, ``.python-version``, user settings file; with no ``python`` setting a
+  ``[tool.pypm]``, ``.python-version``, user settings file; for a ``python`` setting that
+  is a path or a command name, also the interpreter it leads to now; with no setting a
   complete ``.venv`` is kept whatever made it, as :func:`pypm.install.venv.project_venv`
   does, so the interpreter pypm runs on is no input), and each member's signature
   (:func:`pypm.workspace.member_sources.install_signature`: its whole pyproject, so
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -66,11 +68,30 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
         "lock-sha256": hashlib.sha256(lock_bytes).hexdigest(),
         "selection": selection.key(),
         "python": settings["python"],
+        **_python_found(settings["python"]),
         "link-mode": settings["link-mode"],
         "members": {
             relative_posix(member.path, raw.root): install_signature(member, raw) for member in raw.members
         },
     }
+
+
+def _python_found(requested: str | None) -> dict[str, str]:
+    """``python-found``: the interpreter a ``python`` setting that is a path or a command name
+    leads to now, as the path :func:`pypm.install.venv.project_venv` compares with the one
+    ``.venv`` was made from (a relative path from the working directory, a command from
+    PATH: another one there makes another ``.venv``); an error's text when it names none
+    (the sync reports it). Nothing for no setting or a version (``3.12``): a ``.venv`` of
+    that version is kept whichever Python made it. Resolving runs no interpreter."""
+    if not requested or re.fullmatch(r"\d+(\.\d+)*", requested):
+        return {}
+    from pypm.errors import PypmError
+    from pypm.install.venv import find_base_python
+
+    try:
+        return {"python-found": str(find_base_python(requested))}
+    except PypmError as exc:
+        return {"python-found": f"error: {exc.message}"}
 
 
 def stamp_content(venv: Path, inputs: dict[str, Any], leaves_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
