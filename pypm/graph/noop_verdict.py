@@ -8,7 +8,10 @@ operations up to date, it records what that verdict was computed from, in
   for: ``pyproject.toml`` / ``pypm-workspace.toml`` in the root and in every directory the
   root search climbed through, each member's ``pyproject.toml``, ``setup.py`` and
   ``setup.cfg``, ``.python-version``, the user settings file, ``pylock.toml`` and, for
-  ``sync``, ``.venv``'s stamp and interpreter description;
+  ``sync``, ``.venv``'s stamp, interpreter description and ``pyvenv.cfg``;
+- for a workspace that declares no ``requires-python`` (its lock's default follows the
+  Python a sync would use), ``.venv``'s interpreter description and ``pyvenv.cfg`` for
+  ``lock`` too, and where ``.venv``'s interpreter leads and the stat of the file there;
 - the listing (names, kinds, link targets) of every directory the workspace's ``members``
   and ``exclude`` globs look into, so a member that appears or goes is seen, and where
   each of their matches and each path source leads (its real path), so a symlink on the
@@ -103,6 +106,8 @@ def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
         return False
     if _python_request(record["python-request"][0]) != record["python-request"][1]:
         return False
+    if any(_file_signal(path) != signal for path, signal in record["interpreters"].items()):
+        return False
     if "sync" not in operations:
         return True
     return venv_matches_stamp(record["venv-info"], record["venv-stamp"])  # their files' content was just compared
@@ -129,13 +134,18 @@ def _python_request(requested: str | None) -> list[Any] | None:
     for no setting or a version (``3.12``), whose interpreter no setting of its own names."""
     if not requested or all(part.isdigit() for part in requested.split(".")):
         return None
-    path = os.path.abspath(os.path.expanduser(requested))
     search = os.environ.get("PATH", "")
     command = "python" + requested if requested[0].isdigit() else requested  # 3.13t: python3.13t on PATH
     names = [command, *(command + ext for ext in os.environ.get("PATHEXT", "").split(os.pathsep) if ext)]
     on_path = [_stat_signal(os.path.join(directory, name))
                for directory in search.split(os.pathsep) if directory for name in names]
-    return [os.path.realpath(path), _stat_signal(path), sha256(search.encode()).hexdigest(), on_path]
+    return [*_file_signal(os.path.abspath(os.path.expanduser(requested))), sha256(search.encode()).hexdigest(), on_path]
+
+
+def _file_signal(path: str) -> list[Any]:
+    """Where ``path`` leads (its real path) and the stat of the file there (None: missing
+    or a dangling link): an interpreter's, whose content is not read."""
+    return [os.path.realpath(path), _stat_signal(path)]
 
 
 def _file_digest(path: str) -> str | None:
@@ -212,6 +222,7 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
         "leads-to": {str(path): os.path.realpath(path) for path in raw.resolved_paths},
         "files": {str(path): _file_digest(str(path)) for path in files},
         "python-request": [ctx.settings["python"], _python_request(ctx.settings["python"])],
+        "interpreters": {path: _file_signal(path) for path in _default_python_interpreters(ctx)},
     }
     if "sync" in operations:
         from pypm.operations.stamp import read_stamp
@@ -237,8 +248,21 @@ def _input_files(ctx: GraphContext, operations: list[str]) -> list[Path]:
         files += [member.pyproject, *(member.path / name for name in BUILD_FILES)]
     files += [raw.root / PYTHON_VERSION_FILE, user_config_path(), ctx.lock_path]
     if "sync" in operations:
-        files += [stamp_path(ctx.venv_path), ctx.venv_path / INTERPRETER_INFO]
+        files.append(stamp_path(ctx.venv_path))
+    if "sync" in operations or _default_python_interpreters(ctx):
+        files += [ctx.venv_path / INTERPRETER_INFO, ctx.venv_path / "pyvenv.cfg"]
     return list(dict.fromkeys(files))
+
+
+def _default_python_interpreters(ctx: GraphContext) -> list[str]:
+    """For a workspace that declares no ``requires-python``: ``.venv``'s interpreter, whose
+    version sets the default the lock is checked against (with ``.venv``'s description and
+    ``pyvenv.cfg``, :func:`pypm.operations.default_python.sync_python_version`; the ``python``
+    setting is observed as ``python-request``); nothing when one is declared."""
+    from pypm.interpreter import venv_python
+    from pypm.operations.default_python import declares_requires_python
+
+    return [] if declares_requires_python(ctx.raw) else [str(venv_python(ctx.venv_path))]
 
 
 def _glob_listings(root: Path, table: Any) -> list[Path] | None:
