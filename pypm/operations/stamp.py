@@ -10,6 +10,9 @@ how it looked when the sync finished. ``.venv`` is up to date only while all of 
   (:func:`pypm.workspace.member_sources.install_signature`: its whole pyproject, so
   scripts, entry points and ``[build-system]``, the sources of a dynamic member, and every
   file of a path dependency installed from a wheel built from its tree);
+- *store*: in ``symlink`` mode, the store the files link into (in the inputs: the
+  ``cache-dir`` setting's) is still the directory the sync linked from (its inode), so a
+  cache moved, deleted or made anew is seen;
 - *interpreter*: ``.venv``'s interpreter still runs (a link to a base Python that was
   uninstalled does not), and its base interpreter is the same file (real path, inode,
   size, mtime) with the same version;
@@ -45,6 +48,7 @@ from pypm.operations.venv_state import (
     environment_state,
     interpreter_state,
     read_interpreter_info,
+    store_state,
     venv_matches_stamp,
 )
 from pypm.workspace.discovery import RawWorkspace, relative_posix
@@ -70,6 +74,7 @@ def sync_inputs(lock_bytes: bytes, selection: Selection, settings: Settings, raw
         "python": settings["python"],
         **_python_found(settings["python"]),
         "link-mode": settings["link-mode"],
+        **_linked_store(settings),
         "members": {
             relative_posix(member.path, raw.root): install_signature(member, raw) for member in raw.members
         },
@@ -94,6 +99,17 @@ def _python_found(requested: str | None) -> dict[str, str]:
         return {"python-found": f"error: {exc.message}"}
 
 
+def _linked_store(settings: Settings) -> dict[str, str]:
+    """``store``: in ``symlink`` mode, the store ``.venv``'s files link into (its files are
+    there only while it is: a cache moved or deleted leaves the links dangling); nothing in
+    the other modes, whose files are ``.venv``'s own."""
+    if settings["link-mode"] != "symlink":
+        return {}
+    from pypm.store.layout import STORE
+
+    return {"store": str(settings.cache_dir / STORE)}
+
+
 def stamp_content(venv: Path, inputs: dict[str, Any], leaves_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The stamp a sync writes once ``.venv`` is complete (``inputs``: :func:`sync_inputs`
     as they were before the sync read anything, so an edit made while it ran is seen as
@@ -103,6 +119,7 @@ def stamp_content(venv: Path, inputs: dict[str, Any], leaves_of: Mapping[str, An
 
     info = read_interpreter_info(venv) or {}
     return {
+        **({"store": store_state(inputs["store"])} if "store" in inputs else {}),
         "inputs": inputs,
         "interpreter": interpreter_state(info) if info else None,
         "environment": environment_state(info) if info else {},

@@ -31,7 +31,7 @@ _SKIPPED = "__pycache__"
 
 __all__ = [
     "INTERPRETER_INFO", "environment_state", "environment_unchanged", "interpreter_state",
-    "read_interpreter_info", "sha256", "venv_matches_stamp",
+    "read_interpreter_info", "sha256", "store_state", "venv_matches_stamp",
 ]
 
 
@@ -113,11 +113,25 @@ def environment_unchanged(recorded: Any) -> bool:
     return True
 
 
+def store_state(store: str) -> int | None:
+    """The inode of the store directory ``.venv``'s files link into (``symlink`` mode),
+    None when it is not there."""
+    try:
+        return os.stat(store).st_ino
+    except OSError:
+        return None
+
+
 def venv_matches_stamp(info: dict[str, Any] | None, recorded: dict[str, Any]) -> bool:
-    """True when the interpreter ``info`` describes (:func:`read_interpreter_info`) and
-    the directories of its environment still look as the stamp ``recorded`` says (the
-    part of the stamp that is not about its inputs)."""
+    """True when the interpreter ``info`` describes (:func:`read_interpreter_info`), the
+    directories of its environment and, in ``symlink`` mode, the store its files link into
+    still look as the stamp ``recorded`` says (the part of the stamp that is not about its
+    inputs)."""
     state = interpreter_state(info) if info is not None else None
     if state is None or recorded.get("interpreter") != state:
+        return False
+    inputs = recorded.get("inputs")
+    store = inputs.get("store") if isinstance(inputs, dict) else None
+    if store is not None and store_state(store) != recorded.get("store"):
         return False
     return environment_unchanged(recorded.get("environment"))
