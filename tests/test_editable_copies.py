@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 from tests.test_lock_sync import site_packages
 
-IMPORT_LIB = "import lib, sys; sys.stdout.write(lib.__file__)"
+IMPORT = "import {0}, sys; sys.stdout.write({0}.__file__)"
 
 
 def _copy(workspace: Path, target: Path) -> Path:
@@ -26,9 +28,10 @@ def _cache_listing(cache: Path, kind: str) -> set[str]:
     return {p.name for p in (cache / "store-v1").glob("*/*") if p.is_dir()}
 
 
-def _imported_from(root: Path) -> Path:
+def _imported_from(root: Path, module: str = "lib") -> Path:
     python = root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    out = subprocess.run([str(python), "-c", IMPORT_LIB], capture_output=True, text=True, check=True, cwd=root.parent)
+    out = subprocess.run([str(python), "-c", IMPORT.format(module)], capture_output=True, text=True, check=True,
+                         cwd=root.parent)
     return Path(out.stdout)
 
 
@@ -64,3 +67,61 @@ def test_a_moved_copy_points_at_its_new_place_and_removal_takes_the_pth(
     run_pypm("sync", "--no-install-project", cwd=moved, env_extra=workspace_env)
     assert not (site / "_pypm_editable_lib.pth").exists()
     assert not list(site.glob("lib-*.dist-info"))
+
+
+BUILD_MANY = """
+import sys
+from pathlib import Path
+from pypm.install.editable import pth_wheel
+from pypm.workspace.discovery import find_workspace
+from pypm.workspace.model import validate_workspace
+member = validate_workspace(find_workspace(Path(sys.argv[1]))).members["proj"]
+for _ in range(int(sys.argv[3])):
+    for built in Path(sys.argv[2]).rglob("*.whl"):  # each round builds it again, both copies at once
+        built.unlink(missing_ok=True)
+    pth_wheel(member, Path(sys.argv[2]))
+"""
+
+
+def test_copies_building_the_editable_wheel_at_once_each_get_a_whole_one(tmp_path: Path) -> None:
+    """Two copies of a project (two checkouts syncing side by side) build pypm's editable
+    wheel into the same cache folder: neither fails, and the wheel left is whole."""
+    copies = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pyproject.toml").write_text(
+            '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = []\n')
+        copies.append(tmp_path / name)
+    root = tmp_path / "editables"
+    runs = [subprocess.Popen([sys.executable, "-c", BUILD_MANY, str(copy), str(root), "150"], stderr=subprocess.PIPE,
+                             text=True) for copy in copies]
+    failures = [run.communicate()[1] for run in runs if run.wait() != 0]
+    assert not failures, failures[0][-800:]
+    wheels = list(root.rglob("*.whl"))
+    assert len(wheels) == 1, "one wheel for both copies"
+    with zipfile.ZipFile(wheels[0]) as archive:
+        assert archive.testzip() is None
+    assert [p.name for p in wheels[0].parent.iterdir()] == [wheels[0].name], "no temp file left"
+
+
+def test_a_member_that_takes_the_src_layout_later_is_synced_again(tmp_path: Path, pypm_env, make_index,
+                                                                  run_pypm) -> None:
+    """The ``.pth`` names ``src/`` or the member's directory: moving the code into ``src/``
+    changes what a sync installs, on the fast path and on the full check alike."""
+    env = {"PYPM_INDEX_URL": make_index([]).url}
+    root = tmp_path / "proj"
+    (root / "proj").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "1.0"\nrequires-python = ">=3.10"\ndependencies = []\n')
+    (root / "proj" / "__init__.py").write_text("X = 1\n")
+    run_pypm("lock", "sync", cwd=root, env_extra=env)
+    assert "All up to date" in run_pypm("sync", cwd=root, env_extra=env).stderr  # a verdict is recorded
+    (root / "src").mkdir()
+    shutil.move(root / "proj", root / "src" / "proj")
+    assert "All up to date" not in run_pypm("sync", cwd=root, env_extra=env).stderr
+    assert _imported_from(root, "proj").parent == root / "src" / "proj"
+    shutil.move(root / "src" / "proj", root / "proj")
+    (root / "src").rmdir()
+    shutil.rmtree(root / ".pypm")  # the full check, with no verdict
+    assert "All up to date" not in run_pypm("sync", cwd=root, env_extra=env).stderr
+    assert _imported_from(root, "proj").parent == root / "proj"

@@ -209,7 +209,7 @@ def test_record_holds_every_input_the_full_check_reads(
     for path in looked_at:
         covered = (
             path in record["files"] or path in record["listings"] or os.path.dirname(path) in record["listings"]
-            or path in stamp_dirs or path in venv_files or path in ancestors
+            or path in stamp_dirs or path in venv_files or path in ancestors or path in record["source-layouts"]
             or any(path.startswith(directory + os.sep) and path.count(os.sep) == directory.count(os.sep) + 1
                    for directory in record["listings"])
         )

@@ -20,6 +20,8 @@ operations up to date, it records what that verdict was computed from, in
   project its member);
 - for a ``python`` setting that is a path or a command name, the file it names and, for a
   command, PATH and the file of that name in each of its directories;
+- for ``sync``, whether each editable member has a ``src/`` directory (its ``.pth`` names
+  ``src/`` or the member's own directory);
 - the environment variables settings come from (every ``PYPM_*``, and those that place the
   user settings file and the cache; as one sha256 of their names and values, so that a
   credential in an index URL is not written down), the working directory, the interpreter pypm runs on,
@@ -112,6 +114,8 @@ def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
         return False
     if "sync" not in operations:
         return True
+    if any(os.path.isdir(path) != is_dir for path, is_dir in record["source-layouts"].items()):
+        return False
     return venv_matches_stamp(record["venv-info"], record["venv-stamp"])  # their files' content was just compared
 
 
@@ -234,6 +238,10 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
 
         record["venv-info"] = read_interpreter_info(ctx.venv_path)
         record["venv-stamp"] = read_stamp(ctx.venv_path)
+        # whether each editable member has a src/ directory: the stamp's signature of its
+        # install follows it (pypm.workspace.member_sources.install_signature)
+        layouts = [str(member.path / "src") for member in raw.members if member.editable]
+        record["source-layouts"] = {path: os.path.isdir(path) for path in layouts}
     return record
 
 

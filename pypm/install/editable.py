@@ -32,6 +32,7 @@ from pypm.interpreter import Interpreter
 from pypm.store.entry import FILES, StoreEntry
 from pypm.store.layout import EDITABLES
 from pypm.workspace.member_sources import BUILD_FILES, PreparedMetadata
+from pypm.workspace.member_sources import source_root as source_root_of
 from pypm.workspace.project import Member
 
 #: Part of every key: changing how pypm makes editable wheels makes new ones.
@@ -43,9 +44,9 @@ PTH_PREFIX = "_pypm_editable_"
 
 
 def source_root(member: Member) -> Path:
-    """The directory to put on ``sys.path``: ``src/`` when the member uses that layout."""
-    src = member.path / "src"
-    return src if src.is_dir() else member.path
+    """The directory to put on ``sys.path``: ``src/`` when the member uses that layout
+    (:func:`pypm.workspace.member_sources.source_root`, which the sync stamp follows too)."""
+    return source_root_of(member.path)
 
 
 def member_install_key(member: Member, prepared: PreparedMetadata | None = None) -> str:
@@ -162,14 +163,18 @@ def pth_wheel(member: Member, root: Path, prepared: PreparedMetadata | None = No
     if entry_points.strip():
         files[f"{info}/entry_points.txt"] = entry_points
     files[f"{info}/RECORD"] = _record(files, f"{info}/RECORD")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_suffix(".tmp")
+    import io
     import zipfile
 
-    with zipfile.ZipFile(temp, "w") as archive:
+    from pypm.fsutil import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in files.items():
             archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
-    temp.replace(out)
+    # Every copy of the member builds into this folder: each writes its own temp file and
+    # renames it into place, so two syncs at once each leave a whole wheel (the same bytes).
+    atomic_write_bytes(out, buffer.getvalue())
     return out
 
 

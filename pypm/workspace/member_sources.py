@@ -135,14 +135,22 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name in _SKIPPED_DIRS or name.endswith(_SKIPPED_SUFFIXES)
 
 
+def source_root(path: Path) -> Path:
+    """The directory an editable install of the project at ``path`` puts on ``sys.path``
+    (pypm's own ``.pth``): ``src/`` when the project uses that layout."""
+    src = path / "src"
+    return src if src.is_dir() else path
+
+
 def install_signature(member: RawMember, workspace: RawWorkspace) -> str:
-    """What the member's install in ``.venv`` depends on: its :func:`member_signature`,
-    and for a member installed from a wheel built from its tree (a path dependency that
-    is not editable), :func:`source_tree_digest` of that tree, since any edit in it
-    changes what is installed."""
+    """What the member's install in ``.venv`` depends on: its :func:`member_signature`
+    (for an editable one, also whether it has the ``src/`` layout its ``.pth`` names: a
+    ``src/`` made or removed later changes that line), and for a member installed from a
+    wheel built from its tree (a path dependency that is not editable),
+    :func:`source_tree_digest` of that tree, since any edit in it changes what is installed."""
     signature = member_signature(member)
     if member.editable:
-        return signature
+        return f"{signature}:src" if source_root(member.path) != member.path else signature
     return f"{signature}:{source_tree_digest(member.path, other_trees(member.path, workspace))}"
 
 
