@@ -32,3 +32,18 @@ def test_status_refuses_an_unknown_group_or_extra_as_sync_does(tmp_path: Path, m
     assert frozen.returncode == frozen_sync.returncode == 2
     assert frozen.stderr.splitlines()[-1] == frozen_sync.stderr.splitlines()[-1] == (
         "error: unknown extra 'new' (extras in the lock: cli)")
+
+
+def test_status_frozen_on_a_malformed_lock_says_what_sync_says(tmp_path: Path, make_index: MakeIndex,
+                                                                run_pypm: RunPypm) -> None:
+    """A lock whose ``extras`` is not an array: one error line, as ``sync --frozen`` gives,
+    not an internal error (nor the letters of a string taken as extras)."""
+    env = {"PYPM_INDEX_URL": make_index([DistSpec("alpha", "1.0")]).url}
+    root = write_project(tmp_path / "proj", ["alpha"])
+    for extras in ("5", '"dev-tools"'):
+        (root / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "x"\nextras = {extras}\n')
+        status = run_pypm("status", "--frozen", "--extra", "dev-tools", cwd=root, env_extra=env, check=False)
+        sync = run_pypm("sync", "--frozen", "--extra", "dev-tools", cwd=root, env_extra=env, check=False)
+        assert status.returncode == sync.returncode == 1, (status.stderr, sync.stderr)
+        assert status.stderr.splitlines() == sync.stderr.splitlines(), extras
+        assert "not a valid PEP 751 lock" in status.stderr

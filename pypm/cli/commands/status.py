@@ -59,7 +59,7 @@ def check_selection(ctx: GraphContext) -> None:
     workspace gives (the one a fresh pylock.toml is, or the re-lock writes)."""
     from functools import partial
 
-    from pypm.lock.reader import load_lock_data
+    from pypm.lock.reader import read_lock
     from pypm.operations.sync import member_extra_names
 
     selection = ctx.selection
@@ -67,8 +67,8 @@ def check_selection(ctx: GraphContext) -> None:
         return
     workspace = ctx.workspace
     if ctx.frozen and workspace.lock_path.is_file():
-        data = load_lock_data(workspace.lock_path)
-        groups, extras = list(data.get("dependency-groups") or []), list(data.get("extras") or [])
+        lock = read_lock(workspace.lock_path)  # validated, as sync reads it (a malformed lock: its one error line)
+        groups, extras = list(lock.dependency_groups or []), list(lock.extras or [])
     else:
         groups, extras = list(workspace.groups()), list(workspace.extras())
     selection.resolve_groups(groups, [])
