@@ -56,6 +56,9 @@ def test_locked_refuses_a_stale_environment_lock(tmp_path, env, run_pypm) -> Non
     result = run_pypm("run", "--env", "tools", "--locked", *IMPORTS, cwd=tmp_path, env_extra=env, check=False)
     assert result.returncode == 1 and "out of date" in result.stderr, result.stderr
     assert lock.read_bytes() == before
+    # it names the environment's lock and a way out: `pypm lock` would lock another project
+    line = result.stderr.strip().splitlines()[-1]
+    assert f"{lock} (environment tools)" in line and "without --locked" in line and "`pypm lock`" not in line
 
 
 def write_locked_script(tmp_path: Path, env: dict[str, str], run_pypm) -> Path:

@@ -352,5 +352,11 @@ def check(workspace: Workspace) -> None:
 
     read_lock(workspace.lock_path)
     prepare_dynamic_metadata(workspace)
-    if read_input_hash(workspace.lock_path) != input_hash(workspace.raw, workspace.settings):
+    if read_input_hash(workspace.lock_path) == input_hash(workspace.raw, workspace.settings):
+        return
+    label = workspace.raw.label
+    if label is None:
         raise LockError("pylock.toml is out of date with the workspace", hint="run `pypm lock`")
+    # a named environment's or a script's lock: `pypm lock` here would lock another project
+    raise LockError(f"{workspace.lock_path} ({label}) is out of date with its requirements",
+                    hint="run the command without --locked, which locks it again first")
