@@ -213,10 +213,11 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
     if any(dynamic_fields(member) or not member.editable for member in raw.members):
         return None
     listings = _glob_listings(raw.root, raw.workspace_table)
-    outer = _outer_workspace_globs(raw)
-    if listings is None or outer is None:
+    declined = raw.declined_by  # a link made where its globs look could make this project its member
+    outer_listings = _glob_listings(declined.root, declined.table) if declined is not None else []
+    if listings is None or outer_listings is None:
         return None
-    listings += outer[0]
+    listings += outer_listings
     files = _input_files(ctx, operations)
     record: dict[str, Any] = {
         "format": VERDICT_FORMAT,
@@ -227,7 +228,8 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
         "env": _settings_environment(),
         "code": {path: _stat_signal(path) for path in _pypm_module_files()},
         "listings": {str(path): _listing_digest(str(path), written) for path in listings},
-        "leads-to": {str(path): os.path.realpath(path) for path in [*raw.resolved_paths, *outer[1]]},
+        "leads-to": {str(path): os.path.realpath(path)
+                     for path in [*raw.resolved_paths, *(declined.matched if declined is not None else [])]},
         "files": {str(path): _file_digest(str(path)) for path in files},
         "python-request": [ctx.settings["python"], _python_request(ctx.settings["python"])],
         "interpreters": {path: _file_signal(path) for path in _default_python_interpreters(ctx)},
@@ -284,7 +286,7 @@ def _glob_listings(root: Path, table: Any) -> list[Path] | None:
 
     from pypm.workspace.discovery import is_glob
 
-    patterns = _patterns(table)
+    patterns = [*table.get("members", []), *(table.get("exclude", []) or [])] if isinstance(table, dict) else []
     looked_into: list[Path] = []
     for pattern in patterns:
         if not isinstance(pattern, str):
@@ -300,71 +302,6 @@ def _glob_listings(root: Path, table: Any) -> list[Path] | None:
             else:
                 level = [d / part for d in level]
     return list(dict.fromkeys(looked_into))
-
-
-def _outer_workspace_globs(raw: Any) -> tuple[list[Path], list[Path]] | None:
-    """For a project standing alone below a workspace that does not take it as a member:
-    the directories that workspace's globs look into and the paths they match (the root
-    search resolves each to tell whether the project is one: a symlink made there can
-    make it one); empty lists for a workspace or no workspace above; None when not
-    recorded (a ``**`` or ``..`` glob, a config file that cannot be read)."""
-    from pypm.errors import PypmError
-
-    try:
-        outer = _outer_workspace(raw)
-    except (PypmError, OSError):
-        return None
-    if outer is None:
-        return [], []
-    listings = _glob_listings(*outer)
-    return None if listings is None else (listings, _glob_matches(*outer))
-
-
-def _outer_workspace(raw: Any) -> tuple[Path, Any] | None:
-    """The root and ``workspace`` table of the workspace above a lone project that the
-    root search asked whether the project is its member, met as
-    :func:`pypm.workspace.discovery.find_workspace` climbs: the first directory above with
-    ``pypm-workspace.toml`` or a ``pyproject.toml`` declaring ``[tool.pypm.workspace]``,
-    unless a project declaring none comes first."""
-    from pypm.errors import WorkspaceError
-    from pypm.tomlfile import read_toml
-    from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE
-
-    if raw.workspace_table is not None:
-        return None
-    for directory in raw.root.parents:
-        if (directory / WORKSPACE_FILE).is_file():
-            return directory, read_toml(directory / WORKSPACE_FILE, WorkspaceError).get("workspace")
-        if not (directory / PYPROJECT).is_file():
-            continue
-        data = read_toml(directory / PYPROJECT, WorkspaceError)
-        tool = data.get("tool")
-        table = tool.get("pypm") if isinstance(tool, dict) else None
-        if isinstance(table, dict) and "workspace" in table:
-            return directory, table["workspace"]
-        if "project" in data:
-            return None
-    return None
-
-
-def _patterns(table: Any) -> list[Any]:
-    """The ``members`` and ``exclude`` patterns of a ``workspace`` table, as written."""
-    return [*table.get("members", []), *(table.get("exclude", []) or [])] if isinstance(table, dict) else []
-
-
-def _glob_matches(root: Path, table: Any) -> list[Path]:
-    """The paths the ``members`` and ``exclude`` patterns match (a pattern without a
-    wildcard: its path)."""
-    from pypm.workspace.discovery import is_glob
-
-    patterns = _patterns(table)
-    matches: list[Path] = []
-    for pattern in (pattern for pattern in patterns if isinstance(pattern, str)):
-        try:
-            matches += sorted(root.glob(pattern)) if is_glob(pattern) else [root / pattern]
-        except (ValueError, NotImplementedError):  # discovery reports the pattern
-            continue
-    return matches
 
 
 def _names(directory: Path) -> list[str]:

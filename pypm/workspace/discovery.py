@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from pypm.errors import WorkspaceError
 from pypm.tomlfile import read_toml
@@ -19,6 +19,17 @@ PYPROJECT = "pyproject.toml"
 ROOT_ENV_VAR = "PYPM_WORKSPACE_ROOT"
 #: The variable's first, misspelt name, still read when the new one is not set.
 OLD_ROOT_ENV_VAR = "PYP_WORKSPACE_ROOT"
+
+
+class DecliningWorkspace(NamedTuple):
+    """A workspace above a lone project that the root search asked whether the project is
+    its member, and that does not take it: its root, its ``workspace`` table and the paths
+    its ``members`` and ``exclude`` globs matched (a symlink made there could make the
+    project its member: :mod:`pypm.graph.noop_verdict` watches them)."""
+
+    root: Path
+    table: Any
+    matched: list[Path]
 
 
 class RawMember:
@@ -68,6 +79,9 @@ class RawWorkspace:
         #: what messages call this workspace when it is pypm's own project for something
         #: else (``the environment of tool.py``, ``environment demo``); None for a project
         self.label: str | None = None
+        #: for a lone project: the workspace above that does not take it, if the root
+        #: search met one (:class:`DecliningWorkspace`)
+        self.declined_by: DecliningWorkspace | None = None
 
     @property
     def workspace_table(self) -> Any:
@@ -101,12 +115,14 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
     """Locate the workspace containing ``start`` and read every member's pyproject
     (``exact``: the project at ``start`` itself, a generated one such as a script's or a
     named environment's: no ``PYPM_WORKSPACE_ROOT``, no climbing to a parent workspace)."""
-    root, config_file = (start.resolve(), start.resolve() / PYPROJECT) if exact else _find_root(start.resolve())
+    root, config_file, declined_by = (start.resolve(), start.resolve() / PYPROJECT, None) if exact else (
+        _find_root(start.resolve()))
     root_data = read_toml(config_file, WorkspaceError)
     # pypm-workspace.toml holds the settings at its top; its [tool.*] tables are other tools'
     tool_table = ({k: v for k, v in root_data.items() if k != "tool"} if config_file.name == WORKSPACE_FILE
                   else _tool_pypm(root_data, config_file))
     workspace = RawWorkspace(root, config_file, root_data, tool_table)
+    workspace.declined_by = declined_by
     workspace_table = workspace.workspace_table
     if config_file.name == PYPROJECT and "project" in root_data:
         workspace.members.append(RawMember(root, config_file, root_data))
@@ -226,7 +242,12 @@ def root_override() -> tuple[str, str] | None:
     return None
 
 
-def _find_root(start: Path) -> tuple[Path, Path]:
+#: What the root search finds: the root, its config file and the workspace above that
+#: declined a lone project (None for the others).
+_Found = tuple[Path, Path, DecliningWorkspace | None]
+
+
+def _find_root(start: Path) -> _Found:
     override = root_override()
     if override is not None:
         name, value = override
@@ -237,11 +258,11 @@ def _find_root(start: Path) -> tuple[Path, Path]:
                 f"{name}={value}: no {PYPROJECT} or {WORKSPACE_FILE} there",
                 hint=f"point {name} at the workspace root",
             )
-        return root, config
+        return root, config, None
     return _climb(start)
 
 
-def _climb(start: Path) -> tuple[Path, Path]:
+def _climb(start: Path) -> _Found:
     """The root found by climbing from ``start``, as uv's ``find_workspace``: the nearest
     project (a ``pyproject.toml`` with ``[project]``) belongs to a workspace above it only
     when that workspace's ``members`` match it and its ``exclude`` does not ("project is
@@ -265,7 +286,7 @@ def _climb(start: Path) -> tuple[Path, Path]:
             return _joined(project, directory, pyproject, data)
         if "project" in data:
             if project is not None:  # contained in a project that declares no workspace
-                return project, project / PYPROJECT
+                return project, project / PYPROJECT, None
             project = directory
     found = project or nearest
     if found is None:
@@ -273,19 +294,21 @@ def _climb(start: Path) -> tuple[Path, Path]:
             f"no {PYPROJECT} found in {start} or any parent directory",
             hint="run `pypm init` to create a project, or use --project DIR",
         )
-    return found, found / PYPROJECT
+    return found, found / PYPROJECT, None
 
 
 def _joined(project: Path | None, root: Path, config_file: Path,
-            data: dict[str, Any] | None = None) -> tuple[Path, Path]:
+            data: dict[str, Any] | None = None) -> _Found:
     """The workspace at ``root`` (``data``: its config file's, when already read) when
-    the project found below it (if any) is one of its members, else that project alone."""
+    the project found below it (if any) is one of its members, else that project alone
+    (declined by that workspace)."""
     if project is None:
-        return root, config_file
+        return root, config_file, None
     table = _workspace_table(config_file, data if data is not None else read_toml(config_file, WorkspaceError))
-    if _is_member(root, config_file, table, project):
-        return root, config_file
-    return project, project / PYPROJECT
+    matched: list[Path] = []
+    if _is_member(root, config_file, table, project, matched):
+        return root, config_file, None
+    return project, project / PYPROJECT, DecliningWorkspace(root, table, matched)
 
 
 def _workspace_table(config_file: Path, data: dict[str, Any]) -> Any:
@@ -296,12 +319,13 @@ def _workspace_table(config_file: Path, data: dict[str, Any]) -> Any:
     return _tool_pypm(data, config_file).get("workspace")
 
 
-def _is_member(root: Path, config_file: Path, table: Any, project: Path) -> bool:
+def _is_member(root: Path, config_file: Path, table: Any, project: Path, matched: list[Path]) -> bool:
     """``project`` is matched by the workspace's ``members`` and not by its ``exclude``
-    (the globs only: a member's own problems are reported when the workspace is read)."""
-    if project in _matches(root, config_file, _patterns(config_file, table, "exclude")):
+    (the globs only: a member's own problems are reported when the workspace is read);
+    every path the globs looked at matched is added to ``matched``, as matched."""
+    if project in _matches(root, config_file, _patterns(config_file, table, "exclude"), matched):
         return False
-    return project in _matches(root, config_file, _patterns(config_file, table, "members"))
+    return project in _matches(root, config_file, _patterns(config_file, table, "members"), matched)
 
 
 def _reject_directory(path: Path) -> None:
@@ -373,9 +397,11 @@ def _glob(root: Path, config_file: Path, pattern: str, literal: bool = True) -> 
                              hint='e.g. "packages/*" or "libs/**"') from None
 
 
-def _matches(root: Path, config_file: Path, patterns: list[str]) -> set[Path]:
-    """Every path the globs ``patterns`` match, resolved."""
-    return {match.resolve() for pattern in patterns for match in _glob(root, config_file, pattern)}
+def _matches(root: Path, config_file: Path, patterns: list[str], matched: list[Path]) -> set[Path]:
+    """Every path the globs ``patterns`` match, resolved (each added to ``matched`` as matched)."""
+    found = [match for pattern in patterns for match in _glob(root, config_file, pattern)]
+    matched += found
+    return {match.resolve() for match in found}
 
 
 def is_glob(pattern: str) -> bool:
