@@ -75,6 +75,13 @@ def _as_url(name: str, value: Any) -> str:
     return text
 
 
+def is_version_request(requested: str) -> bool:
+    """A ``python`` request that is a plain version (``3``, ``3.12``, ``3.12.1``): matched
+    against every interpreter found, not named by a path or a command. (The no-op verdict,
+    which cannot import this module, applies the same rule: ``pypm.graph.noop_verdict``.)"""
+    return re.fullmatch(r"\d+(\.\d+)*", requested) is not None
+
+
 def is_python_variant(requested: str) -> bool:
     """A version with a build or release suffix: ``3.13t`` (free-threaded), ``3.13d``,
     ``3.14rc1``, ``3.12+debug``."""

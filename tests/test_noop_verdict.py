@@ -273,3 +273,15 @@ def test_a_symlink_on_the_way_to_a_member_pointed_elsewhere_is_seen(
     point_current_at("v1")
     run_pypm("lock", cwd=root, env_extra=env)
     assert 'name = "alpha"' in locked() and 'name = "gamma"' not in locked()
+
+
+@pytest.mark.parametrize("requested", ["3", "3.12", "3.12.1", "3.13t", "python3", "3..12", ".3", "3.", "²", "٣.١٢",
+                                       "3.14rc1", "./py", "pypy3"])
+def test_the_verdict_tells_a_version_request_as_the_settings_do(requested: str) -> None:
+    """The verdict's import-free rule and the one the stamp and the interpreter search use
+    agree: a request one takes for a version and the other for a command would leave PATH
+    unobserved while the stamp follows it."""
+    from pypm.config import is_version_request
+    from pypm.graph.noop_verdict import _is_version_request
+
+    assert _is_version_request(requested) == is_version_request(requested)

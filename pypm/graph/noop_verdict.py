@@ -138,7 +138,7 @@ def _python_request(requested: str | None) -> list[Any] | None:
     (its real path and stat) and, for a command, PATH (as a digest) and the file of that
     name in each of its directories, so that another one appearing earlier is seen. None
     for no setting or a version (``3.12``), whose interpreter no setting of its own names."""
-    if not requested or all(part.isdigit() for part in requested.split(".")):
+    if not requested or _is_version_request(requested):
         return None
     search = os.environ.get("PATH", "")
     command = "python" + requested if requested[0].isdigit() else requested  # 3.13t: python3.13t on PATH
@@ -146,6 +146,12 @@ def _python_request(requested: str | None) -> list[Any] | None:
     on_path = [_stat_signal(os.path.join(directory, name))
                for directory in search.split(os.pathsep) if directory for name in names]
     return [*_file_signal(os.path.abspath(os.path.expanduser(requested))), sha256(search.encode()).hexdigest(), on_path]
+
+
+def _is_version_request(requested: str) -> bool:
+    """:func:`pypm.config.is_version_request` without ``re`` or that module's imports: each
+    dot-separated part is one or more decimal digits (what ``\\d`` matches)."""
+    return all(part.isdecimal() for part in requested.split("."))
 
 
 def _file_signal(path: str) -> list[Any]:

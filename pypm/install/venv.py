@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pypm.config import expanded_path, is_python_variant, looks_like_path
+from pypm.config import expanded_path, is_python_variant, is_version_request, looks_like_path
 from pypm.errors import InstallError
 from pypm.fsutil import atomic_write_text
 from pypm.install.venv_place import describes_this_venv
@@ -94,7 +94,7 @@ def find_base_python(requested: str | None) -> Path:
     if is_python_variant(requested):
         raise InstallError(f"Python {requested!r}: pypm matches versions such as 3.13 or 3.13.1 (and 3.13t), not debug "
                            "or pre-release requests", hint="give that interpreter's path or command name instead")
-    if not re.fullmatch(r"\d+(\.\d+)*", requested):  # a command name such as python3.11 or pypy3 (as uv takes)
+    if not is_version_request(requested):  # a command name such as python3.11 or pypy3 (as uv takes)
         return _named_python(requested)
     found = _python_for_version(requested)
     if found is None:
@@ -263,7 +263,7 @@ def _kept_for_version(venv: Path, requested: str) -> Interpreter | None:
     whichever installation made it: as uv keeps a venv that satisfies the request, a
     different ``python3.11`` first on PATH later does not replace it (and the no-op check,
     which records the request, agrees). None for a path or a command name."""
-    if not re.fullmatch(r"\d+(\.\d+)*", requested):
+    if not is_version_request(requested):
         return None
     kept = complete_venv(venv)
     return kept if kept is not None and version_fits(kept.version, requested) else None

@@ -37,12 +37,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pypm.config import Settings
+from pypm.config import Settings, is_version_request
 from pypm.operations.selection import Selection
 from pypm.operations.venv_state import (
     environment_state,
@@ -88,7 +87,7 @@ def _python_found(requested: str | None) -> dict[str, str]:
     PATH: another one there makes another ``.venv``); an error's text when it names none
     (the sync reports it). Nothing for no setting or a version (``3.12``): a ``.venv`` of
     that version is kept whichever Python made it. Resolving runs no interpreter."""
-    if not requested or re.fullmatch(r"\d+(\.\d+)*", requested):
+    if not requested or is_version_request(requested):
         return {}
     from pypm.errors import PypmError
     from pypm.install.venv import find_base_python
