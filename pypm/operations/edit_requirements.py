@@ -112,6 +112,16 @@ def add_requirements(raw: RawWorkspace, settings: Settings, requirements: list[s
     return outcome
 
 
+def refuse_paths(requirements: list[str], where: str) -> None:
+    """``where`` (a script, an environment) has no project directory a path could be
+    relative to, so it holds requirements only: refuse a path dependency among
+    ``requirements`` in one line (exit 2)."""
+    paths = [text for text in requirements if looks_like_path(text)]
+    if paths:
+        raise UsageError(f"{where} holds requirements only, not a path dependency such as {paths[0]}",
+                         hint=f"drop {paths[0]}, or add it to a project")
+
+
 def looks_like_path(text: str) -> bool:
     """Is ``text`` a directory rather than a PEP 508 requirement: ``.``, ``..``, or any
     text with a path separator and no ``@`` before its marker (``./lib``, ``/abs/lib``,

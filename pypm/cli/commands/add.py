@@ -25,15 +25,12 @@ def run(options: argparse.Namespace) -> int:
 
     from pypm.cli.graph_run import run_edit
     from pypm.errors import UsageError
-    from pypm.operations.edit_requirements import add_requirements, looks_like_path
+    from pypm.operations.edit_requirements import add_requirements, refuse_paths
 
     if not options.requirements and not options.editable:
         raise UsageError("nothing to add", hint="e.g. `pypm add requests` or `pypm add -e ../lib`")
-    paths = [text for text in options.requirements if looks_like_path(text)]
     if options.editable and options.script is not None:
         raise UsageError("a script cannot hold a path dependency, so --script cannot take -e", hint="drop -e")
-    if paths and (options.script is not None or options.env or options.global_env):
-        where = "a script" if options.script is not None else "an environment"
-        raise UsageError(f"{where} holds requirements only, not a path dependency such as {paths[0]}",
-                         hint=f"drop {paths[0]}, or add it to a project")
+    if options.script is not None or options.env or options.global_env:
+        refuse_paths(options.requirements, "a script" if options.script is not None else "an environment")
     return run_edit(options, options.requirements, partial(add_requirements, editable=options.editable))

@@ -60,10 +60,10 @@ def _create(options: argparse.Namespace) -> int:
     from pypm import ui
     from pypm.cli.graph_run import env_context, run_operations, user_settings
     from pypm.operations import envs
-    from pypm.operations.edit_requirements import add_requirements
+    from pypm.operations.edit_requirements import add_requirements, refuse_paths
     from pypm.workspace.edit import Place
 
-    _refuse_paths(options.requirements)
+    refuse_paths(options.requirements, "an environment")
     path = envs.create_env_files(options.name, user_settings(options))
     try:
         ctx = env_context(options, options.name)
@@ -76,14 +76,3 @@ def _create(options: argparse.Namespace) -> int:
     ui.info(f"Created the environment {options.name} in {path}")
     return 0
 
-
-def _refuse_paths(requirements: list[str]) -> None:
-    """An environment has no project directory a path could be relative to, so it holds
-    requirements only: refuse a path dependency as ``pypm add --env`` does."""
-    from pypm.errors import UsageError
-    from pypm.operations.edit_requirements import looks_like_path
-
-    paths = [text for text in requirements if looks_like_path(text)]
-    if paths:
-        raise UsageError(f"an environment holds requirements only, not a path dependency such as {paths[0]}",
-                         hint=f"drop {paths[0]}, or add it to a project")
