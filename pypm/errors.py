@@ -38,6 +38,11 @@ class WorkspaceError(PypmError):
     """The workspace layout or a member's ``pyproject.toml`` is invalid."""
 
 
+class NoWorkspaceError(WorkspaceError):
+    """No workspace here: no ``pyproject.toml`` at the start or above, or only one that is
+    no pypm project (neither ``[project]`` nor a workspace table: another tool's)."""
+
+
 class IndexClientError(PypmError):
     """The package index could not be reached or answered with something unusable."""
 

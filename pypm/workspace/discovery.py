@@ -11,7 +11,7 @@ import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, NamedTuple
 
-from pypm.errors import WorkspaceError
+from pypm.errors import NoWorkspaceError, WorkspaceError
 from pypm.tomlfile import read_toml
 
 WORKSPACE_FILE = "pypm-workspace.toml"
@@ -138,7 +138,10 @@ def find_workspace(start: Path, exact: bool = False) -> RawWorkspace:
     if not workspace.members:
         where = "[workspace] members = [...]" if config_file.name == WORKSPACE_FILE else (
             "a [project] table or [tool.pypm.workspace] members = [...]")
-        raise WorkspaceError(f"{config_file}: no [project] table and no workspace members", hint=f"add {where}")
+        # a pyproject.toml with neither table is another tool's: no pypm workspace is here
+        other_tools = config_file.name == PYPROJECT and workspace_table is None
+        error = NoWorkspaceError if other_tools else WorkspaceError
+        raise error(f"{config_file}: no [project] table and no workspace members", hint=f"add {where}")
     add_path_sources(workspace)
     return workspace
 
@@ -290,7 +293,7 @@ def _climb(start: Path) -> _Found:
             project = directory
     found = project or nearest
     if found is None:
-        raise WorkspaceError(
+        raise NoWorkspaceError(
             f"no {PYPROJECT} found in {start} or any parent directory",
             hint="run `pypm init` to create a project, or use --project DIR",
         )

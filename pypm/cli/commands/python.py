@@ -40,34 +40,10 @@ def workspace_python(start: Path) -> SpecifierSet:
     ``requires-python``, settings) is an error, as for every command that reads it."""
     from packaging.specifiers import SpecifierSet
 
-    from pypm.errors import WorkspaceError
+    from pypm.errors import NoWorkspaceError
     from pypm.workspace.model import load_workspace
 
     try:
         return load_workspace(start).requires_python
-    except WorkspaceError:
-        if in_a_workspace(start):
-            raise
+    except NoWorkspaceError:
         return SpecifierSet()
-
-
-def in_a_workspace(start: Path) -> bool:
-    """Is there a workspace root (``pypm-workspace.toml``, the root variable) or a
-    ``pyproject.toml`` with ``[project]`` or ``[tool.pypm.workspace]`` at ``start`` or
-    above? A ``pyproject.toml`` pypm cannot read is an error here."""
-    from pypm.errors import WorkspaceError
-    from pypm.tomlfile import read_toml
-    from pypm.workspace.discovery import PYPROJECT, WORKSPACE_FILE, root_override
-
-    if root_override() is not None:
-        return True
-    for directory in (start.resolve(), *start.resolve().parents):
-        if (directory / WORKSPACE_FILE).is_file():
-            return True
-        if (directory / PYPROJECT).is_file():
-            data = read_toml(directory / PYPROJECT, WorkspaceError)
-            tool = data.get("tool")
-            table = tool.get("pypm") if isinstance(tool, dict) else None
-            if "project" in data or (isinstance(table, dict) and "workspace" in table):
-                return True
-    return False
