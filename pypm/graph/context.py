@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pypm.graph.user_tasks import TaskFreshness
     from pypm.operations.lock import LockOutcome
     from pypm.operations.supervise import SideBySide
+    from pypm.operations.sync import SyncOutcome
     from pypm.operations.tasks import TaskCall
     from pypm.plugins.loader import PluginSet
     from pypm.plugins.presence import NoPlugins
@@ -67,6 +68,8 @@ class GraphContext:
         self.plain_run = False
         #: what this run's ``lock`` did (None before it runs)
         self.lock_outcome: LockOutcome | None = None
+        #: what this run's ``sync`` did (None before it runs)
+        self.sync_outcome: SyncOutcome | None = None
         self._workspace: Workspace | None = None
         self._tasks: dict[str, TaskDef] | None = None
         self._freshness: dict[str, TaskFreshness] = {}

@@ -10,12 +10,14 @@ operations run here are listed in ``.pypm/direct-runs``, and the next run or ``p
 status`` that loads doit first records those still fresh as done in its database
 (:func:`pypm.graph.runner.catch_up`), so doit's view agrees with pypm's. A plain
 ``pypm lock`` that wrote a missing lock records what it was written from, for the next
-one to write it again without parsing the workspace (:mod:`pypm.graph.lock_recall`).
+one to write it again without parsing the workspace (:mod:`pypm.graph.lock_recall`); a
+plain sync that made ``.venv`` afresh records how, for the next one in a copy of the
+project to make it again (:mod:`pypm.graph.replay_recipe`).
 """
 
 from __future__ import annotations
 
-from pypm.graph import lock_recall
+from pypm.graph import lock_recall, replay_recipe
 from pypm.graph.context import GraphContext
 from pypm.graph.freshness import CHECKS
 from pypm.graph.session import (
@@ -26,6 +28,7 @@ from pypm.graph.session import (
     project_lock,
     remove_left_temps,
 )
+from pypm.graph.sync_replay import remove_unfinished
 from pypm.graph.tasks import guarded
 
 #: The chain, in the order doit runs it (``sync`` needs the lock, ``bundle`` the sync).
@@ -47,8 +50,10 @@ def run_direct(ctx: GraphContext, operations: list[str]) -> None:
     prepare_state_dir(ctx)
     with project_lock(ctx):
         remove_left_temps(ctx)
+        remove_unfinished(str(ctx.raw.root))  # a replay killed before its rename (pypm.graph.sync_replay)
         chain = needed_chain(ctx, operations)
         before_lock = lock_recall.watch(ctx, chain)
+        before_sync = replay_recipe.watch(ctx, chain)
         for name in chain:
             if not ctx.forces(name) and CHECKS[name](ctx):
                 continue
@@ -56,5 +61,6 @@ def run_direct(ctx: GraphContext, operations: list[str]) -> None:
                 break
             note_direct_run(ctx.state_dir, name)
         lock_recall.record(ctx, before_lock)
+        replay_recipe.record(ctx, before_sync)
     if ctx.errors:
         raise first_error(ctx)

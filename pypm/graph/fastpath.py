@@ -29,7 +29,8 @@ def plain_operations(args: list[str]) -> list[str] | None:
 
 def try_fast_path(args: list[str]) -> bool:
     """Return True when ``args`` asked only for operations that are all up to date, or
-    only for ``lock`` that a remembered resolution wrote (:mod:`pypm.graph.lock_recall`)."""
+    only for ``lock`` that a remembered resolution wrote (:mod:`pypm.graph.lock_recall`), or
+    for ``sync`` whose missing ``.venv`` a recipe made (:mod:`pypm.graph.sync_replay`)."""
     operations = plain_operations(args)
     if operations is None or "bundle" in operations:  # its freshness reads the members' trees and the archive
         return False
@@ -41,6 +42,11 @@ def try_fast_path(args: list[str]) -> bool:
             from pypm.graph.lock_recall import write_recalled_lock
 
             if write_recalled_lock(quiet):
+                return True
+        if "sync" in operations and set(operations) <= {"lock", "sync"}:
+            from pypm.graph.sync_replay import replay_sync
+
+            if replay_sync(quiet):
                 return True
         if not _full_check(operations):
             return False

@@ -88,21 +88,25 @@ def holding_record(file_name: str, operations: list[str]) -> dict[str, Any] | No
     try:
         with open(os.path.join(cwd, STATE_DIR, file_name), "rb") as file:
             record = marshal.loads(file.read())
-        return record if _holds(record, cwd, operations) else None
+        return record if observation_holds(record, cwd, operations) else None
     except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _holds(record: dict[str, Any], cwd: str, operations: list[str]) -> bool:
+def observation_holds(record: dict[str, Any], cwd: str, operations: list[str],
+                      leaving_out: frozenset[str] = frozenset()) -> bool:
+    """True when every observation of ``record`` (what :func:`observe` took) is the same in
+    ``cwd`` now, for ``operations`` (also used by :mod:`pypm.graph.sync_replay`, which
+    lists directories ``leaving_out`` pypm's own paths, as its record was taken)."""
     if record.get("format") != VERDICT_FORMAT or record.get("cwd") != cwd:
         return False
     if record.get("pypm") != __version__ or record.get("python") != _interpreter():
         return False
-    if not set(operations) <= set(record["operations"]) or record["env"] != _settings_environment():
+    if not set(operations) <= set(record["operations"]) or record["env"] != settings_environment():
         return False
-    if any(_stat_signal(path) != signal for path, signal in record["code"].items()):
+    if any(stat_signal(path) != signal for path, signal in record["code"].items()):
         return False
-    if any(_listing_digest(path) != digest for path, digest in record["listings"].items()):
+    if any(_listing_digest(path, leaving_out) != digest for path, digest in record["listings"].items()):
         return False
     if any(os.path.realpath(path) != real for path, real in record["leads-to"].items()):
         return False
@@ -123,7 +127,7 @@ def _interpreter() -> list[str]:
     return [sys.executable, sys.version]
 
 
-def _settings_environment() -> str:
+def settings_environment() -> str:
     """sha256 of the variables settings come from (names and values, sorted): their values
     may hold credentials (``PYPM_INDEX_URL=https://user:token@host/simple``), so the record
     holds no value in plain text."""
@@ -143,7 +147,7 @@ def _python_request(requested: str | None) -> list[Any] | None:
     search = os.environ.get("PATH", "")
     command = "python" + requested if requested[0].isdigit() else requested  # 3.13t: python3.13t on PATH
     names = [command, *(command + ext for ext in os.environ.get("PATHEXT", "").split(os.pathsep) if ext)]
-    on_path = [_stat_signal(os.path.join(directory, name))
+    on_path = [stat_signal(os.path.join(directory, name))
                for directory in search.split(os.pathsep) if directory for name in names]
     return [*_file_signal(os.path.abspath(os.path.expanduser(requested))), sha256(search.encode()).hexdigest(), on_path]
 
@@ -157,7 +161,7 @@ def _is_version_request(requested: str) -> bool:
 def _file_signal(path: str) -> list[Any]:
     """Where ``path`` leads (its real path) and the stat of the file there (None: missing
     or a dangling link): an interpreter's, whose content is not read."""
-    return [os.path.realpath(path), _stat_signal(path)]
+    return [os.path.realpath(path), stat_signal(path)]
 
 
 def _file_digest(path: str) -> str | None:
@@ -194,7 +198,8 @@ def _entry_row(entry: os.DirEntry[str]) -> str:
     return f"{entry.name}\x02" if entry.is_dir() else entry.name
 
 
-def _stat_signal(path: str) -> list[int] | None:
+def stat_signal(path: str) -> list[int] | None:
+    """inode, size, mtime and mode of the file at ``path`` (None: missing)."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -231,8 +236,8 @@ def observe(ctx: GraphContext, operations: list[str], written: frozenset[str] = 
         "python": _interpreter(),
         "cwd": cwd,
         "operations": sorted(operations),
-        "env": _settings_environment(),
-        "code": {path: _stat_signal(path) for path in _pypm_module_files()},
+        "env": settings_environment(),
+        "code": {path: stat_signal(path) for path in _pypm_module_files()},
         "listings": {str(path): _listing_digest(str(path), written) for path in listings},
         "leads-to": {str(path): os.path.realpath(path)
                      for path in [*raw.resolved_paths, *(declined.matched if declined is not None else [])]},

@@ -36,7 +36,7 @@ def _run_sync(ctx: GraphContext) -> None:
     from pypm.operations.sync import sync
 
     def work() -> dict[str, Any]:
-        outcome = sync(ctx.workspace, ctx.selection, ctx.reinstall)
+        outcome = ctx.sync_outcome = sync(ctx.workspace, ctx.selection, ctx.reinstall)
         return {"installed": tuple(outcome.installed), "removed": tuple(outcome.removed)}
 
     with_hooks(ctx, "sync", work, remove_files(stamp_path(ctx.venv_path)),

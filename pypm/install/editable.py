@@ -55,20 +55,30 @@ pyproject as parsed, so an edited comment is no change)."""
     return _inputs_key(f"{member.path}\0{source_root(member)}", member, prepared)
 
 
+def member_install_preimage(member: Member, prepared: PreparedMetadata | None = None) -> bytes:
+    """The bytes :func:`member_install_key` is the sha256 of (a sync replay,
+    :mod:`pypm.graph.sync_replay`, computes the key for another place from them)."""
+    return _inputs_preimage(f"{member.path}\0{source_root(member)}", member, prepared)
+
+
 def _inputs_key(location: str, member: Member, prepared: PreparedMetadata | None) -> str:
     """The digest of ``location`` and the member's build inputs (see :func:`member_install_key`)."""
+    return hashlib.sha256(_inputs_preimage(location, member, prepared)).hexdigest()
+
+
+def _inputs_preimage(location: str, member: Member, prepared: PreparedMetadata | None) -> bytes:
     from pypm.tomlfile import read_toml
 
-    digest = hashlib.sha256(f"pypm-editable-{EDITABLE_FORMAT}\0{location}\0".encode())
-    digest.update(json.dumps(read_toml(member.pyproject), sort_keys=True, default=str).encode())
+    parts = [f"pypm-editable-{EDITABLE_FORMAT}\0{location}\0".encode(),
+             json.dumps(read_toml(member.pyproject), sort_keys=True, default=str).encode()]
     for name in BUILD_FILES:
         try:
-            digest.update(b"\0" + name.encode() + b"\0" + (member.path / name).read_bytes())
+            parts.append(b"\0" + name.encode() + b"\0" + (member.path / name).read_bytes())
         except OSError:
             continue
     if prepared is not None:
-        digest.update(b"\0metadata\0" + prepared.digest.encode())
-    return digest.hexdigest()
+        parts.append(b"\0metadata\0" + prepared.digest.encode())
+    return b"".join(parts)
 
 
 def editable_key(member: Member, kind: str, prepared: PreparedMetadata | None = None) -> str:

@@ -57,6 +57,8 @@ class SyncOutcome:
     #: takes them from here instead of reading the RECORDs back;
     #: :func:`pypm.install.record_check.record_leaves`)
     leaves_of: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the line the sync printed about what it did ("" when it printed none)
+    line: str = ""
 
 
 def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Reinstall = Reinstall()) -> SyncOutcome:
@@ -92,7 +94,8 @@ def sync(workspace: Workspace, selection: Selection = Selection(), reinstall: Re
             outcome = _apply(workspace, lock, selection, interpreter, plan)
             content = stamp_content(venv, inputs, outcome.leaves_of)
             atomic_write_text(stamp_path(venv), json.dumps(content))
-    ui.info(_summary(outcome, workspace.raw.label or ".venv"))
+    outcome.line = _summary(outcome, workspace.raw.label or ".venv")
+    ui.info(outcome.line)
     return outcome
 
 
