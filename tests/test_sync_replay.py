@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from pypm.graph.replay_build import STAMP_FILE as BUILD_STAMP_FILE
-from pypm.graph.sync_replay import BUILDING_MARKER, BUILDING_PREFIX, RECIPES
+from pypm.graph.sync_replay import BUILDING_MARKER, BUILDING_PREFIX, KEPT_RECIPES, RECIPES
 from pypm.operations.stamp import STAMP_FILE
+from pypm.store.layout import CACHE_DIRS, SYNC_REPLAYS
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="recipes are recorded on POSIX only")
 
@@ -172,5 +173,17 @@ def test_no_recipe_where_settings_live_in_the_project(
     assert not list((Path(pypm_env["PYPM_CACHE_DIR"]) / RECIPES).glob("*.marshal"))
 
 
-def test_the_stamp_file_names_agree() -> None:
+def test_the_names_kept_twice_agree() -> None:
     assert BUILD_STAMP_FILE == STAMP_FILE
+    assert RECIPES == SYNC_REPLAYS
+    assert SYNC_REPLAYS in CACHE_DIRS, "cache clean removes the recipes"
+
+
+def test_only_the_most_recent_recipes_are_kept(
+    recorded: Path, tmp_path: Path, workspace_env: dict[str, str], pypm_env: dict[str, str], run_pypm
+) -> None:
+    recipes = Path(pypm_env["PYPM_CACHE_DIR"]) / RECIPES
+    for index in range(KEPT_RECIPES + 2):  # each settings variable value is another recipe
+        shutil.rmtree(recorded / ".venv")
+        run_pypm("sync", cwd=recorded, env_extra={**workspace_env, "PYPM_UNUSED_MARK": str(index)})
+    assert len(list(recipes.glob("*.marshal"))) == KEPT_RECIPES

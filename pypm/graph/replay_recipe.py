@@ -21,11 +21,13 @@ from typing import Any
 from pypm.graph.context import GraphContext
 from pypm.graph.noop_verdict import stat_signal
 from pypm.graph.sync_replay import (
+    KEPT_RECIPES,
     OPERATIONS,
     PLACE,
     PLACE_BYTES,
     RECIPE_FORMAT,
     RECIPES,
+    is_recipe,
     is_safe_place,
     replay_key,
 )
@@ -82,13 +84,14 @@ def record(ctx: GraphContext, before: dict[str, Any] | None) -> None:
         return
     import marshal
 
-    from pypm.fsutil import atomic_write_bytes
+    from pypm.fsutil import atomic_write_bytes, keep_most_recent
 
     try:
         name = replay_key((ctx.raw.root / "pyproject.toml").read_bytes(), ctx.lock_path.read_bytes())
         atomic_write_bytes(Path(cache, RECIPES, name + ".marshal"), marshal.dumps(recipe))
     except (OSError, ValueError):  # ValueError: a value marshal cannot write
         return
+    keep_most_recent(Path(cache, RECIPES), KEPT_RECIPES, is_recipe)
 
 
 def _under(path: str, root: str) -> bool:

@@ -46,7 +46,11 @@ if TYPE_CHECKING:
     from typing import Any
 
 RECIPE_FORMAT = 1
+#: The recipes' directory in the cache (:data:`pypm.store.layout.SYNC_REPLAYS`, not imported
+#: here: that module imports pathlib; a test keeps them equal).
 RECIPES = "sync-replays-v1"
+#: How many recipes the cache keeps (the most recently made).
+KEPT_RECIPES = 32
 #: What a recipe's paths and written files hold in place of the project's directory.
 PLACE = "\0project\0"
 PLACE_BYTES = PLACE.encode()
@@ -57,6 +61,11 @@ BUILDING_PREFIX = ".venv.pypm-replay-"
 BUILDING_MARKER = ".pypm-replay"
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")
 _WORKSPACE_FILES = ("pyproject.toml", "pypm-workspace.toml")
+
+
+def is_recipe(name: str) -> bool:
+    """``<64 hex>.marshal``: a recipe's file."""
+    return len(name) == 72 and name.endswith(".marshal")
 
 
 def is_safe_place(path: str) -> bool:

@@ -28,11 +28,12 @@ LOCK_SELECTIONS = "lock-selections-v1"  # what locks select per environment, by 
 SHARED_FILES = "dist-info-files-v1"  # dist-info files every environment has alike (pypm.store.shared_files)
 BUILD_LOGS = "build-logs-v1"  # what build backends printed, one file per dist, version and kind (pypm.build.log)
 SCRIPT_ENVS = "script-envs"  # PEP 723 scripts' environments (pypm.operations.script)
+SYNC_REPLAYS = "sync-replays-v1"  # how full syncs made .venv, to make it again (pypm.graph.sync_replay)
 #: Every directory pypm makes in the cache (``cache clean`` removes these and nothing else).
 CACHE_DIRS = (WHEELS, STORE, BUILT, SDIST_METADATA, METADATA, PAGES, BUILD_ENVS, EDITABLES, TREE_WHEELS, PARTIAL,
               LINK_MODES, METADATA_BY_URL, FILE_FACTS, RESOLUTIONS,
               LOCK_PARSES, LOCK_SELECTIONS, SHARED_FILES, BUILD_LOGS, SCRIPT_ENVS, LEGACY_METADATA,
-              LEGACY_METADATA_BY_URL)
+              LEGACY_METADATA_BY_URL, SYNC_REPLAYS)
 #: Directories of environments: their files are not pypm's temp files, whatever their names
 ENVIRONMENT_DIRS = (BUILD_ENVS, SCRIPT_ENVS)
 
