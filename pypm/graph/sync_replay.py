@@ -110,6 +110,8 @@ def replay_sync(quiet: bool) -> bool:
     venv = os.path.join(cwd, ".venv")
     if not is_safe_place(cwd) or os.path.lexists(venv):
         return False
+    from pypm.errors import PypmError
+
     try:
         recipe = _holding_recipe(cwd)
         if recipe is None:
@@ -117,8 +119,8 @@ def replay_sync(quiet: bool) -> bool:
         from pypm.graph.replay_build import build
 
         line = build(recipe, cwd)
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return False
+    except (PypmError, OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return False  # the full sync reports what is wrong
     if line is None:
         return False
     if not quiet:
@@ -173,11 +175,14 @@ def remove_unfinished(cwd: str) -> None:
     held, so none is running), those holding the marker a replay writes first."""
     import shutil
 
-    for name in os.listdir(cwd):
+    try:
+        names = [name for name in os.listdir(cwd) if name.startswith(BUILDING_PREFIX)]
+    except OSError:  # the sync that follows reports an unreadable project directory
+        return
+    for name in names:
         path = os.path.join(cwd, name)
-        if name.startswith(BUILDING_PREFIX) and os.path.isfile(os.path.join(path, BUILDING_MARKER)) \
-                and not os.path.islink(path):
-            shutil.rmtree(path)
+        if not os.path.islink(path) and os.path.isfile(os.path.join(path, BUILDING_MARKER)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def state_dir(cwd: str) -> str:
