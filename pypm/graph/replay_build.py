@@ -37,13 +37,13 @@ def build(recipe: dict[str, Any], cwd: str) -> str | None:
     nothing was made (``.venv`` appeared meanwhile, a store entry changed)."""
     from pathlib import Path
 
-    from pypm.graph.session import note_direct_run, state_lock
+    from pypm.graph.session import make_state_dir, note_direct_run, state_lock
     from pypm.store.lock import shared_store_lock
 
-    state = state_dir(cwd)
-    _prepare_state_dir(state)
+    state = Path(state_dir(cwd))
+    make_state_dir(state)
     venv = os.path.join(cwd, ".venv")
-    with state_lock(Path(state)):
+    with state_lock(state):
         if os.path.lexists(venv):
             return None
         remove_unfinished(cwd)
@@ -56,20 +56,8 @@ def build(recipe: dict[str, Any], cwd: str) -> str | None:
 
             for entry_root, pointer in recipe["pointers"]:
                 register_link(Path(entry_root), Path(venv, pointer))
-        note_direct_run(Path(state), "sync")
+        note_direct_run(state, "sync")
     return recipe["line"]
-
-
-def _prepare_state_dir(state: str) -> None:
-    """``.pypm/``, ignored by git (:func:`pypm.graph.session.prepare_state_dir`'s work)."""
-    try:
-        os.mkdir(state)
-    except FileExistsError:
-        pass
-    ignore = os.path.join(state, ".gitignore")
-    if not os.path.exists(ignore):
-        with open(ignore, "w", encoding="utf-8") as file:
-            file.write("*\n")
 
 
 def _build_beside(recipe: dict[str, Any], cwd: str, venv: str) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,11 @@ from pypm.graph.sync_replay import (
     is_safe_place,
     replay_key,
 )
+from pypm.operations.stamp import STAMP_FILE
 from pypm.operations.venv_state import INTERPRETER_INFO
 
 #: A member's install key in a recipe's written files: the sha256 of its preimage there.
 KEY_TOKEN = "\0key{}\0"
-_STAMP = ".pypm-sync.json"
 
 
 class _NotReplayable(Exception):
@@ -176,13 +177,8 @@ def _member_keys(ctx: GraphContext) -> list[tuple[str, bytes]]:
     store pointer holds the key)."""
     from pypm.install.editable import member_install_preimage
 
-    found = []
-    for member in ctx.workspace.members.values():
-        preimage = member_install_preimage(member)
-        from hashlib import sha256
-
-        found.append((sha256(preimage).hexdigest(), preimage))
-    return found
+    preimages = [member_install_preimage(member) for member in ctx.workspace.members.values()]
+    return [(sha256(preimage).hexdigest(), preimage) for preimage in preimages]
 
 
 class _VenvParts:
@@ -190,14 +186,13 @@ class _VenvParts:
 
     def __init__(self, venv: str, root: str, cache: str, keys: list[str]) -> None:
         self.venv, self.root, self.cache, self.keys = venv, root, cache, keys
-        self.top_dirs: list[str] = []
         self.dirs: list[str] = []
         self.symlinks: list[list[str]] = []
         self.links: list[list[Any]] = []
         self.writes: list[list[Any]] = []
         self.written: dict[str, int] = {}  # relative path -> index in writes
         self.derived: set[int] = set()  # writes whose bytes follow the place
-        self.records: list[tuple[str, bytes, int]] = []
+        self.records: list[tuple[str, bytes]] = []  # (relative path, bytes) of each RECORD
         self.manifests: dict[str, list[int] | None] = {}
         self.pointers: list[list[str]] = []
         self.store_files = self._store_files()
@@ -256,7 +251,7 @@ class _VenvParts:
             return self._symlink(path)
         if not stat.S_ISREG(info.st_mode):
             raise _NotReplayable
-        if relative == _STAMP:
+        if relative == STAMP_FILE:
             return None
         stored = self.store_files.get((info.st_dev, info.st_ino))
         if stored is not None:
@@ -268,19 +263,16 @@ class _VenvParts:
             self.links.append([self._shared_copy(path, data), relative, info.st_size, info.st_mtime_ns])
             return None
         if os.path.basename(path) == "RECORD" and os.path.dirname(path).endswith(".dist-info"):
-            self.records.append((relative, data, info.st_mode & 0o777))
+            self.records.append((relative, data))
             return None
         self._written(relative, data, info.st_mode & 0o777)
         return None
 
     def _shared_copy(self, path: str, data: bytes) -> str:
         """The store's shared copy ``path`` is a link of (:mod:`pypm.store.shared_files`)."""
-        from hashlib import sha256
+        from pypm.store.shared_files import shared_path
 
-        from pypm.store.layout import SHARED_FILES
-
-        digest = sha256(data).hexdigest()
-        shared = os.path.join(self.cache, SHARED_FILES, digest[:2], digest)
+        shared = shared_path(self.cache, data)
         if not os.path.exists(shared) or not os.path.samefile(shared, path):
             raise _NotReplayable
         return shared
@@ -298,6 +290,8 @@ class _VenvParts:
 
     def recipe(self) -> dict[str, Any]:
         """The recipe's parts about the environment itself."""
+        with open(os.path.join(self.venv, INTERPRETER_INFO), encoding="utf-8") as file:
+            info = json.load(file)
         top = [d for d in self.dirs if _group(d) is None]
         shares: list[list[list[Any]]] = [[[], []], [[], []]]
         groups: dict[str, list[list[Any]]] = {}
@@ -312,8 +306,8 @@ class _VenvParts:
             share[1] += links
         return {
             "top-dirs": top, "symlinks": self.symlinks, "shares": shares, "writes": self.writes,
-            "records": [[relative, self._record_rows(relative, data)] for relative, data, _ in self.records],
-            "leaves": self._leaves(), "info": self._info(), "inputs": self._inputs(),
+            "records": [[relative, self._record_rows(relative, data)] for relative, data in self.records],
+            "leaves": self._leaves(info), "info": _relativized(info, self.root), "inputs": self._inputs(),
             "manifests": list(self.manifests.items()), "pointers": self.pointers,
         }
 
@@ -330,12 +324,12 @@ class _VenvParts:
             found.append([path, None, index] if index in self.derived else [path, digest, size])
         return found
 
-    def _leaves(self) -> list[list[Any]]:
-        """The stamp's Merkle leaves (:func:`pypm.install.record_check.recorded_root`), the
-        digest of a file written here as its index (it follows the place)."""
+    def _leaves(self, info: dict[str, Any]) -> list[list[Any]]:
+        """The stamp's Merkle leaves (:func:`pypm.install.record_check.recorded_root`) for
+        the environment ``info`` describes, the digest of a file written here as its index
+        (it follows the place)."""
         from pypm.install.record_check import dist_info_dirs, read_record, site_dirs
 
-        info = self._interpreter_info()
         leaves: dict[str, Any] = {}
         for dist_info in dist_info_dirs(site_dirs(info["scheme"])):
             leaves.update((row.relative, row.leaf_digest) for row in read_record(dist_info, info["scheme"]["data"])
@@ -343,15 +337,8 @@ class _VenvParts:
         return [[path, self.written[path] if self.written.get(path) in self.derived else digest]
                 for path, digest in leaves.items()]
 
-    def _interpreter_info(self) -> dict[str, Any]:
-        with open(os.path.join(self.venv, INTERPRETER_INFO), encoding="utf-8") as file:
-            return json.load(file)
-
-    def _info(self) -> Any:
-        return _relativized(self._interpreter_info(), self.root)
-
     def _inputs(self) -> Any:
-        with open(os.path.join(self.venv, _STAMP), encoding="utf-8") as file:
+        with open(os.path.join(self.venv, STAMP_FILE), encoding="utf-8") as file:
             stamp = json.load(file)
         if set(stamp) != {"inputs", "interpreter", "environment", "merkle-root"}:
             raise _NotReplayable

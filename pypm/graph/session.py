@@ -51,8 +51,13 @@ def check_kinds(ctx: GraphContext, operations: list[str] | None = None) -> None:
 
 def prepare_state_dir(ctx: GraphContext) -> None:
     """Make ``.pypm/`` (ignored by git) when missing."""
-    ctx.state_dir.mkdir(exist_ok=True)
-    ignore = ctx.state_dir / ".gitignore"
+    make_state_dir(ctx.state_dir)
+
+
+def make_state_dir(state_dir: Path) -> None:
+    """Make ``state_dir`` (a project's ``.pypm/``, ignored by git) when missing."""
+    state_dir.mkdir(exist_ok=True)
+    ignore = state_dir / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n")
 

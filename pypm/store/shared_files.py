@@ -29,13 +29,18 @@ from pypm.store.layout import SHARED_FILES
 _WINDOWS_TOO_MANY_LINKS = 1142
 
 
+def shared_path(cache_dir: Path | str, data: bytes) -> str:
+    """Where the shared copy of ``data`` is in the cache (named by its sha256)."""
+    digest = hashlib.sha256(data).hexdigest()
+    return os.path.join(cache_dir, SHARED_FILES, digest[:2], digest)
+
+
 def shared_copy(cache_dir: Path, data: bytes, fresh: bool = False) -> str:
     """The cache path of the shared copy of ``data`` (made, or remade, when needed;
     ``fresh``: replaced by a new one in any case). Of two processes or threads making it
     at once, the first one's copy stays (the others link that one), so the environments
     they fill share one inode."""
-    digest = hashlib.sha256(data).hexdigest()
-    path = os.path.join(cache_dir, SHARED_FILES, digest[:2], digest)
+    path = shared_path(cache_dir, data)
     try:
         with open(path, "rb") as handle:
             if handle.read(len(data) + 1) == data and not fresh:
